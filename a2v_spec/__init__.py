@@ -1,0 +1,31 @@
+"""The A2V contract, read from `openapi.yaml` at run time.
+
+Every other package (the mock server, the contract kit, the partner fixtures) takes operations, error
+codes, limits and schemas from here instead of copying them into code, so the spec stays the single
+source of truth.
+
+Example:
+    >>> from a2v_spec import load_spec
+    >>> spec = load_spec()
+    >>> spec.operation("getVideo").path
+    '/v1/a2v/video.get'
+    >>> spec.errors[1009].http_status
+    429
+"""
+
+from __future__ import annotations
+
+from a2v_spec.catalog import ErrorDef
+from a2v_spec.schemas import SchemaError
+from a2v_spec.spec import Limits, Operation, Parameter, Spec, load_spec, spec_path
+
+__all__ = [
+    "ErrorDef",
+    "Limits",
+    "Operation",
+    "Parameter",
+    "SchemaError",
+    "Spec",
+    "load_spec",
+    "spec_path",
+]

@@ -1,0 +1,185 @@
+"""Loading `openapi.yaml` once into typed operations, limits and the error catalog."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from a2v_spec.catalog import ErrorDef, parse_catalog
+from a2v_spec.schemas import SchemaSet
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def spec_path() -> Path:
+    """Where `openapi.yaml` is: inside the installed package, else at the root of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "openapi.yaml", here.parent / "openapi.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"openapi.yaml is neither in {here} nor in {here.parent}")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    schema_pointer: str
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the spec: where it lives and what it takes."""
+
+    operation_id: str
+    method: str
+    path: str
+    needs_auth: bool
+    parameters: tuple[Parameter, ...]
+    body_pointer: str | None
+    body_required: bool
+    responses: tuple[str, ...]
+    pointer: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    """`x-a2v-limits`: the numbers a client and an implementation agree on."""
+
+    min_audio_seconds: float
+    max_audio_seconds: float
+    max_audio_bytes: int
+    audio_fetch_timeout_seconds: float
+    audio_max_redirects: int
+    url_ttl_seconds: int
+    access_token_ttl_seconds: int
+    idempotency_ttl_seconds: int
+    video_fps: int
+    video_size: int
+
+
+@dataclass
+class Spec:
+    """The parsed spec. Build it with `load_spec()`."""
+
+    document: dict[str, Any]
+    path: Path | None = None
+    operations: dict[str, Operation] = field(init=False)
+    errors: dict[int, ErrorDef] = field(init=False)
+    limits: Limits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.operations = _operations(self.document)
+        if not self.operations:
+            raise ValueError("the spec defines no operations")
+        self.errors = parse_catalog(self.document.get("x-a2v-error-catalog", []))
+        self.limits = Limits(**self.document["x-a2v-limits"])
+
+    @cached_property
+    def schemas(self) -> SchemaSet:
+        return SchemaSet(self.document)
+
+    def operation(self, operation_id: str) -> Operation:
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            raise KeyError(f"the spec has no operation {operation_id!r}") from None
+
+    def find(self, method: str, path: str) -> Operation | None:
+        """The operation at exactly this method and path, or None."""
+        for op in self.operations.values():
+            if op.method == method.lower() and op.path == path:
+                return op
+        return None
+
+    def paths(self) -> set[str]:
+        return {op.path for op in self.operations.values()}
+
+    def response_pointer(self, operation: Operation, status: int) -> str | None:
+        """JSON pointer of the JSON schema documented for `status` (falls back to `4XX`/`default`)."""
+        responses = self.document["paths"][operation.path][operation.method]["responses"]
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                response = self._deref(responses[key])
+                if "application/json" not in response.get("content", {}):
+                    return None
+                base = f"{operation.pointer}/responses/{key}"
+                if "$ref" in responses[key]:
+                    base = responses[key]["$ref"].lstrip("#")
+                return f"{base}/content/application~1json/schema"
+        return None
+
+    def _deref(self, node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].lstrip("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Parse the spec at `path` (default: the bundled `openapi.yaml`)."""
+    source = Path(path) if path is not None else spec_path()
+    with source.open(encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict) or "paths" not in document:
+        raise ValueError(f"{source} is not an OpenAPI document (no 'paths')")
+    return Spec(document, source)
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _operations(document: dict[str, Any]) -> dict[str, Operation]:
+    default_security = document.get("security", [])
+    operations: dict[str, Operation] = {}
+    for path, item in document.get("paths", {}).items():
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            raw = item[method]
+            pointer = f"/paths/{_escape(path)}/{method}"
+            params = []
+            for index, param in enumerate(item.get("parameters", []) + raw.get("parameters", [])):
+                param_pointer = f"{pointer}/parameters/{index}"
+                if "$ref" in param:
+                    param_pointer = param["$ref"].lstrip("#")
+                    param = _resolve(document, param["$ref"])
+                params.append(
+                    Parameter(
+                        name=param["name"],
+                        location=param["in"],
+                        required=bool(param.get("required", False)),
+                        schema_pointer=f"{param_pointer}/schema",
+                    )
+                )
+            body = raw.get("requestBody")
+            body_pointer = None
+            if body and "application/json" in body.get("content", {}):
+                body_pointer = f"{pointer}/requestBody/content/application~1json/schema"
+            operations[raw["operationId"]] = Operation(
+                operation_id=raw["operationId"],
+                method=method,
+                path=path,
+                needs_auth=bool(raw.get("security", default_security)),
+                parameters=tuple(params),
+                body_pointer=body_pointer,
+                body_required=bool(body and body.get("required", False)),
+                responses=tuple(str(code) for code in raw.get("responses", {})),
+                pointer=pointer,
+            )
+    return operations
+
+
+def _resolve(document: dict[str, Any], ref: str) -> dict[str, Any]:
+    target: Any = document
+    for part in ref.lstrip("#/").split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return dict(target)
