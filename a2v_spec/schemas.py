@@ -25,7 +25,7 @@ class SchemaSet:
     """Validators for any schema of one spec document, built once and cached."""
 
     def __init__(self, document: dict[str, Any]) -> None:
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
         self._registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
         self._document = document
         self._cached = cache(self._build)

@@ -105,7 +105,7 @@ class Spec:
         responses = self.document["paths"][operation.path][operation.method]["responses"]
         for key in (str(status), f"{str(status)[0]}XX", "default"):
             if key in responses:
-                response = self._deref(responses[key])
+                response = self.resolve(responses[key])
                 if "application/json" not in response.get("content", {}):
                     return None
                 base = f"{operation.pointer}/responses/{key}"
@@ -114,7 +114,8 @@ class Spec:
                 return f"{base}/content/application~1json/schema"
         return None
 
-    def _deref(self, node: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+        """Follow `$ref`s within the document until a real object."""
         while "$ref" in node:
             target: Any = self.document
             for part in node["$ref"].lstrip("#/").split("/"):
