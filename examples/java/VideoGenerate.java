@@ -1,0 +1,84 @@
+// Generate a video of a character speaking an audio: POST /v1/a2v/video.generate
+//
+// Environment: A2V_TOKEN, A2V_MODEL_ID (e.g. eva_a0008), A2V_AUDIO_URL (a downloadable WAV or MP3),
+// A2V_BASE_URL (default https://api.a2v.example).
+// Run with `java VideoGenerate.java` (Java 11+, java.net.http only, no libraries).
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+
+public class VideoGenerate {
+    public static void main(String[] args) throws Exception {
+        String baseUrl = System.getenv().getOrDefault("A2V_BASE_URL", "https://api.a2v.example");
+        String body = "{\"model_id\": " + quote(System.getenv("A2V_MODEL_ID"))
+                + ", \"audio_url\": " + quote(System.getenv("A2V_AUDIO_URL")) + "}";
+
+        HttpRequest request = HttpRequest.newBuilder()
+                .uri(URI.create(baseUrl + "/v1/a2v/video.generate"))
+                .header("Authorization", "Bearer " + System.getenv("A2V_TOKEN"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(request, HttpResponse.BodyHandlers.ofString());
+        System.out.println(response.body());
+
+        // The envelope's "code" is 0 on success; anything else is an error.
+        if (envelopeCode(response.body()) != 0) {
+            System.exit(1);
+        }
+    }
+
+    /** A JSON string literal for `value`. */
+    static String quote(String value) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char c : value.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                out.append('\\').append(c);
+            } else if (c < 0x20) {
+                out.append(String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.append('"').toString();
+    }
+
+    /** The envelope's top-level "code" (a tiny scan, so the example needs no JSON library). */
+    static int envelopeCode(String json) {
+        int depth = 0;
+        for (int i = 0; i < json.length(); i++) {
+            char c = json.charAt(i);
+            if (c == '{' || c == '[') {
+                depth++;
+            } else if (c == '}' || c == ']') {
+                depth--;
+            } else if (c == '"') {
+                int end = i + 1;
+                while (json.charAt(end) != '"') {
+                    end += json.charAt(end) == '\\' ? 2 : 1;
+                }
+                String text = json.substring(i + 1, end);
+                i = end;
+                int next = end + 1;
+                while (next < json.length() && Character.isWhitespace(json.charAt(next))) {
+                    next++;
+                }
+                if (depth == 1 && text.equals("code") && next < json.length() && json.charAt(next) == ':') {
+                    int start = next + 1;
+                    while (Character.isWhitespace(json.charAt(start))) {
+                        start++;
+                    }
+                    int stop = start;
+                    while (stop < json.length() && (json.charAt(stop) == '-' || Character.isDigit(json.charAt(stop)))) {
+                        stop++;
+                    }
+                    return Integer.parseInt(json.substring(start, stop));
+                }
+            }
+        }
+        throw new IllegalArgumentException("no top-level \"code\" in: " + json);
+    }
+}

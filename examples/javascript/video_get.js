@@ -1,0 +1,24 @@
+// Get the state and result of a video task: GET /v1/a2v/video.get?video_id=...
+//
+// Environment: A2V_TOKEN, A2V_VIDEO_ID (from video.generate), A2V_BASE_URL (default https://api.a2v.example).
+// Run with `node video_get.js` (Node 18+, built-in fetch, no dependencies).
+const baseUrl = process.env.A2V_BASE_URL || "https://api.a2v.example";
+
+async function main() {
+  const query = new URLSearchParams({ video_id: process.env.A2V_VIDEO_ID });
+  const response = await fetch(`${baseUrl}/v1/a2v/video.get?${query}`, {
+    headers: { Authorization: `Bearer ${process.env.A2V_TOKEN}` },
+  });
+  const body = await response.text();
+  console.log(body);
+
+  // The envelope's "code" is 0 on success; anything else is an error.
+  if (JSON.parse(body).code !== 0) {
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,24 @@
+"""Get the state and result of a video task: GET /v1/a2v/video.get?video_id=...
+
+Environment: A2V_TOKEN, A2V_VIDEO_ID (from video.generate), A2V_BASE_URL (default https://api.a2v.example).
+Needs httpx (`pip install httpx`).
+"""
+
+import os
+import sys
+
+import httpx
+
+base_url = os.environ.get("A2V_BASE_URL", "https://api.a2v.example")
+token = os.environ["A2V_TOKEN"]
+
+response = httpx.get(
+    f"{base_url}/v1/a2v/video.get",
+    headers={"Authorization": f"Bearer {token}"},
+    params={"video_id": os.environ["A2V_VIDEO_ID"]},
+)
+print(response.text)
+
+# The envelope's "code" is 0 on success; anything else is an error.
+if response.json()["code"] != 0:
+    sys.exit(1)
