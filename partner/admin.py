@@ -1,0 +1,145 @@
+"""The scenario handle both fixtures give a test: `a2v_server.admin` and `a2v_respx.admin`.
+
+Each method is one line of the mock's admin API (`/__admin/...`, see docs/mock_server.md), named for
+what a partner wants to test rather than for the knob it turns, and scoped to the fixture's token where
+the API allows it (queued task fates, the journal, the task list), so a test sees only its own traffic.
+
+Example:
+    >>> def test_my_client_reports_a_failed_task(a2v_server):       # doctest: +SKIP
+    ...     a2v_server.admin.fail_next_task(code=10003)
+    ...     ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+__all__ = ["Admin", "AdminError"]
+
+
+class AdminError(RuntimeError):
+    """The mock's admin API refused a call (the message carries its answer)."""
+
+
+class Admin:
+    """Scenario control for one fixture's token.
+
+    `http` is an httpx client whose base URL is the mock (for `a2v_respx` it bypasses respx, so admin
+    calls never show up in `a2v_respx.calls`); `signer` returns the mock's URL signer, which the admin
+    API does not expose, for `expire_urls()` and `url_ttl()`.
+    """
+
+    def __init__(self, http: httpx.Client, token: str, signer: Callable[[], Any] | None = None) -> None:
+        self._http = http
+        self.token = token
+        self._signer = signer
+        self._default_ttl: int | None = None
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, f"/__admin/{path}", **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        if response.status_code >= 400:
+            raise AdminError(f"{method} /__admin/{path} answered HTTP {response.status_code}: {body}")
+        if isinstance(body, dict) and "code" in body and "data" in body:
+            return body["data"]
+        return body
+
+    # -- the scenario ----------------------------------------------------------------------------------
+
+    def scenario(self, **changes: Any) -> dict[str, Any]:
+        """Change scenario keys (`latency_ms`, `error_rate`, `drop_rate`, `rate_limit`, `timings`,
+        `next_tasks`, `seed`) and return the whole scenario; with no arguments, just read it."""
+        if not changes:
+            return dict(self._call("GET", "scenario"))
+        return dict(self._call("PUT", "scenario", json=changes))
+
+    def reset(self) -> None:
+        """Back to the server's start: no videos, an empty journal, the default scenario and URL TTL."""
+        self._call("POST", "reset", json={})
+        if self._signer is not None and self._default_ttl is not None:
+            self._signer().ttl = self._default_ttl
+
+    def next_task(
+        self, outcome: str = "finish", *, error_code: int | None = None, duration: float | None = None
+    ) -> None:
+        """Fix the fate of this token's next `video.generate`: `finish` (after `duration` seconds if
+        given) or `error` with `error_code`."""
+        item: dict[str, Any] = {"tenant": self.token, "outcome": outcome}
+        if error_code is not None:
+            item["error_code"] = error_code
+        if duration is not None:
+            item["duration"] = duration
+        queued = list(self.scenario().get("next_tasks") or [])
+        self.scenario(next_tasks=[*queued, item])
+
+    def fail_next_task(self, code: int = 10003) -> None:
+        """This token's next task ends in `error` with `code` (a task code of the catalog, e.g. 10001)."""
+        self.next_task("error", error_code=code)
+
+    def slow_tasks(self, seconds: float, *, pending_seconds: float | None = None) -> None:
+        """Every task takes at least `seconds` to end: it stays `pending` for `pending_seconds` (default
+        a quarter of it), then `in_progressing` for the rest, with progress growing."""
+        pending = seconds / 4 if pending_seconds is None else pending_seconds
+        self.scenario(
+            timings={"pending_seconds": pending, "in_progress_seconds": max(0.0, seconds - pending)}
+        )
+
+    def rate_limit(self, requests: int, per_seconds: float = 60) -> None:
+        """Allow each token `requests` calls per `per_seconds`; over it the API answers 429 / 1009."""
+        self.scenario(rate_limit={"requests": requests, "per_seconds": per_seconds})
+
+    def force_rate_limit(self, per_seconds: float = 60) -> None:
+        """Every API call answers 429 / 1009 (with `Retry-After`) until `reset()` or `no_rate_limit()`."""
+        self.rate_limit(0, per_seconds)
+
+    def no_rate_limit(self) -> None:
+        self.scenario(rate_limit=None)
+
+    def url_ttl(self, seconds: int) -> None:
+        """Result and preview URLs signed from now on expire `seconds` after the read that returns them."""
+        if self._signer is None:
+            raise AdminError("this mock's URL signer is not reachable; URL TTLs cannot be changed")
+        signer = self._signer()
+        if self._default_ttl is None:
+            self._default_ttl = int(signer.ttl)
+        signer.ttl = int(seconds)
+
+    def expire_urls(self) -> None:
+        """Every URL the mock signs from now on is already expired (downloads answer 403) until
+        `reset()`: a client must cope by reading the video again, later."""
+        self.url_ttl(-60)
+
+    # -- what happened ---------------------------------------------------------------------------------
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        """This token's requests the mock answered, oldest first (filters: method, path, status, limit)."""
+        params = {"tenant": self.token, **{k: v for k, v in filters.items() if v is not None}}
+        data = self._call("GET", "journal", params=params)
+        return list(data["entries"] if isinstance(data, dict) and "entries" in data else data)
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """This token's tasks as the mock stores them (with their planned fate)."""
+        data = self._call("GET", "tasks", params={"tenant": self.token})
+        return list(data["tasks"] if isinstance(data, dict) and "tasks" in data else data)
+
+    def set_task(self, video_id: str, status: str, *, error_code: int | None = None) -> dict[str, Any]:
+        """Move a task to `status` now (forward only, as the lifecycle allows)."""
+        body: dict[str, Any] = {"status": status}
+        if error_code is not None:
+            body["error_code"] = error_code
+        return dict(self._call("POST", f"tasks/{video_id}", json=body))
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        """The callback deliveries the mock attempted for this token's tasks."""
+        data = self._call("GET", "callbacks", params={"tenant": self.token})
+        return list(data["deliveries"] if isinstance(data, dict) and "deliveries" in data else data)
