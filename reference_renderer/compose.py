@@ -1,0 +1,287 @@
+"""Per-frame composition, directly in yuv420p planes.
+
+Everything that can be drawn once is drawn once per character and size: the background, the character
+layer, one exact patch per eye state and per mouth shape/openness level. A frame is then the base image
+for the current head offset with at most three small patches pasted in, and only the rectangles that
+changed since the previous frame are touched. No RGB->YUV conversion happens per frame, which is what
+keeps the compositor far below the encoder's cost (see ``benchmarks/render.py``).
+
+Head motion is whole-layer integer shifts by even pixel steps (so chroma stays aligned and frames
+between moves are bit-identical, which the encoder codes almost for free). Blinks and motion are drawn
+from a seeded generator, so the same input always gives the same frames.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .draw import draw_background, draw_character, layout
+
+if TYPE_CHECKING:
+    from .characters import Character
+    from .draw import Rect
+
+__all__ = [
+    "EYE_LEVELS",
+    "Compositor",
+    "blink_levels",
+    "head_offsets",
+    "mouth_key",
+    "rgb_to_yuv420",
+]
+
+#: Eye openness states with a prepared patch: open, half closed, closed.
+EYE_LEVELS = (1.0, 0.5, 0.0)
+#: Openness is quantised to this many steps per shape; finer steps are invisible at 25 fps.
+MOUTH_STEPS = 6
+_BASE_CACHE = 24  # base frames kept (one per head offset)
+
+# BT.709, limited ("tv") range: the encoder stream is tagged the same way so players agree.
+_KR, _KB = 0.2126, 0.0722
+_KG = 1 - _KR - _KB
+
+
+def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convert float RGB (HxWx3, 0..1, H and W even) to uint8 Y (HxW), U and V (H/2 x W/2)."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    luma = _KR * r + _KG * g + _KB * b
+    cb = (b - luma) / (2 * (1 - _KB))
+    cr = (r - luma) / (2 * (1 - _KR))
+    y = np.clip(16 + 219 * luma + 0.5, 0, 255).astype(np.uint8)
+    h, w = luma.shape
+
+    def sub(c: np.ndarray) -> np.ndarray:
+        c2 = c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+        return np.clip(128 + 224 * c2 + 0.5, 0, 255).astype(np.uint8)
+
+    return y, sub(cb), sub(cr)
+
+
+def mouth_key(shape: str, openness: float) -> tuple[str, int]:
+    """The patch a ``(shape, openness)`` pair is drawn with."""
+    if shape in ("X", "A"):
+        return (shape, 0)
+    return (shape, round(float(np.clip(openness, 0, 1)) * MOUTH_STEPS))
+
+
+def blink_levels(n: int, fps: int, seed: int) -> np.ndarray:
+    """Eye openness per frame: natural blinks every 2-5.5 s (sometimes double), ~160 ms long."""
+    eyes = np.ones(n, dtype=np.float32)
+    rng = np.random.default_rng([seed, 0xB1])
+    half = max(1, round(0.04 * fps))
+    closed = max(1, round(0.08 * fps))
+    t = rng.uniform(0.8, 2.5)
+    while t * fps < n:
+        starts = [round(t * fps)]
+        if rng.random() < 0.12:  # a quick double blink
+            starts.append(starts[0] + 2 * half + closed + max(1, round(0.12 * fps)))
+        for s in starts:
+            pattern = [0.5] * half + [0.0] * closed + [0.5] * half
+            for k, level in enumerate(pattern):
+                if 0 <= s + k < n:
+                    eyes[s + k] = level
+        t += rng.uniform(2.0, 5.5)
+    return eyes
+
+
+def head_offsets(n: int, fps: int, seed: int, size: int, activity: np.ndarray | None = None) -> np.ndarray:
+    """Integer head offsets ``(n, 2)`` as (dx, dy), even, moving at most one 2-pixel step at a time.
+
+    The head drifts towards a new target every 0.8-2 s (more often while speaking), stepping every
+    ~80 ms, so most consecutive frames share an offset.
+    """
+    out = np.zeros((n, 2), dtype=np.int64)
+    rng = np.random.default_rng([seed, 0x4EAD])
+    amp_x = max(2, 2 * round(size / 256))
+    amp_y = max(2, 2 * round(size / 512))
+    step_every = max(1, round(0.08 * fps))
+    pos = np.zeros(2, dtype=np.int64)
+    target = pos.copy()
+    next_change = 0
+    for i in range(n):
+        if i >= next_change:
+            target = np.array(
+                [2 * rng.integers(-amp_x // 2, amp_x // 2 + 1), 2 * rng.integers(-amp_y // 2, amp_y // 2 + 1)]
+            )
+            speaking = activity is not None and bool(activity[i])
+            next_change = i + max(
+                1, round(fps * (rng.uniform(0.5, 1.2) if speaking else rng.uniform(0.8, 2.0)))
+            )
+        if i % step_every == 0:
+            pos = pos + 2 * np.sign(target - pos)
+        out[i] = pos
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Patch:
+    """A rectangle of the frame in YUV, with masks of the pixels it may set (None: all of them)."""
+
+    rect: Rect
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    ymask: np.ndarray | None
+    cmask: np.ndarray | None
+
+
+class Compositor:
+    """Builds yuv420p frames for one character at one size. Not thread-safe; one per render.
+
+    Example::
+
+        comp = Compositor(character, 512)
+        buf = comp.frame((0, 0), eye=1.0, mouth=("C", 3))  # (768, 512) uint8, valid until next call
+    """
+
+    def __init__(self, character: Character, size: int) -> None:
+        self.character = character
+        self.size = size
+        self.layout = layout(character, size)
+        self._bg = draw_background(character, size)
+        rgb, alpha = draw_character(character, size)
+        self._pad = 2 * max(2, round(size / 128))
+        p = self._pad
+        # Edge padding lets the shifted body continue past the frame's bottom edge.
+        self._char_rgb = np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="edge")
+        self._char_alpha = np.pad(alpha, ((p, p), (p, p)), mode="edge")
+        self._bases: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._masks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._eyes: dict[float, list[_Patch]] = {}
+        self._mouths: dict[tuple[str, int], _Patch] = {}
+        n = size * size
+        self._buf = np.empty(n * 3 // 2, dtype=np.uint8)
+        self._planes = (
+            self._buf[:n].reshape(size, size),
+            self._buf[n : n * 5 // 4].reshape(size // 2, size // 2),
+            self._buf[n * 5 // 4 :].reshape(size // 2, size // 2),
+        )
+        self._buf_offset: tuple[int, int] | None = None
+        self._dirty: list[Rect] = []
+
+    # --- cached layers ------------------------------------------------------------------------------
+
+    def _shifted(self, offset: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        dx, dy = offset
+        p, s = self._pad, self.size
+        if abs(dx) > p or abs(dy) > p:
+            raise ValueError(f"head offset {offset} exceeds the padding of {p} pixels")
+        sl = (slice(p - dy, p - dy + s), slice(p - dx, p - dx + s))
+        return self._char_rgb[sl], self._char_alpha[sl]
+
+    @staticmethod
+    def _cached(cache: OrderedDict[tuple[int, int], np.ndarray], key: tuple[int, int]) -> np.ndarray | None:
+        value = cache.get(key)
+        if value is not None:
+            cache.move_to_end(key)
+        return value
+
+    @staticmethod
+    def _store(
+        cache: OrderedDict[tuple[int, int], np.ndarray], key: tuple[int, int], value: np.ndarray
+    ) -> None:
+        cache[key] = value
+        while len(cache) > _BASE_CACHE:
+            cache.popitem(last=False)
+
+    def base(self, offset: tuple[int, int]) -> np.ndarray:
+        """The full frame (flat yuv420p) with open eyes and a closed mouth at head ``offset``."""
+        cached = self._cached(self._bases, offset)
+        if cached is not None:
+            return cached
+        rgb, alpha = self._shifted(offset)
+        out = rgb + self._bg * (1 - alpha[..., None])
+        y, u, v = rgb_to_yuv420(out)
+        flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
+        self._store(self._bases, offset, flat)
+        return flat
+
+    def mask(self, offset: tuple[int, int]) -> np.ndarray:
+        """The alpha mask frame (flat yuv420p, grey: limited-range luma, neutral chroma) at ``offset``."""
+        cached = self._cached(self._masks, offset)
+        if cached is not None:
+            return cached
+        _, alpha = self._shifted(offset)
+        s = self.size
+        y = np.clip(16 + 219 * alpha + 0.5, 0, 255).astype(np.uint8)
+        flat = np.concatenate([y.ravel(), np.full(s * s // 2, 128, np.uint8)])
+        self._store(self._masks, offset, flat)
+        return flat
+
+    def _patch(self, rect: Rect, eye: float, mouth: tuple[str, float]) -> _Patch:
+        rgb, alpha = draw_character(self.character, self.size, eye_open=eye, mouth=mouth, region=rect)
+        y, u, v = rgb_to_yuv420(rgb)
+        opaque = alpha > 0.999
+        h, w = opaque.shape
+        copaque = opaque.reshape(h // 2, 2, w // 2, 2).all(axis=(1, 3))
+        return _Patch(rect, y, u, v, None if opaque.all() else opaque, None if copaque.all() else copaque)
+
+    def eye_patches(self, level: float) -> list[_Patch]:
+        if level not in self._eyes:
+            self._eyes[level] = [self._patch(r, level, ("X", 0.0)) for r in self.layout.eye_rects]
+        return self._eyes[level]
+
+    def mouth_patch(self, key: tuple[str, int]) -> _Patch:
+        if key not in self._mouths:
+            shape, step = key
+            self._mouths[key] = self._patch(self.layout.mouth_rect, 1.0, (shape, step / MOUTH_STEPS))
+        return self._mouths[key]
+
+    # --- per frame ----------------------------------------------------------------------------------
+
+    def _paste(self, patch: _Patch, offset: tuple[int, int]) -> None:
+        x0, y0, x1, y1 = patch.rect
+        dx, dy = offset
+        ys, xs = slice(y0 + dy, y1 + dy), slice(x0 + dx, x1 + dx)
+        cys, cxs = slice((y0 + dy) // 2, (y1 + dy) // 2), slice((x0 + dx) // 2, (x1 + dx) // 2)
+        yp, up, vp = self._planes
+        if patch.ymask is None:
+            yp[ys, xs] = patch.y
+        else:
+            np.copyto(yp[ys, xs], patch.y, where=patch.ymask)
+        if patch.cmask is None:
+            up[cys, cxs] = patch.u
+            vp[cys, cxs] = patch.v
+        else:
+            np.copyto(up[cys, cxs], patch.u, where=patch.cmask)
+            np.copyto(vp[cys, cxs], patch.v, where=patch.cmask)
+        self._dirty.append((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
+
+    def _restore(self, base: np.ndarray) -> None:
+        s = self.size
+        n = s * s
+        by = base[:n].reshape(s, s)
+        bu = base[n : n * 5 // 4].reshape(s // 2, s // 2)
+        bv = base[n * 5 // 4 :].reshape(s // 2, s // 2)
+        yp, up, vp = self._planes
+        for x0, y0, x1, y1 in self._dirty:
+            yp[y0:y1, x0:x1] = by[y0:y1, x0:x1]
+            up[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = bu[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+            vp[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = bv[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+        self._dirty.clear()
+
+    def frame(self, offset: tuple[int, int], eye: float, mouth: tuple[str, int]) -> np.ndarray:
+        """Compose a frame; returns the internal ``(size*3/2, size)`` buffer, valid until the next call."""
+        base = self.base(offset)
+        if offset != self._buf_offset:
+            self._buf[:] = base
+            self._dirty.clear()
+            self._buf_offset = offset
+        else:
+            self._restore(base)
+        if eye != 1.0:
+            for patch in self.eye_patches(eye):
+                self._paste(patch, offset)
+        if mouth != ("X", 0):
+            self._paste(self.mouth_patch(mouth), offset)
+        return self._buf.reshape(self.size * 3 // 2, self.size)
+
+    def rgb_preview(self) -> np.ndarray:
+        """The neutral pose as uint8 RGB (for preview PNGs): background, open eyes, closed mouth."""
+        rgb, alpha = self._shifted((0, 0))
+        out = rgb + self._bg * (1 - alpha[..., None])
+        return np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
