@@ -15,8 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     import httpx
 
 __all__ = ["Admin", "AdminError"]
@@ -30,15 +28,15 @@ class Admin:
     """Scenario control for one fixture's token.
 
     `http` is an httpx client whose base URL is the mock (for `a2v_respx` it bypasses respx, so admin
-    calls never show up in `a2v_respx.calls`); `signer` returns the mock's URL signer, which the admin
-    API does not expose, for `expire_urls()` and `url_ttl()`.
+    calls never show up in `a2v_respx.calls`). `app` is the mock's app when it runs in this process (both
+    fixtures run it so): the lifetime of signed URLs is a start-up setting the admin API cannot change,
+    so `url_ttl()` and `expire_urls()` set it on the app's URL signer directly.
     """
 
-    def __init__(self, http: httpx.Client, token: str, signer: Callable[[], Any] | None = None) -> None:
+    def __init__(self, http: httpx.Client, token: str, app: Any = None) -> None:
         self._http = http
         self.token = token
-        self._signer = signer
-        self._default_ttl: int | None = None
+        self._app = app
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -66,8 +64,9 @@ class Admin:
     def reset(self) -> None:
         """Back to the server's start: no videos, an empty journal, the default scenario and URL TTL."""
         self._call("POST", "reset", json={})
-        if self._signer is not None and self._default_ttl is not None:
-            self._signer().ttl = self._default_ttl
+        if self._app is not None:
+            state = self._app.state.mock
+            state.signer.ttl = int(state.limits.url_ttl_seconds)
 
     def next_task(
         self, outcome: str = "finish", *, error_code: int | None = None, duration: float | None = None
@@ -107,12 +106,9 @@ class Admin:
 
     def url_ttl(self, seconds: int) -> None:
         """Result and preview URLs signed from now on expire `seconds` after the read that returns them."""
-        if self._signer is None:
-            raise AdminError("this mock's URL signer is not reachable; URL TTLs cannot be changed")
-        signer = self._signer()
-        if self._default_ttl is None:
-            self._default_ttl = int(signer.ttl)
-        signer.ttl = int(seconds)
+        if self._app is None:
+            raise AdminError("URL lifetimes can only be changed on a mock running in this process")
+        self._app.state.mock.signer.ttl = int(seconds)
 
     def expire_urls(self) -> None:
         """Every URL the mock signs from now on is already expired (downloads answer 403) until
@@ -124,13 +120,11 @@ class Admin:
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
         """This token's requests the mock answered, oldest first (filters: method, path, status, limit)."""
         params = {"tenant": self.token, **{k: v for k, v in filters.items() if v is not None}}
-        data = self._call("GET", "journal", params=params)
-        return list(data["entries"] if isinstance(data, dict) and "entries" in data else data)
+        return list(self._call("GET", "journal", params=params))
 
     def tasks(self) -> list[dict[str, Any]]:
         """This token's tasks as the mock stores them (with their planned fate)."""
-        data = self._call("GET", "tasks", params={"tenant": self.token})
-        return list(data["tasks"] if isinstance(data, dict) and "tasks" in data else data)
+        return list(self._call("GET", "tasks", params={"tenant": self.token}))
 
     def set_task(self, video_id: str, status: str, *, error_code: int | None = None) -> dict[str, Any]:
         """Move a task to `status` now (forward only, as the lifecycle allows)."""
@@ -141,5 +135,4 @@ class Admin:
 
     def callbacks(self) -> list[dict[str, Any]]:
         """The callback deliveries the mock attempted for this token's tasks."""
-        data = self._call("GET", "callbacks", params={"tenant": self.token})
-        return list(data["deliveries"] if isinstance(data, dict) and "deliveries" in data else data)
+        return list(self._call("GET", "callbacks", params={"tenant": self.token}))

@@ -94,7 +94,6 @@ class InProcessMock:
 
     def start(self) -> InProcessMock:
         from mock_server.app import create_app
-
         from mock_server.config import Settings
 
         data_dir = self._data_dir
@@ -185,7 +184,7 @@ class A2VRespx:
         if self.mock.runner is None:
             raise RuntimeError("the in-process A2V mock is not running; start it first")
         self._admin_http = httpx.Client(base_url=self.base_url, transport=AppTransport(self.mock.runner))
-        self.admin = Admin(self._admin_http, self.token, signer=self._signer)
+        self.admin = Admin(self._admin_http, self.token, app=self.app)
         self.router.start()
         return self
 
@@ -258,8 +257,3 @@ class A2VRespx:
         if _is_loopback(request.url.host):
             return request  # pass through to a real local server
         return httpx.Response(404, text=f"no audio registered for {request.url} (use add_audio)")
-
-    def _signer(self) -> Any:
-        from partner._internals import find_signer
-
-        return find_signer(self.app)

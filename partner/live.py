@@ -81,7 +81,7 @@ class A2VServer:
         self.token = token
         self.app: Any = live.running.app
         self.settings: Any = live.running.settings
-        self.admin = Admin(live.http, token, signer=self._signer)
+        self.admin = Admin(live.http, token, app=self.app)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -103,8 +103,3 @@ class A2VServer:
     def client(self, **kwargs: Any) -> httpx.Client:
         """An httpx client for `base_url` with this test's token."""
         return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
-
-    def _signer(self) -> Any:
-        from partner._internals import find_signer
-
-        return find_signer(self.app)
