@@ -1,0 +1,87 @@
+"""Bearer tokens and tenants.
+
+Open mode (no `api_keys`): any non-empty token is accepted and is its own tenant, so parallel test runs
+isolate themselves by using different tokens. Closed mode: only the configured keys, plus access tokens
+issued by `account.login`. A login token belongs to the tenant `user:<username>` and stops working at
+its `expired_at` (1002).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mock_server.errors import ApiError
+
+if TYPE_CHECKING:
+    from mock_server.config import Settings
+    from mock_server.store import Store
+
+__all__ = ["Authenticator", "Principal", "bearer_token"]
+
+_MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'"
+
+
+@dataclass(frozen=True)
+class Principal:
+    token: str
+    tenant: str
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of a well-formed `Bearer <token>` header, else None."""
+    if not header:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+class Authenticator:
+    def __init__(self, settings: Settings, store: Store, token_ttl: int) -> None:
+        self.settings = settings
+        self.store = store
+        self.token_ttl = token_ttl
+        self._keys = set(settings.api_keys)
+
+    def authenticate(self, header: str | None) -> Principal:
+        token = bearer_token(header)
+        if token is None:
+            raise ApiError(1001, _MISSING)
+        issued = self.store.token(token)
+        if issued is not None:
+            tenant, expired_at = issued
+            if time.time() >= expired_at:
+                raise ApiError(1002, f"token expired at {expired_at}")
+            return Principal(token, tenant)
+        if self.settings.open_mode or token in self._keys:
+            return Principal(token, token)
+        raise ApiError(1001, "unknown token; use an API key or an access_token from account.login")
+
+    def peek(self, token: str | None) -> str | None:
+        """The tenant of `token` without judging it (for the journal and rate limit); None without one."""
+        if token is None:
+            return None
+        issued = self.store.token(token)
+        return issued[0] if issued else token
+
+    def login(self, username: str, password: str) -> dict[str, object]:
+        users = self.settings.users
+        if users or not self.settings.open_mode:
+            expected = users.get(username)
+            if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
+                raise ApiError(1011, "invalid username or password")
+        access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        expired_at = int(time.time()) + self.token_ttl
+        self.store.add_token(access, f"user:{username}", expired_at)
+        return {"access_token": access, "refresh_token": refresh, "expired_at": expired_at}
+
+    def tenant_of(self, token_or_tenant: str) -> str:
+        """The tenant a token belongs to (for the admin API, which accepts either)."""
+        issued = self.store.token(token_or_tenant)
+        return issued[0] if issued else token_or_tenant

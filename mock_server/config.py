@@ -1,0 +1,138 @@
+"""Settings of one mock server: a dataclass with working defaults, loadable from a YAML file.
+
+Every key of the YAML file is a field name of `Settings` (unknown keys are refused so a typo never goes
+unnoticed). The runtime scenario (latency, faults, rate limit, timings, next tasks, seed) starts from
+these values and `POST /__admin/reset` returns to them.
+
+Example:
+    >>> from mock_server.config import Settings
+    >>> Settings(api_keys=["secret"]).open_mode
+    False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["Settings"]
+
+#: Config-file groups whose keys are spread into the top level (`faults: {error_rate: 0.1}`).
+_GROUPS = ("faults", "scenario", "server", "auth")
+
+
+@dataclass
+class Settings:
+    """Everything that shapes one mock server. Defaults run a usable open server on 127.0.0.1:8000."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = field(default_factory=lambda: Path("./a2v-data"))
+    #: Accepted API keys; empty = open mode (any non-empty token, each token its own tenant).
+    api_keys: list[str] = field(default_factory=list)
+    #: Bearer token for `/__admin`; None leaves the admin API open.
+    admin_key: str | None = None
+    #: username -> password for `account.login`; empty in open mode accepts any pair.
+    users: dict[str, str] = field(default_factory=dict)
+    #: A YAML/JSON file of extra characters, passed to `reference_renderer.load_characters(extra=...)`.
+    characters_file: Path | None = None
+    #: Overrides of the spec's `x-a2v-limits` (e.g. `{max_audio_seconds: 120}`).
+    limits: dict[str, Any] = field(default_factory=dict)
+    #: Processes rendering videos at once (default: the number of cores).
+    render_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Tasks allowed to wait or run at once; over it `video.generate` answers 1010.
+    queue_capacity: int = 64
+    #: Seconds after which an unfinished task is ended with 10007.
+    task_deadline_seconds: float = 600.0
+    #: Seconds `Retry-After` suggests when the queue is full.
+    queue_retry_after: int = 5
+    #: Hosts `audio_url` may point to; None allows any (tests pin it to loopback).
+    audio_hosts: list[str] | None = None
+    #: HMAC key of file URLs; None = a random key kept in the data dir (URLs survive restarts).
+    signing_secret: str | None = None
+    # --- runtime scenario (also settable with PUT /__admin/scenario) ---
+    latency_ms: dict[str, float] = field(default_factory=lambda: {"min": 0.0, "max": 0.0})
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    #: `{requests: 30, per_seconds: 60}` or None (a large limit, still reported in headers).
+    rate_limit: dict[str, float] | None = None
+    #: Minimum seconds per status: `{pending_seconds: 0, in_progress_seconds: 0}`.
+    timings: dict[str, float] = field(
+        default_factory=lambda: {"pending_seconds": 0.0, "in_progress_seconds": 0.0}
+    )
+    next_tasks: list[dict[str, Any]] = field(default_factory=list)
+    seed: int | None = None
+    # --- callbacks ---
+    callback_attempts: int = 5
+    callback_backoff_seconds: float = 1.0
+    callback_timeout_seconds: float = 10.0
+    # --- operations ---
+    journal_size: int = 1000
+    #: Validate every response against the spec; a mismatch answers 500 and raises.
+    test_mode: bool = False
+    #: Start the render processes at start-up so the first task does not pay for it.
+    prewarm: bool = True
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        if self.characters_file is not None:
+            self.characters_file = Path(self.characters_file)
+        if self.render_workers < 1:
+            raise ValueError(f"render_workers must be at least 1, got {self.render_workers}")
+        if self.queue_capacity < 1:
+            raise ValueError(f"queue_capacity must be at least 1, got {self.queue_capacity}")
+        for name in ("error_rate", "drop_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= float(value) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value!r}")
+
+    @property
+    def open_mode(self) -> bool:
+        """True when any non-empty token is accepted (no `api_keys` configured)."""
+        return not self.api_keys
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], *, base: Path | None = None) -> Settings:
+        """Build from a mapping of field names; relative paths are taken from `base` (the file's folder)."""
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _GROUPS and isinstance(value, dict):
+                flat.update(value)
+            else:
+                flat[key] = value
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+            )
+        for key in ("data_dir", "characters_file"):
+            if flat.get(key) is not None and base is not None:
+                flat[key] = base / Path(flat[key]).expanduser()
+        if isinstance(flat.get("api_keys"), str):
+            flat["api_keys"] = [flat["api_keys"]]
+        return cls(**flat)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Settings:
+        """Read a YAML config file (see docs/mock_server.md for the format)."""
+        source = Path(path)
+        with source.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+        if not isinstance(data, dict):
+            raise ValueError(
+                f"{source}: a config file must be a mapping of settings, got {type(data).__name__}"
+            )
+        try:
+            return cls.from_mapping(data, base=source.resolve().parent)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{source}: {err}") from err

@@ -1,0 +1,77 @@
+"""Errors are data: every failure is a code of the spec's catalog, rendered as the API envelope.
+
+    ApiError            a request answered with an error envelope (status from the catalog)
+    TaskFailure         why a task ended in `error` (a task code such as 10001, or 1500)
+    ResponseMismatch    test mode: a response the server produced does not match the spec
+
+The HTTP status of a code is never written here: `Errors.status(code)` reads it from `spec.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from a2v_spec import ErrorDef
+
+__all__ = ["ApiError", "Errors", "ResponseMismatch", "TaskFailure", "envelope_bytes"]
+
+
+class ApiError(Exception):
+    """Answer this request with catalog code `code`; `message` defaults to the catalog's."""
+
+    def __init__(
+        self,
+        code: int,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message or f"error {code}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = headers or {}
+
+
+class TaskFailure(Exception):
+    """A task ends in `error` with this catalog code and message."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ResponseMismatch(AssertionError):
+    """Test mode found a response that the spec does not allow."""
+
+
+def envelope_bytes(code: int, message: str, data: object = None) -> bytes:
+    return json.dumps({"code": code, "message": message, "data": data}, separators=(",", ":")).encode()
+
+
+class Errors:
+    """The catalog, with the status and default message of every code."""
+
+    def __init__(self, catalog: dict[int, ErrorDef]) -> None:
+        self.catalog = catalog
+
+    def status(self, code: int) -> int:
+        """HTTP status for `code`; task-only codes (no status in the catalog) answer 500."""
+        entry = self.catalog.get(code)
+        if entry is None:
+            raise ValueError(f"error code {code} is not in the spec's x-a2v-error-catalog")
+        return entry.http_status if entry.http_status is not None else 500
+
+    def message(self, code: int) -> str:
+        return self.catalog[code].message
+
+    def response(self, err: ApiError) -> Response:
+        status = err.status or self.status(err.code)
+        body = envelope_bytes(err.code, err.message or self.message(err.code))
+        return Response(body, status_code=status, headers=err.headers, media_type="application/json")

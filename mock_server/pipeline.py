@@ -1,0 +1,163 @@
+"""Validation against the spec: requests in (always), responses out (test mode).
+
+Every rule comes from `openapi.yaml` through `a2v_spec`: parameters and their schemas, the request body's
+schema, the documented responses. Query values arrive as strings and are coerced to the schema's type
+before validation, as an OpenAPI server does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mock_server.errors import ApiError, ResponseMismatch
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from a2v_spec import Operation, Spec
+
+__all__ = ["Validated", "Validator"]
+
+log = logging.getLogger("mock_server")
+
+
+@dataclass
+class Validated:
+    """What a handler gets: coerced query/header values and the parsed body."""
+
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    raw_body: bytes = b""
+
+
+class Validator:
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._schemas: dict[str, dict[str, Any]] = {}
+
+    def _schema(self, pointer: str) -> dict[str, Any]:
+        """The (dereferenced) schema at `pointer`, for its `type` and `default`."""
+        if pointer not in self._schemas:
+            node: Any = self.spec.document
+            for part in pointer.lstrip("/").split("/"):
+                key = part.replace("~1", "/").replace("~0", "~")
+                node = node[int(key)] if isinstance(node, list) else node[key]
+            while isinstance(node, dict) and "$ref" in node:
+                target: Any = self.spec.document
+                for part in node["$ref"].lstrip("#/").split("/"):
+                    target = target[part]
+                node = target
+            self._schemas[pointer] = node
+        return self._schemas[pointer]
+
+    def _check(self, pointer: str, name: str, value: Any) -> None:
+        errors = self.spec.schemas.errors(pointer, value)
+        if errors:
+            err = errors[0]
+            where = f"{name}.{err.path}" if err.path and name else (err.path or name)
+            raise ApiError(1003, f"invalid parameter '{where}': {err.reason}")
+
+    def _coerce(self, pointer: str, name: str, raw: str) -> Any:
+        kind = self._schema(pointer).get("type")
+        try:
+            if kind == "integer":
+                return int(raw)
+            if kind == "number":
+                return float(raw)
+        except ValueError:
+            raise ApiError(1003, f"invalid parameter '{name}': {raw!r} is not an {kind}") from None
+        if kind == "boolean":
+            if raw.lower() in ("true", "false"):
+                return raw.lower() == "true"
+            raise ApiError(1003, f"invalid parameter '{name}': {raw!r} is not a boolean")
+        return raw
+
+    async def request(self, op: Operation, request: Request) -> Validated:
+        out = Validated()
+        for param in op.parameters:
+            if param.location == "query":
+                values = request.query_params.getlist(param.name)
+                if len(values) > 1:
+                    raise ApiError(1003, f"invalid parameter '{param.name}': given {len(values)} times")
+                raw = values[0] if values else None
+                target = out.query
+            elif param.location == "header":
+                raw = request.headers.get(param.name)
+                target = out.headers
+            else:
+                continue
+            if raw is None:
+                if param.required:
+                    raise ApiError(
+                        1003,
+                        f"invalid parameter '{param.name}': required {param.location} parameter is missing",
+                    )
+                default = self._schema(param.schema_pointer).get("default")
+                if default is not None:
+                    target[param.name] = default
+                continue
+            value = self._coerce(param.schema_pointer, param.name, raw)
+            self._check(param.schema_pointer, param.name, value)
+            target[param.name] = value
+        if op.method in ("post", "put", "patch"):
+            out.raw_body = await request.body()
+            if op.body_pointer is not None:
+                out.body = self._body(op, request, out.raw_body)
+        return out
+
+    def _body(self, op: Operation, request: Request, raw: bytes) -> Any:
+        assert op.body_pointer is not None  # checked by the caller
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";")[0].strip().lower()
+        if not raw and not content_type:
+            if op.body_required:
+                raise ApiError(1005, "Content-Type must be application/json, got no body")
+            return None
+        if media != "application/json" and not media.endswith("+json"):
+            raise ApiError(1005, f"Content-Type must be application/json, got {content_type or 'none'!r}")
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise ApiError(1004, f"request body is not valid JSON: {err}") from None
+        if not isinstance(body, dict):
+            raise ApiError(1004, f"request body must be a JSON object, got {type(body).__name__}")
+        self._check(op.body_pointer, "", body)
+        return body
+
+    def response(self, op: Operation | None, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Raise ResponseMismatch when a response is not what the spec documents for `op`."""
+        if op is None:
+            return
+        where = f"{op.method.upper()} {op.path} -> {status}"
+        if (
+            str(status) not in op.responses
+            and f"{str(status)[0]}XX" not in op.responses
+            and "default" not in op.responses
+        ):
+            raise ResponseMismatch(
+                f"{where}: status {status} is not documented (documented: {', '.join(op.responses)})"
+            )
+        lower = {k.lower(): v for k, v in headers.items()}
+        for name in ("x-ratelimit-total", "x-ratelimit-left", "x-ratelimit-reset"):
+            if name not in lower or not lower[name].isdigit():
+                raise ResponseMismatch(f"{where}: header {name} is missing or not a non-negative integer")
+        if status in (429, 503) and not lower.get("retry-after", "").isdigit():
+            raise ResponseMismatch(f"{where}: header Retry-After is missing")
+        pointer = self.spec.response_pointer(op, status)
+        if pointer is None:
+            return
+        if not lower.get("content-type", "").startswith("application/json"):
+            raise ResponseMismatch(
+                f"{where}: Content-Type {lower.get('content-type')!r} is not application/json"
+            )
+        try:
+            value = json.loads(body)
+        except ValueError as err:
+            raise ResponseMismatch(f"{where}: body is not JSON: {err}") from err
+        errors = self.spec.schemas.errors(pointer, value)
+        if errors:
+            raise ResponseMismatch(f"{where}: body does not match the spec at {errors[0]}")

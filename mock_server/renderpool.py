@@ -1,0 +1,184 @@
+"""Renders run in a pool of processes, never on the event loop.
+
+`RenderPool.render()` submits `render_job` (a top-level function, so it pickles) to a
+`ProcessPoolExecutor` made with the `spawn` start method (safe beside threads). Progress comes back
+through a multiprocessing queue that a thread of this process drains into `on_progress` on the event
+loop. Renderer errors are mapped to catalog codes inside the child and returned as data, so no custom
+exception has to cross the process boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from mock_server.errors import TaskFailure
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["RenderJob", "RenderPool", "render_job"]
+
+log = logging.getLogger("mock_server")
+
+#: In each worker process: the queue progress goes to (set by the pool's initializer).
+_worker: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    job_id: str
+    audio: str
+    model_id: str
+    output: str
+    mask_output: str
+    size: int
+    fps: int
+    min_duration: float
+    max_duration: float
+    characters_file: str | None
+
+
+def _init_worker(queue: Any) -> None:
+    _worker["queue"] = queue
+
+
+def warm() -> bool:
+    """Import the renderer so the first real job does not pay for it."""
+    import reference_renderer  # noqa: F401
+
+    return True
+
+
+@cache
+def _characters(extra: str | None) -> dict[str, Any]:
+    from reference_renderer import load_characters
+
+    return dict(load_characters(extra))
+
+
+def _code_for(err: BaseException) -> int:
+    from reference_renderer import (
+        AudioTooLongError,
+        AudioTooShortError,
+        EmptyAudioError,
+        UndecodableAudioError,
+    )
+
+    if isinstance(err, EmptyAudioError | AudioTooShortError):
+        return 10006
+    if isinstance(err, UndecodableAudioError):
+        return 10003
+    if isinstance(err, AudioTooLongError):
+        return 10004
+    return 1500
+
+
+def render_job(job: RenderJob) -> tuple[str, Any, str]:
+    """Run in a worker process: ("ok", duration, "") or ("error", code, message)."""
+    try:
+        from reference_renderer import RenderError, RenderOptions, render
+
+        queue = _worker.get("queue")
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if queue is not None and (now - last[0] > 0.05 or done >= total):
+                last[0] = now
+                queue.put((job.job_id, done, total))
+
+        character = _characters(job.characters_file)[job.model_id]
+        options = RenderOptions(
+            size=job.size, fps=job.fps, min_duration=job.min_duration, max_duration=job.max_duration
+        )
+        result = render(
+            job.audio, character, job.output, mask_output=job.mask_output, options=options, progress=progress
+        )
+        return "ok", float(result.duration), ""
+    except Exception as err:
+        try:
+            code = _code_for(err) if isinstance(err, RenderError) else 1500
+        except Exception:
+            code = 1500
+        return "error", code, f"{err}" or type(err).__name__
+
+
+class RenderPool:
+    """A bounded pool of render processes; `on_progress(job_id, done, total)` runs on the loop."""
+
+    def __init__(self, workers: int, on_progress: Callable[[str, int, int], None] | None = None) -> None:
+        self.workers = workers
+        self.on_progress = on_progress
+        self._ctx = multiprocessing.get_context("spawn")
+        self._queue: Any = None
+        self._executor: ProcessPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            self._loop = asyncio.get_running_loop()
+            self._queue = self._ctx.Queue()
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=self._ctx,
+                initializer=_init_worker,
+                initargs=(self._queue,),
+            )
+            self._thread = threading.Thread(target=self._drain, name="a2v-render-progress", daemon=True)
+            self._thread.start()
+        return self._executor
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get()
+            except (EOFError, OSError):
+                return
+            if item is None:
+                return
+            if self.on_progress is not None and self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # the loop closed while shutting down
+                    self._loop.call_soon_threadsafe(self.on_progress, *item)
+
+    async def prewarm(self) -> None:
+        executor = self._ensure()
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.gather(*(loop.run_in_executor(executor, warm) for _ in range(self.workers)))
+        except Exception as err:  # the renderer is missing or broken: tasks will report it
+            log.warning("render workers could not import the renderer: %s", err)
+
+    async def render(self, job: RenderJob) -> float:
+        """Render in a worker process; returns the video duration or raises TaskFailure."""
+        executor = self._ensure()
+        loop = asyncio.get_running_loop()
+        try:
+            status, value, message = await loop.run_in_executor(executor, render_job, job)
+        except Exception as err:  # a worker died (killed, out of memory): the pool is broken
+            self._executor = None
+            raise TaskFailure(1500, f"render process failed: {type(err).__name__}: {err}") from err
+        if status == "error":
+            raise TaskFailure(int(value), message)
+        return float(value)
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self._queue is not None:
+            self._queue.put(None)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._queue.close()
+            self._queue.join_thread()
+            self._queue = None

@@ -1,0 +1,248 @@
+"""SQLite persistence: tasks, idempotency keys, login tokens, callback deliveries.
+
+WAL mode, and every write commits before the caller answers, so nothing accepted is lost by a crash.
+The store is used from the event loop thread only; statements are small and indexed (microseconds).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["TERMINAL", "Store", "Task", "new_video_id"]
+
+TERMINAL = frozenset({"finished", "error"})
+ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
+
+_UNFINISHED_COUNT = "SELECT COUNT(*) FROM tasks WHERE status IN ('pending','in_progressing')"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    video_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, token TEXT NOT NULL, model_id TEXT NOT NULL,
+    audio_url TEXT NOT NULL, callback_url TEXT, status TEXT NOT NULL, progress INTEGER NOT NULL,
+    error_code INTEGER, error_message TEXT, duration REAL, created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL, plan TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS tasks_tenant ON tasks (tenant, created_at DESC, video_id DESC);
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
+CREATE TABLE IF NOT EXISTS idempotency (
+    tenant TEXT NOT NULL, key TEXT NOT NULL, body_hash TEXT NOT NULL, video_id TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (tenant, key)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY, tenant TEXT NOT NULL, expired_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    delivery_id TEXT PRIMARY KEY, video_id TEXT NOT NULL, tenant TEXT NOT NULL, url TEXT NOT NULL,
+    event TEXT NOT NULL, attempts INTEGER NOT NULL, last_status INTEGER, last_error TEXT,
+    state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def new_video_id() -> str:
+    """32 lowercase hex digits that grow with time (microseconds first), so newest-first by id agrees
+    with creation order within one second."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+
+@dataclass
+class Task:
+    video_id: str
+    tenant: str
+    token: str
+    model_id: str
+    audio_url: str
+    callback_url: str | None
+    status: str
+    progress: int
+    error_code: int | None
+    error_message: str | None
+    duration: float | None
+    created_at: int
+    updated_at: int
+    plan: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+class Store:
+    """The database file `<data_dir>/mock.sqlite3`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / "mock.sqlite3"
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- meta ---
+    def secret(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key='signing_secret'").fetchone()
+        if row:
+            return str(row[0])
+        value = secrets.token_hex(32)
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('signing_secret', ?)", (value,))
+        return self.secret()
+
+    # --- tasks ---
+    def insert_task(self, task: Task) -> None:
+        self.db.execute(
+            "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                task.video_id, task.tenant, task.token, task.model_id, task.audio_url, task.callback_url,
+                task.status, task.progress, task.error_code, task.error_message, task.duration,
+                task.created_at, task.updated_at, json.dumps(task.plan),
+            ),
+        )  # fmt: skip
+
+    def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
+        if tenant is None:
+            row = self.db.execute("SELECT * FROM tasks WHERE video_id=?", (video_id,)).fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT * FROM tasks WHERE video_id=? AND tenant=?", (video_id, tenant)
+            ).fetchone()
+        return _task(row) if row else None
+
+    def list_tasks(
+        self, tenant: str | None, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[Task], int]:
+        where, args = [], []
+        if tenant is not None:
+            where.append("tenant=?")
+            args.append(tenant)
+        if status is not None:
+            where.append("status=?")
+            args.append(status)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        total = self.db.execute(f"SELECT COUNT(*) FROM tasks {clause}", args).fetchone()[0]
+        rows = self.db.execute(
+            f"SELECT * FROM tasks {clause} ORDER BY created_at DESC, video_id DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return [_task(r) for r in rows], int(total)
+
+    def unfinished(self) -> list[Task]:
+        rows = self.db.execute(
+            "SELECT * FROM tasks WHERE status IN ('pending','in_progressing') ORDER BY created_at, video_id"
+        ).fetchall()
+        return [_task(r) for r in rows]
+
+    def count_unfinished(self) -> int:
+        return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
+
+    def advance(
+        self,
+        video_id: str,
+        status: str,
+        *,
+        progress: int | None = None,
+        error: tuple[int, str] | None = None,
+        duration: float | None = None,
+    ) -> Task | None:
+        """Move a task forward (never back, never out of a terminal status); None if it could not move."""
+        task = self.get_task(video_id)
+        if task is None or task.terminal or ORDER[status] < ORDER[task.status]:
+            return None
+        new_progress = task.progress if progress is None else max(task.progress, progress)
+        if status == "finished":
+            new_progress = 100
+        code, message = error if error else (None, None)
+        now = int(time.time())
+        self.db.execute(
+            "UPDATE tasks SET status=?, progress=?, error_code=?, error_message=?,"
+            " duration=COALESCE(?, duration), updated_at=?"
+            " WHERE video_id=? AND status NOT IN ('finished','error')",
+            (status, new_progress, code, message, duration, now, video_id),
+        )
+        return self.get_task(video_id)
+
+    def set_progress(self, video_id: str, progress: int) -> None:
+        self.db.execute(
+            "UPDATE tasks SET progress=?, updated_at=? WHERE video_id=? AND status='in_progressing'"
+            " AND progress<?",
+            (progress, int(time.time()), video_id, progress),
+        )
+
+    def delete_tenant(self, tenant: str | None) -> list[str]:
+        """Delete one tenant's rows (all when None); returns the deleted video ids."""
+        if tenant is None:
+            ids = [r[0] for r in self.db.execute("SELECT video_id FROM tasks")]
+            for table in ("tasks", "idempotency", "tokens", "callbacks"):
+                self.db.execute(f"DELETE FROM {table}")
+            return ids
+        ids = [r[0] for r in self.db.execute("SELECT video_id FROM tasks WHERE tenant=?", (tenant,))]
+        for table in ("tasks", "idempotency", "tokens", "callbacks"):
+            self.db.execute(f"DELETE FROM {table} WHERE tenant=?", (tenant,))
+        return ids
+
+    # --- idempotency ---
+    def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT body_hash, video_id FROM idempotency WHERE tenant=? AND key=? AND created_at>?",
+            (tenant, key, time.time() - ttl),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO idempotency VALUES (?,?,?,?,?)",
+            (tenant, key, body_hash, video_id, time.time()),
+        )
+
+    # --- login tokens ---
+    def add_token(self, token: str, tenant: str, expired_at: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?)", (token, tenant, expired_at))
+
+    def token(self, token: str) -> tuple[str, int] | None:
+        row = self.db.execute("SELECT tenant, expired_at FROM tokens WHERE token=?", (token,)).fetchone()
+        return (row[0], int(row[1])) if row else None
+
+    # --- callbacks ---
+    def save_delivery(self, record: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO callbacks VALUES (:delivery_id,:video_id,:tenant,:url,:event,:attempts,"
+            ":last_status,:last_error,:state,:created_at,:updated_at)",
+            record,
+        )
+
+    def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[dict[str, Any]]:
+        where, args = [], []
+        if tenant is not None:
+            where.append("tenant=?")
+            args.append(tenant)
+        if video_id is not None:
+            where.append("video_id=?")
+            args.append(video_id)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.execute(f"SELECT * FROM callbacks {clause} ORDER BY created_at", args).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _task(row: sqlite3.Row) -> Task:
+    data = dict(row)
+    data["plan"] = json.loads(data["plan"] or "{}")
+    return Task(**data)
+
+
+def data_files(data_dir: Path) -> Path:
+    path = data_dir / "files"
+    os.makedirs(path, exist_ok=True)
+    return path
