@@ -1,0 +1,63 @@
+"""The kit's options, one dataclass shared by the CLI, the pytest plugin and programmatic runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["PROFILES", "KitOptions", "Profile"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How hard to push: examples per fuzzed operation, stateful steps, lifecycle audio examples."""
+
+    name: str
+    fuzz_examples: int
+    stateful_examples: int
+    stateful_steps: int
+    audio_examples: int
+    expiry_wait: float
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        "quick", fuzz_examples=8, stateful_examples=3, stateful_steps=4, audio_examples=2, expiry_wait=10
+    ),
+    "full": Profile(
+        "full", fuzz_examples=60, stateful_examples=15, stateful_steps=8, audio_examples=8, expiry_wait=90
+    ),
+}
+
+
+@dataclass
+class KitOptions:
+    """Everything one run of the kit needs. `app` (an ASGI app) makes the run in-process."""
+
+    base_url: str
+    api_key: str
+    second_api_key: str | None = None
+    spec_path: Path | None = None
+    profile: str = "quick"
+    audio_base_url: str | None = None
+    timeout: float = 120.0
+    seed: int | None = None
+    skip: list[str] = field(default_factory=list)
+    only: list[str] = field(default_factory=list)
+    junit_xml: Path | None = None
+    report_json: Path | None = None
+    app: Any = None
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(f"--base-url must be an http(s) URL, got {self.base_url!r}")
+        if not self.api_key:
+            raise ValueError("--api-key must not be empty")
+        self.base_url = self.base_url.rstrip("/")
+
+    @property
+    def profile_settings(self) -> Profile:
+        return PROFILES[self.profile]

@@ -1,0 +1,124 @@
+"""Typed values of the A2V API: what the client returns instead of raw envelopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["TERMINAL_STATUSES", "Character", "Pong", "TaskError", "Tokens", "Video", "VideoPage"]
+
+#: Statuses a task never leaves (the spec's lifecycle diagram).
+TERMINAL_STATUSES = frozenset({"finished", "error"})
+#: The order of the lifecycle: a task's status index never decreases.
+STATUS_ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
+
+
+@dataclass(frozen=True)
+class Pong:
+    pong: bool
+    time: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Pong:
+        return cls(pong=bool(data.get("pong")), time=int(data.get("time", 0)))
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expired_at: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Tokens:
+        return cls(str(data["access_token"]), str(data["refresh_token"]), int(data["expired_at"]))
+
+
+@dataclass(frozen=True)
+class Character:
+    model_id: str
+    name: str
+    display_name: str
+    gender: str
+    preview_url: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Character:
+        return cls(
+            model_id=str(data["model_id"]),
+            name=str(data.get("name", "")),
+            display_name=str(data.get("display_name", "")),
+            gender=str(data.get("gender", "")),
+            preview_url=str(data.get("preview_url", "")),
+        )
+
+
+@dataclass(frozen=True)
+class TaskError:
+    code: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Video:
+    """One task as `video.get` answers it. `raw` keeps the exact `data` object for schema checks."""
+
+    video_id: str
+    status: str
+    progress: int | None = None
+    model_id: str | None = None
+    audio_url: str | None = None
+    callback_url: str | None = None
+    video_url: str | None = None
+    mask_video_url: str | None = None
+    url_expires_at: int | None = None
+    duration: float | None = None
+    error: TaskError | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Video:
+        error = data.get("error")
+        return cls(
+            video_id=str(data["video_id"]),
+            status=str(data["status"]),
+            progress=data.get("progress"),
+            model_id=data.get("model_id"),
+            audio_url=data.get("audio_url"),
+            callback_url=data.get("callback_url"),
+            video_url=data.get("video_url"),
+            mask_video_url=data.get("mask_video_url"),
+            url_expires_at=data.get("url_expires_at"),
+            duration=data.get("duration"),
+            error=(
+                TaskError(code=error.get("code"), message=error.get("message", ""))
+                if isinstance(error, dict)
+                else None
+            ),
+            created_at=data.get("created_at"),
+            updated_at=data.get("updated_at"),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class VideoPage:
+    items: list[Video]
+    page: int
+    page_size: int
+    total: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoPage:
+        return cls(
+            items=[Video.from_dict(item) for item in data.get("items", [])],
+            page=int(data.get("page", 0)),
+            page_size=int(data.get("page_size", 0)),
+            total=int(data.get("total", 0)),
+        )

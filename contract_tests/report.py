@@ -1,0 +1,210 @@
+"""From pytest outcomes to a verdict per requirement: the text summary, JSON and JUnit XML.
+
+Each kit test declares the requirement ids it checks (`@pytest.mark.a2v_requirement(...)`). A failure
+is attributed to the id its `ContractViolation` names (which may be another id than the test's, e.g.
+when a shared fixture saw the task move backwards). A requirement is
+
+* `failed`  when any violation names it;
+* `blocked` when a test checking it could not run to the end for another reason (an earlier failure
+  in a shared step, or an error of the kit itself);
+* `passed`  when at least one test checked it and none of the above happened;
+* `skipped` when every test checking it was skipped (`--skip`, no second key, a feature not declared).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from contract_tests.requirements import REQUIREMENTS
+from contract_tests.verdict import ContractViolation
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["ItemResult", "KitReport", "RequirementResult", "violations_in"]
+
+ORDER = ("failed", "blocked", "passed", "skipped")
+
+
+def violations_in(exc: BaseException | None) -> list[ContractViolation]:
+    """Every ContractViolation inside `exc`, looking through exception groups, causes and contexts."""
+    found: list[ContractViolation] = []
+    seen: set[int] = set()
+
+    def walk(err: BaseException | None) -> None:
+        if err is None or id(err) in seen:
+            return
+        seen.add(id(err))
+        if isinstance(err, ContractViolation):
+            found.append(err)
+            return
+        if isinstance(err, BaseExceptionGroup):
+            for inner in err.exceptions:
+                walk(inner)
+        walk(err.__cause__)
+        walk(err.__context__)
+
+    walk(exc)
+    return found
+
+
+@dataclass
+class ItemResult:
+    nodeid: str
+    requirements: list[str]
+    outcome: str  # passed / failed / skipped / blocked
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+    duration: float = 0.0
+
+
+@dataclass
+class RequirementResult:
+    id: str
+    outcome: str
+    title: str
+    quote: str
+    pointer: str
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+
+@dataclass
+class KitReport:
+    items: list[ItemResult] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+    finished: float = 0.0
+
+    def add(self, item: ItemResult) -> None:
+        self.items.append(item)
+
+    def requirements(self) -> dict[str, RequirementResult]:
+        """The verdict per requirement id, in the table's order, for every id some test touched."""
+        touched: dict[str, list[str]] = {}
+        failures: dict[str, list[dict[str, Any]]] = {}
+        notes: dict[str, list[str]] = {}
+        durations: dict[str, float] = {}
+        for item in self.items:
+            for v in item.violations:
+                failures.setdefault(v["requirement"], []).append(v)
+                touched.setdefault(v["requirement"], [])
+            for rid in item.requirements:
+                touched.setdefault(rid, []).append(item.outcome)
+                durations[rid] = durations.get(rid, 0.0) + item.duration
+                if item.message and item.outcome in ("blocked", "skipped"):
+                    notes.setdefault(rid, []).append(item.message)
+        results: dict[str, RequirementResult] = {}
+        for rid in [r for r in REQUIREMENTS if r in touched] + [r for r in touched if r not in REQUIREMENTS]:
+            outcomes = touched[rid]
+            if rid in failures:
+                outcome = "failed"
+            elif "blocked" in outcomes:
+                outcome = "blocked"
+            elif "passed" in outcomes:
+                outcome = "passed"
+            else:
+                outcome = "skipped"
+            req = REQUIREMENTS.get(rid)
+            results[rid] = RequirementResult(
+                id=rid,
+                outcome=outcome,
+                title=req.title if req else rid,
+                quote=req.quote if req else "",
+                pointer=req.pointer if req else "",
+                violations=_unique(failures.get(rid, [])),
+                notes=sorted(set(notes.get(rid, []))),
+                duration=round(durations.get(rid, 0.0), 3),
+            )
+        return results
+
+    def outcomes(self) -> dict[str, str]:
+        return {rid: r.outcome for rid, r in self.requirements().items()}
+
+    @property
+    def conforms(self) -> bool:
+        return not any(r.outcome in ("failed", "blocked") for r in self.requirements().values())
+
+    # -- rendering ---------------------------------------------------------------------------------------
+    def text(self) -> str:
+        reqs = self.requirements()
+        counts = {k: sum(1 for r in reqs.values() if r.outcome == k) for k in ORDER}
+        lines = ["A2V contract: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
+        for r in reqs.values():
+            lines.append(f"  {r.outcome.upper():8} {r.id:28} {r.title}")
+        for r in reqs.values():
+            if r.outcome not in ("failed", "blocked"):
+                continue
+            lines.append("")
+            lines.append(f"{r.outcome.upper()} {r.id}: {r.title}")
+            lines.append(f'  spec ({r.pointer}): "{r.quote}"')
+            for v in r.violations[:3]:
+                lines.append(f"  - {v['message']}")
+                if v.get("expected"):
+                    lines.append(f"    expected: {v['expected']}")
+                if v.get("got"):
+                    lines.append(f"    got:      {v['got']}")
+                if v.get("curl"):
+                    lines.append(f"    request:  {v['curl']}")
+            for note in r.notes[:3]:
+                lines.append(f"  - {note}")
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "conforms": self.conforms,
+            "requirements": {rid: asdict(r) for rid, r in self.requirements().items()},
+            "items": [asdict(i) for i in self.items],
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(json.dumps(self.as_dict(), indent=2), encoding="utf-8")
+
+    def write_junit(self, path: Path) -> None:
+        """One <testcase> per requirement, named by its id; failures carry the request as curl."""
+        reqs = self.requirements()
+        suite = ET.Element(
+            "testsuite",
+            name="a2v-contract",
+            tests=str(len(reqs)),
+            failures=str(sum(r.outcome == "failed" for r in reqs.values())),
+            errors=str(sum(r.outcome == "blocked" for r in reqs.values())),
+            skipped=str(sum(r.outcome == "skipped" for r in reqs.values())),
+            time=f"{(self.finished or time.time()) - self.started:.3f}",
+        )
+        for r in reqs.values():
+            group = REQUIREMENTS[r.id].group if r.id in REQUIREMENTS else "other"
+            case = ET.SubElement(
+                suite, "testcase", name=r.id, classname=f"a2v.{group}", time=f"{r.duration:.3f}"
+            )
+            detail = [f'spec {r.pointer}: "{r.quote}"']
+            for v in r.violations:
+                detail += [v["message"], f"expected: {v.get('expected', '')}", f"got: {v.get('got', '')}"]
+                detail.append(f"request: {v.get('curl', '')}")
+            detail += r.notes
+            if r.outcome == "failed":
+                first = r.violations[0]["message"] if r.violations else r.title
+                ET.SubElement(case, "failure", message=first[:300]).text = "\n".join(detail)
+            elif r.outcome == "blocked":
+                ET.SubElement(
+                    case, "error", message=(r.notes[0] if r.notes else "blocked")[:300]
+                ).text = "\n".join(detail)
+            elif r.outcome == "skipped":
+                ET.SubElement(case, "skipped", message=(r.notes[0] if r.notes else "skipped")[:300])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _unique(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen = set()
+    out = []
+    for v in violations:
+        key = (v["message"], v.get("curl"))
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out

@@ -1,0 +1,336 @@
+"""The requirements the kit checks, each traceable to a sentence of `openapi.yaml`.
+
+Every row has an id (what the report and JUnit XML call it), a group (what `--skip` names), the JSON
+pointer of the spec node that states it and a quote of that node's text. `tests/contract_tests` checks
+that every quote really is in the spec at its pointer, so the table cannot drift from the contract.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["GROUPS", "OPTIONAL_GROUPS", "REQUIREMENTS", "Requirement", "requirement", "select"]
+
+DESC = "/info/description"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    group: str
+    title: str
+    pointer: str
+    quote: str
+
+
+def _r(id: str, group: str, title: str, pointer: str, quote: str) -> Requirement:
+    return Requirement(id, group, title, pointer, quote)
+
+
+_TABLE: Final[list[Requirement]] = [
+    # -- layer 1: the spec itself ---------------------------------------------------------------------
+    _r("A2V-SPEC-VALID", "spec", "The spec is a valid OpenAPI 3.1 document", "/openapi", "3.1.0"),
+    _r(
+        "A2V-SPEC-EXAMPLES",
+        "spec",
+        "Every example in the spec conforms to its schema",
+        DESC,
+        "Every JSON response, success or error, has the same envelope",
+    ),
+    # -- layer 2: fuzzing every operation (schemathesis) --------------------------------------------
+    _r(
+        "A2V-FUZZ-NO-SERVER-ERROR",
+        "fuzz",
+        "No generated request makes the service fail (5xx)",
+        "/x-a2v-error-catalog/2/when",
+        "Any operation whose query or body does not match this document's schema.",
+    ),
+    _r(
+        "A2V-FUZZ-STATUS-CODE",
+        "fuzz",
+        "Every answer's HTTP status is one the operation documents",
+        DESC,
+        "The catalog is `x-a2v-error-catalog` at the end of this document: one row per code with its HTTP",
+    ),
+    _r(
+        "A2V-FUZZ-CONTENT-TYPE",
+        "fuzz",
+        "Every answer has the documented Content-Type (application/json)",
+        DESC,
+        "Every JSON response, success or error, has the same envelope",
+    ),
+    _r(
+        "A2V-FUZZ-RESPONSE-SCHEMA",
+        "fuzz",
+        "Every answer's body matches the documented schema",
+        DESC,
+        'Every JSON response, success or error, has the same envelope `{"code": int, "message": str, "data": ...}`.',
+    ),
+    _r(
+        "A2V-FUZZ-NEGATIVE-REJECTED",
+        "fuzz",
+        "Requests that break the schema are rejected with 4xx",
+        "/x-a2v-error-catalog/2/meaning",
+        "A parameter is missing, of the wrong type, or out of range; the message names it.",
+    ),
+    _r(
+        "A2V-RATELIMIT-HEADERS",
+        "fuzz",
+        "Every response carries the three X-Ratelimit-* headers as integers",
+        DESC,
+        "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left` (requests left",
+    ),
+    _r(
+        "A2V-ENVELOPE-ERROR-CODE",
+        "fuzz",
+        "An error's envelope code is in the catalog with the answer's HTTP status",
+        DESC,
+        "`code` is `0` on success and a code of the error catalog (below) otherwise; `data` is `null` on errors.",
+    ),
+    # -- layer 3: stateful sequences through links -----------------------------------------------------
+    _r(
+        "A2V-STATEFUL-LINKS",
+        "stateful",
+        "Sequences through the spec's links (generate -> get, list) conform",
+        "/paths/~1v1~1a2v~1video.generate/post/responses/200/links/GetVideo/description",
+        "The task just created, readable at once with the same token.",
+    ),
+    # -- layer 4: the task lifecycle -------------------------------------------------------------------
+    _r(
+        "A2V-PING",
+        "lifecycle",
+        "ping answers without a token",
+        "/paths/~1v1~1ping/get/description",
+        "Needs no token and costs no rate-limit allowance",
+    ),
+    _r(
+        "A2V-CHARACTERS",
+        "lifecycle",
+        "character.list returns at least one character with a model_id",
+        "/paths/~1v1~1a2v~1character.list/get/description",
+        "Returns every character a video can be generated with.",
+    ),
+    _r(
+        "A2V-GENERATE-READABLE",
+        "lifecycle",
+        "A new task is readable at once (never 404) and starts pending",
+        DESC,
+        "a client never sees a 404 for an id it was just given.",
+    ),
+    _r(
+        "A2V-LIFECYCLE-FORWARD",
+        "lifecycle",
+        "A task's status only moves forward and never leaves a terminal one",
+        DESC,
+        "A task's status only moves forward along the arrows: it never returns to an earlier status and never",
+    ),
+    _r(
+        "A2V-LIFECYCLE-PROGRESS",
+        "lifecycle",
+        "progress never decreases; 0 when pending, 100 when finished",
+        DESC,
+        "`progress` never decreases.",
+    ),
+    _r(
+        "A2V-LIFECYCLE-SHAPE",
+        "lifecycle",
+        "Fields match the status (URLs only when finished, error only when error)",
+        DESC,
+        "`video_url` and `mask_video_url` appear only when",
+    ),
+    _r(
+        "A2V-LIFECYCLE-FINISHES",
+        "lifecycle",
+        "Valid audio (WAV, MP3, FLAC, Ogg) reaches finished within the timeout",
+        DESC,
+        "Any common audio container is accepted (WAV and MP3 always; also FLAC, Ogg/Opus, M4A/AAC)",
+    ),
+    _r(
+        "A2V-LIFECYCLE-LIST",
+        "lifecycle",
+        "video.list shows the caller's new task first and filters by status",
+        "/paths/~1v1~1a2v~1video.list/get/description",
+        "The caller's tasks, newest first",
+    ),
+    # -- result files ----------------------------------------------------------------------------------
+    _r(
+        "A2V-FILE-VIDEO-MP4",
+        "files",
+        "video_url is an MP4: H.264 yuv420p + AAC, even size, faststart",
+        DESC,
+        "`video_url` is an MP4 (H.264 `yuv420p` video with the submitted audio as AAC, `faststart`, 25 fps,",
+    ),
+    _r(
+        "A2V-FILE-DURATION",
+        "files",
+        "The video lasts as long as the submitted audio, within one frame",
+        DESC,
+        "whose duration equals the audio's within one frame.",
+    ),
+    _r(
+        "A2V-FILE-MASK",
+        "files",
+        "mask_video_url is an MP4 of the same size and frame count",
+        DESC,
+        "`mask_video_url` is an MP4 of the same size and frame count showing the character's alpha as grayscale",
+    ),
+    _r(
+        "A2V-FILE-RANGE",
+        "files",
+        "Result files answer Range requests with 206 and the right bytes",
+        DESC,
+        "They support `Range` requests.",
+    ),
+    _r(
+        "A2V-FILE-TAMPER",
+        "files",
+        "An altered file URL answers 403",
+        DESC,
+        "an expired or altered URL answers HTTP 403.",
+    ),
+    _r(
+        "A2V-FILE-EXPIRES",
+        "expiry",
+        "A file URL answers 403 after its url_expires_at",
+        DESC,
+        "Both URLs are signed and expire (`url_expires_at`",
+    ),
+    # -- documented errors ------------------------------------------------------------------------------
+    _r(
+        "A2V-ERROR-UNKNOWN-VIDEO",
+        "errors",
+        "An unknown video_id answers 404 / 20002",
+        "/x-a2v-error-catalog/20/when",
+        "`video.get` with an unknown id",
+    ),
+    _r(
+        "A2V-ERROR-UNKNOWN-MODEL",
+        "errors",
+        "An unknown model_id answers 404 / 20001",
+        "/x-a2v-error-catalog/19/when",
+        "with a `model_id` that `character.list` does not return.",
+    ),
+    _r(
+        "A2V-ERROR-BAD-REQUEST",
+        "errors",
+        "A malformed body answers 400/1004, a wrong Content-Type 415/1005, a bad field 400/1003",
+        "/components/responses/BadRequest/description",
+        "or the body is not a JSON object (`1004`).",
+    ),
+    _r(
+        "A2V-ERROR-AUDIO-404",
+        "errors",
+        "An audio_url answering 404 ends the task with 10001",
+        "/x-a2v-error-catalog/12/when",
+        "A task whose `audio_url` answers HTTP 404 or 410.",
+    ),
+    _r(
+        "A2V-ERROR-AUDIO-UNREACHABLE",
+        "errors",
+        "An audio_url that refuses connections ends the task with 10002",
+        "/x-a2v-error-catalog/13/when",
+        "refuses or drops the connection",
+    ),
+    _r(
+        "A2V-ERROR-NOT-AUDIO",
+        "errors",
+        "A download that is not audio ends the task with 10003",
+        "/x-a2v-error-catalog/14/when",
+        "A task whose download is not a decodable audio stream",
+    ),
+    _r(
+        "A2V-ERROR-AUDIO-TOO-LONG",
+        "errors",
+        "Audio over max_audio_seconds ends the task with 10004",
+        "/x-a2v-error-catalog/15/when",
+        "A task whose decoded audio is over the limit.",
+    ),
+    # -- auth -------------------------------------------------------------------------------------------
+    _r(
+        "A2V-AUTH-REQUIRED",
+        "auth",
+        "A missing or malformed Authorization header answers 401 / 1001",
+        "/x-a2v-error-catalog/0/when",
+        "The Authorization header is missing, is not `Bearer <token>`",
+    ),
+    _r(
+        "A2V-AUTH-TENANT-ISOLATION",
+        "tenants",
+        "A token never sees another token's videos",
+        DESC,
+        "Each token sees only its own videos: another token's `video_id` answers like an unknown one (`20002`).",
+    ),
+    _r(
+        "A2V-LOGIN",
+        "auth",
+        "account.login gives a token usable as Bearer, or 401 / 1011",
+        "/paths/~1v1~1auth~1account.login/post/description",
+        "Returns an `access_token` for the `Authorization: Bearer` header",
+    ),
+    # -- optional features --------------------------------------------------------------------------------
+    _r(
+        "A2V-IDEMPOTENCY-REPLAY",
+        "idempotency",
+        "The same Idempotency-Key and body return the same video_id",
+        DESC,
+        "A retry with the same key and the same body",
+    ),
+    _r(
+        "A2V-IDEMPOTENCY-CONFLICT",
+        "idempotency",
+        "The same Idempotency-Key with another body answers 409 / 1008",
+        DESC,
+        "the same key with a different body is",
+    ),
+    _r(
+        "A2V-CALLBACK-DELIVERY",
+        "callbacks",
+        "A task with callback_url POSTs its final state there once it ends",
+        DESC,
+        "the service POSTs the video's final state there once the",
+    ),
+    _r(
+        "A2V-CALLBACK-SIGNATURE",
+        "callbacks",
+        "Callback deliveries carry a valid X-A2V-Signature",
+        DESC,
+        "is the lowercase hex HMAC-SHA256, keyed with the bearer token that created the task",
+    ),
+]
+
+REQUIREMENTS: Final[dict[str, Requirement]] = {r.id: r for r in _TABLE}
+GROUPS: Final[frozenset[str]] = frozenset(r.group for r in _TABLE)
+#: Groups for features a partner may not have built; `--skip` them and they are reported as skipped.
+OPTIONAL_GROUPS: Final[frozenset[str]] = frozenset({"idempotency", "callbacks", "expiry", "tenants"})
+
+
+def requirement(req_id: str) -> Requirement:
+    try:
+        return REQUIREMENTS[req_id]
+    except KeyError:
+        raise KeyError(f"no requirement {req_id!r}; see contract_tests/requirements.py") from None
+
+
+def select(patterns: list[str] | None, skip: list[str] | None = None) -> tuple[set[str], set[str]]:
+    """(selected ids, skipped ids): `patterns` are globs over ids (`A2V-FILE-*`), `skip` names groups or ids."""
+    chosen = {
+        rid
+        for rid in REQUIREMENTS
+        if not patterns or any(fnmatch.fnmatchcase(rid, p.strip()) for p in patterns)
+    }
+    skipped = set()
+    for name in skip or []:
+        name = name.strip()
+        if not name:
+            continue
+        matched = {
+            rid for rid, r in REQUIREMENTS.items() if r.group == name or fnmatch.fnmatchcase(rid, name)
+        }
+        if not matched:
+            raise ValueError(
+                f"--skip {name!r} names no group or requirement; groups: {', '.join(sorted(GROUPS))}"
+            )
+        skipped |= matched
+    return chosen, skipped & chosen

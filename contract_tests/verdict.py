@@ -1,0 +1,91 @@
+"""How a check says "the implementation breaks requirement X": a `ContractViolation` naming the id, what
+was expected, what was seen and the request that showed it (as a curl command anyone can re-run)."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ContractViolation", "check", "curl", "describe_response"]
+
+_HIDDEN_HEADERS = {"host", "content-length", "accept-encoding", "connection", "user-agent"}
+
+
+def curl(request: httpx.Request | None, *, redact: bool = False) -> str:
+    """A curl command that sends `request` again."""
+    if request is None:
+        return ""
+    parts = ["curl", "-i", "-X", request.method]
+    for name, value in request.headers.items():
+        if name.lower() in _HIDDEN_HEADERS:
+            continue
+        if redact and name.lower() == "authorization":
+            value = "Bearer ***"
+        parts += ["-H", f"{name}: {value}"]
+    try:
+        body = request.content
+    except Exception:  # a streaming body that was not read
+        body = b""
+    if body:
+        parts += ["--data-binary", body.decode("utf-8", "replace")]
+    parts.append(str(request.url))
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def describe_response(response: httpx.Response | None, limit: int = 400) -> str:
+    if response is None:
+        return ""
+    kind = response.headers.get("content-type", "")
+    if kind.startswith(("application/json", "text/")):
+        body = response.text[:limit]
+    else:
+        body = f"<{len(response.content)} bytes of {kind or 'unknown type'}>"
+    return f"HTTP {response.status_code} {body}"
+
+
+class ContractViolation(AssertionError):
+    """The implementation broke `requirement`. Raised by checks; the report attributes it to the id."""
+
+    def __init__(
+        self,
+        requirement: str,
+        message: str,
+        *,
+        expected: str = "",
+        response: httpx.Response | None = None,
+        request: httpx.Request | None = None,
+        curl_command: str | None = None,
+    ) -> None:
+        self.requirement = requirement
+        self.detail = message
+        self.expected = expected
+        if request is None and response is not None:
+            request = response.request
+        self.curl = curl_command if curl_command is not None else curl(request)
+        self.seen = describe_response(response)
+        lines = [f"[{requirement}] {message}"]
+        if expected:
+            lines.append(f"  expected: {expected}")
+        if self.seen:
+            lines.append(f"  got:      {self.seen}")
+        if self.curl:
+            lines.append(f"  request:  {self.curl}")
+        super().__init__("\n".join(lines))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requirement": self.requirement,
+            "message": self.detail,
+            "expected": self.expected,
+            "got": self.seen,
+            "curl": self.curl,
+        }
+
+
+def check(condition: object, requirement: str, message: str, **kwargs: Any) -> None:
+    """Raise `ContractViolation(requirement, message, ...)` unless `condition` holds."""
+    if not condition:
+        raise ContractViolation(requirement, message, **kwargs)
