@@ -28,9 +28,11 @@ if TYPE_CHECKING:
 __all__ = [
     "EYE_LEVELS",
     "Compositor",
+    "Planes",
     "blink_levels",
     "head_offsets",
     "mouth_key",
+    "planes_to_array",
     "rgb_to_yuv420",
 ]
 
@@ -129,13 +131,26 @@ class _Patch:
     cmask: np.ndarray | None
 
 
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def planes_to_array(planes: Planes) -> np.ndarray:
+    """Stack Y, U, V planes into the ``(h*3/2, w)`` array PyAV's ``yuv420p`` ``from_ndarray`` takes."""
+    y, u, v = planes
+    h, w = y.shape
+    return np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w)
+
+
 class Compositor:
     """Builds yuv420p frames for one character at one size. Not thread-safe; one per render.
+
+    Frames are composed into three plane arrays: by default its own, or, after ``bind``, the planes of
+    the encoder's frame, so a composed frame reaches the encoder without any copy.
 
     Example::
 
         comp = Compositor(character, 512)
-        buf = comp.frame((0, 0), eye=1.0, mouth=("C", 3))  # (768, 512) uint8, valid until next call
+        y, u, v = comp.frame((0, 0), eye=1.0, mouth=("C", 3))  # valid until the next call
     """
 
     def __init__(self, character: Character, size: int) -> None:
@@ -149,17 +164,27 @@ class Compositor:
         # Edge padding lets the shifted body continue past the frame's bottom edge.
         self._char_rgb = np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="edge")
         self._char_alpha = np.pad(alpha, ((p, p), (p, p)), mode="edge")
-        self._bases: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
-        self._masks: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._bases: OrderedDict[tuple[int, int], Planes] = OrderedDict()
+        self._masks: OrderedDict[tuple[int, int], Planes] = OrderedDict()
         self._eyes: dict[float, list[_Patch]] = {}
         self._mouths: dict[tuple[str, int], _Patch] = {}
-        n = size * size
-        self._buf = np.empty(n * 3 // 2, dtype=np.uint8)
-        self._planes = (
-            self._buf[:n].reshape(size, size),
-            self._buf[n : n * 5 // 4].reshape(size // 2, size // 2),
-            self._buf[n * 5 // 4 :].reshape(size // 2, size // 2),
+        half = size // 2
+        self._grey = np.full((half, half), 128, np.uint8)
+        self.bind(
+            (
+                np.zeros((size, size), np.uint8),
+                np.zeros((half, half), np.uint8),
+                np.zeros((half, half), np.uint8),
+            )
         )
+
+    def bind(self, planes: Planes) -> None:
+        """Compose into ``planes`` (Y ``size x size``, U and V ``size/2`` square; views are fine)."""
+        y, u, v = planes
+        half = self.size // 2
+        if y.shape != (self.size, self.size) or u.shape != (half, half) or v.shape != (half, half):
+            raise ValueError(f"planes {y.shape}, {u.shape}, {v.shape} do not fit a {self.size}px frame")
+        self._planes = planes
         self._buf_offset: tuple[int, int] | None = None
         self._dirty: list[Rect] = []
 
@@ -174,43 +199,38 @@ class Compositor:
         return self._char_rgb[sl], self._char_alpha[sl]
 
     @staticmethod
-    def _cached(cache: OrderedDict[tuple[int, int], np.ndarray], key: tuple[int, int]) -> np.ndarray | None:
+    def _cached(cache: OrderedDict[tuple[int, int], Planes], key: tuple[int, int]) -> Planes | None:
         value = cache.get(key)
         if value is not None:
             cache.move_to_end(key)
         return value
 
     @staticmethod
-    def _store(
-        cache: OrderedDict[tuple[int, int], np.ndarray], key: tuple[int, int], value: np.ndarray
-    ) -> None:
+    def _store(cache: OrderedDict[tuple[int, int], Planes], key: tuple[int, int], value: Planes) -> None:
         cache[key] = value
         while len(cache) > _BASE_CACHE:
             cache.popitem(last=False)
 
-    def base(self, offset: tuple[int, int]) -> np.ndarray:
-        """The full frame (flat yuv420p) with open eyes and a closed mouth at head ``offset``."""
+    def base(self, offset: tuple[int, int]) -> Planes:
+        """The full frame with open eyes and a closed mouth at head ``offset`` (cached)."""
         cached = self._cached(self._bases, offset)
         if cached is not None:
             return cached
         rgb, alpha = self._shifted(offset)
-        out = rgb + self._bg * (1 - alpha[..., None])
-        y, u, v = rgb_to_yuv420(out)
-        flat = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
-        self._store(self._bases, offset, flat)
-        return flat
+        planes = rgb_to_yuv420(rgb + self._bg * (1 - alpha[..., None]))
+        self._store(self._bases, offset, planes)
+        return planes
 
-    def mask(self, offset: tuple[int, int]) -> np.ndarray:
-        """The alpha mask frame (flat yuv420p, grey: limited-range luma, neutral chroma) at ``offset``."""
+    def mask(self, offset: tuple[int, int]) -> Planes:
+        """The alpha mask frame at ``offset``: grey (limited-range luma), neutral chroma (cached)."""
         cached = self._cached(self._masks, offset)
         if cached is not None:
             return cached
         _, alpha = self._shifted(offset)
-        s = self.size
         y = np.clip(16 + 219 * alpha + 0.5, 0, 255).astype(np.uint8)
-        flat = np.concatenate([y.ravel(), np.full(s * s // 2, 128, np.uint8)])
-        self._store(self._masks, offset, flat)
-        return flat
+        planes = (y, self._grey, self._grey)
+        self._store(self._masks, offset, planes)
+        return planes
 
     def _patch(self, rect: Rect, eye: float, mouth: tuple[str, float]) -> _Patch:
         rgb, alpha = draw_character(self.character, self.size, eye_open=eye, mouth=mouth, region=rect)
@@ -251,12 +271,8 @@ class Compositor:
             np.copyto(vp[cys, cxs], patch.v, where=patch.cmask)
         self._dirty.append((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
 
-    def _restore(self, base: np.ndarray) -> None:
-        s = self.size
-        n = s * s
-        by = base[:n].reshape(s, s)
-        bu = base[n : n * 5 // 4].reshape(s // 2, s // 2)
-        bv = base[n * 5 // 4 :].reshape(s // 2, s // 2)
+    def _restore(self, base: Planes) -> None:
+        by, bu, bv = base
         yp, up, vp = self._planes
         for x0, y0, x1, y1 in self._dirty:
             yp[y0:y1, x0:x1] = by[y0:y1, x0:x1]
@@ -264,11 +280,16 @@ class Compositor:
             vp[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = bv[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
         self._dirty.clear()
 
-    def frame(self, offset: tuple[int, int], eye: float, mouth: tuple[str, int]) -> np.ndarray:
-        """Compose a frame; returns the internal ``(size*3/2, size)`` buffer, valid until the next call."""
+    def frame(self, offset: tuple[int, int], eye: float, mouth: tuple[str, int]) -> Planes:
+        """Compose a frame into the bound planes and return them (valid until the next call).
+
+        Only what changed is written: the whole frame when the head moved, else the patch rectangles
+        of the previous frame are restored from the base and this frame's patches pasted.
+        """
         base = self.base(offset)
         if offset != self._buf_offset:
-            self._buf[:] = base
+            for dst, src in zip(self._planes, base, strict=True):
+                dst[...] = src
             self._dirty.clear()
             self._buf_offset = offset
         else:
@@ -278,7 +299,7 @@ class Compositor:
                 self._paste(patch, offset)
         if mouth != ("X", 0):
             self._paste(self.mouth_patch(mouth), offset)
-        return self._buf.reshape(self.size * 3 // 2, self.size)
+        return self._planes
 
     def rgb_preview(self) -> np.ndarray:
         """The neutral pose as uint8 RGB (for preview PNGs): background, open eyes, closed mouth."""

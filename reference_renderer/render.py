@@ -104,14 +104,22 @@ def render(
         video = stack.enter_context(Mp4Writer(video_tmp, opts.size, opts.fps, rate, layout))
         mask = stack.enter_context(Mp4Writer(mask_tmp, opts.size, opts.fps)) if mask_tmp else None
 
+        comp.bind(video.video_planes())
+        mask_planes = mask.video_planes() if mask is not None else None
+        mask_offset: tuple[int, int] | None = None
         done = 0
 
         def emit_until(limit: int) -> None:
-            nonlocal done
+            nonlocal done, mask_offset
             while done < limit:
-                video.write_video(comp.frame(offsets[done], float(eyes[done]), keys[done]))
-                if mask is not None:
-                    mask.write_video(comp.mask(offsets[done]).reshape(-1, opts.size))
+                comp.frame(offsets[done], float(eyes[done]), keys[done])
+                video.write_video()
+                if mask is not None and mask_planes is not None:
+                    if offsets[done] != mask_offset:  # the mask changes only when the head moves
+                        mask_offset = offsets[done]
+                        for dst, src in zip(mask_planes, comp.mask(mask_offset), strict=True):
+                            dst[...] = src
+                    mask.write_video()
                 done += 1
                 if progress is not None and (done % report_every == 0 or done == n):
                     progress(done, n)
