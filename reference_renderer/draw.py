@@ -479,6 +479,8 @@ def _clothes(
                 opacity=0.7,
             )
         return
+    # The skin seen through the neckline, so whatever is behind (long hair) never shows through.
+    cv.fill(_inter(body, hole), full, _shade(ch.skin, 0.86))
     cv.fill(_minus(body, hole), full, col)
     trim = _inter(body, lambda x, y: np.abs(hole(x, y)) - 3.0 * u)
     cv.fill(trim, full, acc if style != "collar" else _shade(col, 0.85))
