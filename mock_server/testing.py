@@ -8,8 +8,13 @@ Example::
         httpx.get(f"{server.base_url}/v1/ping")
 
 `run_server(settings=None, **overrides)` starts uvicorn in a thread (a fresh temporary data dir unless
-`data_dir` is given), waits until it answers and shuts it down cleanly on exit. `lifespan(app)` runs
-an app's lifespan around in-process use with `httpx.ASGITransport`.
+`data_dir` is given), waits until it answers and shuts it down cleanly on exit.
+
+In-process, without a socket: `app_client(create_app(settings))` runs the app's lifespan on an event
+loop in a background thread and gives a synchronous `httpx.Client` whose transport is
+`httpx.ASGITransport` (app exceptions, such as a test-mode `ResponseMismatch`, reach the caller).
+Async code can use `httpx.AsyncClient(transport=httpx.ASGITransport(app))` inside
+`async with lifespan(app):`.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio.from_thread
 import httpx
 import uvicorn
 
@@ -34,7 +40,7 @@ if TYPE_CHECKING:
 
     from starlette.applications import Starlette
 
-__all__ = ["RunningServer", "free_port", "lifespan", "run_server"]
+__all__ = ["RunningServer", "app_client", "free_port", "lifespan", "run_server"]
 
 
 @dataclass
@@ -106,3 +112,35 @@ async def lifespan(app: Starlette) -> AsyncIterator[Starlette]:
     """Run `app`'s lifespan (start-up, then shutdown on exit) without a server."""
     async with app.router.lifespan_context(app):
         yield app
+
+
+class _PortalTransport(httpx.BaseTransport):
+    """A sync transport that runs `httpx.ASGITransport` on the portal's event loop."""
+
+    def __init__(self, portal: Any, app: Starlette) -> None:
+        self.portal = portal
+        self.asgi = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        content = request.read()
+
+        async def call() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            inner = httpx.Request(request.method, request.url, headers=request.headers, content=content)
+            response = await self.asgi.handle_async_request(inner)
+            body = await response.aread()
+            return response.status_code, response.headers.raw, body
+
+        status, headers, body = self.portal.call(call)
+        return httpx.Response(status, headers=headers, content=body, request=request)
+
+
+@contextlib.contextmanager
+def app_client(app: Starlette, **client_options: Any) -> Iterator[httpx.Client]:
+    """A synchronous client for `app` in-process, with its lifespan running for the `with` block."""
+    client_options.setdefault("base_url", "http://testserver")
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(app.router.lifespan_context(app)),
+        httpx.Client(transport=_PortalTransport(portal, app), **client_options) as client,
+    ):
+        yield client
