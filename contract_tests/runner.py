@@ -66,7 +66,7 @@ def run_with_exit_code(options: KitOptions, *, quiet: bool = True, extra_args: l
         "console_output_style=classic",
     ]
     if quiet:
-        args += ["-q", "-p", "no:terminal", "-p", "no:warnings"]
+        args += ["-p", "no:terminal", "-p", "no:warnings"]
     args += extra_args or []
     code = pytest.main(args, plugins=[ProvidedOptions(options, report)])
     return KitRun(report, int(code))

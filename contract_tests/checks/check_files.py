@@ -1,0 +1,213 @@
+"""Result files: real MP4s read with PyAV, Range support, signed URLs that resist tampering and expire."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import pytest
+
+from contract_tests.checks.check_lifecycle import check_duration
+from contract_tests.media import MediaInfo, probe
+from contract_tests.verdict import ContractViolation, check
+
+if TYPE_CHECKING:
+    from a2v_spec import Spec
+    from contract_tests.client import A2VClient
+    from contract_tests.config import Profile
+    from contract_tests.fixtures import TaskRun
+
+requirement = pytest.mark.a2v_requirement
+
+
+class _Files:
+    """The finished task's two files, downloaded once per session."""
+
+    def __init__(self, client: A2VClient, run: TaskRun) -> None:
+        self.video = client.get_video(run.video_id)
+        assert self.video.video_url and self.video.mask_video_url
+        self.video_response = self._get(client, self.video.video_url)
+        self.mask_response = self._get(client, self.video.mask_video_url)
+
+    @staticmethod
+    def _get(client: A2VClient, url: str) -> httpx.Response:
+        response = client._http.get(url)
+        client.last_response = response
+        check(
+            response.status_code == 200,
+            "A2V-FILE-VIDEO-MP4",
+            f"downloading a freshly signed URL answered HTTP {response.status_code}",
+            expected="HTTP 200",
+            response=response,
+        )
+        return response
+
+    def info(self, response: httpx.Response, requirement_id: str, what: str) -> MediaInfo:
+        try:
+            return probe(response.content)
+        except ValueError as err:
+            raise ContractViolation(requirement_id, f"the {what} is not a readable MP4: {err}", response=response) from err
+
+
+@pytest.fixture(scope="session")
+def files(a2v_client: A2VClient, a2v_finished_task: TaskRun) -> _Files:
+    return _Files(a2v_client, a2v_finished_task)
+
+
+@requirement("A2V-FILE-VIDEO-MP4")
+def test_video_is_h264_aac_mp4(files: _Files, a2v_spec: Spec) -> None:
+    response = files.video_response
+    info = files.info(response, "A2V-FILE-VIDEO-MP4", "video")
+    rid = "A2V-FILE-VIDEO-MP4"
+    check("mp4" in info.container, rid, f"container is {info.container!r}", expected="MP4", response=response)
+    check(info.video_codec == "h264", rid, f"video codec is {info.video_codec!r}", expected="h264", response=response)
+    check(info.pix_fmt == "yuv420p", rid, f"pixel format is {info.pix_fmt!r}", expected="yuv420p", response=response)
+    check(info.audio_codec == "aac", rid, f"audio is {info.audio_codec!r}", expected="an AAC stream", response=response)
+    check(
+        info.width > 0 and info.width % 2 == 0 and info.height % 2 == 0,
+        rid,
+        f"size {info.width}x{info.height} is not even",
+        expected="even width and height (yuv420p)",
+        response=response,
+    )
+    check(info.faststart, rid, "the moov box comes after mdat (no faststart)", response=response)
+    kind = response.headers.get("content-type", "")
+    check(kind.startswith("video/mp4"), rid, f"Content-Type is {kind!r}", expected="video/mp4", response=response)
+
+
+@requirement("A2V-FILE-DURATION")
+def test_video_lasts_as_long_as_the_audio(files: _Files, a2v_finished_task: TaskRun) -> None:
+    info = files.info(files.video_response, "A2V-FILE-DURATION", "video")
+    seconds = a2v_finished_task.audio_seconds
+    assert seconds is not None
+    check_duration(info.video_seconds, seconds, info.fps, "the video stream", files.video_response)
+    # AAC is coded in 1024-sample frames: allow one of them beyond the video frame.
+    check(
+        abs(info.audio_seconds - seconds) <= 1.0 / (info.fps or 25) + 1024 / 8000,
+        "A2V-FILE-DURATION",
+        f"the audio stream lasts {info.audio_seconds:.3f} s, the submitted audio {seconds:.3f} s",
+        expected=f"{seconds:.3f} s",
+        response=files.video_response,
+    )
+    if files.video.duration is not None:
+        check_duration(files.video.duration, seconds, info.fps, "the API's duration field")
+
+
+@requirement("A2V-FILE-MASK")
+def test_mask_matches_video(files: _Files) -> None:
+    video = files.info(files.video_response, "A2V-FILE-VIDEO-MP4", "video")
+    mask = files.info(files.mask_response, "A2V-FILE-MASK", "mask video")
+    response = files.mask_response
+    check(mask.video_codec == "h264", "A2V-FILE-MASK", f"mask codec {mask.video_codec!r}", response=response)
+    check(
+        (mask.width, mask.height) == (video.width, video.height),
+        "A2V-FILE-MASK",
+        f"mask is {mask.width}x{mask.height}, video {video.width}x{video.height}",
+        expected="the same size",
+        response=response,
+    )
+    check(
+        mask.frames == video.frames,
+        "A2V-FILE-MASK",
+        f"mask has {mask.frames} frames, video {video.frames}",
+        expected="the same frame count",
+        response=response,
+    )
+
+
+@requirement("A2V-FILE-RANGE")
+@pytest.mark.parametrize("which", ["video", "mask"])
+def test_range_requests(files: _Files, a2v_client: A2VClient, which: str) -> None:
+    full = (files.video_response if which == "video" else files.mask_response).content
+    url = files.video.video_url if which == "video" else files.video.mask_video_url
+    assert url is not None
+    for start, end in ((0, 99), (100, 1123), (len(full) - 10, len(full) - 1)):
+        response = a2v_client._http.get(url, headers={"Range": f"bytes={start}-{end}"})
+        check(
+            response.status_code == 206,
+            "A2V-FILE-RANGE",
+            f"Range bytes={start}-{end} answered HTTP {response.status_code}",
+            expected="HTTP 206",
+            response=response,
+        )
+        check(
+            response.content == full[start : end + 1],
+            "A2V-FILE-RANGE",
+            f"Range bytes={start}-{end} returned {len(response.content)} bytes that differ from the file",
+            expected=f"bytes {start}-{end} of the {len(full)}-byte file",
+            response=response,
+        )
+        expected_range = f"bytes {start}-{end}/{len(full)}"
+        check(
+            response.headers.get("content-range") == expected_range,
+            "A2V-FILE-RANGE",
+            f"Content-Range is {response.headers.get('content-range')!r}",
+            expected=expected_range,
+            response=response,
+        )
+
+
+def _with_query(url: str, change: dict[str, str | None]) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    for key, value in change.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _tampered(url: str) -> list[tuple[str, str]]:
+    query = dict(parse_qsl(urlsplit(url).query))
+    out = [("no query", urlunsplit(urlsplit(url)._replace(query="")))]
+    for name, value in query.items():
+        flipped = value[:-1] + ("A" if value[-1:] != "A" else "B") if value else "x"
+        out.append((f"{name} altered", _with_query(url, {name: flipped})))
+        if name.lower() == "expires" and value.isdigit():
+            out.append(("Expires extended", _with_query(url, {name: str(int(value) + 86400)})))
+    parts = urlsplit(url)
+    out.append(("path altered", urlunsplit(parts._replace(path=parts.path.replace(".mp4", ".mask.mp4", 1)))))
+    return out
+
+
+@requirement("A2V-FILE-TAMPER")
+def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
+    url = files.video.video_url
+    assert url is not None
+    for label, bad in _tampered(url):
+        if bad == url or (label == "path altered" and bad == files.video.mask_video_url):
+            continue
+        response = a2v_client._http.get(bad)
+        check(
+            response.status_code == 403,
+            "A2V-FILE-TAMPER",
+            f"{label}: the altered URL answered HTTP {response.status_code}",
+            expected="HTTP 403",
+            response=response,
+        )
+
+
+@requirement("A2V-FILE-EXPIRES")
+def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_task: TaskRun) -> None:
+    video = a2v_client.get_video(a2v_finished_task.video_id)
+    assert video.video_url is not None and video.url_expires_at is not None
+    server_now = a2v_client.ping().time or int(time.time())
+    lifetime = video.url_expires_at - server_now
+    check(lifetime > 0, "A2V-FILE-EXPIRES", f"a fresh URL already expired ({lifetime} s left)")
+    if lifetime > a2v_profile.expiry_wait:
+        pytest.skip(
+            f"URLs live {lifetime} s, longer than the {a2v_profile.name} profile waits "
+            f"({a2v_profile.expiry_wait:g} s); run the implementation with a short URL TTL to check expiry"
+        )
+    time.sleep(lifetime + 1.5)
+    response = a2v_client._http.get(video.video_url)
+    check(
+        response.status_code == 403,
+        "A2V-FILE-EXPIRES",
+        f"the URL answered HTTP {response.status_code} {lifetime + 1.5:.1f} s after it was read, past url_expires_at",
+        expected="HTTP 403 after url_expires_at",
+        response=response,
+    )

@@ -1,0 +1,294 @@
+"""Layer 4: the task lifecycle, hand-written, with hypothesis choosing the audio.
+
+Statuses only move forward, progress never decreases, fields match the status, valid audio of every
+accepted container reaches `finished` within `--timeout`, and bad audio ends in the documented code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from contract_tests.audio import FIXTURE_FILES, FORMATS, AudioSpec
+from contract_tests.checks.check_api import conforms, expect_error
+from contract_tests.fixtures import run_task
+from contract_tests.media import probe
+from contract_tests.verdict import ContractViolation, check
+
+if TYPE_CHECKING:
+    from a2v_spec import Spec
+    from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions, Profile
+    from contract_tests.fixtures import AudioSource, TaskRun
+    from contract_tests.models import Video
+
+requirement = pytest.mark.a2v_requirement
+VIDEO_SCHEMA = "/components/schemas/Video"
+
+
+def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
+    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status."""
+    errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
+    check(
+        not errors,
+        "A2V-LIFECYCLE-SHAPE",
+        f"video {video.video_id} in status {video.status!r} does not match the schema: {errors[0] if errors else ''}",
+        expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
+        response=client.last_response,
+    )
+
+
+def check_duration(info_seconds: float, audio_seconds: float, fps: float, what: str, response: Any = None) -> None:
+    frame = 1.0 / (fps or 25)
+    check(
+        abs(info_seconds - audio_seconds) <= frame + 1e-6,
+        "A2V-FILE-DURATION",
+        f"{what} lasts {info_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
+        expected=f"{audio_seconds:.3f} s within one frame ({frame:.3f} s)",
+        response=response,
+    )
+
+
+@requirement("A2V-GENERATE-READABLE")
+def test_new_task_is_readable_at_once(a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str) -> None:
+    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    response = a2v_client.request("GET", "/v1/a2v/video.get", params={"video_id": video_id})
+    check(
+        response.status_code == 200,
+        "A2V-GENERATE-READABLE",
+        f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
+        expected="HTTP 200 with the task",
+        response=response,
+    )
+    data = response.json()["data"]
+    check(data["video_id"] == video_id, "A2V-GENERATE-READABLE", "video.get returned another video", response=response)
+
+
+@requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
+def test_valid_wav_finishes(a2v_finished_task: TaskRun) -> None:
+    statuses = [v.status for v in a2v_finished_task.history]
+    check(statuses[-1] == "finished", "A2V-LIFECYCLE-FINISHES", f"statuses seen: {statuses}")
+    progress = [v.progress for v in a2v_finished_task.history]
+    check(progress[-1] == 100, "A2V-LIFECYCLE-PROGRESS", f"a finished task has progress {progress[-1]}, not 100")
+
+
+@requirement("A2V-LIFECYCLE-SHAPE")
+def test_every_observed_state_has_its_shape(a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient) -> None:
+    for video in a2v_finished_task.history:
+        check_shape(video, a2v_spec, a2v_client)
+    final = a2v_finished_task.history[-1]
+    check(
+        final.video_url and final.mask_video_url and final.url_expires_at,
+        "A2V-LIFECYCLE-SHAPE",
+        f"finished video {final.video_id} lacks video_url, mask_video_url or url_expires_at",
+        response=a2v_client.last_response,
+    )
+
+
+def _audio_strategy(audio: AudioSource) -> st.SearchStrategy[tuple[str, float, str]]:
+    """(url, seconds, label) of valid audio: generated on the fly locally, else the fixed fixtures."""
+    if not audio.can_generate:
+        names = [n for n, spec in FIXTURE_FILES.items() if spec is not None]
+        return st.sampled_from(names).map(lambda n: (audio.fixture(n), audio.fixture_seconds(n), n))
+
+    @st.composite
+    def generated(draw: st.DrawFn) -> tuple[str, float, str]:
+        fmt = draw(st.sampled_from(sorted(FORMATS)))
+        spec = AudioSpec(
+            fmt=fmt,
+            sample_rate=draw(st.sampled_from(FORMATS[fmt].rates)),
+            channels=draw(st.sampled_from([1, 2])),
+            seconds=draw(st.sampled_from([0.5, 0.8, 1.2, 1.7, 2.5])),
+            seed=draw(st.integers(0, 1000)),
+        )
+        url, seconds = audio.generated(spec)
+        return url, seconds, spec.filename
+
+    return generated()
+
+
+@requirement("A2V-LIFECYCLE-FINISHES", "A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-FILE-DURATION")
+def test_any_accepted_audio_finishes_with_its_duration(
+    a2v_options: KitOptions,
+    a2v_profile: Profile,
+    a2v_spec: Spec,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+) -> None:
+    @settings(
+        max_examples=a2v_profile.audio_examples,
+        deadline=None,
+        database=None,
+        derandomize=a2v_options.seed is None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate],
+        report_multiple_bugs=False,
+    )
+    @given(audio=_audio_strategy(a2v_audio))
+    def run(audio: tuple[str, float, str]) -> None:
+        url, seconds, label = audio
+        task = run_task(a2v_client, a2v_model_id, url, timeout=a2v_options.timeout, audio_seconds=seconds)
+        final = task.history[-1]
+        check(
+            final.status == "finished",
+            "A2V-LIFECYCLE-FINISHES",
+            f"valid audio {label} ({seconds:.2f} s) ended in {final.status!r}: {final.error}",
+            expected="status finished",
+            response=a2v_client.last_response,
+        )
+        fresh = a2v_client.get_video(task.video_id)
+        assert fresh.video_url is not None
+        data = a2v_client.download(fresh.video_url)
+        try:
+            info = probe(data)
+        except ValueError as err:
+            raise ContractViolation(
+                "A2V-FILE-VIDEO-MP4", f"the video of {label} is not media: {err}", response=a2v_client.last_response
+            ) from err
+        check_duration(info.video_seconds, seconds, info.fps, f"the video of {label}", a2v_client.last_response)
+
+    if a2v_options.seed is not None:
+        run = seed(a2v_options.seed)(run)
+    run()
+
+
+@requirement("A2V-LIFECYCLE-LIST")
+def test_list_shows_new_task_first_and_filters(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str, a2v_finished_task: TaskRun
+) -> None:
+    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    response = a2v_client.request("GET", "/v1/a2v/video.list", params={"page": 1, "page_size": 100})
+    body = conforms(response, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")
+    items = body["data"]["items"]
+    check(
+        items and items[0]["video_id"] == video_id,
+        "A2V-LIFECYCLE-LIST",
+        f"the task just created ({video_id}) is not the first item (first: {items[0]['video_id'] if items else None})",
+        expected="newest first",
+        response=response,
+    )
+    created = [i.get("created_at") for i in items if isinstance(i.get("created_at"), int)]
+    check(created == sorted(created, reverse=True), "A2V-LIFECYCLE-LIST", "items are not newest first", response=response)
+    finished_id = a2v_finished_task.video_id
+    in_finished = a2v_client.request("GET", "/v1/a2v/video.list", params={"status": "finished", "page_size": 100})
+    listed = conforms(in_finished, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
+    check(
+        all(i["status"] == "finished" for i in listed) and finished_id in {i["video_id"] for i in listed},
+        "A2V-LIFECYCLE-LIST",
+        "status=finished must list exactly the finished tasks (the kit's finished video is missing or others leak in)",
+        response=in_finished,
+    )
+    in_pending = a2v_client.request("GET", "/v1/a2v/video.list", params={"status": "pending", "page_size": 100})
+    pending = conforms(in_pending, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
+    check(
+        finished_id not in {i["video_id"] for i in pending} and all(i["status"] == "pending" for i in pending),
+        "A2V-LIFECYCLE-LIST",
+        "status=pending lists a task that is not pending",
+        response=in_pending,
+    )
+
+
+_TASK_ERRORS = [
+    ("A2V-ERROR-AUDIO-404", "missing", 10001),
+    ("A2V-ERROR-AUDIO-UNREACHABLE", "unreachable", 10002),
+    ("A2V-ERROR-NOT-AUDIO", "not_audio.wav", 10003),
+    ("A2V-ERROR-AUDIO-TOO-LONG", "too_long.wav", 10004),
+]
+
+
+def _task_error_params() -> list[Any]:
+    return [
+        pytest.param(rid, source, code, marks=requirement(rid, "A2V-LIFECYCLE-SHAPE"), id=rid)
+        for rid, source, code in _TASK_ERRORS
+    ]
+
+
+@pytest.mark.parametrize(("requirement_id", "source", "code"), _task_error_params())
+def test_bad_audio_ends_in_documented_error(
+    requirement_id: str,
+    source: str,
+    code: int,
+    a2v_options: KitOptions,
+    a2v_spec: Spec,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+) -> None:
+    url = {"missing": a2v_audio.missing, "unreachable": a2v_audio.unreachable}.get(source)
+    audio_url = url() if url is not None else a2v_audio.fixture(source)
+    task = run_task(a2v_client, a2v_model_id, audio_url, timeout=a2v_options.timeout)
+    final = task.history[-1]
+    for video in task.history:
+        check_shape(video, a2v_spec, a2v_client)
+    check(
+        final.status == "error",
+        requirement_id,
+        f"the task ended in {final.status!r}",
+        expected=f"status error with error.code {code}",
+        response=a2v_client.last_response,
+    )
+    check(
+        final.error is not None and final.error.code == code,
+        requirement_id,
+        f"error is {final.raw.get('error')!r}",
+        expected=f"error.code {code} ({a2v_spec.errors[code].message})",
+        response=a2v_client.last_response,
+    )
+
+
+@requirement("A2V-AUTH-TENANT-ISOLATION")
+def test_tokens_do_not_see_each_other(
+    a2v_client: A2VClient,
+    a2v_second_client: A2VClient,
+    a2v_spec: Spec,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+) -> None:
+    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    other = a2v_second_client.request("GET", "/v1/a2v/video.get", params={"video_id": video_id})
+    expect_error(other, "A2V-AUTH-TENANT-ISOLATION", 404, 20002, a2v_spec)
+    listed = a2v_second_client.request("GET", "/v1/a2v/video.list", params={"page_size": 100})
+    items = conforms(listed, a2v_spec, "listVideos", "A2V-AUTH-TENANT-ISOLATION")["data"]["items"]
+    check(
+        video_id not in {i["video_id"] for i in items},
+        "A2V-AUTH-TENANT-ISOLATION",
+        f"another token's video {video_id} is in this token's video.list",
+        response=listed,
+    )
+    mine = a2v_second_client.generate_video(a2v_model_id, a2v_audio.missing())
+    back = a2v_client.request("GET", "/v1/a2v/video.get", params={"video_id": mine})
+    expect_error(back, "A2V-AUTH-TENANT-ISOLATION", 404, 20002, a2v_spec)
+
+
+@requirement("A2V-IDEMPOTENCY-REPLAY")
+def test_idempotent_retry_returns_same_task(
+    a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    key = f"kit-{secrets.token_hex(8)}"
+    first = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
+    second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
+    check(
+        first == second,
+        "A2V-IDEMPOTENCY-REPLAY",
+        f"the same Idempotency-Key and body gave two tasks ({first}, {second})",
+        expected=f"video_id {first} again",
+        response=a2v_client.last_response,
+    )
+
+
+@requirement("A2V-IDEMPOTENCY-CONFLICT")
+def test_idempotency_key_with_other_body_conflicts(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    key = f"kit-{secrets.token_hex(8)}"
+    a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
+    body = {"model_id": a2v_model_id, "audio_url": a2v_audio.missing() + "?other=1"}
+    response = a2v_client.request(
+        "POST", "/v1/a2v/video.generate", json_body=body, headers={"Idempotency-Key": key}
+    )
+    expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", 409, 1008, a2v_spec)
