@@ -43,7 +43,7 @@ class AudioHost:
             "/half.wav": make_wav(0.5),
             "/ten.wav": make_wav(10.0),
             "/short.wav": make_wav(0.1),
-            "/long.wav": make_wav(4.0),
+            "/long.wav": make_wav(12.5),
             "/audio-without-extension": make_wav(0.6),
             "/image.wav": b"\x89PNG\r\n\x1a\n" + b"\0" * 200,
             "/empty.wav": b"",
@@ -93,7 +93,10 @@ class AudioHost:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # 50 tasks fetch at once
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -122,7 +125,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "audio_hosts": ["127.0.0.1", "localhost"],
     "render_workers": 2,
     "callback_backoff_seconds": 0.05,
-    "limits": {"audio_fetch_timeout_seconds": 1.0, "max_audio_bytes": 1_000_000, "max_audio_seconds": 3.0},
+    "limits": {"audio_fetch_timeout_seconds": 1.0, "max_audio_bytes": 1_000_000, "max_audio_seconds": 12.0},
 }
 
 

@@ -1,0 +1,153 @@
+"""The task lifecycle with real downloads and renders: success, every audio failure, deadlines, load."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import av
+import httpx
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.testing import app_client
+
+from .conftest import TEST_SETTINGS, AudioHost, Generate, wait_for
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mock_server.testing import RunningServer
+
+ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
+
+
+def _streams(data: bytes, tmp_path: Path, name: str) -> tuple[int, float, bool]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video))
+        return frames, float(container.duration or 0) / av.time_base, bool(container.streams.audio)
+
+
+@pytest.mark.slow
+def test_a_task_runs_to_a_real_video(client: httpx.Client, generate: Generate, tmp_path: Path) -> None:
+    video_id = generate("/one.wav")
+    seen: list[tuple[str, int]] = []
+    while True:
+        video = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+        seen.append((video["status"], video["progress"]))
+        if video["status"] in ("finished", "error"):
+            break
+        time.sleep(0.01)
+    assert video["status"] == "finished", video
+    assert [ORDER[s] for s, _ in seen] == sorted(ORDER[s] for s, _ in seen)
+    assert [p for _, p in seen] == sorted(p for _, p in seen)
+    assert video["progress"] == 100
+    assert abs(video["duration"] - 1.0) <= 0.04
+    assert video["url_expires_at"] > time.time()
+    mp4 = client.get(video["video_url"])
+    assert mp4.status_code == 200
+    assert mp4.headers["content-type"] == "video/mp4"
+    frames, duration, has_audio = _streams(mp4.content, tmp_path, "v.mp4")
+    assert frames == 25
+    assert has_audio
+    assert abs(duration - 1.0) < 0.1
+    mask = client.get(video["mask_video_url"])
+    assert mask.status_code == 200
+    assert _streams(mask.content, tmp_path, "m.mp4")[0] == 25
+
+
+@pytest.mark.slow
+def test_ten_seconds_of_audio_finishes_quickly_with_growing_progress(
+    client: httpx.Client, generate: Generate
+) -> None:
+    started = time.monotonic()
+    video_id = generate("/ten.wav")
+    progress = []
+    while True:
+        video = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+        progress.append(video["progress"])
+        if video["status"] in ("finished", "error"):
+            break
+        time.sleep(0.01)
+    elapsed = time.monotonic() - started
+    assert video["status"] == "finished", video
+    assert progress == sorted(progress)
+    assert elapsed < 5, f"a 10 s audio took {elapsed:.2f} s"
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/status/404", 10001),
+        ("/status/410", 10001),
+        ("/status/500", 10002),
+        ("/status/403", 10002),
+        ("/loop", 10002),
+        ("/slow", 10002),
+        ("/image.wav", 10003),
+        ("/empty.wav", 10006),
+        ("/short.wav", 10006),
+        ("/long.wav", 10004),
+        ("/huge-declared", 10005),
+        ("/huge-streamed", 10005),
+    ],
+)
+def test_audio_failures_end_the_task_with_the_catalog_code(
+    client: httpx.Client, generate: Generate, path: str, code: int
+) -> None:
+    video = wait_for(client, generate(path))
+    assert video["status"] == "error"
+    assert video["error"]["code"] == code, video["error"]
+    assert "video_url" not in video
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("http://127.0.0.1:1/a.wav", "ConnectError"), ("http://audio.example/a.wav", "not allowed")],
+)
+def test_unreachable_hosts_are_10002(client: httpx.Client, url: str, words: str) -> None:
+    response = client.post("/v1/a2v/video.generate", json={"model_id": "eva_a0008", "audio_url": url})
+    video = wait_for(client, response.json()["data"]["video_id"])
+    assert video["error"]["code"] == 10002
+    assert words in video["error"]["message"]
+
+
+def test_audio_is_recognised_by_content_not_extension(client: httpx.Client, generate: Generate) -> None:
+    assert wait_for(client, generate("/audio-without-extension"))["status"] == "finished"
+
+
+def test_a_task_past_its_deadline_ends_with_10007(tmp_path: Path, audio_host: AudioHost) -> None:
+    settings = Settings(data_dir=tmp_path, prewarm=False, task_deadline_seconds=0.3, **TEST_SETTINGS)
+    body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+    with app_client(create_app(settings), headers={"Authorization": "Bearer d"}) as client:
+        response = client.post("/v1/a2v/video.generate", json=body, headers={"Prefer": "duration=30"})
+        video = wait_for(client, response.json()["data"]["video_id"], timeout=5)
+        assert video["error"]["code"] == 10007
+
+
+@pytest.mark.slow
+def test_fifty_concurrent_generates_all_finish(
+    server: RunningServer, audio_host: AudioHost, token: str
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+
+    def submit(_: int) -> str:
+        response = httpx.post(
+            f"{server.base_url}/v1/a2v/video.generate", json=body, headers=headers, timeout=30
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["video_id"])
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(submit, range(50)))
+    assert len(set(ids)) == 50
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as client:
+        videos: list[dict[str, Any]] = [wait_for(client, video_id, timeout=90) for video_id in ids]
+        assert [v.get("error") for v in videos if v["status"] != "finished"] == []
+        assert client.get("/v1/a2v/video.list", params={"status": "finished"}).json()["data"]["total"] == 50
