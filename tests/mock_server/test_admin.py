@@ -1,0 +1,208 @@
+"""The admin API: reset, journal, scenario (faults, rate limit, timings, next tasks), tasks, auth."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.middleware import DroppedConnection
+from mock_server.testing import app_client, run_server
+
+from .conftest import TEST_SETTINGS, AudioHost, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@pytest.fixture
+def mock(tmp_path: Path) -> Iterator[httpx.Client]:
+    """An in-process mock of its own (these tests change the scenario)."""
+    settings = Settings(data_dir=tmp_path, prewarm=False, **TEST_SETTINGS)
+    with app_client(create_app(settings)) as client:
+        yield client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def generate(
+    client: httpx.Client, host: AudioHost, token: str, path: str = "/half.wav", **headers: str
+) -> str:
+    body = {"model_id": "eva_a0008", "audio_url": host.url(path)}
+    response = client.post("/v1/a2v/video.generate", json=body, headers={**bearer(token), **headers})
+    assert response.status_code == 200, response.text
+    return str(response.json()["data"]["video_id"])
+
+
+def put_scenario(client: httpx.Client, **changes: Any) -> dict[str, Any]:
+    response = client.put("/__admin/scenario", json=changes)
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])
+
+
+def test_journal_records_and_filters(mock: httpx.Client) -> None:
+    mock.get("/v1/a2v/character.list", headers=bearer("a"))
+    mock.get("/v1/a2v/video.get", params={"video_id": "x"}, headers=bearer("b"))
+    mock.get("/v1/ping")
+    entries = mock.get("/__admin/journal").json()["data"]
+    assert [e["path"] for e in entries] == ["/v1/a2v/character.list", "/v1/a2v/video.get", "/v1/ping"]
+    only_b = mock.get("/__admin/journal", params={"tenant": "b"}).json()["data"]
+    assert len(only_b) == 1
+    assert only_b[0]["status"] == 400
+    assert only_b[0]["code"] == 1003
+    assert only_b[0]["query"] == "video_id=x"
+    assert only_b[0]["duration_ms"] >= 0
+    assert len(mock.get("/__admin/journal", params={"status": 200, "limit": 1}).json()["data"]) == 1
+    assert mock.get("/__admin/journal", params={"method": "POST"}).json()["data"] == []
+
+
+def test_journal_is_bounded(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, prewarm=False, journal_size=3, **TEST_SETTINGS)
+    with app_client(create_app(settings)) as client:
+        for _ in range(5):
+            client.get("/v1/ping")
+        assert len(client.get("/__admin/journal").json()["data"]) == 3
+
+
+def test_reset_one_tenant_or_everything(mock: httpx.Client, audio_host: AudioHost) -> None:
+    kept = generate(mock, audio_host, "keep")
+    gone = generate(mock, audio_host, "drop")
+    assert mock.post("/__admin/reset", json={"tenant": "drop"}).status_code == 200
+    assert (
+        mock.get("/v1/a2v/video.get", params={"video_id": gone}, headers=bearer("drop")).json()["code"]
+        == 20002
+    )
+    assert (
+        mock.get("/v1/a2v/video.get", params={"video_id": kept}, headers=bearer("keep")).json()["code"] == 0
+    )
+    put_scenario(mock, error_rate=0.5)
+    assert mock.post("/__admin/reset").status_code == 200
+    assert (
+        mock.get("/v1/a2v/video.get", params={"video_id": kept}, headers=bearer("keep")).json()["code"]
+        == 20002
+    )
+    assert mock.get("/__admin/scenario").json()["data"]["error_rate"] == 0.0
+    assert [e["path"] for e in mock.get("/__admin/journal").json()["data"]] == ["/v1/a2v/video.get"]
+
+
+def test_scenario_merges_and_validates(mock: httpx.Client) -> None:
+    first = put_scenario(mock, timings={"pending_seconds": 2})
+    assert first["timings"] == {"pending_seconds": 2.0, "in_progress_seconds": 0.0}
+    second = put_scenario(mock, timings={"in_progress_seconds": 1}, seed=7)
+    assert second["timings"] == {"pending_seconds": 2.0, "in_progress_seconds": 1.0}
+    assert second["seed"] == 7
+    for bad in ({"error_rate": 2}, {"latency_ms": {"min": 5, "max": 1}}, {"nope": 1}, {"rate_limit": 3}):
+        response = mock.put("/__admin/scenario", json=bad)
+        assert response.status_code == 400, bad
+        assert response.json()["code"] == 1003
+    assert mock.get("/__admin/scenario").json()["data"] == second
+
+
+def test_latency(mock: httpx.Client) -> None:
+    put_scenario(mock, latency_ms={"min": 150, "max": 150})
+    started = time.monotonic()
+    mock.get("/v1/ping")
+    assert time.monotonic() - started >= 0.15
+
+
+def test_error_rate_and_drop_rate(mock: httpx.Client) -> None:
+    put_scenario(mock, error_rate=1.0)
+    response = mock.get("/v1/a2v/character.list", headers=bearer("e"))
+    assert response.status_code == 500
+    assert response.json()["code"] == 1500
+    put_scenario(mock, error_rate=0.0, drop_rate=1.0)
+    with pytest.raises(DroppedConnection):
+        mock.get("/v1/ping")
+    put_scenario(mock, drop_rate=0.0)
+    assert mock.get("/v1/ping").status_code == 200
+
+
+def test_drop_rate_closes_a_real_connection() -> None:
+    with run_server(**TEST_SETTINGS, prewarm=False) as server:
+        httpx.put(f"{server.base_url}/__admin/scenario", json={"drop_rate": 1.0})
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{server.base_url}/v1/ping")
+        httpx.put(f"{server.base_url}/__admin/scenario", json={"drop_rate": 0.0})
+        assert httpx.get(f"{server.base_url}/v1/ping").status_code == 200
+
+
+def test_rate_limit_at_run_time(mock: httpx.Client) -> None:
+    put_scenario(mock, rate_limit={"requests": 1, "per_seconds": 60})
+    assert mock.get("/v1/a2v/character.list", headers=bearer("r")).status_code == 200
+    over = mock.get("/v1/a2v/character.list", headers=bearer("r"))
+    assert over.status_code == 429
+    assert over.json()["code"] == 1009
+    put_scenario(mock, rate_limit=None)
+    assert mock.get("/v1/a2v/character.list", headers=bearer("r")).status_code == 200
+
+
+def test_timings_and_next_tasks(mock: httpx.Client, audio_host: AudioHost) -> None:
+    put_scenario(
+        mock,
+        timings={"pending_seconds": 0.4},
+        next_tasks=[{"tenant": "n", "outcome": "error", "error_code": 10001}],
+    )
+    other = generate(mock, audio_host, "someone")
+    assert (
+        mock.get("/v1/a2v/video.get", params={"video_id": other}, headers=bearer("someone")).json()["data"][
+            "status"
+        ]
+        == "pending"
+    )
+    doomed = generate(mock, audio_host, "n")
+    video = wait_for(_as(mock, "n"), doomed)
+    assert video["error"]["code"] == 10001
+    assert wait_for(_as(mock, "someone"), other)["status"] == "finished"
+    assert mock.get("/__admin/scenario").json()["data"]["next_tasks"] == []
+
+
+def _as(client: httpx.Client, token: str) -> httpx.Client:
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHost) -> None:
+    put_scenario(mock, timings={"pending_seconds": 30})
+    first = generate(mock, audio_host, "f")
+    second = generate(mock, audio_host, "f")
+    generate(mock, audio_host, "g")
+    tasks = mock.get("/__admin/tasks", params={"tenant": "f"}).json()["data"]
+    assert {t["video_id"] for t in tasks} == {first, second}
+    assert {t["tenant"] for t in tasks} == {"f"}
+    moved = mock.post(f"/__admin/tasks/{first}", json={"status": "in_progressing", "progress": 40}).json()[
+        "data"
+    ]
+    assert (moved["status"], moved["progress"]) == ("in_progressing", 40)
+    failed = mock.post(f"/__admin/tasks/{first}", json={"status": "error", "error_code": 10003}).json()[
+        "data"
+    ]
+    assert failed["error"]["code"] == 10003
+    backwards = mock.post(f"/__admin/tasks/{first}", json={"status": "finished"})
+    assert backwards.status_code == 400
+    assert "forward" in backwards.json()["message"]
+    done = mock.post(f"/__admin/tasks/{second}", json={"status": "finished", "duration": 1.5}).json()["data"]
+    assert done["status"] == "finished"
+    assert (
+        mock.post(f"/__admin/tasks/{second}", json={"status": "error", "error_code": 1003}).status_code == 400
+    )
+    assert mock.post(f"/__admin/tasks/{'0' * 32}", json={"status": "finished"}).json()["code"] == 20002
+    video = mock.get("/v1/a2v/video.get", params={"video_id": first}, headers=bearer("f")).json()["data"]
+    assert video["status"] == "error"
+    assert video["progress"] == 40
+
+
+def test_admin_key(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, prewarm=False, admin_key="root", **TEST_SETTINGS)
+    with app_client(create_app(settings)) as client:
+        denied = client.get("/__admin/journal")
+        assert denied.status_code == 401
+        assert denied.json()["code"] == 1001
+        assert client.get("/__admin/journal", headers=bearer("nope")).status_code == 401
+        assert client.get("/__admin/journal", headers=bearer("root")).status_code == 200

@@ -1,0 +1,123 @@
+"""Signed callbacks to a local receiver: signature, headers, body, retries, the admin record."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from mock_server.callbacks import sign
+
+from .conftest import Generate, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import httpx
+
+
+class Receiver:
+    """Answers each delivery with the next status of `answers` (then 200) and records it."""
+
+    def __init__(self) -> None:
+        self.answers: list[int] = []
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"got {len(self.received)} of {count} deliveries"
+            time.sleep(0.02)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    found = Receiver()
+    yield found
+    found.server.shutdown()
+    found.server.server_close()
+
+
+def test_sign_matches_the_spec_formula() -> None:
+    expected = hmac.new(b"tok", b"17.{}", hashlib.sha256).hexdigest()
+    assert sign("tok", b"{}", 17) == f"t=17,v1={expected}"
+
+
+def test_finished_task_is_delivered_signed(
+    client: httpx.Client, generate: Generate, receiver: Receiver, token: str
+) -> None:
+    video_id = generate("/half.wav", callback_url=receiver.url)
+    video = wait_for(client, video_id)
+    receiver.wait(1)
+    headers, body = receiver.received[0]
+    stamp, digest = headers["x-a2v-signature"].split(",")
+    assert abs(int(stamp[2:]) - time.time()) < 60
+    expected = hmac.new(token.encode(), f"{stamp[2:]}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(digest[3:], expected)
+    assert headers["x-a2v-event"] == "video.finished"
+    assert headers["content-type"] == "application/json"
+    sent = json.loads(body)
+    assert sent["code"] == 0
+    assert sent["data"]["video_id"] == video_id
+    assert sent["data"]["status"] == video["status"] == "finished"
+    assert sent["data"]["callback_url"] == receiver.url
+    assert client.get(sent["data"]["video_url"]).status_code == 200
+
+
+def test_failed_deliveries_are_retried_with_the_same_delivery_id(
+    client: httpx.Client, generate: Generate, receiver: Receiver, server: Any
+) -> None:
+    receiver.answers = [500, 503]
+    video_id = generate("/status/404", callback_url=receiver.url)
+    assert wait_for(client, video_id)["error"]["code"] == 10001
+    receiver.wait(3)
+    ids = {headers["x-a2v-delivery"] for headers, _ in receiver.received}
+    assert len(ids) == 1
+    assert {headers["x-a2v-event"] for headers, _ in receiver.received} == {"video.error"}
+    deadline = time.monotonic() + 5
+    while True:
+        records = client.get(f"{server.base_url}/__admin/callbacks", params={"video_id": video_id}).json()[
+            "data"
+        ]
+        if records and records[0]["state"] == "delivered":
+            break
+        assert time.monotonic() < deadline, records
+        time.sleep(0.02)
+    assert records[0]["attempts"] == 3
+    assert records[0]["last_status"] == 200
+    assert records[0]["url"] == receiver.url
+
+
+def test_a_receiver_that_never_accepts_gets_five_attempts(
+    client: httpx.Client, generate: Generate, receiver: Receiver, server: Any
+) -> None:
+    receiver.answers = [500] * 10
+    video_id = generate("/status/404", callback_url=receiver.url)
+    receiver.wait(5)
+    time.sleep(0.3)
+    assert len(receiver.received) == 5
+    records = client.get(f"{server.base_url}/__admin/callbacks", params={"video_id": video_id}).json()["data"]
+    assert records[0]["state"] == "failed"
+    assert records[0]["attempts"] == 5

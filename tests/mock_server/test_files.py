@@ -1,0 +1,120 @@
+"""Signed result URLs: expiry, tampering, Range, ETag, content types, absolute URLs."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from mock_server.files import Signer, _parse_range
+
+from .conftest import Generate, wait_for
+
+if TYPE_CHECKING:
+    import httpx
+
+    from mock_server.testing import RunningServer
+
+
+@pytest.fixture
+def video(client: httpx.Client, generate: Generate) -> dict[str, object]:
+    found = wait_for(client, generate("/half.wav"))
+    assert found["status"] == "finished"
+    return found
+
+
+def test_signer_round_trip() -> None:
+    signer = Signer("k", ttl=60)
+    url, expires = signer.url("http://h:1", "/files/videos/a.mp4", now=1000)
+    query = parse_qs(urlsplit(url).query)
+    assert url.startswith("http://h:1/files/videos/a.mp4?")
+    assert query["Expires"] == [str(expires)] == ["1060"]
+    assert Signer("other", 60).signature("/files/videos/a.mp4", 1060) != query["Signature"][0]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("bytes=0-9", (0, 9)),
+        ("bytes=5-", (5, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=90-200", (90, 99)),
+        ("bytes=100-", None),
+        ("bytes=9-3", None),
+        ("bytes=-0", None),
+        ("items=0-1", None),
+        ("bytes=0-1,5-6", (0, 1)),
+    ],
+)
+def test_parse_range(header: str, expected: tuple[int, int] | None) -> None:
+    assert _parse_range(header, 100) == expected
+
+
+def test_range_etag_and_content_type(client: httpx.Client, video: dict[str, str]) -> None:
+    full = client.get(video["video_url"])
+    assert full.status_code == 200
+    assert full.headers["content-type"] == "video/mp4"
+    assert full.headers["accept-ranges"] == "bytes"
+    size = len(full.content)
+    part = client.get(video["video_url"], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206
+    assert part.headers["content-range"] == f"bytes 0-99/{size}"
+    assert part.content == full.content[:100]
+    tail = client.get(video["video_url"], headers={"Range": "bytes=-10"})
+    assert tail.content == full.content[-10:]
+    outside = client.get(video["video_url"], headers={"Range": f"bytes={size}-"})
+    assert outside.status_code == 416
+    assert outside.headers["content-range"] == f"bytes */{size}"
+    cached = client.get(video["video_url"], headers={"If-None-Match": full.headers["etag"]})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    stale = client.get(video["video_url"], headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+    assert stale.status_code == 200
+    head = client.head(video["mask_video_url"])
+    assert head.status_code == 200
+    assert int(head.headers["content-length"]) > 0
+
+
+def _with(url: str, **changes: str) -> str:
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()} | changes
+    return parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
+
+
+def test_tampered_expired_and_unsigned_urls_are_403(
+    client: httpx.Client, video: dict[str, str], server: RunningServer
+) -> None:
+    url = video["video_url"]
+    expires = int(parse_qs(urlsplit(url).query)["Expires"][0])
+    path = urlsplit(url).path
+    past = int(time.time()) - 5
+    cases = [
+        _with(url, Expires=str(expires + 1)),
+        _with(url, Signature="AAAA"),
+        url.replace(".mp4?", ".mask.mp4?"),
+        url.split("?")[0],
+        _with(url, Expires=str(past), Signature=server.mock.signer.signature(path, past)),
+    ]
+    for bad in cases:
+        response = client.get(bad)
+        assert response.status_code == 403, bad
+        assert response.json()["data"] is None
+
+
+def test_urls_are_absolute_for_the_requested_host(client: httpx.Client, video: dict[str, str]) -> None:
+    behind = client.get(
+        "/v1/a2v/video.get", params={"video_id": video["video_id"]}, headers={"Host": "a2v.test:8443"}
+    ).json()["data"]
+    assert behind["video_url"].startswith("http://a2v.test:8443/files/videos/")
+    again = client.get("/v1/a2v/video.get", params={"video_id": video["video_id"]}).json()["data"]
+    assert again["url_expires_at"] >= int(time.time()) + 3600 - 2
+
+
+def test_unknown_files_are_404(client: httpx.Client, server: RunningServer) -> None:
+    path = "/files/videos/" + "0" * 32 + ".mp4"
+    url, _ = server.mock.signer.url(server.base_url, path)
+    response = client.get(url)
+    assert response.status_code == 404
+    assert response.json()["code"] == 1007
