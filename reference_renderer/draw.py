@@ -29,7 +29,7 @@ Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive), even-aligned
 Sdf = Callable[[np.ndarray, np.ndarray], np.ndarray]
 Colour = "Rgb | Callable[[np.ndarray, np.ndarray], np.ndarray]"
 
-_MOUTH_INNER = (0.30, 0.07, 0.09)
+_MOUTH_INNER = (0.22, 0.05, 0.07)
 _TEETH = (0.97, 0.96, 0.93)
 _TONGUE = (0.85, 0.40, 0.42)
 _EYE_WHITE = (0.98, 0.98, 0.97)

@@ -144,10 +144,7 @@ class Mp4Writer:
 
     def write_video(self, yuv: np.ndarray | None = None) -> None:
         """Encode the current frame; ``yuv`` (a ``(size*3/2, size)`` yuv420p array) replaces it first."""
-        if yuv is not None:
-            frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        else:
-            frame = self._frame
+        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p") if yuv is not None else self._frame
         frame.pts = self._frames
         self._frames += 1
         self._container.mux(self._video.encode(frame))

@@ -73,9 +73,9 @@ def video_info(path: Path) -> dict[str, object]:
 
 
 def decoded_luma(path: Path) -> np.ndarray:
-    """All frames' Y planes, ``(frames, h, w)`` uint8."""
+    """All frames' raw Y planes (limited range, as encoded), ``(frames, h, w)`` uint8."""
     with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="gray") for f in container.decode(video=0)])
+        return np.stack([f.to_ndarray()[: f.height] for f in container.decode(video=0)])
 
 
 def top_level_boxes(path: Path) -> list[str]:

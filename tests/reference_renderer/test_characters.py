@@ -97,5 +97,5 @@ def test_missing_user_file(tmp_path: Path) -> None:
 
 
 def test_unknown_id_lists_the_known_ones() -> None:
-    with pytest.raises(CharacterError, match="unknown character 'zz'.*eva_a0008"):
+    with pytest.raises(CharacterError, match=r"unknown character 'zz'.*eva_a0008"):
         get_character("zz")

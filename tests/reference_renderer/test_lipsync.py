@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import numpy as np
@@ -70,7 +71,7 @@ def test_openness_has_several_levels(track) -> None:
 def test_mouth_anticipates_the_sound(speech, track) -> None:
     """At each word onset the mouth is already moving in the frame before the sound starts."""
     _, script = speech
-    onsets = [s.start for prev, s in zip(script, script[1:], strict=False) if prev.kind == "silence"]
+    onsets = [s.start for prev, s in itertools.pairwise(script) if prev.kind == "silence"]
     early = [track[round(t * FPS) - 1].openness > 0 or track[round(t * FPS) - 1].shape != "X" for t in onsets]
     assert sum(early) / len(early) > 0.7
 

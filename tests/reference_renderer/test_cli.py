@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+from reference_renderer.cli import main
+
+from .conftest import video_info
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_render_with_mask_and_track(make_audio, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    audio = make_audio("mp3", 44_100, 2, duration=1.0)
+    out, mask, track = tmp_path / "o.mp4", tmp_path / "m.mp4", tmp_path / "t.json"
+    code = main(
+        [
+            str(audio),
+            "--character",
+            "eva_a0008",
+            "--output",
+            str(out),
+            "--mask-output",
+            str(mask),
+            "--track-output",
+            str(track),
+            "--size",
+            "64",
+            "--fps",
+            "20",
+        ]
+    )
+    assert code == 0
+    assert capsys.readouterr().err == ""  # no progress bar when stderr is not a terminal
+    data = json.loads(track.read_text())
+    assert data["fps"] == 20
+    assert len(data["frames"]) == video_info(out)["frames"] == video_info(mask)["frames"]
+    assert set(data["frames"][0]) == {"time", "shape", "openness"}
+
+
+def test_list_characters(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list-characters"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "eva_a0008\tEva 01\tfemale" in lines
+    assert len(lines) >= 6
+
+
+def test_preview(tmp_path: Path) -> None:
+    assert main(["--character", "otto_m0304", "--preview", str(tmp_path / "p.png"), "--size", "96"]) == 0
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_user_characters_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    extra = tmp_path / "c.yaml"
+    extra.write_text("characters:\n  zed: {name: Zed, gender: male}\n", encoding="utf-8")
+    assert main(["--characters", str(extra), "--list-characters"]) == 0
+    assert "zed\tZed\tmale" in capsys.readouterr().out
+    extra.write_text("characters:\n  zed: {name: Zed, gender: robot}\n", encoding="utf-8")
+    assert main(["--characters", str(extra), "--list-characters"]) == 1
+    assert "'gender' is 'robot'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["a.wav", "--output", "o.mp4"], "--character is required"),
+        (["a.wav", "--character", "nobody", "--output", "o.mp4"], "unknown character 'nobody'"),
+        (["a.wav", "--character", "eva_a0008"], "--output is required"),
+        (["a.wav", "--character", "eva_a0008", "--output", "o.mp4", "--size", "511"], "size must be even"),
+        (["a.wav", "--character", "eva_a0008", "--output", "o.mp4", "--fps", "x"], "invalid int value"),
+        (["--character", "eva_a0008", "--output", "o.mp4"], "AUDIO argument is required"),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_audio_errors_exit_1(make_audio, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all" * 100)
+    assert main([str(bad), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4")]) == 1
+    assert "not a decodable audio file" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.wav"), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    long = make_audio("wav", 16_000, 1, duration=2.0)
+    assert main([str(long), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4"), "--max-duration", "1"]) == 1
+    assert "audio is 2.0 s long; the limit is 1 s" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists()
