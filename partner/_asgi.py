@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 
-    ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+    ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
 __all__ = ["AppThread", "LifespanError", "in_app"]
 
@@ -131,7 +131,7 @@ class AppThread:
         finally:
             await asyncio.gather(self._lifespan, return_exceptions=True)
 
-    async def _with_state(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _with_state(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         # Like uvicorn: every request sees a shallow copy of what the lifespan put in its state.
         in_app.set(True)
         if scope["type"] in ("http", "websocket"):

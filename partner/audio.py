@@ -96,8 +96,8 @@ class AudioHost:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def add(self, path: str, data: bytes, content_type: str = "audio/wav") -> str:
         """Serve `data` at `path` (e.g. `hello.wav`) and return its absolute URL."""
