@@ -140,6 +140,12 @@ def _requirements_of(item: pytest.Item) -> list[str]:
     return ids
 
 
+def _independent(item: pytest.Item) -> bool:
+    """True when the test checks every declared id on every request (the fuzzers): a violation of one id
+    leaves the others verified. Otherwise a failure leaves the test's other ids unverified (blocked)."""
+    return any(mark.kwargs.get("independent") for mark in item.iter_markers(MARKER))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _active(config):
         return

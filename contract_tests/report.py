@@ -93,8 +93,11 @@ class KitReport:
             for v in item.violations:
                 failures.setdefault(v["requirement"], []).append(v)
                 touched.setdefault(v["requirement"], [])
+            violated = {v["requirement"] for v in item.violations}
             for rid in item.requirements:
-                touched.setdefault(rid, []).append(item.outcome)
+                # A failed test verified its other ids (a test that could not verify them is "blocked").
+                outcome = "passed" if item.outcome == "failed" and rid not in violated else item.outcome
+                touched.setdefault(rid, []).append(outcome)
                 durations[rid] = durations.get(rid, 0.0) + item.duration
                 if item.message and item.outcome in ("blocked", "skipped"):
                     notes.setdefault(rid, []).append(item.message)
@@ -150,8 +153,8 @@ class KitReport:
                     lines.append(f"    got:      {v['got']}")
                 if v.get("curl"):
                     lines.append(f"    request:  {v['curl']}")
-            for note in r.notes[:3]:
-                lines.append(f"  - {note}")
+            if r.outcome == "blocked":
+                lines.extend(f"  - {note}" for note in r.notes[:3])
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:

@@ -27,12 +27,13 @@ class InProcessTransport(httpx.BaseTransport):
         self._inner = httpx.ASGITransport(app=app)
         self._shutdown: Any = None
         if lifespan:
-            self._portal.call(self._start_lifespan)
+            self._start_lifespan()
 
-    async def _start_lifespan(self) -> None:
+    def _start_lifespan(self) -> None:
+        """Run the app's lifespan as a task on the portal's loop; wait for its startup."""
         send_to_app, app_receive = anyio.create_memory_object_stream[dict[str, Any]](10)
         app_send, receive_from_app = anyio.create_memory_object_stream[dict[str, Any]](10)
-        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+        scope: dict[str, Any] = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
 
         async def run() -> None:
             try:
@@ -41,8 +42,8 @@ class InProcessTransport(httpx.BaseTransport):
                 await app_send.send({"type": "lifespan.unsupported", "message": str(err)})
 
         self._portal.start_task_soon(run)
-        await send_to_app.send({"type": "lifespan.startup"})
-        message = await receive_from_app.receive()
+        self._portal.call(send_to_app.send, {"type": "lifespan.startup"})
+        message = self._portal.call(receive_from_app.receive)
         if message["type"] == "lifespan.startup.failed":
             raise RuntimeError(f"the app's lifespan startup failed: {message.get('message')}")
         self._inner = httpx.ASGITransport(app=self._with_state(scope["state"]))
@@ -76,7 +77,7 @@ class InProcessTransport(httpx.BaseTransport):
             return response.status_code, response.headers.raw, content
 
         status, headers, content = self._portal.call(call)
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(content), request=request)
 
     def close(self) -> None:
         if self._shutdown is not None:

@@ -108,11 +108,13 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
     )
 
 
-def validate(case: Any, response: httpx.Response, spec: Spec, only: set[str] | None = None) -> None:
+def validate(
+    case: Any, response: httpx.Response, spec: Spec, only: set[str] | None = None, base_url: str | None = None
+) -> None:
     """Run every mapped check; raise the first ContractViolation (each names its requirement)."""
     from schemathesis.core.failures import FailureGroup
 
-    curl_command = case.as_curl_command(headers=dict(response.request.headers))
+    curl_command = case.as_curl_command(headers=dict(response.request.headers), base_url=base_url)
     for requirement_id, check_fn in _checks():
         if only is not None and requirement_id not in only:
             continue
@@ -183,16 +185,17 @@ def _fuzz(
             case = _tame(case, a2v_audio)
         response = send_case(case, a2v_client, a2v_options.base_url)
         if mode is GenerationMode.NEGATIVE:
-            validate(case, response, a2v_spec, only={"A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS})
+            only = {"A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS}
         else:
-            validate(case, response, a2v_spec, only=set(FUZZ_REQUIREMENTS))
+            only = set(FUZZ_REQUIREMENTS)
+        validate(case, response, a2v_spec, only=only, base_url=a2v_options.base_url)
 
     if a2v_options.seed is not None:
         run = seed(a2v_options.seed)(run)
     run()
 
 
-@pytest.mark.a2v_requirement(*FUZZ_REQUIREMENTS)
+@pytest.mark.a2v_requirement(*FUZZ_REQUIREMENTS, independent=True)
 def test_fuzz_positive(
     operation_id: str,
     a2v_options: KitOptions,
@@ -205,7 +208,7 @@ def test_fuzz_positive(
     _fuzz("positive", operation_id, a2v_options, a2v_profile, a2v_spec, a2v_client, a2v_audio, st_schema)
 
 
-@pytest.mark.a2v_requirement("A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS)
+@pytest.mark.a2v_requirement("A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS, independent=True)
 def test_fuzz_negative(
     operation_id: str,
     a2v_options: KitOptions,

@@ -1,0 +1,77 @@
+"""Layer 3: stateful sequences that follow the spec's links (generate -> get, generate -> list).
+
+Schemathesis builds the state machine from the links (`schema.as_state_machine()`); the kit sends each
+step with its own client and checks every answer like the fuzzer does, plus the links' promise: the id
+`video.generate` returned is readable at once with the same token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from contract_tests.checks.check_fuzz import FUZZ_REQUIREMENTS, _tame, send_case, validate
+from contract_tests.verdict import ContractViolation
+
+if TYPE_CHECKING:
+    from a2v_spec import Spec
+    from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions, Profile
+    from contract_tests.fixtures import AudioSource
+
+
+@pytest.mark.a2v_requirement("A2V-STATEFUL-LINKS", *FUZZ_REQUIREMENTS, independent=True)
+def test_links_state_machine(
+    a2v_options: KitOptions,
+    a2v_profile: Profile,
+    a2v_spec: Spec,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+) -> None:
+    import schemathesis
+    from schemathesis import Response
+
+    schema = schemathesis.openapi.from_dict(a2v_spec.document)
+    schema.config.headers = {"Authorization": f"Bearer {a2v_options.api_key}"}
+    base = schema.as_state_machine()
+    created: set[str] = set()
+    sent: dict[str, Any] = {}
+
+    class KitStateMachine(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Any) -> None:
+            _tame(case, a2v_audio)
+
+        def call(self, case: Any, **kwargs: Any) -> Any:
+            response = send_case(case, a2v_client, a2v_options.base_url)
+            sent[case.id] = response
+            return Response.from_any(response)
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            raw = sent.pop(case.id)
+            validate(case, raw, a2v_spec, only=set(FUZZ_REQUIREMENTS), base_url=a2v_options.base_url)
+            if case.operation.path == "/v1/a2v/video.generate" and raw.status_code == 200:
+                created.add(raw.json()["data"]["video_id"])
+            if case.operation.path == "/v1/a2v/video.get":
+                video_id = (case.query or {}).get("video_id")
+                if video_id in created and raw.status_code == 404:
+                    raise ContractViolation(
+                        "A2V-STATEFUL-LINKS",
+                        f"video.get of {video_id}, which video.generate just returned, answered 404",
+                        expected="HTTP 200 (links: GetVideo, 'readable at once with the same token')",
+                        response=raw,
+                    )
+
+    KitStateMachine.run(
+        settings=settings(
+            max_examples=a2v_profile.stateful_examples,
+            stateful_step_count=a2v_profile.stateful_steps,
+            deadline=None,
+            database=None,
+            derandomize=a2v_options.seed is None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+            report_multiple_bugs=False,
+        )
+    )

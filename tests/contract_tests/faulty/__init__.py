@@ -1,0 +1,1 @@
+"""Deliberately faulty A2V servers: the mock with exactly one fault each."""

@@ -1,0 +1,360 @@
+"""The deliberately faulty servers: each is the real mock with exactly one fault.
+
+`FAULTS` is the table the tests run: the fault, the requirement ids the kit runs against it (a
+targeted subset, so the whole table stays fast), the id that must catch it, and ids that must still
+pass (the fault is not misattributed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.contract_tests.faulty.base import Exchange, Rewriter, is_video_file, json_api, mock_app
+from tests.contract_tests.faulty.media import remux
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mock_server.config import Settings
+
+
+def _api(rewrite: Callable[[Exchange, dict[str, Any]], None]) -> Callable[[Exchange], None]:
+    def wrapped(exchange: Exchange) -> None:
+        body = json_api(exchange)
+        if body is not None:
+            rewrite(exchange, body)
+            exchange.set_json(body)
+
+    return wrapped
+
+
+def _video_get(rewrite: Callable[[Exchange, dict[str, Any]], None]) -> Callable[[Exchange], None]:
+    def wrapped(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/video.get" and isinstance(body.get("data"), dict):
+            rewrite(exchange, body["data"])
+
+    return _api(wrapped)
+
+
+def _strip_result(data: dict[str, Any]) -> None:
+    for key in ("video_url", "mask_video_url", "url_expires_at", "duration", "error"):
+        data.pop(key, None)
+
+
+# -- the faults ---------------------------------------------------------------------------------------
+
+
+def code_as_string(settings: Settings) -> Any:
+    """The envelope's `code` is a string ("0") instead of an integer."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        body["code"] = str(body.get("code"))
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def character_missing_field(settings: Settings) -> Any:
+    """character.list items lack the required `preview_url`."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/character.list" and isinstance(body.get("data"), list):
+            for item in body["data"]:
+                item.pop("preview_url", None)
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def missing_rate_limit_header(settings: Settings) -> Any:
+    """video.get answers without `X-Ratelimit-Left`."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if exchange.path == "/v1/a2v/video.get":
+            exchange.set_header("X-Ratelimit-Left", None)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def unknown_id_200(settings: Settings) -> Any:
+    """An unknown video_id answers 200 with an invented pending task."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if exchange.path == "/v1/a2v/video.get" and exchange.status == 404:
+            video_id = dict(parse_qsl(exchange.query)).get("video_id", "0" * 32)
+            exchange.status = 200
+            exchange.set_json(
+                {"code": 0, "message": "success", "data": {"video_id": video_id, "status": "pending", "progress": 0}}
+            )
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def malformed_json_500(settings: Settings) -> Any:
+    """A POST body that is not JSON crashes the server (500) instead of answering 400/1004."""
+
+    def before(scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        if scope["method"] == "POST" and body:
+            try:
+                json.loads(body)
+            except ValueError:
+                payload = json.dumps({"code": 1500, "message": "Internal Error", "data": None}).encode()
+                return 500, [(b"content-type", b"application/json")], payload
+        return None
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def auth_ignored(settings: Settings) -> Any:
+    """Requests without a usable Bearer token are served as a default tenant."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"authorization"]
+        original = dict(scope["headers"]).get(b"authorization", b"")
+        token = original if original.startswith(b"Bearer ") and len(original) > 7 else b"Bearer anonymous"
+        scope["headers"] = [*headers, (b"authorization", token)]
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def cross_tenant_leak(settings: Settings) -> Any:
+    """Every token is served as the same tenant: tokens see each other's videos."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        headers = dict(scope["headers"])
+        if headers.get(b"authorization", b"").startswith(b"Bearer ") and len(headers[b"authorization"]) > 7:
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"authorization"]
+            scope["headers"].append((b"authorization", b"Bearer shared-tenant"))
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def status_backwards(settings: Settings) -> Any:
+    """A task is first shown in progress, then pending again: its status moves backwards."""
+    calls: dict[str, int] = {}
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
+        if n == 1:
+            _strip_result(data)
+            data.update(status="in_progressing", progress=1)
+        elif n == 2:
+            _strip_result(data)
+            data.update(status="pending", progress=1)
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def never_ends(settings: Settings) -> Any:
+    """No task ever leaves in_progressing (a job stuck forever)."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        if data.get("status") in ("finished", "error"):
+            _strip_result(data)
+            data.update(status="in_progressing", progress=99)
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def progress_decreasing(settings: Settings) -> Any:
+    """progress goes 60 then 30 while the task is in progress."""
+    calls: dict[str, int] = {}
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
+        if n <= 2:
+            _strip_result(data)
+            data.update(status="in_progressing", progress=60 if n == 1 else 30)
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def error_without_error_object(settings: Settings) -> Any:
+    """Tasks in status error do not say why (no `error` object)."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        if data.get("status") == "error":
+            data.pop("error", None)
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def not_readable_after_create(settings: Settings) -> Any:
+    """video.get answers 404 for a task created less than 2 seconds ago (the classic 404-after-create)."""
+    created: dict[str, float] = {}
+
+    def rewrite(exchange: Exchange) -> None:
+        body = json_api(exchange)
+        if body is None:
+            return
+        if exchange.path == "/v1/a2v/video.generate" and body.get("code") == 0:
+            created[body["data"]["video_id"]] = time.monotonic()
+        if exchange.path == "/v1/a2v/video.get" and exchange.status == 200:
+            video_id = body["data"]["video_id"]
+            if time.monotonic() - created.get(video_id, 0.0) < 2.0:
+                exchange.status = 404
+                exchange.set_json({"code": 20002, "message": f"unknown video_id {video_id!r}", "data": None})
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def wrong_model_error_code(settings: Settings) -> Any:
+    """An unknown model_id answers 404 with the video code 20002 instead of 20001."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/video.generate" and body.get("code") == 20001:
+            body["code"] = 20002
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def wrong_content_type(settings: Settings) -> Any:
+    """JSON answers are labelled text/plain."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if exchange.path.startswith("/v1/"):
+            exchange.set_header("content-type", "text/plain; charset=utf-8")
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def lenient_page_size(settings: Settings) -> Any:
+    """video.list ignores an invalid page_size instead of rejecting it (negative data accepted)."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        if scope["path"] == "/v1/a2v/video.list":
+            query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+            kept = [(k, v) for k, v in query if k in ("page", "status") and _valid_list_param(k, v)]
+            scope["query_string"] = "&".join(f"{k}={v}" for k, v in kept).encode()
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def _valid_list_param(name: str, value: str) -> bool:
+    if name == "page":
+        return value.isdigit() and 1 <= int(value) <= 100000
+    return value in ("pending", "in_progressing", "finished", "error")
+
+
+def video_without_audio(settings: Settings) -> Any:
+    """The result MP4 has no audio stream."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if is_video_file(exchange) and exchange.status == 200:
+            exchange.body = remux(exchange.body, keep_audio=False)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def wrong_duration(settings: Settings) -> Any:
+    """The result MP4 holds only the first half of the video and audio."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if is_video_file(exchange) and exchange.status == 200:
+            exchange.body = remux(exchange.body, keep_fraction=0.5)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def truncated_file(settings: Settings) -> Any:
+    """The result MP4 is cut off after 60% of its bytes (the header still promises the whole file)."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if is_video_file(exchange) and exchange.status == 200:
+            exchange.body = exchange.body[: int(len(exchange.body) * 0.6)]
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def urls_never_expire(settings: Settings) -> Any:
+    """url_expires_at says the URLs expire in 2 s, but they keep working for an hour."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        if "url_expires_at" in data:
+            data["url_expires_at"] = int(time.time()) + 2
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def tampered_signature_accepted(settings: Settings) -> Any:
+    """File URLs are served whatever their signature (the server swaps in the last good one it issued)."""
+    good: dict[str, bytes] = {}
+
+    def remember(exchange: Exchange) -> None:
+        body = json_api(exchange)
+        data = body.get("data") if body else None
+        items = data.get("items", []) if isinstance(data, dict) and "items" in data else [data]
+        for item in items:
+            if isinstance(item, dict):
+                for key in ("video_url", "mask_video_url"):
+                    if item.get(key):
+                        parts = urlsplit(item[key])
+                        good[parts.path] = parts.query.encode()
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        if scope["path"] in good:
+            scope["query_string"] = good[scope["path"]]
+
+    return Rewriter(mock_app(settings), remember, before=before)
+
+
+def callback_signed_with_wrong_key(settings: Settings) -> Any:
+    """Callbacks are signed with a key other than the caller's token."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"")
+        if auth.startswith(b"Bearer ") and len(auth) > 7:
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"authorization"]
+            scope["headers"].append((b"authorization", auth + b"-internal"))
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+@dataclass(frozen=True)
+class Fault:
+    build: Callable[[Settings], Any]
+    only: tuple[str, ...]
+    caught_by: str
+    still_passing: tuple[str, ...] = ()
+    timeout: float = 60.0
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.build.__name__
+
+
+FAULTS = [
+    Fault(code_as_string, ("A2V-FUZZ-RESPONSE-SCHEMA",), "A2V-FUZZ-RESPONSE-SCHEMA",
+          ("A2V-FUZZ-NO-SERVER-ERROR", "A2V-FUZZ-STATUS-CODE")),
+    Fault(character_missing_field, ("A2V-CHARACTERS", "A2V-PING"), "A2V-CHARACTERS", ("A2V-PING",)),
+    Fault(missing_rate_limit_header, ("A2V-RATELIMIT-HEADERS",), "A2V-RATELIMIT-HEADERS"),
+    Fault(unknown_id_200, ("A2V-ERROR-UNKNOWN-VIDEO", "A2V-ERROR-UNKNOWN-MODEL"), "A2V-ERROR-UNKNOWN-VIDEO",
+          ("A2V-ERROR-UNKNOWN-MODEL",)),
+    Fault(malformed_json_500, ("A2V-ERROR-BAD-REQUEST", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-ERROR-BAD-REQUEST",
+          ("A2V-ERROR-UNKNOWN-VIDEO",)),
+    Fault(auth_ignored, ("A2V-AUTH-REQUIRED", "A2V-PING"), "A2V-AUTH-REQUIRED", ("A2V-PING",)),
+    Fault(cross_tenant_leak, ("A2V-AUTH-TENANT-ISOLATION", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-AUTH-TENANT-ISOLATION",
+          ("A2V-ERROR-UNKNOWN-VIDEO",)),
+    Fault(status_backwards, ("A2V-LIFECYCLE-FORWARD", "A2V-GENERATE-READABLE"), "A2V-LIFECYCLE-FORWARD",
+          ("A2V-GENERATE-READABLE",)),
+    Fault(never_ends, ("A2V-LIFECYCLE-FINISHES", "A2V-PING"), "A2V-LIFECYCLE-FINISHES", ("A2V-PING",), timeout=3),
+    Fault(progress_decreasing, ("A2V-LIFECYCLE-PROGRESS",), "A2V-LIFECYCLE-PROGRESS"),
+    Fault(error_without_error_object, ("A2V-ERROR-AUDIO-404",), "A2V-LIFECYCLE-SHAPE"),
+    Fault(not_readable_after_create, ("A2V-GENERATE-READABLE", "A2V-PING"), "A2V-GENERATE-READABLE", ("A2V-PING",)),
+    Fault(wrong_model_error_code, ("A2V-ERROR-UNKNOWN-MODEL", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-ERROR-UNKNOWN-MODEL",
+          ("A2V-ERROR-UNKNOWN-VIDEO",)),
+    Fault(wrong_content_type, ("A2V-FUZZ-CONTENT-TYPE",), "A2V-FUZZ-CONTENT-TYPE",
+          ("A2V-FUZZ-RESPONSE-SCHEMA", "A2V-FUZZ-STATUS-CODE")),
+    Fault(lenient_page_size, ("A2V-FUZZ-NEGATIVE-REJECTED", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-FUZZ-NEGATIVE-REJECTED",
+          ("A2V-ERROR-UNKNOWN-VIDEO",)),
+    Fault(video_without_audio, ("A2V-FILE-VIDEO-MP4", "A2V-FILE-MASK"), "A2V-FILE-VIDEO-MP4", ("A2V-FILE-MASK",)),
+    Fault(wrong_duration, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)),
+    Fault(truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-MASK"), "A2V-FILE-DURATION", ("A2V-FILE-MASK",)),
+    Fault(urls_never_expire, ("A2V-FILE-EXPIRES", "A2V-FILE-TAMPER"), "A2V-FILE-EXPIRES", ("A2V-FILE-TAMPER",)),
+    Fault(tampered_signature_accepted, ("A2V-FILE-TAMPER", "A2V-FILE-MASK"), "A2V-FILE-TAMPER", ("A2V-FILE-MASK",)),
+    Fault(callback_signed_with_wrong_key, ("A2V-CALLBACK-*",), "A2V-CALLBACK-SIGNATURE", ("A2V-CALLBACK-DELIVERY",)),
+]
