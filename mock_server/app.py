@@ -186,11 +186,16 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     mock: Mock = request.app.state.mock
     assert isinstance(exc, HTTPException)
+    path = request.url.path
+    allowed = sorted(op.method.upper() for op in mock.spec.operations.values() if op.path == path)
+    if allowed:
+        message = f"method {request.method} is not allowed on {path}; use {', '.join(allowed)}"
+        return mock.errors.response(ApiError(1006, message, headers={"Allow": ", ".join(allowed)}))
     if exc.status_code == 405:
-        return mock.errors.response(
-            ApiError(1006, f"method {request.method} is not allowed on {request.url.path}")
-        )
-    return mock.errors.response(ApiError(1007, f"no operation at {request.url.path}; see /openapi.yaml"))
+        allow = (exc.headers or {}).get("Allow", "GET")
+        message = f"method {request.method} is not allowed on {path}"
+        return mock.errors.response(ApiError(1006, message, headers={"Allow": allow}))
+    return mock.errors.response(ApiError(1007, f"no operation at {path}; see /openapi.yaml"))
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
