@@ -92,7 +92,7 @@ def make_audio(spec: AudioSpec) -> bytes:
     pcm = (samples * 32767).astype(np.int16)
     layout = "mono" if spec.channels == 1 else "stereo"
     buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt.container) as container:
+    with av.open(buffer, "w", format=fmt.container, options={"fflags": "+bitexact"}) as container:
         stream = container.add_stream(fmt.codec, rate=spec.sample_rate)
         stream.layout = layout  # type: ignore[union-attr]
         resampler = av.AudioResampler(format=fmt.sample_format, layout=layout, rate=spec.sample_rate)

@@ -55,6 +55,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _wait_for(response: httpx.Response, default: float = 1.0, cap: float = 30.0) -> float:
+    """Seconds to wait before retrying a 429/503: its `Retry-After`, else `default`; at most `cap`."""
+    retry_after = _retry_after(response)
+    return min(default if retry_after is None else retry_after, cap)
+
+
 def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> Any:
     """Return the envelope's `data`, or raise the catalog's exception for its `code`."""
     try:
@@ -180,7 +186,7 @@ class A2VClient(_Base):
             self.last_response = response
             if response.status_code not in (429, 503) or attempt == retries:
                 return response
-            time.sleep(min(_retry_after(response) or 1.0, 30.0))
+            time.sleep(_wait_for(response))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _call(self, operation: str, method: str = "GET", **kwargs: Any) -> Any:
@@ -315,7 +321,7 @@ class AsyncA2VClient(_Base):
             self.last_response = response
             if response.status_code not in (429, 503) or attempt == retries:
                 return response
-            await asyncio.sleep(min(_retry_after(response) or 1.0, 30.0))
+            await asyncio.sleep(_wait_for(response))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(self, operation: str, method: str = "GET", **kwargs: Any) -> Any:

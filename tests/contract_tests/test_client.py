@@ -1,0 +1,151 @@
+"""The reference client: envelopes, catalog-backed errors, polling with back-off and Retry-After."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from contract_tests.client import A2VClient, AsyncA2VClient
+from contract_tests.errors import (
+    A2VAuthError,
+    A2VError,
+    A2VNotFound,
+    A2VProtocolError,
+    A2VRateLimited,
+    A2VRequestError,
+    A2VServerError,
+    A2VTimeout,
+    A2VUnavailable,
+)
+
+VIDEO_ID = "7895cd9a63564367b0c7b06e6837b5c6"
+
+
+def envelope(status: int, code: int, data: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    message = "success" if code == 0 else f"error {code}"
+    return httpx.Response(status, json={"code": code, "message": message, "data": data}, headers=headers)
+
+
+def client_for(handler: Any) -> A2VClient:
+    return A2VClient("http://a2v.test", "key", transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error_class"),
+    [
+        (401, 1001, A2VAuthError),
+        (401, 1002, A2VAuthError),
+        (400, 1003, A2VRequestError),
+        (409, 1008, A2VRequestError),
+        (404, 20001, A2VNotFound),
+        (404, 20002, A2VNotFound),
+        (429, 1009, A2VRateLimited),
+        (503, 1010, A2VUnavailable),
+        (500, 1500, A2VServerError),
+        (418, 4242, A2VRequestError),
+    ],
+)
+def test_errors_are_classified_from_the_catalog(
+    status: int, code: int, error_class: type[A2VError], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("contract_tests.client.time.sleep", lambda seconds: None)
+    client = client_for(lambda request: envelope(status, code))
+    with pytest.raises(error_class) as caught:
+        client.list_videos()
+    assert caught.value.code == code
+    assert caught.value.status_code == status
+    assert caught.value.request is not None
+    assert str(code) in str(caught.value)
+
+
+@pytest.mark.parametrize("body", [b"<html>oops</html>", b'{"code": "0", "message": "x", "data": null}'])
+def test_answers_that_are_not_envelopes_raise_protocol_errors(body: bytes) -> None:
+    client = client_for(lambda request: httpx.Response(200, content=body))
+    with pytest.raises(A2VProtocolError):
+        client.list_characters()
+
+
+def test_generate_sends_body_and_idempotency_key() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return envelope(200, 0, {"video_id": VIDEO_ID})
+
+    client = client_for(handler)
+    video_id = client.generate_video("eva", "https://x/a.wav", callback_url="https://cb/x", idempotency_key="k1")
+    assert video_id == VIDEO_ID
+    assert json.loads(seen[0].content) == {
+        "model_id": "eva",
+        "audio_url": "https://x/a.wav",
+        "callback_url": "https://cb/x",
+    }
+    assert seen[0].headers["Idempotency-Key"] == "k1"
+    assert seen[0].headers["Authorization"] == "Bearer key"
+
+
+def test_wait_for_video_backs_off_and_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr("contract_tests.client.time.sleep", sleeps.append)
+    answers = iter(
+        [
+            envelope(200, 0, {"video_id": VIDEO_ID, "status": "pending", "progress": 0}),
+            envelope(429, 1009, headers={"Retry-After": "0"}),  # retried inside request()
+            envelope(429, 1009, headers={"Retry-After": "0"}),
+            envelope(429, 1009, headers={"Retry-After": "7"}),  # retries exhausted: wait_for_video waits 7 s
+            envelope(200, 0, {"video_id": VIDEO_ID, "status": "in_progressing", "progress": 40}),
+            envelope(200, 0, {"video_id": VIDEO_ID, "status": "finished", "progress": 100, "video_url": "u"}),
+        ]
+    )
+    seen: list[int | None] = []
+    client = client_for(lambda request: next(answers))
+    video = client.wait_for_video(VIDEO_ID, poll_interval=1, max_interval=5, on_progress=lambda v: seen.append(v.progress))
+    assert video.status == "finished"
+    assert seen == [0, 40, 100]
+    assert sleeps == [1, 0.0, 0.0, 7.0, 1.5]
+
+
+def test_wait_for_video_times_out_naming_the_last_status(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = client_for(lambda request: envelope(200, 0, {"video_id": VIDEO_ID, "status": "in_progressing"}))
+    with pytest.raises(A2VTimeout) as caught:
+        client.wait_for_video(VIDEO_ID, timeout=0.05, poll_interval=0.01)
+    assert caught.value.last_status == "in_progressing"
+    assert "in_progressing" in str(caught.value)
+
+
+def test_download_sends_range_and_no_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(206, content=b"abc")
+
+    assert client_for(handler).download("http://files.test/v.mp4?Signature=x", range="bytes=0-2") == b"abc"
+    assert seen[0].headers["Range"] == "bytes=0-2"
+    assert "Authorization" not in seen[0].headers
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_async_client_has_the_same_api() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("video.generate"):
+            return envelope(200, 0, {"video_id": VIDEO_ID})
+        if request.url.path.endswith("character.list"):
+            return envelope(200, 0, [{"model_id": "eva", "name": "E", "display_name": "E", "gender": "female",
+                                      "preview_url": "u"}])  # fmt: skip
+        return envelope(200, 0, {"video_id": VIDEO_ID, "status": "error", "error": {"code": 10001, "message": "x"}})
+
+    async with AsyncA2VClient("http://a2v.test", "key", transport=httpx.MockTransport(handler)) as client:
+        assert [c.model_id for c in await client.list_characters()] == ["eva"]
+        video_id = await client.generate_video("eva", "https://x/a.wav")
+        video = await client.wait_for_video(video_id, poll_interval=0.01)
+        assert video.status == "error"
+        assert video.error is not None and video.error.code == 10001

@@ -1,0 +1,47 @@
+"""Every requirement is traceable to the spec, and selection by id glob and group works."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from a2v_spec import load_spec
+from contract_tests.requirements import GROUPS, REQUIREMENTS, select
+
+
+def _resolve(document: Any, pointer: str) -> Any:
+    node = document
+    for part in pointer.lstrip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+@pytest.mark.parametrize("req", REQUIREMENTS.values(), ids=list(REQUIREMENTS))
+def test_quote_is_in_the_spec_at_its_pointer(req: Any) -> None:
+    text = re.sub(r"\s+", " ", str(_resolve(load_spec().document, req.pointer)))
+    assert re.sub(r"\s+", " ", req.quote) in text
+    assert re.fullmatch(r"A2V(-[A-Z0-9]+)+", req.id)
+
+
+@pytest.mark.parametrize(
+    ("only", "skip", "selected", "skipped"),
+    [
+        (["A2V-FILE-*"], [], {"A2V-FILE-VIDEO-MP4", "A2V-FILE-DURATION", "A2V-FILE-MASK", "A2V-FILE-RANGE",
+                              "A2V-FILE-TAMPER", "A2V-FILE-EXPIRES"}, set()),  # fmt: skip
+        (["A2V-PING"], ["callbacks"], {"A2V-PING"}, set()),
+        (["A2V-CALLBACK-*"], ["callbacks"], {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
+         {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"}),  # fmt: skip
+    ],
+)
+def test_select(only: list[str], skip: list[str], selected: set[str], skipped: set[str]) -> None:
+    assert select(only, skip) == (selected, skipped)
+
+
+def test_select_everything_by_default_and_refuse_unknown_groups() -> None:
+    assert select([], [])[0] == set(REQUIREMENTS)
+    assert {"idempotency", "callbacks", "expiry", "tenants"} <= GROUPS
+    with pytest.raises(ValueError, match="names no group"):
+        select([], ["idempotence"])
