@@ -27,6 +27,11 @@ __all__ = ["AppThread", "LifespanError", "in_app"]
 #: respx router can tell the mock's outgoing requests (audio downloads, callbacks) from the partner's.
 in_app: contextvars.ContextVar[bool] = contextvars.ContextVar("a2v_in_app", default=False)
 
+#: Per request: set when the app dropped the connection instead of answering (the mock's `drop_rate`).
+_dropped: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "a2v_dropped", default=None
+)
+
 
 class LifespanError(RuntimeError):
     """The app's lifespan startup or shutdown failed."""
@@ -43,8 +48,17 @@ class AppThread:
         >>> runner.stop()
     """
 
-    def __init__(self, app: ASGIApp, *, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        startup_timeout: float = 60.0,
+        drop_errors: tuple[type[BaseException], ...] = (),
+    ) -> None:
         self.app = app
+        #: Exceptions by which the app says "drop this connection"; the caller gets what a client of a
+        #: server that hung up gets (`httpx.RemoteProtocolError`) instead of the app's 500.
+        self.drop_errors = drop_errors
         self.startup_timeout = startup_timeout
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="a2v-inprocess-app", daemon=True)
@@ -136,7 +150,13 @@ class AppThread:
         in_app.set(True)
         if scope["type"] in ("http", "websocket"):
             scope["state"] = dict(self._state)
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except self.drop_errors as err:
+            dropped = _dropped.get()
+            if dropped is not None:
+                dropped.append(err)
+            raise
 
     # -- requests --------------------------------------------------------------------------------------
 
@@ -151,8 +171,12 @@ class AppThread:
         self, method: str, url: httpx.URL, headers: list[tuple[bytes, bytes]], body: bytes
     ) -> httpx.Response:
         request = httpx.Request(method, url, headers=headers, content=body)
+        dropped: list[BaseException] = []
+        _dropped.set(dropped)
         response = await self._transport.handle_async_request(request)
         content = await response.aread()
+        if dropped:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.") from dropped[0]
         return httpx.Response(response.status_code, headers=response.headers.raw, content=content)
 
     def send(self, request: httpx.Request) -> httpx.Response:

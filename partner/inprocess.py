@@ -95,6 +95,7 @@ class InProcessMock:
     def start(self) -> InProcessMock:
         from mock_server.app import create_app
         from mock_server.config import Settings
+        from mock_server.middleware import DroppedConnection
 
         data_dir = self._data_dir
         if data_dir is None:
@@ -104,7 +105,7 @@ class InProcessMock:
         self.settings = base.replace(**{"data_dir": Path(data_dir), **self._overrides})
         self.app = create_app(self.settings)
         try:
-            self.runner = AppThread(self.app).start()
+            self.runner = AppThread(self.app, drop_errors=(DroppedConnection,)).start()
         except BaseException:
             self._cleanup()
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from contract_tests.client import A2VClient, AsyncA2VClient, raise_for_envelope
@@ -146,3 +147,13 @@ def test_the_async_client(mock: Any) -> None:
             return [v.status for v in videos]
 
     assert asyncio.run(make_two()) == ["finished", "finished"]
+
+
+def test_a_dropped_connection_is_a_transport_error(mock: Any) -> None:
+    mock.admin.scenario(drop_rate=1.0)
+
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.get(f"{mock.base_url}/v1/a2v/character.list", headers=mock.headers)
+
+    mock.admin.scenario(drop_rate=0.0)
+    assert httpx.get(f"{mock.base_url}/v1/a2v/character.list", headers=mock.headers).status_code == 200
