@@ -49,18 +49,17 @@ _KG = 1 - _KR - _KB
 
 def rgb_to_yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Convert float RGB (HxWx3, 0..1, H and W even) to uint8 Y (HxW), U and V (H/2 x W/2)."""
+    rgb = np.asarray(rgb, np.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     luma = _KR * r + _KG * g + _KB * b
-    cb = (b - luma) / (2 * (1 - _KB))
-    cr = (r - luma) / (2 * (1 - _KR))
     y = np.clip(16 + 219 * luma + 0.5, 0, 255).astype(np.uint8)
-    h, w = luma.shape
-
-    def sub(c: np.ndarray) -> np.ndarray:
-        c2 = c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
-        return np.clip(128 + 224 * c2 + 0.5, 0, 255).astype(np.uint8)
-
-    return y, sub(cb), sub(cr)
+    # Chroma is linear in RGB, so average each 2x2 block first and convert a quarter of the pixels.
+    r2 = (r[0::2, 0::2] + r[1::2, 0::2] + r[0::2, 1::2] + r[1::2, 1::2]) * 0.25
+    b2 = (b[0::2, 0::2] + b[1::2, 0::2] + b[0::2, 1::2] + b[1::2, 1::2]) * 0.25
+    l2 = (luma[0::2, 0::2] + luma[1::2, 0::2] + luma[0::2, 1::2] + luma[1::2, 1::2]) * 0.25
+    u = np.clip(128 + 224 * (b2 - l2) / (2 * (1 - _KB)) + 0.5, 0, 255).astype(np.uint8)
+    v = np.clip(128 + 224 * (r2 - l2) / (2 * (1 - _KR)) + 0.5, 0, 255).astype(np.uint8)
+    return y, u, v
 
 
 def mouth_key(shape: str, openness: float) -> tuple[str, int]:

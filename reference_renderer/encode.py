@@ -45,7 +45,7 @@ AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 def x264_options(fps: int) -> dict[str, str]:
     """The libx264 options used for the video and the mask (and by the benchmark's ceiling)."""
-    return {"preset": "ultrafast", "crf": "20", "threads": "1", "g": str(10 * fps)}
+    return {"preset": "ultrafast", "qp": "20", "threads": "1", "g": str(10 * fps)}
 
 
 def aac_rate(rate: int) -> int:

@@ -25,6 +25,7 @@ from .types import RenderOptions, RenderResult
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from .audio import AudioInfo
     from .characters import Character
     from .types import AudioSource, MouthFrame, PathLike
 
@@ -39,7 +40,11 @@ def analyze_audio(audio: AudioSource, options: RenderOptions | None = None) -> t
 
     Raises the ``AudioError`` subclasses. The duration is exact (counted samples), not the header's.
     """
-    opts = options or RenderOptions()
+    duration, track, _ = _analyze(audio, options or RenderOptions())
+    return duration, track
+
+
+def _analyze(audio: AudioSource, opts: RenderOptions) -> tuple[float, list[MouthFrame], AudioInfo]:
     info = scan_audio(audio)
     limit = opts.max_duration
     if (
@@ -59,7 +64,7 @@ def analyze_audio(audio: AudioSource, options: RenderOptions | None = None) -> t
     check_duration(duration, opts.min_duration, limit)
     frame_count = max(1, round(duration * opts.fps))
     features = extractor.finish(frame_count)
-    return duration, track_from_features(features, opts.fps)
+    return duration, track_from_features(features, opts.fps), info
 
 
 def render(
@@ -86,9 +91,8 @@ def render(
     for path in (output, mask_output):
         if path is not None:
             _check_output(path)
-    _, track = analyze_audio(audio, opts)
+    _, track, info = _analyze(audio, opts)
     n = len(track)
-    info = scan_audio(audio)
     rate, layout = aac_rate(info.sample_rate), aac_layout(info.channels)
 
     eyes = blink_levels(n, opts.fps, char.seed)

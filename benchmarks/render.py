@@ -1,0 +1,235 @@
+"""Benchmark the reference renderer on one CPU core. Prints figures; asserts nothing.
+
+    .venv/bin/python benchmarks/render.py            # 60 s of speech, 512x512 @ 25 fps, + 10 min RSS run
+    .venv/bin/python benchmarks/render.py --quick    # skip the 10-minute run
+
+Figures:
+* render real-time factor (audio seconds per wall second) with and without the mask video;
+* the encode-only ceiling: the very same yuv420p frames, made ready beforehand, pushed through the
+  same libx264 settings (video alone, and video + mask), plus AAC alone;
+* peak RSS of a full render (video + mask) of 1 minute and of 10 minutes of audio, each in a fresh
+  subprocess, to show memory does not grow with the audio length. The child reports ``ru_maxrss``
+  and ``VmHWM``; they agree when the children are started while this process is still small (Linux
+  carries the parent's peak into a forked child's ``ru_maxrss``), which is why they run first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
+
+from reference_renderer import RenderOptions, load_characters, render  # noqa: E402
+from reference_renderer.compose import Compositor, blink_levels, head_offsets, mouth_key  # noqa: E402
+from reference_renderer.encode import x264_options  # noqa: E402
+from reference_renderer.render import analyze_audio  # noqa: E402
+from reference_renderer.testing import encode_audio, speech_like  # noqa: E402
+
+_CHILD = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from reference_renderer import RenderOptions, render
+t = time.perf_counter()
+r = render({audio!r}, {character!r}, {out!r}, mask_output={mask!r},
+           options=RenderOptions(size={size}, fps={fps}, max_duration=None))
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")]
+print(json.dumps({{"seconds": time.perf_counter() - t, "frames": r.frame_count,
+                  "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "hwm_mb": int(hwm[0].split()[1]) / 1024 if hwm else None}}))
+"""
+
+
+def pin_to_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {0})
+
+
+def timed_render(audio: Path, character: str, out: Path, mask: Path | None, opts: RenderOptions) -> float:
+    start = time.perf_counter()
+    render(audio, character, out, mask_output=mask, options=opts)
+    return time.perf_counter() - start
+
+
+def ready_frames(
+    audio: Path, character: str, opts: RenderOptions
+) -> tuple[list[av.VideoFrame], list[av.VideoFrame]]:
+    """The render's exact video and mask frames as ready ``VideoFrame`` objects (deduplicated)."""
+    char = load_characters()[character]
+    _, track = analyze_audio(audio, opts)
+    n = len(track)
+    eyes = blink_levels(n, opts.fps, char.seed)
+    speaking = np.array([f.shape != "X" for f in track])
+    offsets = [(int(x), int(y)) for x, y in head_offsets(n, opts.fps, char.seed, opts.size, speaking)]
+    comp = Compositor(char, opts.size)
+    video_cache: dict[tuple[object, ...], av.VideoFrame] = {}
+    mask_cache: dict[tuple[int, int], av.VideoFrame] = {}
+    video, masks = [], []
+    for i, frame in enumerate(track):
+        key = (offsets[i], float(eyes[i]), mouth_key(frame.shape, frame.openness))
+        if key not in video_cache:
+            y, u, v = comp.frame(*key)  # type: ignore[arg-type]
+            arr = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, opts.size)
+            video_cache[key] = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+        if offsets[i] not in mask_cache:
+            y, u, v = comp.mask(offsets[i])
+            arr = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, opts.size)
+            mask_cache[offsets[i]] = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+        video.append(video_cache[key])
+        masks.append(mask_cache[offsets[i]])
+    return video, masks
+
+
+def encode_only(frames: list[av.VideoFrame], opts: RenderOptions) -> float:
+    """Seconds to push ready frames through the renderer's libx264 settings into an in-memory MP4."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=opts.fps)
+        stream.width = stream.height = opts.size
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, opts.fps)
+        stream.codec_context.options = x264_options(opts.fps)
+        start = time.perf_counter()
+        for i, frame in enumerate(frames):
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        return time.perf_counter() - start
+
+
+def aac_only(samples: np.ndarray, rate: int) -> float:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=rate, layout="mono")
+        stream.bit_rate = 64_000
+        stream.codec_context.options = {"aac_coder": "fast"}
+        start = time.perf_counter()
+        for i in range(0, len(samples), 4096):
+            frame = av.AudioFrame.from_ndarray(samples[None, i : i + 4096], format="fltp", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        return time.perf_counter() - start
+
+
+def write_repeated_wav(samples: np.ndarray, rate: int, reps: int, path: Path) -> None:
+    """``samples`` repeated ``reps`` times as 16-bit WAV, streamed (this process must stay small)."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
+    with av.open(str(path), "w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate, layout="mono")
+        for r in range(reps):
+            for i in range(0, pcm.shape[1], 8192):
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(pcm[:, i : i + 8192]), format="s16", layout="mono"
+                )
+                frame.sample_rate = rate
+                frame.pts = r * pcm.shape[1] + i
+                container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def child_render(audio: Path, character: str, tmp: Path, opts: RenderOptions) -> dict[str, float]:
+    code = _CHILD.format(
+        root=str(ROOT),
+        audio=str(audio),
+        character=character,
+        out=str(tmp / "child.mp4"),
+        mask=str(tmp / "child_mask.mp4"),
+        size=opts.size,
+        fps=opts.fps,
+    )
+    pin = ["taskset", "-c", "0"] if os.path.exists("/usr/bin/taskset") else []
+    proc = subprocess.run([*pin, sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--long-seconds", type=float, default=600.0)
+    parser.add_argument("--rate", type=int, default=44_100, help="sample rate of the test WAV (mono)")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--fps", type=int, default=25)
+    parser.add_argument("--character", default="eva_a0008")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs; the best is reported")
+    parser.add_argument("--quick", action="store_true", help="skip the 10-minute RSS run")
+    args = parser.parse_args()
+    pin_to_one_core()
+    opts = RenderOptions(size=args.size, fps=args.fps, max_duration=None)
+
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        samples, _ = speech_like(args.seconds, args.rate, seed=1)
+        audio = tmp / "speech.wav"
+        encode_audio(samples, args.rate, audio)
+        secs = len(samples) / args.rate
+        print(
+            f"input: {secs:.0f} s speech-like mono WAV @ {args.rate} Hz; output {args.size}x{args.size} "
+            f"@ {args.fps} fps; libx264 {x264_options(args.fps)}; one core (affinity {{0}})"
+        )
+
+        short = child_render(audio, args.character, tmp, opts)
+        print(
+            f"peak RSS, {secs / 60:.0f} min audio (video + mask, subprocess): ru_maxrss "
+            f"{short['maxrss_mb']:.0f} MB, VmHWM {short['hwm_mb']:.0f} MB; {short['seconds']:.2f} s"
+        )
+        if not args.quick:
+            reps = int(np.ceil(args.long_seconds / secs))
+            long_audio = tmp / "long.wav"
+            write_repeated_wav(samples, args.rate, reps, long_audio)
+            long = child_render(long_audio, args.character, tmp, opts)
+            print(
+                f"peak RSS, {args.long_seconds / 60:.0f} min audio (video + mask, subprocess): ru_maxrss "
+                f"{long['maxrss_mb']:.0f} MB, VmHWM {long['hwm_mb']:.0f} MB; {long['seconds']:.2f} s "
+                f"({args.long_seconds / long['seconds']:.1f}x real time)"
+            )
+
+        timed_render(audio, args.character, tmp / "warm.mp4", None, opts)  # warm caches and imports
+        full = min(
+            timed_render(audio, args.character, tmp / "v.mp4", tmp / "m.mp4", opts)
+            for _ in range(args.repeat)
+        )
+        video_only = min(
+            timed_render(audio, args.character, tmp / "v.mp4", None, opts) for _ in range(args.repeat)
+        )
+        video, masks = ready_frames(audio, args.character, opts)
+        ceil_video = min(encode_only(video, opts) for _ in range(args.repeat))
+        ceil_mask = min(encode_only(masks, opts) for _ in range(args.repeat))
+        aac = min(aac_only(samples, args.rate) for _ in range(args.repeat))
+        n = len(video)
+
+        def line(label: str, seconds: float) -> str:
+            rtf = secs / seconds
+            return f"  {label:<44} {seconds:6.3f} s  {rtf:6.1f}x real time  {n / seconds:7.0f} frames/s"
+
+        print(f"frames: {n}")
+        print(line("render, video + mask", full))
+        print(line("render, video only", video_only))
+        print(line("ceiling: x264 encode of ready video frames", ceil_video))
+        print(line("ceiling: x264 encode of video + mask frames", ceil_video + ceil_mask))
+        print(line("AAC encode of the audio alone", aac))
+        print(
+            f"  render / ceiling: video only {video_only / (ceil_video + aac):.2f}x of (video encode + AAC), "
+            f"{video_only / ceil_video:.2f}x of video encode alone; "
+            f"with mask {full / (ceil_video + ceil_mask + aac):.2f}x of (both encodes + AAC)"
+        )
+
+
+if __name__ == "__main__":
+    main()
