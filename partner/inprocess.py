@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import contextvars
+import functools
 import ipaddress
 import secrets
 import tempfile
@@ -48,11 +49,14 @@ AUDIO_BASE_URL = "https://audio.a2v.test"
 _is_async: contextvars.ContextVar[bool] = contextvars.ContextVar("a2v_respx_async", default=False)
 
 
+@functools.cache
 def default_base_url() -> str:
     """The first server URL that `openapi.yaml` names (the public service's placeholder host)."""
     from a2v_spec import load_spec
 
-    servers = load_spec().document.get("servers") or [{"url": "https://api.a2v.example"}]
+    servers = load_spec().document.get("servers") or []
+    if not servers:
+        raise ValueError("openapi.yaml names no servers; give a2v_respx a base URL")
     return str(servers[0]["url"]).rstrip("/")
 
 
