@@ -13,6 +13,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from mock_server.control import Plan, parse_prefer
@@ -20,14 +21,14 @@ from mock_server.errors import ApiError, envelope_bytes
 from mock_server.store import Task, new_video_id
 
 if TYPE_CHECKING:
-    from starlette.requests import Request
+    from starlette.types import Receive, Scope, Send
 
     from a2v_spec import Operation
     from mock_server.app import Mock
     from mock_server.auth import Principal
     from mock_server.pipeline import Validated
 
-__all__ = ["dispatch", "video_view"]
+__all__ = ["dispatch", "handle_api", "video_view"]
 
 #: Codes that can end a task (`TaskErrorCode` in the spec).
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
@@ -249,3 +250,13 @@ async def dispatch(request: Request) -> Response:
     validated = await mock.validator.request(op, request)
     data = await HANDLERS[op.operation_id](mock, request, who, validated)
     return Response(envelope_bytes(0, "success", data), media_type="application/json")
+
+
+async def handle_api(scope: Scope, receive: Receive, send: Send) -> None:
+    """ASGI entry for `/v1/...`: dispatch, and render ApiError from the catalog."""
+    request = Request(scope, receive)
+    try:
+        response = await dispatch(request)
+    except ApiError as err:
+        response = request.app.state.mock.errors.response(err)
+    await response(scope, receive, send)

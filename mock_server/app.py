@@ -142,6 +142,7 @@ class Mock:
                     (self.files_root / "videos" / f"{video_id}{suffix}").unlink()
         self.journal.reset(tenant)
         self.limiter.reset(tenant)
+        self.auth.forget()
         if tenant is None:
             self.scenario = Scenario.from_settings(self.settings)
             self.limiter.configure(self.scenario.rate_limit)

@@ -48,12 +48,27 @@ class Authenticator:
         self.store = store
         self.token_ttl = token_ttl
         self._keys = set(settings.api_keys)
+        #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
+        self._issued: dict[str, tuple[str, int] | None] = {}
+
+    def _lookup(self, token: str) -> tuple[str, int] | None:
+        if token in self._issued:
+            return self._issued[token]
+        found = self.store.token(token)
+        if len(self._issued) > 100_000:
+            self._issued.clear()
+        self._issued[token] = found
+        return found
+
+    def forget(self) -> None:
+        """Drop the cache (after a reset deleted tokens)."""
+        self._issued.clear()
 
     def authenticate(self, header: str | None) -> Principal:
         token = bearer_token(header)
         if token is None:
             raise ApiError(1001, _MISSING)
-        issued = self.store.token(token)
+        issued = self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
             if time.time() >= expired_at:
@@ -67,7 +82,7 @@ class Authenticator:
         """The tenant of `token` without judging it (for the journal and rate limit); None without one."""
         if token is None:
             return None
-        issued = self.store.token(token)
+        issued = self._lookup(token)
         return issued[0] if issued else token
 
     def login(self, username: str, password: str) -> dict[str, object]:
@@ -79,9 +94,10 @@ class Authenticator:
         access, refresh = secrets.token_hex(16), secrets.token_hex(16)
         expired_at = int(time.time()) + self.token_ttl
         self.store.add_token(access, f"user:{username}", expired_at)
+        self._issued[access] = (f"user:{username}", expired_at)
         return {"access_token": access, "refresh_token": refresh, "expired_at": expired_at}
 
     def tenant_of(self, token_or_tenant: str) -> str:
         """The tenant a token belongs to (for the admin API, which accepts either)."""
-        issued = self.store.token(token_or_tenant)
+        issued = self._lookup(token_or_tenant)
         return issued[0] if issued else token_or_tenant

@@ -37,8 +37,18 @@ class Signer:
     def __init__(self, secret: str, ttl: int) -> None:
         self._key = secret.encode()
         self.ttl = ttl
+        self._cache: dict[tuple[str, int], str] = {}
 
     def signature(self, path: str, expires: int) -> str:
+        found = self._cache.get((path, expires))
+        if found is not None:
+            return found
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        found = self._cache[(path, expires)] = self._sign(path, expires)
+        return found
+
+    def _sign(self, path: str, expires: int) -> str:
         digest = hmac.new(self._key, f"{path}\n{expires}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from mock_server.api import handle_api
 from mock_server.auth import bearer_token
 from mock_server.errors import ApiError, ResponseMismatch, envelope_bytes
 from mock_server.journal import Entry
@@ -120,7 +121,8 @@ class Gateway:
             else:
                 await send(message)
 
-        await self.app(scope, receive, wrapped)
+        # The API skips Starlette's router and exception layers (hot path); the rest goes through them.
+        await (handle_api if is_api else self.app)(scope, receive, wrapped)
         if validate:
             await self._checked(scope, buffered, send, limit_headers)
         record()

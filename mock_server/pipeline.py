@@ -12,6 +12,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jsonschema import Draft202012Validator
+
+from a2v_spec import SchemaError
 from mock_server.errors import ApiError, ResponseMismatch
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ class Validator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._schemas: dict[str, dict[str, Any]] = {}
+        self._validators: dict[str, Draft202012Validator] = {}
 
     def _schema(self, pointer: str) -> dict[str, Any]:
         """The (dereferenced) schema at `pointer`, for its `type` and `default`."""
@@ -54,8 +58,37 @@ class Validator:
             self._schemas[pointer] = node
         return self._schemas[pointer]
 
+    def _inline(self, node: Any, depth: int = 0) -> Any:
+        """`node` with every local `$ref` replaced by its target (request schemas are not recursive)."""
+        if depth > 32:
+            raise ValueError("request schema nests $refs too deeply (recursive?)")
+        if isinstance(node, dict):
+            if "$ref" in node and isinstance(node["$ref"], str) and node["$ref"].startswith("#/"):
+                target: Any = self.spec.document
+                for part in node["$ref"][2:].split("/"):
+                    key = part.replace("~1", "/").replace("~0", "~")
+                    target = target[int(key)] if isinstance(target, list) else target[key]
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                inlined = self._inline(target, depth + 1)
+                return {"allOf": [inlined, self._inline(rest, depth + 1)]} if rest else inlined
+            return {k: self._inline(v, depth + 1) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self._inline(v, depth + 1) for v in node]
+        return node
+
+    def _validator(self, pointer: str) -> Draft202012Validator:
+        """A plain validator of the inlined schema: no reference resolution per request (fast)."""
+        found = self._validators.get(pointer)
+        if found is None:
+            found = self._validators[pointer] = Draft202012Validator(self._inline(self._schema(pointer)))
+        return found
+
     def _check(self, pointer: str, name: str, value: Any) -> None:
-        errors = self.spec.schemas.errors(pointer, value)
+        validator = self._validator(pointer)
+        if validator.is_valid(value):
+            return
+        found = sorted(validator.iter_errors(value), key=lambda e: -len(e.absolute_path))
+        errors = [SchemaError(".".join(str(p) for p in e.absolute_path), e.message) for e in found]
         if errors:
             err = errors[0]
             where = f"{name}.{err.path}" if err.path and name else (err.path or name)
