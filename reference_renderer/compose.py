@@ -13,8 +13,9 @@ from a seeded generator, so the same input always gives the same frames.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,6 +134,38 @@ class _Patch:
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+@dataclass(frozen=True, slots=True)
+class _Layers:
+    """Everything drawn once per character and size; the dicts fill lazily and are shared."""
+
+    bg: np.ndarray
+    rgb: np.ndarray  # premultiplied character, edge-padded by ``pad`` for head shifts
+    alpha: np.ndarray
+    pad: int
+    bases: OrderedDict[tuple[int, int], Planes] = field(default_factory=OrderedDict)
+    masks: OrderedDict[tuple[int, int], Planes] = field(default_factory=OrderedDict)
+    eyes: dict[float, list[_Patch]] = field(default_factory=dict)
+    mouths: dict[tuple[str, int], _Patch] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=4)
+def _layers(character: Character, size: int) -> _Layers:
+    """Drawn layers for ``(character, size)``, kept for the next render of the same character.
+
+    A worker process (the mock server's pool) renders the same few characters again and again; the
+    drawing is ~0.2 s at 512 px, a large share of a short clip. Four entries cost ~70 MB at most.
+    """
+    pad = 2 * max(2, round(size / 128))
+    rgb, alpha = draw_character(character, size)
+    # Edge padding lets the shifted body continue past the frame's bottom edge.
+    return _Layers(
+        bg=draw_background(character, size),
+        rgb=np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
+        alpha=np.pad(alpha, ((pad, pad), (pad, pad)), mode="edge"),
+        pad=pad,
+    )
+
+
 def planes_to_array(planes: Planes) -> np.ndarray:
     """Stack Y, U, V planes into the ``(h*3/2, w)`` array PyAV's ``yuv420p`` ``from_ndarray`` takes."""
     y, u, v = planes
@@ -141,7 +174,7 @@ def planes_to_array(planes: Planes) -> np.ndarray:
 
 
 class Compositor:
-    """Builds yuv420p frames for one character at one size. Not thread-safe; one per render.
+    """Builds yuv420p frames for one character at one size. One per render; not for sharing between threads.
 
     Frames are composed into three plane arrays: by default its own, or, after ``bind``, the planes of
     the encoder's frame, so a composed frame reaches the encoder without any copy.
@@ -156,17 +189,15 @@ class Compositor:
         self.character = character
         self.size = size
         self.layout = layout(character, size)
-        self._bg = draw_background(character, size)
-        rgb, alpha = draw_character(character, size)
-        self._pad = 2 * max(2, round(size / 128))
-        p = self._pad
-        # Edge padding lets the shifted body continue past the frame's bottom edge.
-        self._char_rgb = np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="edge")
-        self._char_alpha = np.pad(alpha, ((p, p), (p, p)), mode="edge")
-        self._bases: OrderedDict[tuple[int, int], Planes] = OrderedDict()
-        self._masks: OrderedDict[tuple[int, int], Planes] = OrderedDict()
-        self._eyes: dict[float, list[_Patch]] = {}
-        self._mouths: dict[tuple[str, int], _Patch] = {}
+        layers = _layers(character, size)
+        self._bg, self._char_rgb, self._char_alpha, self._pad = (
+            layers.bg,
+            layers.rgb,
+            layers.alpha,
+            layers.pad,
+        )
+        self._bases, self._masks = layers.bases, layers.masks
+        self._eyes, self._mouths = layers.eyes, layers.mouths
         half = size // 2
         self._grey = np.full((half, half), 128, np.uint8)
         self.bind(

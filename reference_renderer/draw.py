@@ -480,7 +480,8 @@ def _clothes(
             )
         return
     # The skin seen through the neckline, so whatever is behind (long hair) never shows through.
-    cv.fill(_inter(body, hole), full, _shade(ch.skin, 0.86))
+    # It starts a little above the shoulder line, so the neck flares into it instead of leaving a notch.
+    cv.fill(_inter(lambda x, y: (sy - 0.12 * b) - y, hole), full, _shade(ch.skin, 0.88))
     cv.fill(_minus(body, hole), full, col)
     trim = _inter(body, lambda x, y: np.abs(hole(x, y)) - 3.0 * u)
     cv.fill(trim, full, acc if style != "collar" else _shade(col, 0.85))
