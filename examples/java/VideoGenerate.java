@@ -21,8 +21,10 @@ public class VideoGenerate {
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build();
-        HttpResponse<String> response = HttpClient.newHttpClient()
-                .send(request, HttpResponse.BodyHandlers.ofString());
+        // HTTP/1.1: over plain http (a local mock) the default HTTP/2 client first tries an h2c
+        // upgrade, which some servers answer by dropping the request body.
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
         System.out.println(response.body());
 
         // The envelope's "code" is 0 on success; anything else is an error.
