@@ -75,7 +75,7 @@ def open_audio(source: AudioSource) -> Iterator[tuple[InputContainer, AudioStrea
         raise UndecodableAudioError(f"{_describe(source)} is not a decodable audio file: {err}") from err
     try:
         if not container.streams.audio:
-            kinds = sorted({s.type for s in container.streams}) or ["none"]
+            kinds: list[str] = sorted({str(s.type) for s in container.streams}) or ["none"]
             raise UndecodableAudioError(
                 f"{_describe(source)} has no audio stream (format {container.format.name!r}, "
                 f"streams: {', '.join(kinds)})"

@@ -265,9 +265,9 @@ class Compositor:
     def _patch(self, rect: Rect, eye: float, mouth: tuple[str, float]) -> _Patch:
         rgb, alpha = draw_character(self.character, self.size, eye_open=eye, mouth=mouth, region=rect)
         y, u, v = rgb_to_yuv420(rgb)
-        opaque = alpha > 0.999
+        opaque: np.ndarray = alpha > 0.999
         h, w = opaque.shape
-        copaque = opaque.reshape(h // 2, 2, w // 2, 2).all(axis=(1, 3))
+        copaque = np.all(opaque.reshape(h // 2, 2, w // 2, 2), axis=(1, 3)).astype(bool)
         return _Patch(rect, y, u, v, None if opaque.all() else opaque, None if copaque.all() else copaque)
 
     def eye_patches(self, level: float) -> list[_Patch]:

@@ -162,6 +162,20 @@ def _triangle(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float,
     return f
 
 
+def _stroke(f: Sdf, width: float) -> Sdf:
+    """The outline of shape ``f``, ``width`` pixels wide, centred on its edge."""
+    return lambda x, y: np.abs(f(x, y)) - width / 2
+
+
+def _outside_x(cx: float, dist: float, side: int) -> Sdf:
+    """Inside where ``x`` is beyond ``cx + side * dist`` (on the ``side`` of the face)."""
+    return lambda x, y: side * (cx - x) + dist
+
+
+def _flat(level: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: np.full_like(x, level)
+
+
 def _union(*fs: Sdf) -> Sdf:
     return lambda x, y: np.minimum.reduce([f(x, y) for f in fs])
 
@@ -438,7 +452,7 @@ def _front_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: f
             lx = cx + side * 1.0 * a
             lock = _box(lx, (cy - 0.25 * b + bottom) / 2, 0.24 * a, (bottom - cy + 0.25 * b) / 2, 0.22 * a)
             cv.fill(
-                _inter(lock, lambda x, y, s=side: s * (cx - x) + 0.8 * a),
+                _inter(lock, _outside_x(cx, 0.8 * a, side)),
                 (lx - 0.3 * a, cy - 0.4 * b, lx + 0.3 * a, bottom),
                 hair_colour,
             )
@@ -473,7 +487,7 @@ def _clothes(
         for k in (-1, 0, 1):
             ly = sy - 0.12 * b + k * 0.1 * b
             cv.fill(
-                _curve(lambda x, ly=ly: ly + 0.0 * x, cx - 0.36 * a, cx + 0.36 * a, 1.6 * u),
+                _curve(_flat(ly), cx - 0.36 * a, cx + 0.36 * a, 1.6 * u),
                 (cx - 0.4 * a, ly - 4 * u, cx + 0.4 * a, ly + 4 * u),
                 _shade(col, 0.8),
                 opacity=0.7,
@@ -494,7 +508,7 @@ def _clothes(
             )
             cv.fill(tri, (cx - 0.8 * a, sy - 0.3 * b, cx + 0.8 * a, sy + 0.6 * b), acc)
             cv.fill(
-                lambda x, y, t=tri: np.abs(t(x, y)) - 0.8 * u,
+                _stroke(tri, 1.6 * u),
                 (cx - 0.8 * a, sy - 0.3 * b, cx + 0.8 * a, sy + 0.6 * b),
                 _shade(acc, 0.7),
             )
@@ -594,7 +608,7 @@ def _glasses(cv: _Canvas, ch: Character, lay: Layout, u: float) -> None:
         ring = _box(ex, lay.eye_y, hw, hh, hh * 0.6)
         box = (ex - hw - 4, lay.eye_y - hh - 4, ex + hw + 4, lay.eye_y + hh + 4)
         cv.fill(ring, box, (0.85, 0.92, 1.0), opacity=0.12)
-        cv.fill(lambda x, y, r=ring: np.abs(r(x, y)) - t / 2, box, ch.glasses)
+        cv.fill(_stroke(ring, t), box, ch.glasses)
         arm_x0, arm_x1 = sorted((ex + side * hw, lay.cx + side * lay.a * 0.98))
         cv.fill(
             _curve(lambda x: lay.eye_y - hh * 0.5 + 0 * x, arm_x0, arm_x1, t),

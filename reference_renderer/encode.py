@@ -138,7 +138,7 @@ class Mp4Writer:
         """
         out = []
         for plane in self._frame.planes:
-            arr = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+            arr = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
             out.append(arr[:, : plane.width])
         return out[0], out[1], out[2]
 

@@ -132,6 +132,8 @@ def encode_audio(
     planar = np.stack([data, data * 0.8]) if channels == 2 else data[None, :]
     with av.open(os.fspath(path), "w", format=container_format) as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
+        if not isinstance(stream, av.AudioStream):  # for the type checker: add_stream is generic
+            raise TypeError(f"{codec} is not an audio codec")
         stream.format = sample_fmt
         resampler = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate)
         step = 4096
