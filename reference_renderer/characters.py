@@ -8,6 +8,7 @@ and the field in its error, so a user's typo is a one-line fix.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import zlib
@@ -71,8 +72,15 @@ class Character:
     seed: int
 
 
-def _builtin_text() -> str:
-    return resources.files(__package__).joinpath("characters.yaml").read_text(encoding="utf-8")
+# libyaml's loader when PyYAML was built with it: the pure-Python scanner costs ~0.3 s per load.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
+def _builtin_data() -> dict[str, Any]:
+    """The parsed built-in YAML (it ships with the package, so parsing once per process is enough)."""
+    text = resources.files(__package__).joinpath("characters.yaml").read_text(encoding="utf-8")
+    return _parse_yaml(text, "characters.yaml (built-in)")
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +95,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def _parse_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as err:
         raise CharacterError(f"{source}: not valid YAML: {err}") from err
     if data is None:
@@ -195,7 +203,7 @@ def load_characters(extra: PathLike | None = None) -> dict[str, Character]:
         chars = load_characters("my_characters.yaml")
         eva = chars["eva_a0008"]
     """
-    builtin = _parse_yaml(_builtin_text(), "characters.yaml (built-in)")
+    builtin = copy.deepcopy(_builtin_data())
     defaults: dict[str, Any] = builtin.get("defaults") or {}
     entries: dict[str, tuple[dict[str, Any], str]] = {
         cid: (_merge(defaults, raw or {}), "characters.yaml (built-in)")
