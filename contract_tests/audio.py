@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import av
 import numpy as np
@@ -93,10 +93,10 @@ def make_audio(spec: AudioSpec) -> bytes:
     layout = "mono" if spec.channels == 1 else "stereo"
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt.container, options={"fflags": "+bitexact"}) as container:
-        stream = container.add_stream(fmt.codec, rate=spec.sample_rate)
-        stream.layout = layout  # type: ignore[union-attr]
+        stream = cast("av.AudioStream", container.add_stream(fmt.codec, rate=spec.sample_rate))
+        stream.layout = layout
         resampler = av.AudioResampler(format=fmt.sample_format, layout=layout, rate=spec.sample_rate)
-        chunk = stream.codec_context.frame_size or 1024  # type: ignore[union-attr]
+        chunk = stream.codec_context.frame_size or 1024
         pts = 0
         for start in range(0, pcm.shape[1], chunk):
             block = np.ascontiguousarray(pcm[:, start : start + chunk].T.reshape(1, -1))
@@ -105,12 +105,12 @@ def make_audio(spec: AudioSpec) -> bytes:
             frame.pts = pts
             pts += block.shape[1] // spec.channels
             for resampled in resampler.resample(frame):
-                for packet in stream.encode(resampled):  # type: ignore[union-attr]
+                for packet in stream.encode(resampled):
                     container.mux(packet)
         for resampled in resampler.resample(None):
-            for packet in stream.encode(resampled):  # type: ignore[union-attr]
+            for packet in stream.encode(resampled):
                 container.mux(packet)
-        for packet in stream.encode(None):  # type: ignore[union-attr]
+        for packet in stream.encode(None):
             container.mux(packet)
     return buffer.getvalue()
 
@@ -119,7 +119,7 @@ def decoded_duration(data: bytes) -> float:
     """Seconds of audio a decoder gets from `data` (what an implementation should render)."""
     samples = 0
     rate = 0
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
             samples += frame.samples

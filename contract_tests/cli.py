@@ -23,13 +23,15 @@ __all__ = ["main"]
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="a2v-contract",
-        description="Check an implementation of the A2V API against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
+        description="Check an A2V implementation against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
     )
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api-key", help="Bearer token the kit uses.")
     parser.add_argument("--second-api-key", help="A second token, for the tenant isolation check.")
     parser.add_argument("--spec", type=Path, help="The openapi.yaml to check against (default: bundled).")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or full.")
+    parser.add_argument(
+        "--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or full."
+    )
     parser.add_argument("--junit-xml", type=Path, help="Write JUnit XML, one testcase per requirement id.")
     parser.add_argument("--report-json", type=Path, help="Write the per-requirement report as JSON.")
     parser.add_argument(
@@ -45,9 +47,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"Comma-separated groups or ids to skip; groups: {', '.join(sorted(GROUPS))} "
         f"(optional features: {', '.join(sorted(OPTIONAL_GROUPS))}).",
     )
-    parser.add_argument("--only", default="", help="Comma-separated requirement id globs to run, e.g. 'A2V-FILE-*'.")
+    parser.add_argument(
+        "--only", default="", help="Comma-separated requirement id globs to run, e.g. 'A2V-FILE-*'."
+    )
     parser.add_argument("--list", action="store_true", help="List the requirements and exit.")
-    parser.add_argument("--write-fixtures", type=Path, metavar="DIR", help="Write the audio fixtures to DIR and exit.")
+    parser.add_argument(
+        "--write-fixtures", type=Path, metavar="DIR", help="Write the audio fixtures to DIR and exit."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="Show pytest's own output too.")
     return parser
 

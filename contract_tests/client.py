@@ -16,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -31,6 +30,9 @@ from contract_tests.errors import (
     error_class_for,
 )
 from contract_tests.models import Character, Pong, Tokens, Video, VideoPage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["A2VClient", "AsyncA2VClient", "raise_for_envelope"]
 

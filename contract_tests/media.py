@@ -49,7 +49,7 @@ def _faststart(data: bytes) -> bool:
 def probe(data: bytes) -> MediaInfo:
     """Decode every frame of `data` and report its streams. Raises `ValueError` when it is not media."""
     try:
-        container = av.open(io.BytesIO(data))
+        container = av.open(io.BytesIO(data), mode="r")
     except av.FFmpegError as err:
         raise ValueError(f"not a media file ({len(data)} bytes): {err}") from err
     with container:

@@ -97,7 +97,10 @@ class Video:
             url_expires_at=data.get("url_expires_at"),
             duration=data.get("duration"),
             error=(
-                TaskError(code=error.get("code"), message=error.get("message", ""))
+                TaskError(
+                    code=error["code"] if isinstance(error.get("code"), int) else -1,
+                    message=str(error.get("message", "")),
+                )
                 if isinstance(error, dict)
                 else None
             ),

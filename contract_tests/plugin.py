@@ -14,7 +14,6 @@ and in your own tests, use the fixtures: `a2v_client`, `a2v_spec`, `a2v_audio_se
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +25,8 @@ from contract_tests.report import ItemResult, KitReport, violations_in
 from contract_tests.requirements import select
 
 if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
+
     from contract_tests.client import A2VClient
     from contract_tests.fixtures import AudioSource, TaskRun
     from contract_tests.servers import KitServer
@@ -171,8 +172,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
-    report = yield
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report: pytest.TestReport = yield
     if not _active(item.config):
         return report
     ids = _requirements_of(item)

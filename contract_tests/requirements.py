@@ -66,7 +66,7 @@ _TABLE: Final[list[Requirement]] = [
         "fuzz",
         "Every answer's body matches the documented schema",
         DESC,
-        'Every JSON response, success or error, has the same envelope `{"code": int, "message": str, "data": ...}`.',
+        'has the same envelope `{"code": int, "message": str, "data": ...}`.',
     ),
     _r(
         "A2V-FUZZ-NEGATIVE-REJECTED",
@@ -80,14 +80,14 @@ _TABLE: Final[list[Requirement]] = [
         "fuzz",
         "Every response carries the three X-Ratelimit-* headers as integers",
         DESC,
-        "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left` (requests left",
+        "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left`",
     ),
     _r(
         "A2V-ENVELOPE-ERROR-CODE",
         "fuzz",
         "An error's envelope code is in the catalog with the answer's HTTP status",
         DESC,
-        "`code` is `0` on success and a code of the error catalog (below) otherwise; `data` is `null` on errors.",
+        "`code` is `0` on success and a code of the error catalog (below) otherwise",
     ),
     # -- layer 3: stateful sequences through links -----------------------------------------------------
     _r(
@@ -124,7 +124,7 @@ _TABLE: Final[list[Requirement]] = [
         "lifecycle",
         "A task's status only moves forward and never leaves a terminal one",
         DESC,
-        "A task's status only moves forward along the arrows: it never returns to an earlier status and never",
+        "A task's status only moves forward along the arrows: it never returns to an earlier status",
     ),
     _r(
         "A2V-LIFECYCLE-PROGRESS",
@@ -174,7 +174,7 @@ _TABLE: Final[list[Requirement]] = [
         "files",
         "mask_video_url is an MP4 of the same size and frame count",
         DESC,
-        "`mask_video_url` is an MP4 of the same size and frame count showing the character's alpha as grayscale",
+        "`mask_video_url` is an MP4 of the same size and frame count",
     ),
     _r(
         "A2V-FILE-RANGE",
@@ -260,7 +260,7 @@ _TABLE: Final[list[Requirement]] = [
         "tenants",
         "A token never sees another token's videos",
         DESC,
-        "Each token sees only its own videos: another token's `video_id` answers like an unknown one (`20002`).",
+        "another token's `video_id` answers like an unknown one (`20002`).",
     ),
     _r(
         "A2V-LOGIN",
@@ -314,7 +314,7 @@ def requirement(req_id: str) -> Requirement:
 
 
 def select(patterns: list[str] | None, skip: list[str] | None = None) -> tuple[set[str], set[str]]:
-    """(selected ids, skipped ids): `patterns` are globs over ids (`A2V-FILE-*`), `skip` names groups or ids."""
+    """(selected, skipped) ids: `patterns` are id globs (`A2V-FILE-*`), `skip` names groups or ids."""
     chosen = {
         rid
         for rid in REQUIREMENTS

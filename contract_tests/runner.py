@@ -49,7 +49,9 @@ class KitRun:
         return 0 if self.report.conforms else 1
 
 
-def run_with_exit_code(options: KitOptions, *, quiet: bool = True, extra_args: list[str] | None = None) -> KitRun:
+def run_with_exit_code(
+    options: KitOptions, *, quiet: bool = True, extra_args: list[str] | None = None
+) -> KitRun:
     report = KitReport()
     args = [
         str(CHECKS_DIR),

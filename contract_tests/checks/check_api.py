@@ -45,7 +45,13 @@ def expect_error(response: httpx.Response, requirement_id: str, status: int, cod
         expected=expected,
         response=response,
     )
-    check(body.get("data") is None, requirement_id, "an error's data must be null", expected=expected, response=response)
+    check(
+        body.get("data") is None,
+        requirement_id,
+        "an error's data must be null",
+        expected=expected,
+        response=response,
+    )
     check(
         isinstance(body.get("message"), str) and body["message"],
         requirement_id,
@@ -139,11 +145,23 @@ def test_unknown_model_id(a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: Any)
         ("JSON that is not an object", b'["eva_a0008"]', "application/json", 400, 1004),
         ("not JSON at all", b"model_id=eva_a0008", "text/plain", 415, 1005),
         ("missing audio_url", b'{"model_id": "eva_a0008"}', "application/json", 400, 1003),
-        ("audio_url not http", b'{"model_id": "eva_a0008", "audio_url": "ftp://x/a.wav"}', "application/json", 400, 1003),
+        (
+            "audio_url not http",
+            b'{"model_id": "eva_a0008", "audio_url": "ftp://x/a.wav"}',
+            "application/json",
+            400,
+            1003,
+        ),
     ],
 )
 def test_bad_generate_requests(
-    a2v_client: A2VClient, a2v_spec: Spec, case: str, content: bytes, content_type: str, status: int, code: int
+    a2v_client: A2VClient,
+    a2v_spec: Spec,
+    case: str,
+    content: bytes,
+    content_type: str,
+    status: int,
+    code: int,
 ) -> None:
     response = a2v_client.request(
         "POST", "/v1/a2v/video.generate", content=content, headers={"Content-Type": content_type}

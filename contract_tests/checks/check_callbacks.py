@@ -47,7 +47,9 @@ def callback_run(
     a2v_options: KitOptions, a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> tuple[str, list[CallbackDelivery]]:
     if a2v_options.audio_base_url is not None:
-        pytest.skip("the kit's callback receiver listens on 127.0.0.1 only; --skip callbacks for remote services")
+        pytest.skip(
+            "the kit's callback receiver listens on 127.0.0.1 only; --skip callbacks for remote services"
+        )
     key = secrets.token_hex(8)
     video_id = a2v_client.generate_video(
         a2v_model_id, a2v_audio.fixture("speech.wav"), callback_url=a2v_audio.server.callback_url(key)
@@ -78,11 +80,15 @@ def test_callback_is_delivered(
     check(event == f"video.{data['status']}", rid, f"X-A2V-Event is {event!r} for status {data['status']!r}")
     check(delivery.headers.get("x-a2v-delivery"), rid, "no X-A2V-Delivery header")
     ids = {d.headers.get("x-a2v-delivery") for d in deliveries}
-    check(len(ids) == 1, rid, f"one task ending sent {len(ids)} different deliveries: {sorted(map(str, ids))}")
+    check(
+        len(ids) == 1, rid, f"one task ending sent {len(ids)} different deliveries: {sorted(map(str, ids))}"
+    )
 
 
 @requirement("A2V-CALLBACK-SIGNATURE")
-def test_callback_signature(callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions) -> None:
+def test_callback_signature(
+    callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions
+) -> None:
     video_id, deliveries = callback_run
     check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
     for delivery in deliveries:

@@ -6,7 +6,6 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
 import pytest
 
 from contract_tests.checks.check_lifecycle import check_duration
@@ -14,6 +13,8 @@ from contract_tests.media import MediaInfo, probe
 from contract_tests.verdict import ContractViolation, check
 
 if TYPE_CHECKING:
+    import httpx
+
     from a2v_spec import Spec
     from contract_tests.client import A2VClient
     from contract_tests.config import Profile
@@ -27,7 +28,8 @@ class _Files:
 
     def __init__(self, client: A2VClient, run: TaskRun) -> None:
         self.video = client.get_video(run.video_id)
-        assert self.video.video_url and self.video.mask_video_url
+        assert self.video.video_url
+        assert self.video.mask_video_url
         self.video_response = self._get(client, self.video.video_url)
         self.mask_response = self._get(client, self.video.mask_video_url)
 
@@ -48,7 +50,9 @@ class _Files:
         try:
             return probe(response.content)
         except ValueError as err:
-            raise ContractViolation(requirement_id, f"the {what} is not a readable MP4: {err}", response=response) from err
+            raise ContractViolation(
+                requirement_id, f"the {what} is not a readable MP4: {err}", response=response
+            ) from err
 
 
 @pytest.fixture(scope="session")
@@ -62,9 +66,27 @@ def test_video_is_h264_aac_mp4(files: _Files, a2v_spec: Spec) -> None:
     info = files.info(response, "A2V-FILE-VIDEO-MP4", "video")
     rid = "A2V-FILE-VIDEO-MP4"
     check("mp4" in info.container, rid, f"container is {info.container!r}", expected="MP4", response=response)
-    check(info.video_codec == "h264", rid, f"video codec is {info.video_codec!r}", expected="h264", response=response)
-    check(info.pix_fmt == "yuv420p", rid, f"pixel format is {info.pix_fmt!r}", expected="yuv420p", response=response)
-    check(info.audio_codec == "aac", rid, f"audio is {info.audio_codec!r}", expected="an AAC stream", response=response)
+    check(
+        info.video_codec == "h264",
+        rid,
+        f"video codec is {info.video_codec!r}",
+        expected="h264",
+        response=response,
+    )
+    check(
+        info.pix_fmt == "yuv420p",
+        rid,
+        f"pixel format is {info.pix_fmt!r}",
+        expected="yuv420p",
+        response=response,
+    )
+    check(
+        info.audio_codec == "aac",
+        rid,
+        f"audio is {info.audio_codec!r}",
+        expected="an AAC stream",
+        response=response,
+    )
     check(
         info.width > 0 and info.width % 2 == 0 and info.height % 2 == 0,
         rid,
@@ -74,7 +96,13 @@ def test_video_is_h264_aac_mp4(files: _Files, a2v_spec: Spec) -> None:
     )
     check(info.faststart, rid, "the moov box comes after mdat (no faststart)", response=response)
     kind = response.headers.get("content-type", "")
-    check(kind.startswith("video/mp4"), rid, f"Content-Type is {kind!r}", expected="video/mp4", response=response)
+    check(
+        kind.startswith("video/mp4"),
+        rid,
+        f"Content-Type is {kind!r}",
+        expected="video/mp4",
+        response=response,
+    )
 
 
 @requirement("A2V-FILE-DURATION")
@@ -193,7 +221,8 @@ def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
 @requirement("A2V-FILE-EXPIRES")
 def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_task: TaskRun) -> None:
     video = a2v_client.get_video(a2v_finished_task.video_id)
-    assert video.video_url is not None and video.url_expires_at is not None
+    assert video.video_url is not None
+    assert video.url_expires_at is not None
     server_now = a2v_client.ping().time or int(time.time())
     lifetime = video.url_expires_at - server_now
     check(lifetime > 0, "A2V-FILE-EXPIRES", f"a fresh URL already expired ({lifetime} s left)")
@@ -207,7 +236,7 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
     check(
         response.status_code == 403,
         "A2V-FILE-EXPIRES",
-        f"the URL answered HTTP {response.status_code} {lifetime + 1.5:.1f} s after it was read, past url_expires_at",
+        f"the URL answered HTTP {response.status_code} {lifetime + 1.5:.1f} s after the read (past expiry)",
         expected="HTTP 403 after url_expires_at",
         response=response,
     )

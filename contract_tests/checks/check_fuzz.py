@@ -58,9 +58,8 @@ def _checks() -> list[tuple[str, Any]]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "operation_id" not in metafunc.fixturenames:
         return
-    from contract_tests.plugin import OPTIONS_KEY
-
     from a2v_spec import load_spec
+    from contract_tests.plugin import OPTIONS_KEY
 
     options = metafunc.config.stash.get(OPTIONS_KEY, None)
     spec = load_spec(options.spec_path if options else None)

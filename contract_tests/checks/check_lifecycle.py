@@ -36,13 +36,15 @@ def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
     check(
         not errors,
         "A2V-LIFECYCLE-SHAPE",
-        f"video {video.video_id} in status {video.status!r} does not match the schema: {errors[0] if errors else ''}",
+        f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
         expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
         response=client.last_response,
     )
 
 
-def check_duration(info_seconds: float, audio_seconds: float, fps: float, what: str, response: Any = None) -> None:
+def check_duration(
+    info_seconds: float, audio_seconds: float, fps: float, what: str, response: Any = None
+) -> None:
     frame = 1.0 / (fps or 25)
     check(
         abs(info_seconds - audio_seconds) <= frame + 1e-6,
@@ -54,7 +56,9 @@ def check_duration(info_seconds: float, audio_seconds: float, fps: float, what: 
 
 
 @requirement("A2V-GENERATE-READABLE")
-def test_new_task_is_readable_at_once(a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str) -> None:
+def test_new_task_is_readable_at_once(
+    a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     response = a2v_client.request("GET", "/v1/a2v/video.get", params={"video_id": video_id})
     check(
@@ -65,7 +69,12 @@ def test_new_task_is_readable_at_once(a2v_client: A2VClient, a2v_audio: AudioSou
         response=response,
     )
     data = response.json()["data"]
-    check(data["video_id"] == video_id, "A2V-GENERATE-READABLE", "video.get returned another video", response=response)
+    check(
+        data["video_id"] == video_id,
+        "A2V-GENERATE-READABLE",
+        "video.get returned another video",
+        response=response,
+    )
 
 
 @requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
@@ -73,11 +82,15 @@ def test_valid_wav_finishes(a2v_finished_task: TaskRun) -> None:
     statuses = [v.status for v in a2v_finished_task.history]
     check(statuses[-1] == "finished", "A2V-LIFECYCLE-FINISHES", f"statuses seen: {statuses}")
     progress = [v.progress for v in a2v_finished_task.history]
-    check(progress[-1] == 100, "A2V-LIFECYCLE-PROGRESS", f"a finished task has progress {progress[-1]}, not 100")
+    check(
+        progress[-1] == 100, "A2V-LIFECYCLE-PROGRESS", f"a finished task has progress {progress[-1]}, not 100"
+    )
 
 
 @requirement("A2V-LIFECYCLE-SHAPE")
-def test_every_observed_state_has_its_shape(a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient) -> None:
+def test_every_observed_state_has_its_shape(
+    a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient
+) -> None:
     for video in a2v_finished_task.history:
         check_shape(video, a2v_spec, a2v_client)
     final = a2v_finished_task.history[-1]
@@ -148,9 +161,13 @@ def test_any_accepted_audio_finishes_with_its_duration(
             info = probe(data)
         except ValueError as err:
             raise ContractViolation(
-                "A2V-FILE-VIDEO-MP4", f"the video of {label} is not media: {err}", response=a2v_client.last_response
+                "A2V-FILE-VIDEO-MP4",
+                f"the video of {label} is not media: {err}",
+                response=a2v_client.last_response,
             ) from err
-        check_duration(info.video_seconds, seconds, info.fps, f"the video of {label}", a2v_client.last_response)
+        check_duration(
+            info.video_seconds, seconds, info.fps, f"the video of {label}", a2v_client.last_response
+        )
 
     if a2v_options.seed is not None:
         run = seed(a2v_options.seed)(run)
@@ -159,7 +176,11 @@ def test_any_accepted_audio_finishes_with_its_duration(
 
 @requirement("A2V-LIFECYCLE-LIST")
 def test_list_shows_new_task_first_and_filters(
-    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str, a2v_finished_task: TaskRun
+    a2v_client: A2VClient,
+    a2v_spec: Spec,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+    a2v_finished_task: TaskRun,
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     response = a2v_client.request("GET", "/v1/a2v/video.list", params={"page": 1, "page_size": 100})
@@ -168,25 +189,35 @@ def test_list_shows_new_task_first_and_filters(
     check(
         items and items[0]["video_id"] == video_id,
         "A2V-LIFECYCLE-LIST",
-        f"the task just created ({video_id}) is not the first item (first: {items[0]['video_id'] if items else None})",
+        f"the new task {video_id} is not the first item (first: {items[0]['video_id'] if items else None})",
         expected="newest first",
         response=response,
     )
     created = [i.get("created_at") for i in items if isinstance(i.get("created_at"), int)]
-    check(created == sorted(created, reverse=True), "A2V-LIFECYCLE-LIST", "items are not newest first", response=response)
+    check(
+        created == sorted(created, reverse=True),
+        "A2V-LIFECYCLE-LIST",
+        "items are not newest first",
+        response=response,
+    )
     finished_id = a2v_finished_task.video_id
-    in_finished = a2v_client.request("GET", "/v1/a2v/video.list", params={"status": "finished", "page_size": 100})
+    in_finished = a2v_client.request(
+        "GET", "/v1/a2v/video.list", params={"status": "finished", "page_size": 100}
+    )
     listed = conforms(in_finished, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
     check(
         all(i["status"] == "finished" for i in listed) and finished_id in {i["video_id"] for i in listed},
         "A2V-LIFECYCLE-LIST",
-        "status=finished must list exactly the finished tasks (the kit's finished video is missing or others leak in)",
+        "status=finished must list exactly the finished tasks (the kit's is missing or others leak in)",
         response=in_finished,
     )
-    in_pending = a2v_client.request("GET", "/v1/a2v/video.list", params={"status": "pending", "page_size": 100})
+    in_pending = a2v_client.request(
+        "GET", "/v1/a2v/video.list", params={"status": "pending", "page_size": 100}
+    )
     pending = conforms(in_pending, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
     check(
-        finished_id not in {i["video_id"] for i in pending} and all(i["status"] == "pending" for i in pending),
+        finished_id not in {i["video_id"] for i in pending}
+        and all(i["status"] == "pending" for i in pending),
         "A2V-LIFECYCLE-LIST",
         "status=pending lists a task that is not pending",
         response=in_pending,

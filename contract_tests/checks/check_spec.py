@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 from contract_tests.verdict import ContractViolation
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from a2v_spec import Spec
 
 requirement = pytest.mark.a2v_requirement

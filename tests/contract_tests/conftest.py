@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from contract_tests.config import KitOptions
-from contract_tests.report import KitReport
 from contract_tests.runner import KitRun, run_with_exit_code
 from mock_server.config import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from contract_tests.report import KitReport
 
 RunKit = Callable[..., KitRun]
 
@@ -32,7 +35,7 @@ def run_kit() -> Iterator[RunKit]:
         options.setdefault("timeout", 60.0)
         return run_with_exit_code(KitOptions(base_url=base_url, app=app, **options))
 
-    yield run
+    return run
 
 
 def failed(report: KitReport) -> set[str]:

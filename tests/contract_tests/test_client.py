@@ -24,7 +24,9 @@ from contract_tests.errors import (
 VIDEO_ID = "7895cd9a63564367b0c7b06e6837b5c6"
 
 
-def envelope(status: int, code: int, data: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def envelope(
+    status: int, code: int, data: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     message = "success" if code == 0 else f"error {code}"
     return httpx.Response(status, json={"code": code, "message": message, "data": data}, headers=headers)
 
@@ -76,7 +78,9 @@ def test_generate_sends_body_and_idempotency_key() -> None:
         return envelope(200, 0, {"video_id": VIDEO_ID})
 
     client = client_for(handler)
-    video_id = client.generate_video("eva", "https://x/a.wav", callback_url="https://cb/x", idempotency_key="k1")
+    video_id = client.generate_video(
+        "eva", "https://x/a.wav", callback_url="https://cb/x", idempotency_key="k1"
+    )
     assert video_id == VIDEO_ID
     assert json.loads(seen[0].content) == {
         "model_id": "eva",
@@ -102,7 +106,9 @@ def test_wait_for_video_backs_off_and_honours_retry_after(monkeypatch: pytest.Mo
     )
     seen: list[int | None] = []
     client = client_for(lambda request: next(answers))
-    video = client.wait_for_video(VIDEO_ID, poll_interval=1, max_interval=5, on_progress=lambda v: seen.append(v.progress))
+    video = client.wait_for_video(
+        VIDEO_ID, poll_interval=1, max_interval=5, on_progress=lambda v: seen.append(v.progress)
+    )
     assert video.status == "finished"
     assert seen == [0, 40, 100]
     assert sleeps == [1, 0.0, 0.0, 7.0, 1.5]
@@ -141,11 +147,14 @@ async def test_async_client_has_the_same_api() -> None:
         if request.url.path.endswith("character.list"):
             return envelope(200, 0, [{"model_id": "eva", "name": "E", "display_name": "E", "gender": "female",
                                       "preview_url": "u"}])  # fmt: skip
-        return envelope(200, 0, {"video_id": VIDEO_ID, "status": "error", "error": {"code": 10001, "message": "x"}})
+        return envelope(
+            200, 0, {"video_id": VIDEO_ID, "status": "error", "error": {"code": 10001, "message": "x"}}
+        )
 
     async with AsyncA2VClient("http://a2v.test", "key", transport=httpx.MockTransport(handler)) as client:
         assert [c.model_id for c in await client.list_characters()] == ["eva"]
         video_id = await client.generate_video("eva", "https://x/a.wav")
         video = await client.wait_for_video(video_id, poll_interval=0.01)
         assert video.status == "error"
-        assert video.error is not None and video.error.code == 10001
+        assert video.error is not None
+        assert video.error.code == 10001

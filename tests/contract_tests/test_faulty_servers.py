@@ -21,4 +21,6 @@ def test_kit_catches_fault(fault: Fault, run_kit: RunKit, mock_settings: Setting
     assert result.exit_code == 1, result.report.text()
     assert outcomes.get(fault.caught_by) == "failed", result.report.text()
     for rid in fault.still_passing:
-        assert outcomes.get(rid) == "passed", f"{rid} should not be blamed for {fault.name}:\n{result.report.text()}"
+        assert outcomes.get(rid) == "passed", (
+            f"{rid} should not be blamed for {fault.name}:\n{result.report.text()}"
+        )

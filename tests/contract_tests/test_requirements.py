@@ -29,11 +29,26 @@ def test_quote_is_in_the_spec_at_its_pointer(req: Any) -> None:
 @pytest.mark.parametrize(
     ("only", "skip", "selected", "skipped"),
     [
-        (["A2V-FILE-*"], [], {"A2V-FILE-VIDEO-MP4", "A2V-FILE-DURATION", "A2V-FILE-MASK", "A2V-FILE-RANGE",
-                              "A2V-FILE-TAMPER", "A2V-FILE-EXPIRES"}, set()),  # fmt: skip
+        (
+            ["A2V-FILE-*"],
+            [],
+            {
+                "A2V-FILE-VIDEO-MP4",
+                "A2V-FILE-DURATION",
+                "A2V-FILE-MASK",
+                "A2V-FILE-RANGE",
+                "A2V-FILE-TAMPER",
+                "A2V-FILE-EXPIRES",
+            },
+            set(),
+        ),
         (["A2V-PING"], ["callbacks"], {"A2V-PING"}, set()),
-        (["A2V-CALLBACK-*"], ["callbacks"], {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
-         {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"}),  # fmt: skip
+        (
+            ["A2V-CALLBACK-*"],
+            ["callbacks"],
+            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
+            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
+        ),
     ],
 )
 def test_select(only: list[str], skip: list[str], selected: set[str], skipped: set[str]) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mock_server.app import create_app
-from mock_server.config import Settings
+
+if TYPE_CHECKING:
+    from mock_server.config import Settings
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -114,7 +116,9 @@ class Rewriter:
                 body_parts.append(message.get("body", b""))
 
         await self.app(scope, replay, capture)
-        exchange = Exchange(scope, request_body, start["status"], list(start.get("headers", [])), b"".join(body_parts))
+        exchange = Exchange(
+            scope, request_body, start["status"], list(start.get("headers", [])), b"".join(body_parts)
+        )
         if self.rewrite is not None:
             result = self.rewrite(exchange)
             if result is not None:

@@ -86,7 +86,11 @@ def unknown_id_200(settings: Settings) -> Any:
             video_id = dict(parse_qsl(exchange.query)).get("video_id", "0" * 32)
             exchange.status = 200
             exchange.set_json(
-                {"code": 0, "message": "success", "data": {"video_id": video_id, "status": "pending", "progress": 0}}
+                {
+                    "code": 0,
+                    "message": "success",
+                    "data": {"video_id": video_id, "status": "pending", "progress": 0},
+                }
             )
 
     return Rewriter(mock_app(settings), rewrite)
@@ -328,33 +332,88 @@ class Fault:
 
 
 FAULTS = [
-    Fault(code_as_string, ("A2V-FUZZ-RESPONSE-SCHEMA",), "A2V-FUZZ-RESPONSE-SCHEMA",
-          ("A2V-FUZZ-NO-SERVER-ERROR", "A2V-FUZZ-STATUS-CODE")),
+    Fault(
+        code_as_string,
+        ("A2V-FUZZ-RESPONSE-SCHEMA",),
+        "A2V-FUZZ-RESPONSE-SCHEMA",
+        ("A2V-FUZZ-NO-SERVER-ERROR", "A2V-FUZZ-STATUS-CODE"),
+    ),
     Fault(character_missing_field, ("A2V-CHARACTERS", "A2V-PING"), "A2V-CHARACTERS", ("A2V-PING",)),
     Fault(missing_rate_limit_header, ("A2V-RATELIMIT-HEADERS",), "A2V-RATELIMIT-HEADERS"),
-    Fault(unknown_id_200, ("A2V-ERROR-UNKNOWN-VIDEO", "A2V-ERROR-UNKNOWN-MODEL"), "A2V-ERROR-UNKNOWN-VIDEO",
-          ("A2V-ERROR-UNKNOWN-MODEL",)),
-    Fault(malformed_json_500, ("A2V-ERROR-BAD-REQUEST", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-ERROR-BAD-REQUEST",
-          ("A2V-ERROR-UNKNOWN-VIDEO",)),
+    Fault(
+        unknown_id_200,
+        ("A2V-ERROR-UNKNOWN-VIDEO", "A2V-ERROR-UNKNOWN-MODEL"),
+        "A2V-ERROR-UNKNOWN-VIDEO",
+        ("A2V-ERROR-UNKNOWN-MODEL",),
+    ),
+    Fault(
+        malformed_json_500,
+        ("A2V-ERROR-BAD-REQUEST", "A2V-ERROR-UNKNOWN-VIDEO"),
+        "A2V-ERROR-BAD-REQUEST",
+        ("A2V-ERROR-UNKNOWN-VIDEO",),
+    ),
     Fault(auth_ignored, ("A2V-AUTH-REQUIRED", "A2V-PING"), "A2V-AUTH-REQUIRED", ("A2V-PING",)),
-    Fault(cross_tenant_leak, ("A2V-AUTH-TENANT-ISOLATION", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-AUTH-TENANT-ISOLATION",
-          ("A2V-ERROR-UNKNOWN-VIDEO",)),
-    Fault(status_backwards, ("A2V-LIFECYCLE-FORWARD", "A2V-GENERATE-READABLE"), "A2V-LIFECYCLE-FORWARD",
-          ("A2V-GENERATE-READABLE",)),
-    Fault(never_ends, ("A2V-LIFECYCLE-FINISHES", "A2V-PING"), "A2V-LIFECYCLE-FINISHES", ("A2V-PING",), timeout=3),
+    Fault(
+        cross_tenant_leak,
+        ("A2V-AUTH-TENANT-ISOLATION", "A2V-ERROR-UNKNOWN-VIDEO"),
+        "A2V-AUTH-TENANT-ISOLATION",
+        ("A2V-ERROR-UNKNOWN-VIDEO",),
+    ),
+    Fault(
+        status_backwards,
+        ("A2V-LIFECYCLE-FORWARD", "A2V-GENERATE-READABLE"),
+        "A2V-LIFECYCLE-FORWARD",
+        ("A2V-GENERATE-READABLE",),
+    ),
+    Fault(
+        never_ends, ("A2V-LIFECYCLE-FINISHES", "A2V-PING"), "A2V-LIFECYCLE-FINISHES", ("A2V-PING",), timeout=3
+    ),
     Fault(progress_decreasing, ("A2V-LIFECYCLE-PROGRESS",), "A2V-LIFECYCLE-PROGRESS"),
     Fault(error_without_error_object, ("A2V-ERROR-AUDIO-404",), "A2V-LIFECYCLE-SHAPE"),
-    Fault(not_readable_after_create, ("A2V-GENERATE-READABLE", "A2V-PING"), "A2V-GENERATE-READABLE", ("A2V-PING",)),
-    Fault(wrong_model_error_code, ("A2V-ERROR-UNKNOWN-MODEL", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-ERROR-UNKNOWN-MODEL",
-          ("A2V-ERROR-UNKNOWN-VIDEO",)),
-    Fault(wrong_content_type, ("A2V-FUZZ-CONTENT-TYPE",), "A2V-FUZZ-CONTENT-TYPE",
-          ("A2V-FUZZ-RESPONSE-SCHEMA", "A2V-FUZZ-STATUS-CODE")),
-    Fault(lenient_page_size, ("A2V-FUZZ-NEGATIVE-REJECTED", "A2V-ERROR-UNKNOWN-VIDEO"), "A2V-FUZZ-NEGATIVE-REJECTED",
-          ("A2V-ERROR-UNKNOWN-VIDEO",)),
-    Fault(video_without_audio, ("A2V-FILE-VIDEO-MP4", "A2V-FILE-MASK"), "A2V-FILE-VIDEO-MP4", ("A2V-FILE-MASK",)),
-    Fault(wrong_duration, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)),
+    Fault(
+        not_readable_after_create,
+        ("A2V-GENERATE-READABLE", "A2V-PING"),
+        "A2V-GENERATE-READABLE",
+        ("A2V-PING",),
+    ),
+    Fault(
+        wrong_model_error_code,
+        ("A2V-ERROR-UNKNOWN-MODEL", "A2V-ERROR-UNKNOWN-VIDEO"),
+        "A2V-ERROR-UNKNOWN-MODEL",
+        ("A2V-ERROR-UNKNOWN-VIDEO",),
+    ),
+    Fault(
+        wrong_content_type,
+        ("A2V-FUZZ-CONTENT-TYPE",),
+        "A2V-FUZZ-CONTENT-TYPE",
+        ("A2V-FUZZ-RESPONSE-SCHEMA", "A2V-FUZZ-STATUS-CODE"),
+    ),
+    Fault(
+        lenient_page_size,
+        ("A2V-FUZZ-NEGATIVE-REJECTED", "A2V-ERROR-UNKNOWN-VIDEO"),
+        "A2V-FUZZ-NEGATIVE-REJECTED",
+        ("A2V-ERROR-UNKNOWN-VIDEO",),
+    ),
+    Fault(
+        video_without_audio, ("A2V-FILE-VIDEO-MP4", "A2V-FILE-MASK"), "A2V-FILE-VIDEO-MP4", ("A2V-FILE-MASK",)
+    ),
+    Fault(
+        wrong_duration, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)
+    ),
     Fault(truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-MASK"), "A2V-FILE-DURATION", ("A2V-FILE-MASK",)),
-    Fault(urls_never_expire, ("A2V-FILE-EXPIRES", "A2V-FILE-TAMPER"), "A2V-FILE-EXPIRES", ("A2V-FILE-TAMPER",)),
-    Fault(tampered_signature_accepted, ("A2V-FILE-TAMPER", "A2V-FILE-MASK"), "A2V-FILE-TAMPER", ("A2V-FILE-MASK",)),
-    Fault(callback_signed_with_wrong_key, ("A2V-CALLBACK-*",), "A2V-CALLBACK-SIGNATURE", ("A2V-CALLBACK-DELIVERY",)),
+    Fault(
+        urls_never_expire, ("A2V-FILE-EXPIRES", "A2V-FILE-TAMPER"), "A2V-FILE-EXPIRES", ("A2V-FILE-TAMPER",)
+    ),
+    Fault(
+        tampered_signature_accepted,
+        ("A2V-FILE-TAMPER", "A2V-FILE-MASK"),
+        "A2V-FILE-TAMPER",
+        ("A2V-FILE-MASK",),
+    ),
+    Fault(
+        callback_signed_with_wrong_key,
+        ("A2V-CALLBACK-*",),
+        "A2V-CALLBACK-SIGNATURE",
+        ("A2V-CALLBACK-DELIVERY",),
+    ),
 ]

@@ -18,7 +18,11 @@ def remux(data: bytes, *, keep_audio: bool = True, keep_fraction: float = 1.0) -
         for packet in src.demux(*streams):
             if packet.dts is None:
                 continue
-            if packet.pts is not None and packet.time_base is not None and float(packet.pts * packet.time_base) >= limit:
+            if (
+                packet.pts is not None
+                and packet.time_base is not None
+                and float(packet.pts * packet.time_base) >= limit
+            ):
                 continue
             packet.stream = mapping[packet.stream.index]
             dst.mux(packet)
