@@ -93,7 +93,7 @@ class Mock:
         )
         self.fetcher = AudioFetcher(self.limits, s.audio_hosts)
         self.callbacks = CallbackSender(s, self.store, self._callback_body, self._host_allowed)
-        self.pool = RenderPool(s.render_workers)
+        self.pool = RenderPool(s.render_workers, nice=s.render_nice)
         self.runner = TaskRunner(
             settings=s,
             limits=self.limits,
@@ -108,9 +108,13 @@ class Mock:
         self.runner.recover()
         self._background: set[asyncio.Task[None]] = set()
         if s.prewarm:
-            job = asyncio.create_task(self.pool.prewarm())
+            job = asyncio.create_task(self.pool.prewarm(self._characters_file))
             self._background.add(job)
             job.add_done_callback(self._background.discard)
+
+    @property
+    def _characters_file(self) -> str | None:
+        return None if self.settings.characters_file is None else str(self.settings.characters_file)
 
     async def stop(self) -> None:
         await self.runner.stop()

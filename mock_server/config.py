@@ -45,6 +45,8 @@ class Settings:
     limits: dict[str, Any] = field(default_factory=dict)
     #: Processes rendering videos at once (default: the number of cores).
     render_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    #: Niceness added to render processes, so renders never starve the API (0 = same priority).
+    render_nice: int = 19
     #: Tasks allowed to wait or run at once; over it `video.generate` answers 1010.
     queue_capacity: int = 64
     #: Seconds after which an unfinished task is ended with 10007.

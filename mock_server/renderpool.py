@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -47,14 +48,39 @@ class RenderJob:
     characters_file: str | None
 
 
-def _init_worker(queue: Any) -> None:
+def _init_worker(queue: Any, nice: int) -> None:
     _worker["queue"] = queue
+    if nice:
+        with contextlib.suppress(OSError):
+            os.nice(nice)  # renders yield the CPU to the API's event loop
 
 
-def warm() -> bool:
-    """Import the renderer so the first real job does not pay for it."""
-    import reference_renderer  # noqa: F401
+def warm(characters_file: str | None) -> bool:
+    """Import the renderer, load the characters and render 0.3 s of silence, so the first real job
+    pays for none of it."""
+    import tempfile
+    import wave
+    from pathlib import Path
 
+    from reference_renderer import RenderOptions, render
+
+    characters = _characters(characters_file)
+    with tempfile.TemporaryDirectory(prefix="a2v-warm-") as tmp:
+        audio = Path(tmp) / "warm.wav"
+        with wave.open(str(audio), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(16000)
+            handle.writeframes(b"\0\0" * 4800)
+        character = next(iter(characters.values()))
+        options = RenderOptions(size=64, fps=25, min_duration=0.0, max_duration=None)
+        render(
+            str(audio),
+            character,
+            str(Path(tmp) / "w.mp4"),
+            mask_output=str(Path(tmp) / "m.mp4"),
+            options=options,
+        )
     return True
 
 
@@ -115,8 +141,11 @@ def render_job(job: RenderJob) -> tuple[str, Any, str]:
 class RenderPool:
     """A bounded pool of render processes; `on_progress(job_id, done, total)` runs on the loop."""
 
-    def __init__(self, workers: int, on_progress: Callable[[str, int, int], None] | None = None) -> None:
+    def __init__(
+        self, workers: int, on_progress: Callable[[str, int, int], None] | None = None, nice: int = 19
+    ) -> None:
         self.workers = workers
+        self.nice = nice
         self.on_progress = on_progress
         self._ctx = multiprocessing.get_context("spawn")
         self._queue: Any = None
@@ -132,7 +161,7 @@ class RenderPool:
                 max_workers=self.workers,
                 mp_context=self._ctx,
                 initializer=_init_worker,
-                initargs=(self._queue,),
+                initargs=(self._queue, self.nice),
             )
             self._thread = threading.Thread(target=self._drain, name="a2v-render-progress", daemon=True)
             self._thread.start()
@@ -150,11 +179,13 @@ class RenderPool:
                 with contextlib.suppress(RuntimeError):  # the loop closed while shutting down
                     self._loop.call_soon_threadsafe(self.on_progress, *item)
 
-    async def prewarm(self) -> None:
+    async def prewarm(self, characters_file: str | None = None) -> None:
+        """Start every worker process and warm it up (imports, characters, encoder)."""
         executor = self._ensure()
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.gather(*(loop.run_in_executor(executor, warm) for _ in range(self.workers)))
+            jobs = [loop.run_in_executor(executor, warm, characters_file) for _ in range(self.workers)]
+            await asyncio.gather(*jobs)
         except Exception as err:  # the renderer is missing or broken: tasks will report it
             log.warning("render workers could not import the renderer: %s", err)
 
