@@ -55,11 +55,17 @@ def _analyze(audio: AudioSource, opts: RenderOptions) -> tuple[float, list[Mouth
         raise AudioTooLongError(f"audio is {info.header_duration:.1f} s long; the limit is {limit:g} s")
     extractor = FeatureExtractor(opts.fps)
     counted = 0
+    # Past the limit, keep counting (cheap) so the error can say how long the audio is, but give up
+    # on absurd lengths (a header-less stream of hours) rather than decode all of it.
+    give_up = None if limit is None else (limit + max(60.0, limit)) * ANALYSIS_RATE
     for chunk in iter_chunks(audio, ANALYSIS_RATE):
         counted += chunk.size
         if limit is None or counted <= limit * ANALYSIS_RATE:
             extractor.feed(chunk)
-        # Past the limit: keep counting (cheap) so the error can say how long the audio really is.
+        elif give_up is not None and counted > give_up:
+            raise AudioTooLongError(
+                f"audio is more than {counted / ANALYSIS_RATE:.0f} s long; the limit is {limit:g} s"
+            )
     duration = counted / ANALYSIS_RATE
     check_duration(duration, opts.min_duration, limit)
     frame_count = max(1, round(duration * opts.fps))

@@ -208,7 +208,7 @@ def test_render_runs_in_a_process_pool(make_audio, tmp_path: Path) -> None:
         result = pool.submit(
             render,
             str(make_audio(duration=0.5)),
-            "kai_n0506",
+            load_characters()["kai_n0506"],  # a Character travels to the worker too
             str(tmp_path / "v.mp4"),
             options=RenderOptions(size=64),
         ).result(timeout=60)
