@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from mock_server.pipeline import Validated
 
 __all__ = ["dispatch", "handle_api", "video_view"]
+
+log = logging.getLogger("mock_server")
 
 #: Codes that can end a task (`TaskErrorCode` in the spec).
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
@@ -259,4 +262,8 @@ async def handle_api(scope: Scope, receive: Receive, send: Send) -> None:
         response = await dispatch(request)
     except ApiError as err:
         response = request.app.state.mock.errors.response(err)
+    except Exception as err:  # answered here, inside the gateway, so it still gets its headers
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        body = envelope_bytes(1500, f"internal error: {type(err).__name__}")
+        response = Response(body, status_code=500, media_type="application/json")
     await response(scope, receive, send)

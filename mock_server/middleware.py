@@ -37,7 +37,7 @@ class DroppedConnection(ConnectionError):
 
 
 def _mock(scope: Scope) -> Mock:
-    return scope["app"].state.mock  # type: ignore[no-any-return]
+    return scope["app"].state.mock
 
 
 class Gateway:
