@@ -13,7 +13,6 @@ from a seeded generator, so the same input always gives the same frames.
 
 from __future__ import annotations
 
-import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -41,7 +40,8 @@ __all__ = [
 EYE_LEVELS = (1.0, 0.5, 0.0)
 #: Openness is quantised to this many steps per shape; finer steps are invisible at 25 fps.
 MOUTH_STEPS = 6
-_BASE_CACHE = 24  # base frames kept (one per head offset)
+_BASE_CACHE = 24  # base frames kept (one per head offset) ...
+_BASE_CACHE_BYTES = 64 << 20  # ... but no more than this much memory (large sizes keep fewer)
 
 # BT.709, limited ("tv") range: the encoder stream is tagged the same way so players agree.
 _KR, _KB = 0.2126, 0.0722
@@ -148,22 +148,44 @@ class _Layers:
     mouths: dict[tuple[str, int], _Patch] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=4)
+_LAYER_CACHE: OrderedDict[tuple[Character, int], _Layers] = OrderedDict()
+_LAYER_CACHE_BYTES = 96 << 20
+
+
 def _layers(character: Character, size: int) -> _Layers:
     """Drawn layers for ``(character, size)``, kept for the next render of the same character.
 
     A worker process (the mock server's pool) renders the same few characters again and again; the
-    drawing is ~0.2 s at 512 px, a large share of a short clip. Four entries cost ~70 MB at most.
+    drawing is ~0.2 s at 512 px, a large share of a short clip. The cache is a small LRU bounded by
+    memory (~17 MB per character at 512 px; large sizes are simply not kept).
     """
+    key = (character, size)
+    cached = _LAYER_CACHE.get(key)
+    if cached is not None:
+        _LAYER_CACHE.move_to_end(key)
+        return cached
     pad = 2 * max(2, round(size / 128))
     rgb, alpha = draw_character(character, size)
     # Edge padding lets the shifted body continue past the frame's bottom edge.
-    return _Layers(
+    layers = _Layers(
         bg=draw_background(character, size),
         rgb=np.pad(rgb, ((pad, pad), (pad, pad), (0, 0)), mode="edge"),
         alpha=np.pad(alpha, ((pad, pad), (pad, pad)), mode="edge"),
         pad=pad,
     )
+    cost = _layer_bytes(size)
+    if cost <= _LAYER_CACHE_BYTES // 2:
+        _LAYER_CACHE[key] = layers
+        while len(_LAYER_CACHE) * cost > _LAYER_CACHE_BYTES:
+            _LAYER_CACHE.popitem(last=False)
+    return layers
+
+
+def _layer_bytes(size: int) -> int:
+    """Rough memory of one ``_Layers`` with its base and mask frames filled."""
+    float_layers = size * size * 4 * 7  # background + character RGB + alpha, float32
+    frames = min(_BASE_CACHE, 24) * size * size * 5 // 2  # bases (yuv420p) + masks (luma)
+    return float_layers + frames
 
 
 def planes_to_array(planes: Planes) -> np.ndarray:
@@ -235,10 +257,12 @@ class Compositor:
             cache.move_to_end(key)
         return value
 
-    @staticmethod
-    def _store(cache: OrderedDict[tuple[int, int], Planes], key: tuple[int, int], value: Planes) -> None:
+    def _store(
+        self, cache: OrderedDict[tuple[int, int], Planes], key: tuple[int, int], value: Planes
+    ) -> None:
         cache[key] = value
-        while len(cache) > _BASE_CACHE:
+        capacity = max(4, min(_BASE_CACHE, _BASE_CACHE_BYTES // (self.size * self.size * 3 // 2)))
+        while len(cache) > capacity:
             cache.popitem(last=False)
 
     def base(self, offset: tuple[int, int]) -> Planes:
