@@ -144,9 +144,24 @@ async def force_task(request: Request) -> Response:
                 code,
                 str(body.get("message") or f"{mock.errors.message(code)} (forced through the admin API)"),
             )
-        moved = await mock.runner.end(video_id, status, error, duration=body.get("duration"))
-        if moved is not None:
+        duration = body.get("duration")
+        if duration is not None and (not isinstance(duration, int | float) or not 0 <= duration <= 600):
+            raise ApiError(1003, f"invalid parameter 'duration': must be 0-600 seconds, got {duration!r}")
+        if task.terminal:
+            moved = None
+        elif status == "finished" and not mock.runner.has_files(video_id):
+            # A finished task must have files: render `duration` seconds of silence for it.
             await mock.runner.cancel(video_id)
+            try:
+                rendered = await mock.runner.render_placeholder(video_id, float(duration or 1.0))
+            except Exception:
+                mock.runner.start(video_id)  # leave it running rather than stuck
+                raise
+            moved = await mock.runner.end(video_id, "finished", duration=rendered)
+        else:
+            moved = await mock.runner.end(video_id, status, error, duration=duration)
+            if moved is not None:
+                await mock.runner.cancel(video_id)
     if moved is None:
         raise ApiError(
             1003,

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import wave
 from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import TaskFailure
@@ -105,6 +106,45 @@ class TaskRunner:
             await self.on_end(task)
         return task
 
+    def has_files(self, video_id: str) -> bool:
+        videos = self.files_root / "videos"
+        return (videos / f"{video_id}.mp4").is_file() and (videos / f"{video_id}.mask.mp4").is_file()
+
+    def _job(
+        self, video_id: str, audio: Path, model_id: str, min_duration: float, max_duration: float
+    ) -> RenderJob:
+        videos = self.files_root / "videos"
+        extra = self.settings.characters_file
+        return RenderJob(
+            job_id=video_id,
+            audio=str(audio),
+            model_id=model_id,
+            output=str(videos / f"{video_id}.mp4"),
+            mask_output=str(videos / f"{video_id}.mask.mp4"),
+            size=self.limits.video_size,
+            fps=self.limits.video_fps,
+            min_duration=min_duration,
+            max_duration=max_duration,
+            characters_file=None if extra is None else str(extra),
+        )
+
+    async def render_placeholder(self, video_id: str, seconds: float) -> float:
+        """Render `seconds` of silence as the task's video (for a status forced to `finished`)."""
+        task = self.store.get_task(video_id)
+        if task is None:
+            raise TaskFailure(1500, f"unknown task {video_id}")
+        audio = self.files_root.parent / "tmp" / f"{video_id}.silence.wav"
+        seconds = max(0.2, seconds)
+        with wave.open(str(audio), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(16000)
+            handle.writeframes(b"\0\0" * int(16000 * seconds))
+        try:
+            return round(await self.pool.render(self._job(video_id, audio, task.model_id, 0.0, 3600.0)), 3)
+        finally:
+            audio.unlink(missing_ok=True)
+
     def on_progress(self, video_id: str, done: int, total: int) -> None:
         if total > 0:
             self.store.set_progress(video_id, min(99, _FETCHED + int((99 - _FETCHED) * done / total)))
@@ -175,20 +215,8 @@ class TaskRunner:
         audio = self.files_root.parent / "tmp" / f"{task.video_id}.audio"
         await self.fetcher.fetch(task.audio_url, audio)
         self.store.set_progress(task.video_id, _FETCHED)
-        videos = self.files_root / "videos"
-        job = RenderJob(
-            job_id=task.video_id,
-            audio=str(audio),
-            model_id=task.model_id,
-            output=str(videos / f"{task.video_id}.mp4"),
-            mask_output=str(videos / f"{task.video_id}.mask.mp4"),
-            size=self.limits.video_size,
-            fps=self.limits.video_fps,
-            min_duration=self.limits.min_audio_seconds,
-            max_duration=self.limits.max_audio_seconds,
-            characters_file=None
-            if self.settings.characters_file is None
-            else str(self.settings.characters_file),
+        job = self._job(
+            task.video_id, audio, task.model_id, self.limits.min_audio_seconds, self.limits.max_audio_seconds
         )
         duration = await self.pool.render(job)
         current = self.store.get_task(task.video_id)

@@ -189,6 +189,10 @@ def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHos
     assert "forward" in backwards.json()["message"]
     done = mock.post(f"/__admin/tasks/{second}", json={"status": "finished", "duration": 1.5}).json()["data"]
     assert done["status"] == "finished"
+    assert abs(done["duration"] - 1.5) <= 0.04  # within a frame
+    assert (
+        mock.get(done["video_url"]).headers["content-type"] == "video/mp4"
+    )  # real files, rendered from silence
     assert (
         mock.post(f"/__admin/tasks/{second}", json={"status": "error", "error_code": 1003}).status_code == 400
     )
