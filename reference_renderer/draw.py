@@ -14,20 +14,36 @@ Output is premultiplied RGBA in float32 (``rgb`` already multiplied by ``alpha``
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .sdf import (
+    Canvas,
+    below,
+    circle,
+    curve,
+    ellipse,
+    flat,
+    inter,
+    minus,
+    mix,
+    outside_x,
+    rounded_box,
+    shade,
+    stroke,
+    triangle,
+    union,
+)
+
 if TYPE_CHECKING:
-    from .characters import Character, Rgb
+    from .characters import Character
+    from .sdf import Sdf
 
 __all__ = ["Layout", "Rect", "draw_background", "draw_character", "layout", "mouth_params"]
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive), even-aligned for yuv420p
-Sdf = Callable[[np.ndarray, np.ndarray], np.ndarray]
-Colour = "Rgb | Callable[[np.ndarray, np.ndarray], np.ndarray]"
 
 _MOUTH_INNER = (0.22, 0.05, 0.07)
 _TEETH = (0.97, 0.96, 0.93)
@@ -83,157 +99,6 @@ def layout(ch: Character, size: int) -> Layout:
     return Layout(size, cx, cy, a, b, eye_dx, eye_y, eye_w, eye_h, mouth_y, mouth_w, eye_rects, mouth_rect)  # type: ignore[arg-type]
 
 
-# --- signed distance primitives (pixels; negative inside) -------------------------------------------
-
-
-def _ellipse(cx: float, cy: float, rx: float, ry: float) -> Sdf:
-    def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        px, py = (x - cx) / rx, (y - cy) / ry
-        k0 = np.sqrt(px * px + py * py)
-        k1 = np.sqrt((px / rx) ** 2 + (py / ry) ** 2)
-        return k0 * (k0 - 1) / np.maximum(k1, 1e-6)
-
-    return f
-
-
-def _circle(cx: float, cy: float, r: float) -> Sdf:
-    return lambda x, y: np.hypot(x - cx, y - cy) - r
-
-
-def _box(cx: float, cy: float, hw: float, hh: float, r: float = 0.0) -> Sdf:
-    def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        qx = np.abs(x - cx) - hw + r
-        qy = np.abs(y - cy) - hh + r
-        outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
-        return outside + np.minimum(np.maximum(qx, qy), 0) - r
-
-    return f
-
-
-def _curve(
-    fy: Callable[[np.ndarray], np.ndarray],
-    x0: float,
-    x1: float,
-    thick: Callable[[np.ndarray], np.ndarray] | float,
-) -> Sdf:
-    """A stroke along ``y = fy(x)`` for ``x0 <= x <= x1`` with (possibly varying) thickness."""
-
-    def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        yc = fy(x)
-        slope = np.gradient(yc, axis=1) if yc.ndim == 2 and yc.shape[1] > 1 else 0.0
-        t = thick(x) if callable(thick) else thick
-        d = np.abs(y - yc) / np.sqrt(1 + slope * slope) - t / 2
-        cap = np.maximum(x0 - x, x - x1)
-        return np.maximum(d, cap)
-
-    return f
-
-
-def _below(fy: Callable[[np.ndarray], np.ndarray]) -> Sdf:
-    """Inside where ``y < fy(x)`` (a region above a curve)."""
-
-    def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        yc = fy(x)
-        slope = np.gradient(yc, axis=1) if yc.ndim == 2 and yc.shape[1] > 1 else 0.0
-        return (y - yc) / np.sqrt(1 + slope * slope)
-
-    return f
-
-
-def _triangle(p0: tuple[float, float], p1: tuple[float, float], p2: tuple[float, float]) -> Sdf:
-    """Exact signed distance to a triangle (after Inigo Quilez)."""
-    pts = [np.asarray(p, np.float32) for p in (p0, p1, p2)]
-    edges = [pts[1] - pts[0], pts[2] - pts[1], pts[0] - pts[2]]
-    sgn = np.sign(edges[0][0] * edges[2][1] - edges[0][1] * edges[2][0])
-
-    def f(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        dist = np.full(x.shape, np.inf, np.float32)
-        inside = np.full(x.shape, np.inf, np.float32)
-        for p, e in zip(pts, edges, strict=True):
-            vx, vy = x - p[0], y - p[1]
-            t = np.clip((vx * e[0] + vy * e[1]) / float(e @ e), 0, 1)
-            qx, qy = vx - e[0] * t, vy - e[1] * t
-            d2 = qx * qx + qy * qy
-            side = sgn * (vx * e[1] - vy * e[0])
-            dist = np.minimum(dist, d2)
-            inside = np.minimum(inside, side)
-        return -np.sqrt(dist) * np.sign(inside)
-
-    return f
-
-
-def _stroke(f: Sdf, width: float) -> Sdf:
-    """The outline of shape ``f``, ``width`` pixels wide, centred on its edge."""
-    return lambda x, y: np.abs(f(x, y)) - width / 2
-
-
-def _outside_x(cx: float, dist: float, side: int) -> Sdf:
-    """Inside where ``x`` is beyond ``cx + side * dist`` (on the ``side`` of the face)."""
-    return lambda x, y: side * (cx - x) + dist
-
-
-def _flat(level: float) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda x: np.full_like(x, level)
-
-
-def _union(*fs: Sdf) -> Sdf:
-    return lambda x, y: np.minimum.reduce([f(x, y) for f in fs])
-
-
-def _inter(*fs: Sdf) -> Sdf:
-    return lambda x, y: np.maximum.reduce([f(x, y) for f in fs])
-
-
-def _minus(f: Sdf, g: Sdf) -> Sdf:
-    return lambda x, y: np.maximum(f(x, y), -g(x, y))
-
-
-def _shade(c: Rgb, k: float) -> Rgb:
-    return (min(1.0, c[0] * k), min(1.0, c[1] * k), min(1.0, c[2] * k))
-
-
-def _mix(c: Rgb, d: Rgb, t: float) -> Rgb:
-    return (c[0] + (d[0] - c[0]) * t, c[1] + (d[1] - c[1]) * t, c[2] + (d[2] - c[2]) * t)
-
-
-class _Canvas:
-    """Premultiplied RGBA for one rectangle of the scene; shapes composite 'over' it in order."""
-
-    def __init__(self, size: int, region: Rect | None) -> None:
-        self.size = size
-        self.x0, self.y0, self.x1, self.y1 = region or (0, 0, size, size)
-        h, w = self.y1 - self.y0, self.x1 - self.x0
-        self.rgb = np.zeros((h, w, 3), np.float32)
-        self.alpha = np.zeros((h, w), np.float32)
-
-    def fill(
-        self,
-        sdf: Sdf,
-        bbox: tuple[float, float, float, float],
-        colour: Rgb | Callable[[np.ndarray, np.ndarray], np.ndarray],
-        opacity: float = 1.0,
-        soft: float = 1.0,
-    ) -> None:
-        """Composite ``colour`` where ``sdf < 0``; ``soft`` widens the edge (pixels) for glows."""
-        bx0 = max(self.x0, int(np.floor(bbox[0])) - 2)
-        by0 = max(self.y0, int(np.floor(bbox[1])) - 2)
-        bx1 = min(self.x1, int(np.ceil(bbox[2])) + 2)
-        by1 = min(self.y1, int(np.ceil(bbox[3])) + 2)
-        if bx0 >= bx1 or by0 >= by1 or opacity <= 0:
-            return
-        ys = np.arange(by0, by1, dtype=np.float32)[:, None] + 0.5
-        xs = np.arange(bx0, bx1, dtype=np.float32)[None, :] + 0.5
-        x, y = np.broadcast_to(xs, (by1 - by0, bx1 - bx0)), np.broadcast_to(ys, (by1 - by0, bx1 - bx0))
-        cov = np.clip(0.5 - sdf(x, y) / soft, 0.0, 1.0) * opacity
-        if not cov.any():
-            return
-        col = colour(x, y) if callable(colour) else np.asarray(colour, np.float32)
-        sl = (slice(by0 - self.y0, by1 - self.y0), slice(bx0 - self.x0, bx1 - self.x0))
-        c = cov[..., None]
-        self.rgb[sl] = self.rgb[sl] * (1 - c) + col * c
-        self.alpha[sl] = self.alpha[sl] + cov * (1 - self.alpha[sl])
-
-
 def draw_background(ch: Character, size: int) -> np.ndarray:
     """The static backdrop: a vertical gradient with a soft light halo behind the head (RGB float)."""
     lay = layout(ch, size)
@@ -283,7 +148,7 @@ def draw_character(
 
     ``eye_open`` is 1 (open) .. 0 (closed); ``mouth`` is ``(shape, openness)``.
     """
-    cv = _Canvas(size, region)
+    cv = Canvas(size, region)
     lay = layout(ch, size)
     u = size / 512
     cx, cy, a, b = lay.cx, lay.cy, lay.a, lay.b
@@ -293,30 +158,30 @@ def draw_character(
     _back_hair(cv, ch, cx, cy, a, b, size)
 
     # Body and clothes.
-    neck = _box(cx, cy + 1.05 * b, 0.36 * a, 0.55 * b, 0.1 * a)
-    cv.fill(neck, (cx - a, cy + 0.4 * b, cx + a, shoulder_y + 0.5 * b), _shade(skin, 0.88))
+    neck = rounded_box(cx, cy + 1.05 * b, 0.36 * a, 0.55 * b, 0.1 * a)
+    cv.fill(neck, (cx - a, cy + 0.4 * b, cx + a, shoulder_y + 0.5 * b), shade(skin, 0.88))
     cv.fill(
-        _inter(_ellipse(cx, cy + 0.80 * b, 0.6 * a, 0.3 * b), neck),
+        inter(ellipse(cx, cy + 0.80 * b, 0.6 * a, 0.3 * b), neck),
         (cx - a, cy + 0.5 * b, cx + a, cy + 1.2 * b),
-        _shade(skin, 0.7),
+        shade(skin, 0.7),
         opacity=0.55,
         soft=6 * u,
     )
-    body = _box(cx, shoulder_y + 170 * u, 190 * u, 170 * u, 95 * u)
+    body = rounded_box(cx, shoulder_y + 170 * u, 190 * u, 170 * u, 95 * u)
     _clothes(cv, ch, body, cx, shoulder_y, a, b, u, size)
 
     # Ears, face.
     for side in (-1, 1):
         ex = cx + side * a * 0.96
         cv.fill(
-            _ellipse(ex, cy + 0.08 * b, 0.17 * a, 0.25 * b),
+            ellipse(ex, cy + 0.08 * b, 0.17 * a, 0.25 * b),
             (ex - a * 0.2, cy - 0.2 * b, ex + a * 0.2, cy + 0.4 * b),
-            _shade(skin, 0.93),
+            shade(skin, 0.93),
         )
         cv.fill(
-            _ellipse(ex + side * 0.02 * a, cy + 0.08 * b, 0.08 * a, 0.15 * b),
+            ellipse(ex + side * 0.02 * a, cy + 0.08 * b, 0.08 * a, 0.15 * b),
             (ex - a * 0.1, cy - 0.1 * b, ex + a * 0.1, cy + 0.3 * b),
-            _shade(skin, 0.78),
+            shade(skin, 0.78),
             opacity=0.6,
             soft=2 * u,
         )
@@ -324,7 +189,7 @@ def draw_character(
     def face_sdf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         t = np.clip((y - cy) / b, 0, 1)
         aw = a * (1 - 0.2 * t**1.6)
-        return _ellipse(cx, cy, 1.0, 1.0)(cx + (x - cx) / aw, cy + (y - cy) / b) * min(a, b)
+        return ellipse(cx, cy, 1.0, 1.0)(cx + (x - cx) / aw, cy + (y - cy) / b) * min(a, b)
 
     def face_colour(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         r2 = ((x - cx) / a) ** 2 + ((y - cy - 0.1 * b) / (1.1 * b)) ** 2
@@ -337,20 +202,22 @@ def draw_character(
         for side in (-1, 1):
             bx = cx + side * 0.55 * a
             cv.fill(
-                _ellipse(bx, cy + 0.36 * b, 0.2 * a, 0.1 * b),
+                ellipse(bx, cy + 0.36 * b, 0.2 * a, 0.1 * b),
                 (bx - 0.4 * a, cy + 0.1 * b, bx + 0.4 * a, cy + 0.6 * b),
                 (0.93, 0.42, 0.45),
                 opacity=0.4 * ch.blush,
                 soft=10 * u,
             )
     if ch.beard is not None:
-        beard = _inter(
+        beard = inter(
             face_sdf,
-            _minus(_box(cx, cy + 0.9 * b, 1.2 * a, 0.52 * b), _ellipse(cx, cy + 0.25 * b, 0.8 * a, 0.3 * b)),
+            minus(
+                rounded_box(cx, cy + 0.9 * b, 1.2 * a, 0.52 * b), ellipse(cx, cy + 0.25 * b, 0.8 * a, 0.3 * b)
+            ),
         )
         cv.fill(beard, (cx - a, cy + 0.3 * b, cx + a, cy + b), ch.beard, opacity=0.9, soft=2 * u)
         cv.fill(
-            _ellipse(cx, lay.mouth_y - 0.1 * b, 0.42 * a, 0.07 * b),
+            ellipse(cx, lay.mouth_y - 0.1 * b, 0.42 * a, 0.07 * b),
             (cx - 0.5 * a, lay.mouth_y - 0.2 * b, cx + 0.5 * a, lay.mouth_y),
             ch.beard,
             soft=1.5 * u,
@@ -359,14 +226,14 @@ def draw_character(
     # Nose: a small shadowed curve and nostril hint.
     ny = cy + 0.34 * b
     cv.fill(
-        _curve(lambda x: ny + 0.035 * b * ((x - cx) / (0.09 * a)) ** 2, cx - 0.1 * a, cx + 0.1 * a, 2.6 * u),
+        curve(lambda x: ny + 0.035 * b * ((x - cx) / (0.09 * a)) ** 2, cx - 0.1 * a, cx + 0.1 * a, 2.6 * u),
         (cx - 0.12 * a, ny - 0.02 * b, cx + 0.12 * a, ny + 0.06 * b),
-        _shade(skin, 0.7),
+        shade(skin, 0.7),
     )
     cv.fill(
-        _ellipse(cx - 0.03 * a, ny - 0.18 * b, 0.05 * a, 0.14 * b),
+        ellipse(cx - 0.03 * a, ny - 0.18 * b, 0.05 * a, 0.14 * b),
         (cx - 0.1 * a, ny - 0.34 * b, cx + 0.05 * a, ny),
-        _shade(skin, 0.9),
+        shade(skin, 0.9),
         opacity=0.5,
         soft=4 * u,
     )
@@ -382,49 +249,49 @@ def draw_character(
     return cv.rgb, cv.alpha
 
 
-def _back_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: float, size: int) -> None:
-    style, col = ch.hair_style, _shade(ch.hair_color, 0.8)
+def _back_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: float, size: int) -> None:
+    style, col = ch.hair_style, shade(ch.hair_color, 0.8)
     full = (0, 0, size, size)
     if style == "long":
         cv.fill(
-            _union(
-                _ellipse(cx, cy - 0.08 * b, 1.24 * a, 1.13 * b),
-                _box(cx, cy + 0.95 * b, 1.22 * a, 1.0 * b, 0.45 * a),
+            union(
+                ellipse(cx, cy - 0.08 * b, 1.24 * a, 1.13 * b),
+                rounded_box(cx, cy + 0.95 * b, 1.22 * a, 1.0 * b, 0.45 * a),
             ),
             full,
             col,
         )
     elif style == "bob":
         cv.fill(
-            _inter(_ellipse(cx, cy - 0.05 * b, 1.28 * a, 1.12 * b), lambda x, y: y - (cy + 0.72 * b)),
+            inter(ellipse(cx, cy - 0.05 * b, 1.28 * a, 1.12 * b), lambda x, y: y - (cy + 0.72 * b)),
             full,
             col,
         )
     elif style == "short":
         cv.fill(
-            _inter(_ellipse(cx, cy - 0.12 * b, 1.1 * a, 1.02 * b), lambda x, y: y - (cy + 0.05 * b)),
+            inter(ellipse(cx, cy - 0.12 * b, 1.1 * a, 1.02 * b), lambda x, y: y - (cy + 0.05 * b)),
             full,
             col,
         )
     elif style == "bun":
-        cv.fill(_circle(cx, cy - 1.12 * b, 0.42 * a), full, col)
+        cv.fill(circle(cx, cy - 1.12 * b, 0.42 * a), full, col)
         cv.fill(
-            _inter(_ellipse(cx, cy - 0.08 * b, 1.08 * a, 1.06 * b), lambda x, y: y - (cy + 0.2 * b)),
+            inter(ellipse(cx, cy - 0.08 * b, 1.08 * a, 1.06 * b), lambda x, y: y - (cy + 0.2 * b)),
             full,
             col,
         )
     elif style == "curly":
         rng = np.random.default_rng(ch.seed)
-        blobs = [_ellipse(cx, cy - 0.2 * b, 1.2 * a, 1.0 * b)]
+        blobs = [ellipse(cx, cy - 0.2 * b, 1.2 * a, 1.0 * b)]
         for ang in np.linspace(np.pi * 0.92, np.pi * 2.08, 15):
             rr = 0.3 * a * rng.uniform(0.85, 1.15)
-            blobs.append(_circle(cx + 1.18 * a * np.cos(ang), cy - 0.15 * b + 1.08 * b * np.sin(ang), rr))
-        cv.fill(_inter(_union(*blobs), lambda x, y: y - (cy + 0.35 * b)), full, col)
+            blobs.append(circle(cx + 1.18 * a * np.cos(ang), cy - 0.15 * b + 1.08 * b * np.sin(ang), rr))
+        cv.fill(inter(union(*blobs), lambda x, y: y - (cy + 0.35 * b)), full, col)
     elif style == "buzz":
         pass  # drawn as a cap in front
 
 
-def _front_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: float, u: float) -> None:
+def _front_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: float, u: float) -> None:
     col = ch.hair_color
 
     def hair_colour(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -432,7 +299,7 @@ def _front_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: f
         return np.clip(np.asarray(col, np.float32) * k, 0, 1)
 
     cap_scale = 1.03 if ch.hair_style == "buzz" else 1.07
-    cap = _ellipse(cx, cy - 0.05 * b, cap_scale * a, 1.05 * b)
+    cap = ellipse(cx, cy - 0.05 * b, cap_scale * a, 1.05 * b)
     fringe = {
         "side": lambda x: cy + b * (-0.5 + 0.28 * np.clip((x - cx) / a, -1, 1) - 0.08 * ((x - cx) / a) ** 2),
         "straight": lambda x: cy + b * (-0.36 + 0.06 * ((x - cx) / a) ** 2),
@@ -441,7 +308,7 @@ def _front_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: f
     }[ch.fringe]
     box = (cx - 1.3 * a, cy - 1.2 * b, cx + 1.3 * a, cy + 0.2 * b)
     cv.fill(
-        _inter(cap, _below(fringe)),
+        inter(cap, below(fringe)),
         box,
         col if ch.hair_style == "buzz" else hair_colour,
         opacity=0.75 if ch.hair_style == "buzz" else 1.0,
@@ -450,115 +317,119 @@ def _front_hair(cv: _Canvas, ch: Character, cx: float, cy: float, a: float, b: f
         bottom = cy + (1.5 if ch.hair_style == "long" else 0.72) * b
         for side in (-1, 1):
             lx = cx + side * 1.0 * a
-            lock = _box(lx, (cy - 0.25 * b + bottom) / 2, 0.24 * a, (bottom - cy + 0.25 * b) / 2, 0.22 * a)
+            lock = rounded_box(
+                lx, (cy - 0.25 * b + bottom) / 2, 0.24 * a, (bottom - cy + 0.25 * b) / 2, 0.22 * a
+            )
             cv.fill(
-                _inter(lock, _outside_x(cx, 0.8 * a, side)),
+                inter(lock, outside_x(cx, 0.8 * a, side)),
                 (lx - 0.3 * a, cy - 0.4 * b, lx + 0.3 * a, bottom),
                 hair_colour,
             )
 
 
 def _clothes(
-    cv: _Canvas, ch: Character, body: Sdf, cx: float, sy: float, a: float, b: float, u: float, size: int
+    cv: Canvas, ch: Character, body: Sdf, cx: float, sy: float, a: float, b: float, u: float, size: int
 ) -> None:
     col, acc = ch.clothes_color, ch.clothes_accent
     full = (0, sy - 40 * u, size, size)
     style = ch.clothes_style
     if style == "hoodie":
         cv.fill(
-            _ellipse(cx, sy + 4 * u, 0.95 * a, 0.32 * b),
+            ellipse(cx, sy + 4 * u, 0.95 * a, 0.32 * b),
             (cx - a, sy - 0.4 * b, cx + a, sy + 0.4 * b),
-            _shade(col, 0.75),
+            shade(col, 0.75),
         )
     if style == "v_neck":
-        hole = _inter(
-            _below(lambda x: sy + 0.55 * b - 0.75 * b * np.abs(x - cx) / (0.5 * a)),
+        hole = inter(
+            below(lambda x: sy + 0.55 * b - 0.75 * b * np.abs(x - cx) / (0.5 * a)),
             lambda x, y: -(y - sy + 0.6 * b),
         )
     else:
-        hole = _ellipse(cx, sy - 0.02 * b, 0.5 * a, 0.22 * b)
+        hole = ellipse(cx, sy - 0.02 * b, 0.5 * a, 0.22 * b)
     if style == "turtleneck":
         cv.fill(body, full, col)
         cv.fill(
-            _box(cx, sy - 0.12 * b, 0.42 * a, 0.22 * b, 0.12 * a),
+            rounded_box(cx, sy - 0.12 * b, 0.42 * a, 0.22 * b, 0.12 * a),
             (cx - a, sy - 0.5 * b, cx + a, sy + 0.2 * b),
-            _shade(col, 1.1),
+            shade(col, 1.1),
         )
         for k in (-1, 0, 1):
             ly = sy - 0.12 * b + k * 0.1 * b
             cv.fill(
-                _curve(_flat(ly), cx - 0.36 * a, cx + 0.36 * a, 1.6 * u),
+                curve(flat(ly), cx - 0.36 * a, cx + 0.36 * a, 1.6 * u),
                 (cx - 0.4 * a, ly - 4 * u, cx + 0.4 * a, ly + 4 * u),
-                _shade(col, 0.8),
+                shade(col, 0.8),
                 opacity=0.7,
             )
         return
     # The skin seen through the neckline, so whatever is behind (long hair) never shows through.
     # It starts a little above the shoulder line, so the neck flares into it instead of leaving a notch.
-    cv.fill(_inter(lambda x, y: (sy - 0.12 * b) - y, hole), full, _shade(ch.skin, 0.88))
-    cv.fill(_minus(body, hole), full, col)
-    trim = _inter(body, lambda x, y: np.abs(hole(x, y)) - 3.0 * u)
-    cv.fill(trim, full, acc if style != "collar" else _shade(col, 0.85))
+    cv.fill(inter(lambda x, y: (sy - 0.12 * b) - y, hole), full, shade(ch.skin, 0.88))
+    cv.fill(minus(body, hole), full, col)
+    trim = inter(body, lambda x, y: np.abs(hole(x, y)) - 3.0 * u)
+    cv.fill(trim, full, acc if style != "collar" else shade(col, 0.85))
     if style == "collar":
         for side in (-1, 1):
-            tri = _triangle(
+            tri = triangle(
                 (cx + side * 0.05 * a, sy + 0.4 * b),
                 (cx + side * 0.3 * a, sy - 0.2 * b),
                 (cx + side * 0.72 * a, sy + 0.22 * b),
             )
             cv.fill(tri, (cx - 0.8 * a, sy - 0.3 * b, cx + 0.8 * a, sy + 0.6 * b), acc)
             cv.fill(
-                _stroke(tri, 1.6 * u),
+                stroke(tri, 1.6 * u),
                 (cx - 0.8 * a, sy - 0.3 * b, cx + 0.8 * a, sy + 0.6 * b),
-                _shade(acc, 0.7),
+                shade(acc, 0.7),
             )
         for k in range(3):
             cv.fill(
-                _circle(cx, sy + (0.6 + 0.35 * k) * b, 2.6 * u),
+                circle(cx, sy + (0.6 + 0.35 * k) * b, 2.6 * u),
                 (cx - 6 * u, sy, cx + 6 * u, size),
-                _shade(acc, 0.85),
+                shade(acc, 0.85),
             )
     if style == "hoodie":
         for side in (-1, 1):
             sx = cx + side * 0.3 * a
             cv.fill(
-                _box(sx, sy + 0.55 * b, 2.2 * u, 0.35 * b, 2 * u), (sx - 6 * u, sy, sx + 6 * u, sy + b), acc
+                rounded_box(sx, sy + 0.55 * b, 2.2 * u, 0.35 * b, 2 * u),
+                (sx - 6 * u, sy, sx + 6 * u, sy + b),
+                acc,
             )
 
 
-def _eye(cv: _Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open: float, u: float) -> None:
+def _eye(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open: float, u: float) -> None:
     ey, ew, eh = lay.eye_y, lay.eye_w, lay.eye_h
     e = float(np.clip(eye_open, 0, 1))
     box = (ex - ew * 1.3, ey - eh * 1.3, ex + ew * 1.3, ey + eh * 1.3)
-    white = _ellipse(ex, ey, ew, eh)
+    white = ellipse(ex, ey, ew, eh)
 
     def lid(x: np.ndarray) -> np.ndarray:
         s = np.sqrt(np.clip(1 - ((x - ex) / ew) ** 2, 0, 1))
         return ey + eh * s * (-e + (1 - e) * 0.35)
 
     if e > 0.05:
-        visible = _inter(white, lambda x, y: lid(x) - y)
+        visible = inter(white, lambda x, y: lid(x) - y)
         cv.fill(visible, box, _EYE_WHITE)
         ir = eh * 0.92
         icx = ex + side * -0.04 * ew
-        cv.fill(_inter(_circle(icx, ey + 0.05 * eh, ir), visible), box, ch.eye_color)
-        cv.fill(_inter(_circle(icx, ey + 0.05 * eh, ir * 0.5), visible), box, (0.05, 0.04, 0.05))
-        cv.fill(_inter(_circle(icx + 0.35 * ir, ey - 0.3 * ir, ir * 0.28), visible), box, (1.0, 1.0, 1.0))
+        cv.fill(inter(circle(icx, ey + 0.05 * eh, ir), visible), box, ch.eye_color)
+        cv.fill(inter(circle(icx, ey + 0.05 * eh, ir * 0.5), visible), box, (0.05, 0.04, 0.05))
+        cv.fill(inter(circle(icx + 0.35 * ir, ey - 0.3 * ir, ir * 0.28), visible), box, (1.0, 1.0, 1.0))
         # Lower-lid hint.
         cv.fill(
-            _curve(
+            curve(
                 lambda x: ey + eh * 0.95 * np.sqrt(np.clip(1 - ((x - ex) / ew) ** 2, 0, 1)),
                 ex - 0.7 * ew,
                 ex + 0.7 * ew,
                 1.2 * u,
             ),
             box,
-            _shade(ch.skin, 0.75),
+            shade(ch.skin, 0.75),
             opacity=0.5,
         )
     thick = (3.6 if ch.lashes else 2.6) * u
     cv.fill(
-        _curve(
+        curve(
             lid,
             ex - ew * 1.02,
             ex + ew * 1.02,
@@ -571,7 +442,7 @@ def _eye(cv: _Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open
         wx = ex + side * ew * 0.95
         wy = lid(np.asarray([[wx]]))[0, 0]
         cv.fill(
-            _curve(
+            curve(
                 lambda x: wy - 0.5 * (x - wx) * side,
                 min(wx, wx + side * 0.25 * ew),
                 max(wx, wx + side * 0.25 * ew),
@@ -582,7 +453,7 @@ def _eye(cv: _Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open
         )
 
 
-def _brow(cv: _Canvas, ch: Character, lay: Layout, ex: float, side: int, u: float) -> None:
+def _brow(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, u: float) -> None:
     by = lay.eye_y - lay.eye_h - 0.13 * lay.b
     bw = 0.26 * lay.a
     t = 4.2 * u * ch.brow_thickness
@@ -593,31 +464,31 @@ def _brow(cv: _Canvas, ch: Character, lay: Layout, ex: float, side: int, u: floa
 
     thick = lambda x: t * (1 - 0.45 * np.clip(side * (x - ex) / bw, -1, 1) ** 2 * (side * (x - ex) > 0))  # noqa: E731
     cv.fill(
-        _curve(fy, ex - bw, ex + bw, thick),
+        curve(fy, ex - bw, ex + bw, thick),
         (ex - bw - 4, by - 0.12 * lay.b, ex + bw + 4, by + 0.05 * lay.b),
-        _shade(ch.hair_color, 0.75),
+        shade(ch.hair_color, 0.75),
     )
 
 
-def _glasses(cv: _Canvas, ch: Character, lay: Layout, u: float) -> None:
+def _glasses(cv: Canvas, ch: Character, lay: Layout, u: float) -> None:
     assert ch.glasses is not None
     t = 2.6 * u
     hw, hh = lay.eye_w * 1.45, lay.eye_h * 1.9
     for side in (-1, 1):
         ex = lay.cx + side * lay.eye_dx
-        ring = _box(ex, lay.eye_y, hw, hh, hh * 0.6)
+        ring = rounded_box(ex, lay.eye_y, hw, hh, hh * 0.6)
         box = (ex - hw - 4, lay.eye_y - hh - 4, ex + hw + 4, lay.eye_y + hh + 4)
         cv.fill(ring, box, (0.85, 0.92, 1.0), opacity=0.12)
-        cv.fill(_stroke(ring, t), box, ch.glasses)
+        cv.fill(stroke(ring, t), box, ch.glasses)
         arm_x0, arm_x1 = sorted((ex + side * hw, lay.cx + side * lay.a * 0.98))
         cv.fill(
-            _curve(lambda x: lay.eye_y - hh * 0.5 + 0 * x, arm_x0, arm_x1, t),
+            curve(lambda x: lay.eye_y - hh * 0.5 + 0 * x, arm_x0, arm_x1, t),
             (arm_x0, lay.eye_y - hh, arm_x1, lay.eye_y),
             ch.glasses,
         )
     bx0, bx1 = lay.cx - lay.eye_dx + hw, lay.cx + lay.eye_dx - hw
     cv.fill(
-        _curve(
+        curve(
             lambda x: lay.eye_y - hh * 0.3 - 0.1 * hh * (1 - ((x - lay.cx) / max(1.0, (bx1 - bx0) / 2)) ** 2),
             bx0,
             bx1,
@@ -628,7 +499,7 @@ def _glasses(cv: _Canvas, ch: Character, lay: Layout, u: float) -> None:
     )
 
 
-def _mouth(cv: _Canvas, ch: Character, lay: Layout, mouth: tuple[str, float], u: float) -> None:
+def _mouth(cv: Canvas, ch: Character, lay: Layout, mouth: tuple[str, float], u: float) -> None:
     shape, openness = mouth
     ws, opening, lip_k, upper, lower, tongue = mouth_params(shape, openness)
     cx, my, b = lay.cx, lay.mouth_y, lay.b
@@ -639,51 +510,51 @@ def _mouth(cv: _Canvas, ch: Character, lay: Layout, mouth: tuple[str, float], u:
     if opening <= 0:
         # Closed: lips as a soft lower-lip shape and a gently smiling line.
         cv.fill(
-            _ellipse(cx, my + 0.035 * b, w * 0.72, 0.045 * b * lip_k), box, lips, opacity=0.85, soft=1.5 * u
+            ellipse(cx, my + 0.035 * b, w * 0.72, 0.045 * b * lip_k), box, lips, opacity=0.85, soft=1.5 * u
         )
         cv.fill(
-            _ellipse(cx, my - 0.02 * b, w * 0.8, 0.03 * b * lip_k),
+            ellipse(cx, my - 0.02 * b, w * 0.8, 0.03 * b * lip_k),
             box,
-            _shade(lips, 0.9),
+            shade(lips, 0.9),
             opacity=0.7,
             soft=1.5 * u,
         )
         smile = 0.0 if shape == "A" else 0.03
         cv.fill(
-            _curve(
+            curve(
                 lambda x: my - smile * b * (1 - ((x - cx) / w) ** 2) + smile * b,
                 cx - 0.85 * w,
                 cx + 0.85 * w,
                 lambda x: (2.4 if shape == "A" else 2.0) * u * (1 - 0.5 * ((x - cx) / w) ** 2),
             ),
             box,
-            _shade(lips, 0.45),
+            shade(lips, 0.45),
         )
         return
     h = opening * b
     oy = my + h * 0.25  # the jaw drops: the opening grows mostly downwards
-    outer = _ellipse(cx, oy, w + lip_t * 0.6, h / 2 + lip_t)
-    inner = _ellipse(cx, oy, w, h / 2)
+    outer = ellipse(cx, oy, w + lip_t * 0.6, h / 2 + lip_t)
+    inner = ellipse(cx, oy, w, h / 2)
     cv.fill(outer, box, lips)
     cv.fill(
-        _ellipse(cx, oy - h / 2 - lip_t * 0.4, w * 0.75, lip_t * 0.5),
+        ellipse(cx, oy - h / 2 - lip_t * 0.4, w * 0.75, lip_t * 0.5),
         box,
-        _shade(lips, 0.85),
+        shade(lips, 0.85),
         opacity=0.6,
         soft=1.5 * u,
     )
     cv.fill(inner, box, _MOUTH_INNER)
     if tongue:
-        cv.fill(_inter(_ellipse(cx, oy + h * 0.42, w * 0.62, h * 0.32), inner), box, _TONGUE)
+        cv.fill(inter(ellipse(cx, oy + h * 0.42, w * 0.62, h * 0.32), inner), box, _TONGUE)
     if upper:
         depth = h * (0.5 if (upper and lower) else 0.28)
-        cv.fill(_inter(inner, lambda x, y: y - (oy - h / 2 + depth)), box, _TEETH)
+        cv.fill(inter(inner, lambda x, y: y - (oy - h / 2 + depth)), box, _TEETH)
     if lower:
-        cv.fill(_inter(inner, lambda x, y: (oy + h / 2 - h * 0.42) - y), box, _shade(_TEETH, 0.95))
+        cv.fill(inter(inner, lambda x, y: (oy + h / 2 - h * 0.42) - y), box, shade(_TEETH, 0.95))
         cv.fill(
-            _inter(inner, lambda x, y: np.abs(y - oy - h * 0.05) - 0.8 * u),
+            inter(inner, lambda x, y: np.abs(y - oy - h * 0.05) - 0.8 * u),
             box,
-            _mix(_TEETH, _MOUTH_INNER, 0.5),
+            mix(_TEETH, _MOUTH_INNER, 0.5),
         )
     # Corner shading ties the mouth into the face.
-    cv.fill(lambda x, y: np.abs(outer(x, y)) - 0.8 * u, box, _shade(lips, 0.6), opacity=0.6)
+    cv.fill(lambda x, y: np.abs(outer(x, y)) - 0.8 * u, box, shade(lips, 0.6), opacity=0.6)
