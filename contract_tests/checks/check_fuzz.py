@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, reject, seed, settings
 
 from contract_tests.verdict import ContractViolation
 
 if TYPE_CHECKING:
-    import httpx
-
     from a2v_spec import Spec
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
@@ -96,15 +95,26 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
     content = kwargs.get("data")
     if isinstance(content, str):
         content = content.encode()
-    return client.request(
-        kwargs["method"],
-        kwargs["url"],
-        params=kwargs.get("params") or None,
-        json_body=kwargs.get("json"),
-        content=content,
-        headers=headers,
-        auth=False,
-    )
+    try:
+        return client.request(
+            kwargs["method"],
+            kwargs["url"],
+            params=kwargs.get("params") or None,
+            json_body=kwargs.get("json"),
+            content=content,
+            headers=headers,
+            auth=False,
+        )
+    except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError):
+        # HTTP itself cannot carry this case (e.g. a header value with a newline): not the server's fault.
+        reject()
+    except httpx.TransportError as err:
+        raise ContractViolation(
+            "A2V-FUZZ-NO-SERVER-ERROR",
+            f"{case.operation.label}: no answer, the connection failed: {type(err).__name__}: {err}",
+            expected="an HTTP answer (4xx for bad input)",
+            curl_command=case.as_curl_command(base_url=base_url),
+        ) from err
 
 
 def validate(
