@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
@@ -204,7 +205,8 @@ def test_a_crash_mid_render_leaves_no_half_file(make_audio, tmp_path: Path) -> N
 
 def test_render_runs_in_a_process_pool(make_audio, tmp_path: Path) -> None:
     pickle.dumps(render)
-    with ProcessPoolExecutor(max_workers=1) as pool:
+    # "spawn": a fresh interpreter, as a server's pool may use (and no fork-with-threads warning).
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         result = pool.submit(
             render,
             str(make_audio(duration=0.5)),
