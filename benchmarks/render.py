@@ -34,7 +34,13 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 from reference_renderer import RenderOptions, load_characters, render  # noqa: E402
-from reference_renderer.compose import Compositor, blink_levels, head_offsets, mouth_key  # noqa: E402
+from reference_renderer.compose import (  # noqa: E402
+    Compositor,
+    blink_levels,
+    gaze_directions,
+    head_offsets,
+    mouth_key,
+)
 from reference_renderer.encode import x264_options  # noqa: E402
 from reference_renderer.render import analyze_audio  # noqa: E402
 from reference_renderer.testing import encode_audio, speech_like  # noqa: E402
@@ -83,6 +89,7 @@ def ready_frames(
     _, track = analyze_audio(audio, opts)
     n = len(track)
     eyes = blink_levels(n, opts.fps, char.seed)
+    gazes = gaze_directions(n, opts.fps, char.seed)
     speaking = np.array([f.shape != "X" for f in track])
     offsets = [(int(x), int(y)) for x, y in head_offsets(n, opts.fps, char.seed, opts.size, speaking)]
     comp = Compositor(char, opts.size)
@@ -90,7 +97,7 @@ def ready_frames(
     mask_cache: dict[tuple[int, int], av.VideoFrame] = {}
     video, masks = [], []
     for i, frame in enumerate(track):
-        key = (offsets[i], float(eyes[i]), mouth_key(frame.shape, frame.openness))
+        key = (offsets[i], float(eyes[i]), mouth_key(frame.shape, frame.openness), float(gazes[i]))
         if key not in video_cache:
             y, u, v = comp.frame(*key)  # type: ignore[arg-type]
             arr = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, opts.size)

@@ -30,6 +30,7 @@ __all__ = [
     "Compositor",
     "Planes",
     "blink_levels",
+    "gaze_directions",
     "head_offsets",
     "mouth_key",
     "planes_to_array",
@@ -90,6 +91,22 @@ def blink_levels(n: int, fps: int, seed: int) -> np.ndarray:
     return eyes
 
 
+def gaze_directions(n: int, fps: int, seed: int) -> np.ndarray:
+    """Where the eyes look per frame: mostly at the viewer (0), now and then briefly aside (+-1).
+
+    Glances last 0.4-1.2 s and come every 2-6 s; an unmoving stare is what makes avatars look dead.
+    """
+    gaze = np.zeros(n, dtype=np.float32)
+    rng = np.random.default_rng([seed, 0x6A2E])
+    t = rng.uniform(1.5, 4.0)
+    while t * fps < n:
+        start = round(t * fps)
+        length = max(1, round(rng.uniform(0.4, 1.2) * fps))
+        gaze[start : start + length] = rng.choice([-1.0, 1.0])
+        t += length / fps + rng.uniform(2.0, 6.0)
+    return gaze
+
+
 def head_offsets(n: int, fps: int, seed: int, size: int, activity: np.ndarray | None = None) -> np.ndarray:
     """Integer head offsets ``(n, 2)`` as (dx, dy), even, moving at most one 2-pixel step at a time.
 
@@ -144,7 +161,7 @@ class _Layers:
     pad: int
     bases: OrderedDict[tuple[int, int], Planes] = field(default_factory=OrderedDict)
     masks: OrderedDict[tuple[int, int], Planes] = field(default_factory=OrderedDict)
-    eyes: dict[float, list[_Patch]] = field(default_factory=dict)
+    eyes: dict[tuple[float, float], list[_Patch]] = field(default_factory=dict)
     mouths: dict[tuple[str, int], _Patch] = field(default_factory=dict)
 
 
@@ -286,18 +303,21 @@ class Compositor:
         self._store(self._masks, offset, planes)
         return planes
 
-    def _patch(self, rect: Rect, eye: float, mouth: tuple[str, float]) -> _Patch:
-        rgb, alpha = draw_character(self.character, self.size, eye_open=eye, mouth=mouth, region=rect)
+    def _patch(self, rect: Rect, eye: float, mouth: tuple[str, float], gaze: float = 0.0) -> _Patch:
+        rgb, alpha = draw_character(
+            self.character, self.size, eye_open=eye, mouth=mouth, region=rect, gaze=gaze
+        )
         y, u, v = rgb_to_yuv420(rgb)
         opaque: np.ndarray = alpha > 0.999
         h, w = opaque.shape
         copaque = np.all(opaque.reshape(h // 2, 2, w // 2, 2), axis=(1, 3)).astype(bool)
         return _Patch(rect, y, u, v, None if opaque.all() else opaque, None if copaque.all() else copaque)
 
-    def eye_patches(self, level: float) -> list[_Patch]:
-        if level not in self._eyes:
-            self._eyes[level] = [self._patch(r, level, ("X", 0.0)) for r in self.layout.eye_rects]
-        return self._eyes[level]
+    def eye_patches(self, level: float, gaze: float = 0.0) -> list[_Patch]:
+        key = (level, gaze)
+        if key not in self._eyes:
+            self._eyes[key] = [self._patch(r, level, ("X", 0.0), gaze) for r in self.layout.eye_rects]
+        return self._eyes[key]
 
     def mouth_patch(self, key: tuple[str, int]) -> _Patch:
         if key not in self._mouths:
@@ -334,7 +354,7 @@ class Compositor:
             vp[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2] = bv[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
         self._dirty.clear()
 
-    def frame(self, offset: tuple[int, int], eye: float, mouth: tuple[str, int]) -> Planes:
+    def frame(self, offset: tuple[int, int], eye: float, mouth: tuple[str, int], gaze: float = 0.0) -> Planes:
         """Compose a frame into the bound planes and return them (valid until the next call).
 
         Only what changed is written: the whole frame when the head moved, else the patch rectangles
@@ -348,8 +368,8 @@ class Compositor:
             self._buf_offset = offset
         else:
             self._restore(base)
-        if eye != 1.0:
-            for patch in self.eye_patches(eye):
+        if eye != 1.0 or gaze != 0.0:
+            for patch in self.eye_patches(eye, gaze):
                 self._paste(patch, offset)
         if mouth != ("X", 0):
             self._paste(self.mouth_patch(mouth), offset)

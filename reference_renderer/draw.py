@@ -143,10 +143,12 @@ def draw_character(
     eye_open: float = 1.0,
     mouth: tuple[str, float] = ("X", 0.0),
     region: Rect | None = None,
+    gaze: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Render ``ch`` (premultiplied ``rgb`` HxWx3 and ``alpha`` HxW float32) for ``region`` only.
 
-    ``eye_open`` is 1 (open) .. 0 (closed); ``mouth`` is ``(shape, openness)``.
+    ``eye_open`` is 1 (open) .. 0 (closed); ``mouth`` is ``(shape, openness)``; ``gaze`` moves the
+    irises sideways, -1 (viewer's left) .. 1 (right).
     """
     cv = Canvas(size, region)
     lay = layout(ch, size)
@@ -240,7 +242,7 @@ def draw_character(
 
     _mouth(cv, ch, lay, mouth, u)
     for side in (-1, 1):
-        _eye(cv, ch, lay, cx + side * lay.eye_dx, side, eye_open, u)
+        _eye(cv, ch, lay, cx + side * lay.eye_dx, side, eye_open, gaze, u)
     _front_hair(cv, ch, cx, cy, a, b, u)
     for side in (-1, 1):
         _brow(cv, ch, lay, cx + side * lay.eye_dx, side, u)
@@ -397,7 +399,9 @@ def _clothes(
             )
 
 
-def _eye(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open: float, u: float) -> None:
+def _eye(
+    cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open: float, gaze: float, u: float
+) -> None:
     ey, ew, eh = lay.eye_y, lay.eye_w, lay.eye_h
     e = float(np.clip(eye_open, 0, 1))
     box = (ex - ew * 1.3, ey - eh * 1.3, ex + ew * 1.3, ey + eh * 1.3)
@@ -411,7 +415,7 @@ def _eye(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open:
         visible = inter(white, lambda x, y: lid(x) - y)
         cv.fill(visible, box, _EYE_WHITE)
         ir = eh * 0.92
-        icx = ex + side * -0.04 * ew
+        icx = ex + side * -0.04 * ew + float(np.clip(gaze, -1, 1)) * 0.3 * ew
         cv.fill(inter(circle(icx, ey + 0.05 * eh, ir), visible), box, ch.eye_color)
         cv.fill(inter(circle(icx, ey + 0.05 * eh, ir * 0.5), visible), box, (0.05, 0.04, 0.05))
         cv.fill(inter(circle(icx + 0.35 * ir, ey - 0.3 * ir, ir * 0.28), visible), box, (1.0, 1.0, 1.0))

@@ -16,7 +16,7 @@ import numpy as np
 
 from .audio import check_duration, iter_chunks, scan_audio
 from .characters import get_character
-from .compose import Compositor, blink_levels, head_offsets, mouth_key
+from .compose import Compositor, blink_levels, gaze_directions, head_offsets, mouth_key
 from .encode import Mp4Writer, aac_layout, aac_rate, atomic_path, write_png
 from .errors import AudioTooLongError, RenderError
 from .lipsync import ANALYSIS_RATE, FeatureExtractor, track_from_features
@@ -102,6 +102,7 @@ def render(
     rate, layout = aac_rate(info.sample_rate), aac_layout(info.channels)
 
     eyes = blink_levels(n, opts.fps, char.seed)
+    gazes = gaze_directions(n, opts.fps, char.seed)
     speaking = np.array([frame.shape != "X" for frame in track])
     offsets = [(int(dx), int(dy)) for dx, dy in head_offsets(n, opts.fps, char.seed, opts.size, speaking)]
     keys = [mouth_key(frame.shape, frame.openness) for frame in track]
@@ -122,7 +123,7 @@ def render(
         def emit_until(limit: int) -> None:
             nonlocal done, mask_offset
             while done < limit:
-                comp.frame(offsets[done], float(eyes[done]), keys[done])
+                comp.frame(offsets[done], float(eyes[done]), keys[done], float(gazes[done]))
                 video.write_video()
                 if mask is not None and mask_planes is not None:
                     if offsets[done] != mask_offset:  # the mask changes only when the head moves

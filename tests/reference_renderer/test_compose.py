@@ -8,6 +8,7 @@ from reference_renderer.compose import (
     EYE_LEVELS,
     Compositor,
     blink_levels,
+    gaze_directions,
     head_offsets,
     mouth_key,
     rgb_to_yuv420,
@@ -40,6 +41,15 @@ def test_blinks_are_natural_and_deterministic() -> None:
     assert not np.array_equal(eyes, blink_levels(25 * 60, 25, seed=43))
 
 
+def test_eyes_glance_aside_now_and_then() -> None:
+    gaze = gaze_directions(25 * 60, 25, seed=3)
+    np.testing.assert_array_equal(gaze, gaze_directions(25 * 60, 25, seed=3))
+    assert set(np.unique(gaze)) <= {-1.0, 0.0, 1.0}
+    assert 0.05 < (gaze != 0).mean() < 0.4  # mostly looking at the viewer
+    assert (gaze == -1).any()
+    assert (gaze == 1).any()
+
+
 def test_head_moves_in_small_even_steps() -> None:
     offsets = head_offsets(1500, 25, seed=1, size=512)
     assert (offsets % 2 == 0).all()
@@ -53,17 +63,18 @@ def test_head_moves_in_small_even_steps() -> None:
 
 @pytest.mark.parametrize("offset", [(0, 0), (4, -2), (-4, 2)])
 @pytest.mark.parametrize(
-    ("eye", "mouth"), [(1.0, ("X", 0.0)), (0.0, ("D", 1.0)), (0.5, ("F", 0.5)), (1.0, ("B", 0.3))]
+    ("eye", "mouth", "gaze"),
+    [(1.0, ("X", 0.0), 0.0), (0.0, ("D", 1.0), 0.0), (0.5, ("F", 0.5), 1.0), (1.0, ("B", 0.3), -1.0)],
 )
-def test_composed_frame_equals_a_full_redraw(offset, eye, mouth) -> None:
+def test_composed_frame_equals_a_full_redraw(offset, eye, mouth, gaze) -> None:
     """Patches pasted on the cached base give the same picture as drawing the whole frame."""
     ch = load_characters()["ines_f0405"]
     size = 128
     comp = Compositor(ch, size)
     comp.frame((0, 0), 1.0, ("X", 0))  # a previous frame, so restoring is exercised too
     key = mouth_key(*mouth)
-    y, u, v = comp.frame(offset, eye, key)
-    rgb, alpha = draw_character(ch, size, eye_open=eye, mouth=(key[0], key[1] / 6))
+    y, u, v = comp.frame(offset, eye, key, gaze)
+    rgb, alpha = draw_character(ch, size, eye_open=eye, mouth=(key[0], key[1] / 6), gaze=gaze)
     p = 8
     rgb = np.pad(rgb, ((p, p), (p, p), (0, 0)), mode="edge")
     alpha = np.pad(alpha, p, mode="edge")
