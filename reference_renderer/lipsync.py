@@ -31,6 +31,7 @@ __all__ = ["ANALYSIS_RATE", "FeatureExtractor", "Features", "analyze", "track_fr
 ANALYSIS_RATE = 16_000
 _WINDOW = 1024  # 64 ms: wide enough for low voices' harmonics, short enough for 40 ms frames
 _EPS = 1e-10
+_BATCH = 16_384  # samples analysed per batch (~1 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,8 @@ class FeatureExtractor:
         self._next = 0  # next frame index to emit
         self._total = 0  # samples fed
         self._rows: list[np.ndarray] = []
+        self._pending: list[np.ndarray] = []
+        self._pending_size = 0
         self._window = np.hanning(_WINDOW).astype(np.float32)
         freqs = np.fft.rfftfreq(_WINDOW, 1 / ANALYSIS_RATE)
         self._band = (freqs >= 100) & (freqs <= 7800)
@@ -78,9 +81,20 @@ class FeatureExtractor:
         return round((index + 0.5) * ANALYSIS_RATE / self._fps)
 
     def feed(self, chunk: np.ndarray) -> None:
-        self._buf = np.concatenate([self._buf, np.asarray(chunk, dtype=np.float32).ravel()])
+        # Decoders hand over ~1000-sample chunks; analysing in batches of a second or so keeps the
+        # per-call numpy overhead down (it dominated the analysis pass) at a fixed memory cost.
+        self._pending.append(np.asarray(chunk, dtype=np.float32).ravel())
+        self._pending_size += chunk.size
         self._total += chunk.size
-        self._emit(limit=None)
+        if self._pending_size >= _BATCH:
+            self._flush()
+            self._emit(limit=None)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._buf = np.concatenate([self._buf, *self._pending])
+            self._pending.clear()
+            self._pending_size = 0
 
     def _emit(self, limit: int | None) -> None:
         end = self._buf_start + len(self._buf)
@@ -103,6 +117,7 @@ class FeatureExtractor:
     def finish(self, frame_count: int | None = None) -> Features:
         """Pad the tail with silence and return features for ``frame_count`` frames (default: all)."""
         count = frame_count if frame_count is not None else self.frame_count()
+        self._flush()
         needed = self._centre(count - 1) + _WINDOW // 2 - (self._buf_start + len(self._buf))
         if needed > 0:
             self._buf = np.concatenate([self._buf, np.zeros(needed, dtype=np.float32)])
