@@ -63,6 +63,8 @@ def run_with_exit_code(
         "no:cacheprovider",
         "-p",
         "no:randomly",
+        "-p",
+        "no:xdist",
         "-W",
         "ignore::DeprecationWarning",
         "-o",

@@ -14,25 +14,30 @@ __all__ = ["ContractViolation", "check", "curl", "describe_response"]
 _HIDDEN_HEADERS = {"host", "content-length", "accept-encoding", "connection", "user-agent"}
 
 
-def curl(request: httpx.Request | None, *, redact: bool = False) -> str:
-    """A curl command that sends `request` again."""
+def curl(request: httpx.Request | None, *, redact: bool = True) -> str:
+    """A curl command that sends `request` again.
+
+    The bearer token is replaced by `$A2V_TOKEN` (reports end up in CI artifacts): set that variable
+    to the key the kit used before pasting the command.
+    """
     if request is None:
         return ""
-    parts = ["curl", "-i", "-X", request.method]
+    parts = ["curl", "-i", "-X", shlex.quote(request.method)]
     for name, value in request.headers.items():
         if name.lower() in _HIDDEN_HEADERS:
             continue
-        if redact and name.lower() == "authorization":
-            value = "Bearer ***"
-        parts += ["-H", f"{name}: {value}"]
+        if redact and name.lower() == "authorization" and value.lower().startswith("bearer "):
+            parts += ["-H", '"Authorization: Bearer $A2V_TOKEN"']
+            continue
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
     try:
         body = request.content
     except Exception:  # a streaming body that was not read
         body = b""
     if body:
-        parts += ["--data-binary", body.decode("utf-8", "replace")]
-    parts.append(str(request.url))
-    return " ".join(shlex.quote(p) for p in parts)
+        parts += ["--data-binary", shlex.quote(body.decode("utf-8", "replace"))]
+    parts.append(shlex.quote(str(request.url)))
+    return " ".join(parts)
 
 
 def describe_response(response: httpx.Response | None, limit: int = 400) -> str:
