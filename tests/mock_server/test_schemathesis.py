@@ -31,7 +31,9 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
                 "--url", server.base_url,
                 "--header", "Authorization: Bearer st-key",
                 "--max-examples", "25",
-                "--workers", "2",
+                # one worker: with threads, CPython 3.11.7's ast.parse can fail inside hypothesis
+                # ("AST constructor recursion depth mismatch", CPython gh-106905), a tool bug
+                "--workers", "1",
                 "--seed", "1",
                 "--report", "junit", "--report-dir", str(tmp_path),
                 "--no-color",
