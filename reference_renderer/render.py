@@ -97,6 +97,10 @@ def render(
     for path in (output, mask_output):
         if path is not None:
             _check_output(path)
+    if mask_output is not None and os.path.abspath(os.fspath(mask_output)) == os.path.abspath(
+        os.fspath(output)
+    ):
+        raise ValueError(f"mask_output must differ from output, both are {os.fspath(output)!r}")
     _, track, info = _analyze(audio, opts)
     n = len(track)
     rate, layout = aac_rate(info.sample_rate), aac_layout(info.channels)

@@ -14,6 +14,7 @@ from reference_renderer import (
     AudioTooLongError,
     AudioTooShortError,
     EmptyAudioError,
+    RenderError,
     RenderOptions,
     UndecodableAudioError,
     load_characters,
@@ -185,6 +186,15 @@ def test_errors_are_typed_and_leave_no_files(make_audio, tmp_path: Path) -> None
     with pytest.raises(AudioTooLongError, match=r"audio is 2\.0 s long; the limit is 1 s"):
         render(two_s, "eva_a0008", out / "v.mp4", options=RenderOptions(size=64, max_duration=1.0))
     assert list(out.iterdir()) == []
+
+
+def test_output_paths_are_checked_before_any_work(make_audio, tmp_path: Path) -> None:
+    audio = make_audio(duration=0.5)
+    with pytest.raises(RenderError, match=r"output directory .* does not exist"):
+        render(audio, "eva_a0008", tmp_path / "missing" / "v.mp4")
+    with pytest.raises(ValueError, match="mask_output must differ from output"):
+        render(audio, "eva_a0008", tmp_path / "v.mp4", mask_output=tmp_path / "v.mp4")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_crash_mid_render_leaves_no_half_file(make_audio, tmp_path: Path) -> None:
