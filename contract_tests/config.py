@@ -25,7 +25,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
-        "quick", fuzz_examples=8, stateful_examples=3, stateful_steps=4, audio_examples=2, expiry_wait=10
+        "quick", fuzz_examples=8, stateful_examples=5, stateful_steps=5, audio_examples=2, expiry_wait=10
     ),
     "full": Profile(
         "full", fuzz_examples=60, stateful_examples=15, stateful_steps=8, audio_examples=8, expiry_wait=90

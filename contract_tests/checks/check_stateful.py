@@ -29,6 +29,7 @@ def test_links_state_machine(
     a2v_spec: Spec,
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
+    a2v_model_id: str,
 ) -> None:
     import schemathesis
     from schemathesis import Response
@@ -42,6 +43,9 @@ def test_links_state_machine(
     class KitStateMachine(base):  # type: ignore[misc, valid-type]
         def before_call(self, case: Any) -> None:
             _tame(case, a2v_audio)
+            # A real character, so generate succeeds and the state machine can follow its links.
+            if case.operation.path == "/v1/a2v/video.generate" and isinstance(case.body, dict):
+                case.body = {**case.body, "model_id": a2v_model_id}
 
         def call(self, case: Any, **kwargs: Any) -> Any:
             response = send_case(case, a2v_client, a2v_options.base_url)

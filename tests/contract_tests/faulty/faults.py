@@ -325,10 +325,11 @@ class Fault:
     still_passing: tuple[str, ...] = ()
     timeout: float = 60.0
     settings: dict[str, Any] = field(default_factory=dict)
+    label: str = ""
 
     @property
     def name(self) -> str:
-        return self.build.__name__
+        return self.label or self.build.__name__
 
 
 FAULTS = [
@@ -409,6 +410,13 @@ FAULTS = [
         ("A2V-FILE-TAMPER", "A2V-FILE-MASK"),
         "A2V-FILE-TAMPER",
         ("A2V-FILE-MASK",),
+    ),
+    # The same fault, found by the stateful layer following the GetVideo link.
+    Fault(
+        not_readable_after_create,
+        ("A2V-STATEFUL-LINKS",),
+        "A2V-STATEFUL-LINKS",
+        label="not_readable_after_create_via_links",
     ),
     Fault(
         callback_signed_with_wrong_key,
