@@ -247,6 +247,13 @@ _TABLE: Final[list[Requirement]] = [
         "/x-a2v-error-catalog/15/when",
         "A task whose decoded audio is over the limit.",
     ),
+    _r(
+        "A2V-ERROR-ROUTING",
+        "errors",
+        "A wrong method answers 405 / 1006, an unknown path 404 / 1007",
+        "/x-a2v-error-catalog/5/when",
+        "For example `GET /v1/a2v/video.generate`.",
+    ),
     # -- auth -------------------------------------------------------------------------------------------
     _r(
         "A2V-AUTH-REQUIRED",

@@ -19,14 +19,14 @@ requirement = pytest.mark.a2v_requirement
 RATE_HEADERS = ("X-Ratelimit-Total", "X-Ratelimit-Left", "X-Ratelimit-Reset")
 
 
-def envelope(response: httpx.Response) -> dict[str, Any]:
+def envelope(response: httpx.Response, requirement_id: str = "A2V-FUZZ-RESPONSE-SCHEMA") -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise ContractViolation(
-            "A2V-FUZZ-RESPONSE-SCHEMA",
+            requirement_id,
             "the answer is not a JSON envelope",
             expected='{"code": int, "message": str, "data": ...}',
             response=response,
@@ -36,7 +36,7 @@ def envelope(response: httpx.Response) -> dict[str, Any]:
 
 def expect_error(response: httpx.Response, requirement_id: str, status: int, code: int, spec: Spec) -> None:
     """The answer is HTTP `status` with envelope `code`, `data: null` and a message."""
-    body = envelope(response)
+    body = envelope(response, requirement_id)
     expected = f"HTTP {status}, code {code} ({spec.errors[code].message}), data null"
     check(
         response.status_code == status and body.get("code") == code,
@@ -63,11 +63,11 @@ def expect_error(response: httpx.Response, requirement_id: str, status: int, cod
 
 def conforms(response: httpx.Response, spec: Spec, operation_id: str, requirement_id: str) -> dict[str, Any]:
     """The body matches the schema documented for its status."""
-    body = envelope(response)
+    body = envelope(response, requirement_id)
     pointer = spec.response_pointer(spec.operation(operation_id), response.status_code)
     if pointer is None:
         raise ContractViolation(
-            "A2V-FUZZ-STATUS-CODE",
+            requirement_id,
             f"{operation_id} documents no HTTP {response.status_code}",
             response=response,
         )
@@ -173,6 +173,22 @@ def test_bad_generate_requests(
 def test_bad_query_parameter(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     response = a2v_client.request("GET", "/v1/a2v/video.list", params={"page_size": "many"})
     expect_error(response, "A2V-ERROR-BAD-REQUEST", 400, 1003, a2v_spec)
+
+
+@requirement("A2V-ERROR-ROUTING")
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/v1/a2v/video.generate", 405, 1006),
+        ("DELETE", "/v1/a2v/video.get", 405, 1006),
+        ("GET", "/v1/a2v/no.such.operation", 404, 1007),
+    ],
+)
+def test_routing_errors(
+    a2v_client: A2VClient, a2v_spec: Spec, method: str, path: str, status: int, code: int
+) -> None:
+    response = a2v_client.request(method, path)
+    expect_error(response, "A2V-ERROR-ROUTING", status, code, a2v_spec)
 
 
 _AUTH_CASES = [

@@ -242,6 +242,21 @@ def _valid_list_param(name: str, value: str) -> bool:
     return value in ("pending", "in_progressing", "finished", "error")
 
 
+def plain_404_for_unknown_path(settings: Settings) -> Any:
+    """An unknown path answers the framework's plain-text 404, not the envelope with 1007."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if (
+            exchange.status == 404
+            and exchange.path.startswith("/v1/")
+            and (json_api(exchange) or {}).get("code") == 1007
+        ):
+            exchange.body = b"Not Found"
+            exchange.set_header("content-type", "text/plain; charset=utf-8")
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
 def video_without_audio(settings: Settings) -> Any:
     """The result MP4 has no audio stream."""
 
@@ -410,6 +425,12 @@ FAULTS = [
         ("A2V-FILE-TAMPER", "A2V-FILE-MASK"),
         "A2V-FILE-TAMPER",
         ("A2V-FILE-MASK",),
+    ),
+    Fault(
+        plain_404_for_unknown_path,
+        ("A2V-ERROR-ROUTING", "A2V-ERROR-UNKNOWN-VIDEO"),
+        "A2V-ERROR-ROUTING",
+        ("A2V-ERROR-UNKNOWN-VIDEO",),
     ),
     # The same fault, found by the stateful layer following the GetVideo link.
     Fault(
