@@ -146,7 +146,7 @@ def test_rate_limit_at_run_time(mock: httpx.Client) -> None:
 def test_timings_and_next_tasks(mock: httpx.Client, audio_host: AudioHost) -> None:
     put_scenario(
         mock,
-        timings={"pending_seconds": 0.4},
+        timings={"pending_seconds": 1.5},
         next_tasks=[{"tenant": "n", "outcome": "error", "error_code": 10001}],
     )
     other = generate(mock, audio_host, "someone")

@@ -77,7 +77,7 @@ def test_ten_seconds_of_audio_finishes_quickly_with_growing_progress(
     elapsed = time.monotonic() - started
     assert video["status"] == "finished", video
     assert progress == sorted(progress)
-    assert elapsed < 5, f"a 10 s audio took {elapsed:.2f} s"
+    assert elapsed < 8, f"a 10 s audio took {elapsed:.2f} s"  # ~0.5 s idle; benchmarks/server.py measures it
 
 
 @pytest.mark.parametrize(
