@@ -156,9 +156,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def start_mock(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_mock(data_dir: Path, port: int, http: str) -> subprocess.Popen[bytes]:
     config = data_dir / "bench.yaml"
-    config.write_text("audio_hosts: [127.0.0.1]\nlog_level: warning\nqueue_capacity: 256\n")
+    config.write_text(f"audio_hosts: [127.0.0.1]\nlog_level: warning\nqueue_capacity: 256\nhttp: {http}\n")
     args = [
         sys.executable,
         "-m",
@@ -217,10 +217,19 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--no-prism", action="store_true", help="measure the mock alone")
+    parser.add_argument(
+        "--http", default="auto", choices=["auto", "h11", "httptools"], help="uvicorn's parser"
+    )
     args = parser.parse_args()
     tool = "wrk -t2" if shutil.which("wrk") else "python asyncio+httpx subprocess"
     print(f"A2V mock benchmark, 127.0.0.1: {args.connections} connections, {args.duration:g} s a run, {tool}")
-    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
+    try:
+        import httptools  # noqa: F401
+
+        parser_name = "httptools" if args.http in ("auto", "httptools") else "h11"
+    except ImportError:
+        parser_name = "h11"
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, uvicorn http: {parser_name}")
 
     with tempfile.TemporaryDirectory(prefix="a2v-bench-") as tmp:
         root = Path(tmp)
@@ -235,7 +244,7 @@ def main() -> int:
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        mock = start_mock(root, port)
+        mock = start_mock(root, port, args.http)
         prism: subprocess.Popen[bytes] | None = None
         try:
             if not wait_until_up(f"{base}/v1/ping", mock, 60):

@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
+        http=settings.http,  # "auto", "h11" or "httptools", validated by uvicorn
     )
     server = uvicorn.Server(config)
     server.run()

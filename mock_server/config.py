@@ -80,6 +80,8 @@ class Settings:
     #: Start the render processes at start-up so the first task does not pay for it.
     prewarm: bool = True
     log_level: str = "info"
+    #: uvicorn's HTTP implementation: "auto" (httptools when installed, else h11), "h11", "httptools".
+    http: str = "auto"
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
