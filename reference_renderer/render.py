@@ -122,19 +122,27 @@ def render(
         comp.bind(video.video_planes())
         mask_planes = mask.video_planes() if mask is not None else None
         mask_offset: tuple[int, int] | None = None
+        previous: tuple[object, ...] | None = None
         done = 0
 
         def emit_until(limit: int) -> None:
-            nonlocal done, mask_offset
+            nonlocal done, mask_offset, previous
             while done < limit:
-                comp.frame(offsets[done], float(eyes[done]), keys[done], float(gazes[done]))
-                video.write_video()
+                state = (offsets[done], float(eyes[done]), keys[done], float(gazes[done]))
+                if state == previous:  # an exact repeat (silence, no blink or move): no composing
+                    video.write_video(repeat=True)
+                else:
+                    comp.frame(*state)
+                    video.write_video()
+                    previous = state
                 if mask is not None and mask_planes is not None:
                     if offsets[done] != mask_offset:  # the mask changes only when the head moves
                         mask_offset = offsets[done]
                         for dst, src in zip(mask_planes, comp.mask(mask_offset), strict=True):
                             dst[...] = src
-                    mask.write_video()
+                        mask.write_video()
+                    else:
+                        mask.write_video(repeat=True)
                 done += 1
                 if progress is not None and (done % report_every == 0 or done == n):
                     progress(done, n)

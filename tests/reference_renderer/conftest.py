@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import av
+import av.logging
 import numpy as np
 import pytest
 
@@ -70,6 +71,18 @@ def video_info(path: Path) -> dict[str, object]:
             info.update(audio_codec=None)
         info["frames"] = sum(1 for _ in container.decode(video=0))
     return info
+
+
+def decoder_complaints(path: Path) -> list[tuple[int, str, str]]:
+    """Warnings and errors FFmpeg logs while decoding every stream of ``path`` (should be none)."""
+    av.logging.set_level(av.logging.WARNING)
+    try:
+        with av.logging.Capture() as logs, av.open(str(path)) as container:
+            for _ in container.decode(*container.streams):
+                pass
+    finally:
+        av.logging.set_level(None)
+    return list(logs)
 
 
 def decoded_luma(path: Path) -> np.ndarray:

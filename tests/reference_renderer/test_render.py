@@ -25,7 +25,7 @@ from reference_renderer.draw import layout
 from reference_renderer.encode import write_png
 from reference_renderer.testing import encode_audio, speech_like
 
-from .conftest import decoded_luma, top_level_boxes, video_info
+from .conftest import decoded_luma, decoder_complaints, top_level_boxes, video_info
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,6 +77,8 @@ def test_result_and_streams(rendered) -> None:
     mask_info = video_info(mask)
     assert (mask_info["video_codec"], mask_info["pix_fmt"]) == ("h264", "yuv420p")
     assert mask_info["frames"] == info["frames"]
+    assert decoder_complaints(video) == []
+    assert decoder_complaints(mask) == []
 
 
 def test_progress_reports_up_to_the_total(rendered) -> None:
@@ -92,6 +94,14 @@ def mouth_darkness(frames: np.ndarray) -> np.ndarray:
     m = 6
     region = frames[:, y0 - m : y1 + m, x0 - m : x1 + m].astype(int)
     return (region < 45).sum(axis=(1, 2))  # the mouth interior is Y~35; the closed lip line Y>=50
+
+
+def test_repeated_frames_are_exact_repeats(rendered) -> None:
+    """Frames with the same mouth, eyes and head as the previous one decode to the same picture."""
+    _, video, mask, _ = rendered
+    for frames in (decoded_luma(video), decoded_luma(mask)):
+        same = sum(np.array_equal(frames[i], frames[i - 1]) for i in range(1, len(frames)))
+        assert same > 0.2 * len(frames)
 
 
 def test_silence_closed_speech_open_in_decoded_video(rendered) -> None:
