@@ -16,6 +16,7 @@ zero-motion skips).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = ["BitReader", "BitWriter", "SkipWriter", "StreamParams", "escape", "parse_params", "unescape"]
@@ -70,49 +71,35 @@ class BitWriter:
         return bytes(int("".join(map(str, bits[i : i + 8])), 2) for i in range(0, len(bits), 8))
 
 
+_EMULATED = re.compile(b"\x00\x00\x03")
+_NEEDS_ESCAPE = re.compile(b"\x00\x00(?=[\x00-\x03])")
+
+
 def unescape(nal: bytes) -> bytes:
     """NAL payload -> RBSP (drop emulation-prevention ``03`` after ``00 00``)."""
-    out = bytearray()
-    zeros = 0
-    for byte in nal:
-        if zeros >= 2 and byte == 3:
-            zeros = 0
-            continue
-        out.append(byte)
-        zeros = zeros + 1 if byte == 0 else 0
-    return bytes(out)
+    return _EMULATED.sub(b"\x00\x00", nal)
 
 
 def escape(rbsp: bytes) -> bytes:
     """RBSP -> NAL payload (insert ``03`` wherever ``00 00`` precedes a byte <= 3)."""
-    out = bytearray()
-    zeros = 0
-    for byte in rbsp:
-        if zeros >= 2 and byte <= 3:
-            out.append(3)
-            zeros = 0
-        out.append(byte)
-        zeros = zeros + 1 if byte == 0 else 0
-    return bytes(out)
+    return _NEEDS_ESCAPE.sub(b"\x00\x00\x03", rbsp)
 
 
 def split_annexb(data: bytes) -> list[bytes]:
     """Split an Annex B byte stream into NAL units (without start codes)."""
-    nals: list[bytes] = []
-    i, n = 0, len(data)
     starts: list[int] = []
-    while i + 3 <= n:
-        if data[i] == 0 and data[i + 1] == 0 and data[i + 2] == 1:
-            starts.append(i + 3)
-            i += 3
-        else:
-            i += 1
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        starts.append(i + 3)
+        i = data.find(b"\x00\x00\x01", i + 3)
+    nals: list[bytes] = []
     for k, start in enumerate(starts):
-        end = starts[k + 1] - 3 if k + 1 < len(starts) else n
-        nal = data[start:end]
-        while k + 1 < len(starts) and nal.endswith(b"\x00"):  # the 4-byte start code's leading zero
-            nal = nal[:-1]
-        nals.append(nal)
+        if k + 1 < len(starts):
+            # The next start code may be the 4-byte form; its leading zero is not part of this NAL
+            # (a NAL never ends in a zero byte: its RBSP ends with the stop bit).
+            nals.append(data[start : starts[k + 1] - 3].rstrip(b"\x00"))
+        else:
+            nals.append(data[start:])
     return nals
 
 
@@ -239,7 +226,13 @@ class SkipWriter:
         return bytes(out)
 
     def _patch_frame_num(self, payload: bytes, number: int) -> bytes:
-        rbsp = bytearray(unescape(payload))
+        # Only the slice header's first bytes change: unescape, patch and re-escape a prefix that ends
+        # outside any zero run, and keep the (possibly large) rest of the slice as it is.
+        cut = min(len(payload), 12)
+        while cut < len(payload) and (payload[cut - 1] == 0 or payload[cut - 2] == 0):
+            cut += 1
+        head, tail = payload[:cut], payload[cut:]
+        rbsp = bytearray(unescape(head))
         r = BitReader(bytes(rbsp))
         r.ue()
         r.ue()
@@ -249,4 +242,4 @@ class SkipWriter:
             bit = (number >> (self.params.log2_max_frame_num - 1 - i)) & 1
             byte, shift = (pos + i) >> 3, 7 - ((pos + i) & 7)
             rbsp[byte] = (rbsp[byte] & ~(1 << shift)) | (bit << shift)
-        return escape(bytes(rbsp))
+        return escape(bytes(rbsp)) + tail
