@@ -70,7 +70,13 @@ def video_view(mock: Mock, task: Task, base_url: str) -> dict[str, Any]:
 
 
 def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    """`scheme://host[:port][root_path]` as the client addressed us (cheaper than `request.base_url`)."""
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 # --- handlers -------------------------------------------------------------------------------------
@@ -86,8 +92,12 @@ async def login(mock: Mock, request: Request, who: Principal | None, v: Validate
 
 async def list_characters(mock: Mock, request: Request, who: Principal | None, v: Validated) -> Any:
     base = _base_url(request)
-    now = time.time()
-    return [
+    now = int(time.time())
+    key = (base, now)  # the same list for every caller within a second: URLs are signed per second
+    cached = mock.cache.get("characters")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    data = [
         {
             "model_id": c.model_id,
             "name": c.name,
@@ -97,6 +107,8 @@ async def list_characters(mock: Mock, request: Request, who: Principal | None, v
         }
         for c in mock.characters.values()
     ]
+    mock.cache["characters"] = (key, data)
+    return data
 
 
 def _plan(mock: Mock, request: Request, tenant: str) -> dict[str, Any]:
@@ -229,7 +241,7 @@ def _forced(mock: Mock, status: int | None, code: int | None) -> ApiError:
 async def dispatch(request: Request) -> Response:
     mock: Mock = request.app.state.mock
     path, method = request.url.path, request.method
-    op: Operation | None = mock.spec.find(method, path)
+    op: Operation | None = mock.routes.get((method, path))
     if op is None:
         allowed = sorted(o.method.upper() for o in mock.spec.operations.values() if o.path == path)
         if allowed:

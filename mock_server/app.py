@@ -76,6 +76,10 @@ class Mock:
         self.journal = Journal(settings.journal_size)
         #: Test mode: every response that did not match the spec (also raised and logged).
         self.violations: list[Exception] = []
+        #: (METHOD, path) -> operation, for routing by the spec.
+        self.routes = {(op.method.upper(), op.path): op for op in spec.operations.values()}
+        #: Small per-second caches of read-only answers (e.g. the character list).
+        self.cache: dict[str, Any] = {}
         self._preview_lock = asyncio.Lock()
 
     async def start(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["Entry", "Journal"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Entry:
     time: float
     tenant: str | None
