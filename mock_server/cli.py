@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", type=Path, help="a YAML file of settings (flags override it)")
     parser.add_argument(
-        "--api-key", action="append", dest="api_keys", metavar="KEY", help="accept only this key (repeatable)"
+        "--api-key", action="extend", nargs="+", dest="api_keys", metavar="KEY", help="accept only these keys"
     )
     parser.add_argument("--admin-key", help="protect /__admin with this bearer token")
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
