@@ -26,9 +26,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import struct
 import tempfile
-import zlib
 from fractions import Fraction
 from typing import TYPE_CHECKING, Self
 
@@ -258,22 +256,12 @@ class Mp4Writer:
 
 
 def write_png(path: PathLike, rgb: np.ndarray) -> None:
-    """Write uint8 RGB ``(h, w, 3)`` as a PNG, atomically (zlib only: no imaging dependency needed)."""
-    h, w, _ = rgb.shape
-    raw = np.concatenate(
-        [np.zeros((h, 1), np.uint8), np.ascontiguousarray(rgb, np.uint8).reshape(h, w * 3)], axis=1
-    )
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-        )
-
-    body = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
+    """Write uint8 RGB ``(h, w, 3)`` as a PNG, atomically, with FFmpeg's PNG encoder."""
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height = rgb.shape[1], rgb.shape[0]
+    codec.pix_fmt = "rgb24"
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, np.uint8), format="rgb24")
+    packets = [*codec.encode(frame), *codec.encode(None)]
     with atomic_path(path, suffix=".png") as tmp, open(tmp, "wb") as fh:
-        fh.write(body)
+        for packet in packets:
+            fh.write(bytes(packet))
