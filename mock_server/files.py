@@ -126,9 +126,8 @@ class FileServer:
                     status_code=416,
                     headers={**headers, "Content-Type": "application/json"},
                 )
-            if parsed != (0, size - 1) or header:
-                start, end, status = parsed[0], parsed[1], 206
-                headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+            start, end, status = parsed[0], parsed[1], 206
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = max(0, end - start + 1)
         if request.method == "HEAD":
             headers["Content-Length"] = str(length)

@@ -7,7 +7,6 @@ The store is used from the event loop thread only; statements are small and inde
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import time
@@ -240,9 +239,3 @@ def _task(row: sqlite3.Row) -> Task:
     data = dict(row)
     data["plan"] = json.loads(data["plan"] or "{}")
     return Task(**data)
-
-
-def data_files(data_dir: Path) -> Path:
-    path = data_dir / "files"
-    os.makedirs(path, exist_ok=True)
-    return path
