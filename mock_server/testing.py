@@ -74,7 +74,13 @@ def run_server(settings: Settings | None = None, **overrides: Any) -> Iterator[R
         settings = settings.replace(**overrides)
         app = create_app(settings)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", lifespan="on", access_log=False
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            http=settings.http,
         )
         server = uvicorn.Server(config)
         failure: list[BaseException] = []
