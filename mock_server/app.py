@@ -110,6 +110,7 @@ class Mock:
         )
         self.pool.on_progress = self.runner.on_progress
         self.runner.recover()
+        self.callbacks.resume()
         self._background: set[asyncio.Task[None]] = set()
         if s.prewarm:
             job = asyncio.create_task(self.pool.prewarm(self._characters_file))

@@ -60,19 +60,30 @@ class CallbackSender:
                 await job
         await self.client.aclose()
 
-    def schedule(self, task: Task) -> None:
+    def schedule(self, task: Task, record: dict[str, Any] | None = None) -> None:
         if not task.callback_url:
             return
-        job = asyncio.create_task(self._deliver(task))
+        job = asyncio.create_task(self._deliver(task, record))
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
-    async def _deliver(self, task: Task) -> None:
+    def resume(self) -> int:
+        """Go on with deliveries a previous run left unfinished (same delivery id, attempts kept)."""
+        resumed = 0
+        for record in self.store.deliveries():
+            if record["state"] in ("pending", "retrying"):
+                task = self.store.get_task(record["video_id"])
+                if task is not None and task.terminal:
+                    self.schedule(task, record)
+                    resumed += 1
+        return resumed
+
+    async def _deliver(self, task: Task, resumed: dict[str, Any] | None = None) -> None:
         from urllib.parse import urlsplit
 
         assert task.callback_url is not None  # checked by schedule()
         now = time.time()
-        record: dict[str, Any] = {
+        record: dict[str, Any] = resumed or {
             "delivery_id": uuid.uuid4().hex,
             "video_id": task.video_id,
             "tenant": task.tenant,
@@ -94,8 +105,12 @@ class CallbackSender:
             )
             self.store.save_delivery(record)
             return
+        if record["attempts"] >= self.settings.callback_attempts:
+            record.update(state="failed", updated_at=time.time())
+            self.store.save_delivery(record)
+            return
         body = self.body_of(task)
-        for attempt in range(1, self.settings.callback_attempts + 1):
+        for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
             stamp = int(time.time())
             headers = {
                 "Content-Type": "application/json",

@@ -121,3 +121,46 @@ def test_a_receiver_that_never_accepts_gets_five_attempts(
     records = client.get(f"{server.base_url}/__admin/callbacks", params={"video_id": video_id}).json()["data"]
     assert records[0]["state"] == "failed"
     assert records[0]["attempts"] == 5
+
+
+def test_unfinished_deliveries_resume_after_a_restart(tmp_path: Any, receiver: Receiver) -> None:
+    from mock_server.store import Store, Task
+    from mock_server.testing import run_server
+
+    from .conftest import TEST_SETTINGS
+
+    store = Store(tmp_path)
+    now = int(time.time())
+    task = Task(
+        "a" * 32,
+        "t",
+        "tok",
+        "eva_a0008",
+        "http://x/a",
+        receiver.url,
+        "error",
+        5,
+        10001,
+        "gone",
+        None,
+        now,
+        now,
+    )
+    store.insert_task(task)
+    record = {
+        "delivery_id": "d" * 32, "video_id": task.video_id, "tenant": "t", "url": receiver.url,
+        "event": "video.error", "attempts": 2, "last_status": 500, "last_error": None, "state": "retrying",
+        "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    store.save_delivery(record)
+    store.close()
+    with run_server(**TEST_SETTINGS, data_dir=tmp_path, prewarm=False) as server:
+        receiver.wait(1)
+        headers, body = receiver.received[0]
+        assert headers["x-a2v-delivery"] == "d" * 32
+        assert json.loads(body)["data"]["error"]["code"] == 10001
+        deadline = time.monotonic() + 5
+        while (found := server.mock.store.deliveries()[0])["state"] != "delivered":
+            assert time.monotonic() < deadline, found
+            time.sleep(0.02)
+        assert found["attempts"] == 3
