@@ -4,12 +4,13 @@ The spec is loaded once here (start-up fails if it has no operations). Everythin
 store, the render processes, the HTTP clients, the task runner) is built by the lifespan and reached
 through `app.state.mock`, so run the lifespan when using the app in-process, for example::
 
-    from starlette.testclient import TestClient          # runs the lifespan in a thread
-    with TestClient(create_app(Settings(data_dir=tmp))) as client:
+    from mock_server.testing import app_client           # runs the lifespan on a background loop
+    with app_client(create_app(Settings(data_dir=tmp))) as client:
         client.get("/v1/ping")
 
-or, with `httpx.AsyncClient(transport=httpx.ASGITransport(app))`, inside `async with lifespan(app):`
-(see `mock_server.testing.lifespan`).
+or, with `httpx.AsyncClient(transport=httpx.ASGITransport(app))`, inside
+`async with mock_server.testing.lifespan(app):`. (Starlette's TestClient also works where `httpx2` is
+installed, which Starlette 1.10 asks for.)
 """
 
 from __future__ import annotations
