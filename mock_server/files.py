@@ -62,19 +62,15 @@ class Signer:
 
     def verify(self, path: str, expires: str | None, signature: str | None) -> None:
         if not expires or not signature:
-            raise ApiError(1001, "file URL is not signed: Expires and Signature are required", status=403)
+            raise ApiError(1012, "file URL is not signed: Expires and Signature are required")
         try:
             when = int(expires)
         except ValueError:
-            raise ApiError(1001, f"file URL has an invalid Expires {expires!r}", status=403) from None
+            raise ApiError(1012, f"file URL has an invalid Expires {expires!r}") from None
         if not hmac.compare_digest(self.signature(path, when), signature):
-            raise ApiError(
-                1001, "file URL signature does not match; read the video again for a fresh URL", status=403
-            )
+            raise ApiError(1012, "file URL signature does not match; read the video again for a fresh URL")
         if time.time() > when:
-            raise ApiError(
-                1001, f"file URL expired at {when}; read the video again for a fresh URL", status=403
-            )
+            raise ApiError(1012, f"file URL expired at {when}; read the video again for a fresh URL")
 
 
 class FileServer:

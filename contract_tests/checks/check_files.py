@@ -210,12 +210,21 @@ def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
             continue
         response = a2v_client._http.get(bad)
         check(
-            response.status_code == 403,
+            response.status_code == 403 and _envelope_code(response) == 1012,
             "A2V-FILE-TAMPER",
-            f"{label}: the altered URL answered HTTP {response.status_code}",
-            expected="HTTP 403",
+            f"{label}: the altered URL answered HTTP {response.status_code}, code {_envelope_code(response)}",
+            expected="HTTP 403 with code 1012 in the envelope",
             response=response,
         )
+
+
+def _envelope_code(response: httpx.Response) -> object:
+    """The envelope's `code`, or None when the body is not the API's JSON envelope."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
 
 
 @requirement("A2V-FILE-EXPIRES")
@@ -236,9 +245,10 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
     time.sleep(max(0, video.url_expires_at - server_now) + 1.5)
     response = a2v_client._http.get(video.video_url)
     check(
-        response.status_code == 403,
+        response.status_code == 403 and _envelope_code(response) == 1012,
         "A2V-FILE-EXPIRES",
-        f"the URL answered HTTP {response.status_code} after its url_expires_at ({video.url_expires_at})",
-        expected="HTTP 403 after url_expires_at",
+        f"the URL answered HTTP {response.status_code}, code {_envelope_code(response)} after its "
+        f"url_expires_at ({video.url_expires_at})",
+        expected="HTTP 403 with code 1012 after url_expires_at",
         response=response,
     )
