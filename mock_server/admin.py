@@ -94,7 +94,7 @@ async def scenario(request: Request) -> Response:
             mock.scenario.merge(await _json(request))
         except (ValueError, TypeError) as err:
             raise ApiError(1003, f"invalid scenario: {err}") from None
-        mock.limiter.configure(mock.scenario.rate_limit)
+        mock.apply_scenario()
     return _ok(mock.scenario.to_dict())
 
 

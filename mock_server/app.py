@@ -91,6 +91,7 @@ class Mock:
         self.auth = Authenticator(s, self.store, self.limits.access_token_ttl_seconds)
         self.signer = Signer(s.signing_secret or self.store.secret(), self.limits.url_ttl_seconds)
         self.files = FileServer(self.files_root, self.signer)
+        self.apply_scenario()
         from reference_renderer import load_characters
 
         self.characters: dict[str, Any] = dict(
@@ -140,6 +141,13 @@ class Mock:
     async def _on_end(self, task: Task) -> None:
         self.callbacks.schedule(task)
 
+    def apply_scenario(self) -> None:
+        """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
+        self.limiter.configure(self.scenario.rate_limit)
+        ttl = self.scenario.url_ttl_seconds
+        self.signer.ttl = self.limits.url_ttl_seconds if ttl is None else ttl
+        self.cache.clear()  # cached answers hold URLs signed with the old lifetime
+
     async def reset(self, tenant: str | None = None) -> None:
         """Forget one tenant's tasks, files, keys, deliveries, journal and counters (all when None)."""
         if tenant is None:
@@ -155,7 +163,7 @@ class Mock:
         self.auth.forget()
         if tenant is None:
             self.scenario = Scenario.from_settings(self.settings)
-            self.limiter.configure(self.scenario.rate_limit)
+            self.apply_scenario()
             self.violations.clear()
             shutil.rmtree(self.files_root / "videos", ignore_errors=True)
             (self.files_root / "videos").mkdir(parents=True, exist_ok=True)

@@ -69,6 +69,8 @@ class Settings:
     )
     next_tasks: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None
+    #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
+    url_ttl_seconds: int | None = None
     # --- callbacks ---
     callback_attempts: int = 5
     callback_backoff_seconds: float = 1.0

@@ -91,6 +91,9 @@ class Scenario:
     )
     next_tasks: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None
+    #: Lifetime of URLs signed from now on; None means the limits' `url_ttl_seconds`. Negative values
+    #: sign URLs that are already expired, to test a client's recovery.
+    url_ttl_seconds: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
@@ -105,6 +108,7 @@ class Scenario:
                 "timings": settings.timings,
                 "next_tasks": settings.next_tasks,
                 "seed": settings.seed,
+                "url_ttl_seconds": settings.url_ttl_seconds,
             }
         )
         return scenario
@@ -118,6 +122,7 @@ class Scenario:
             "timings": dict(self.timings),
             "next_tasks": copy.deepcopy(self.next_tasks),
             "seed": self.seed,
+            "url_ttl_seconds": self.url_ttl_seconds,
         }
 
     def merge(self, changes: dict[str, Any]) -> None:
@@ -152,6 +157,9 @@ class Scenario:
                 raise ValueError(f"next_tasks items take tenant, outcome, error_code, duration; got {item!r}")
             if item.get("outcome", "error") not in ("finish", "finished", "error"):
                 raise ValueError(f"next_tasks outcome must be finish or error, got {item['outcome']!r}")
+        ttl = new["url_ttl_seconds"]
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int)):
+            raise ValueError(f"url_ttl_seconds must be null or a whole number of seconds, got {ttl!r}")
         self.latency_ms = {"min": lo, "max": hi}
         self.error_rate, self.drop_rate = float(new["error_rate"]), float(new["drop_rate"])
         self.rate_limit = (
@@ -163,6 +171,7 @@ class Scenario:
             "pending_seconds": timings.get("pending_seconds", 0.0),
             "in_progress_seconds": timings.get("in_progress_seconds", 0.0),
         }
+        self.url_ttl_seconds = ttl
         self.next_tasks = [dict(t) for t in tasks]
         if "seed" in changes or self.seed != new["seed"]:
             self.seed = new["seed"]

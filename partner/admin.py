@@ -28,15 +28,12 @@ class Admin:
     """Scenario control for one fixture's token.
 
     `http` is an httpx client whose base URL is the mock (for `a2v_respx` it bypasses respx, so admin
-    calls never show up in `a2v_respx.calls`). `app` is the mock's app when it runs in this process (both
-    fixtures run it so): the lifetime of signed URLs is a start-up setting the admin API cannot change,
-    so `url_ttl()` and `expire_urls()` set it on the app's URL signer directly.
+    calls never show up in `a2v_respx.calls`).
     """
 
-    def __init__(self, http: httpx.Client, token: str, app: Any = None) -> None:
+    def __init__(self, http: httpx.Client, token: str) -> None:
         self._http = http
         self.token = token
-        self._app = app
 
     # -- plumbing --------------------------------------------------------------------------------------
 
@@ -56,7 +53,7 @@ class Admin:
 
     def scenario(self, **changes: Any) -> dict[str, Any]:
         """Change scenario keys (`latency_ms`, `error_rate`, `drop_rate`, `rate_limit`, `timings`,
-        `next_tasks`, `seed`) and return the whole scenario; with no arguments, just read it."""
+        `next_tasks`, `seed`, `url_ttl_seconds`) and return the whole scenario; with none, read it."""
         if not changes:
             return dict(self._call("GET", "scenario"))
         return dict(self._call("PUT", "scenario", json=changes))
@@ -64,9 +61,6 @@ class Admin:
     def reset(self) -> None:
         """Back to the server's start: no videos, an empty journal, the default scenario and URL TTL."""
         self._call("POST", "reset", json={})
-        if self._app is not None:
-            state = self._app.state.mock
-            state.signer.ttl = int(state.limits.url_ttl_seconds)
 
     def next_task(
         self, outcome: str = "finish", *, error_code: int | None = None, duration: float | None = None
@@ -106,9 +100,7 @@ class Admin:
 
     def url_ttl(self, seconds: int) -> None:
         """Result and preview URLs signed from now on expire `seconds` after the read that returns them."""
-        if self._app is None:
-            raise AdminError("URL lifetimes can only be changed on a mock running in this process")
-        self._app.state.mock.signer.ttl = int(seconds)
+        self.scenario(url_ttl_seconds=int(seconds))
 
     def expire_urls(self) -> None:
         """Every URL the mock signs from now on is already expired (downloads answer 403) until

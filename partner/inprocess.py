@@ -189,7 +189,7 @@ class A2VRespx:
         if self.mock.runner is None:
             raise RuntimeError("the in-process A2V mock is not running; start it first")
         self._admin_http = httpx.Client(base_url=self.base_url, transport=AppTransport(self.mock.runner))
-        self.admin = Admin(self._admin_http, self.token, app=self.app)
+        self.admin = Admin(self._admin_http, self.token)
         self.router.start()
         return self
 

@@ -81,7 +81,7 @@ class A2VServer:
         self.token = token
         self.app: Any = live.running.app
         self.settings: Any = live.running.settings
-        self.admin = Admin(live.http, token, app=self.app)
+        self.admin = Admin(live.http, token)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -98,11 +98,34 @@ def test_scenario_merges_and_validates(mock: httpx.Client) -> None:
     second = put_scenario(mock, timings={"in_progress_seconds": 1}, seed=7)
     assert second["timings"] == {"pending_seconds": 2.0, "in_progress_seconds": 1.0}
     assert second["seed"] == 7
-    for bad in ({"error_rate": 2}, {"latency_ms": {"min": 5, "max": 1}}, {"nope": 1}, {"rate_limit": 3}):
+    bad_values = (
+        {"error_rate": 2},
+        {"latency_ms": {"min": 5, "max": 1}},
+        {"nope": 1},
+        {"rate_limit": 3},
+        {"url_ttl_seconds": "soon"},
+    )
+    for bad in bad_values:
         response = mock.put("/__admin/scenario", json=bad)
         assert response.status_code == 400, bad
         assert response.json()["code"] == 1003
     assert mock.get("/__admin/scenario").json()["data"] == second
+
+
+def test_url_ttl_scenario_signs_expired_urls_until_reset(mock: httpx.Client) -> None:
+    def preview_status() -> tuple[int, int | None]:
+        characters = mock.get("/v1/a2v/character.list", headers=bearer("ttl")).json()["data"]
+        response = mock.get(characters[0]["preview_url"])
+        return response.status_code, (response.json()["code"] if response.status_code != 200 else None)
+
+    assert preview_status() == (200, None)
+    assert put_scenario(mock, url_ttl_seconds=-60)["url_ttl_seconds"] == -60
+    assert preview_status() == (403, 1012)
+    put_scenario(mock, url_ttl_seconds=None)
+    assert preview_status() == (200, None)
+    put_scenario(mock, url_ttl_seconds=-60)
+    assert mock.post("/__admin/reset").status_code == 200
+    assert preview_status() == (200, None)
 
 
 def test_latency(mock: httpx.Client) -> None:
