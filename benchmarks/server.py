@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import json
 import os
 import re
@@ -29,14 +28,14 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
+
+from reference_renderer.testing import speech_wav
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench"
@@ -47,19 +46,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def wav(seconds: float, rate: int = 16000) -> bytes:
-    t = np.arange(int(seconds * rate)) / rate
-    gate = (np.sin(2 * np.pi * 3 * t) > 0).astype(float)
-    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * gate * 32767).astype("<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(samples.tobytes())
-    return out.getvalue()
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -236,7 +222,7 @@ def main() -> int:
         audio_dir = root / "audio"
         audio_dir.mkdir()
         for name, seconds in (("one.wav", 1.0), ("ten.wav", 10.0), ("minute.wav", 60.0)):
-            (audio_dir / name).write_bytes(wav(seconds))
+            (audio_dir / name).write_bytes(speech_wav(seconds))
         audio = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(audio_dir)))
         audio.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
         threading.Thread(target=audio.serve_forever, daemon=True).start()

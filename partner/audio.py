@@ -1,8 +1,7 @@
 """Audio for tests: a small WAV made on the spot, and a loopback HTTP host that serves it.
 
 The mock downloads `audio_url` like the real service does, so a partner's test needs audio at a URL the
-mock can reach. `make_wav()` builds a short speech-like WAV with the standard library only (a tone whose
-loudness rises and falls a few times a second, so the lip-sync has syllables to follow), and `AudioHost`
+mock can reach. `make_wav()` builds a short speech-like WAV (the renderer's synthetic speech), and `AudioHost`
 serves registered bytes on 127.0.0.1 for the live server (`a2v_server`); the in-process fixture
 (`a2v_respx`) routes audio URLs through respx instead and needs no socket.
 
@@ -14,37 +13,21 @@ Example:
 
 from __future__ import annotations
 
-import io
-import math
 import threading
-import wave
-from array import array
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from reference_renderer.testing import speech_wav
 
 __all__ = ["AudioHost", "make_wav"]
 
 
-def make_wav(seconds: float = 1.0, *, sample_rate: int = 16000, frequency: float = 220.0) -> bytes:
-    """A mono 16-bit PCM WAV of `seconds` of a syllable-like tone (deterministic)."""
+def make_wav(seconds: float = 1.0, *, sample_rate: int = 16000) -> bytes:
+    """A mono 16-bit PCM WAV of `seconds` of speech-like sound (deterministic): the renderer's own
+    synthetic speech, so the lip-sync has syllables to follow."""
     if seconds <= 0:
         raise ValueError(f"seconds must be positive, got {seconds!r}")
-    count = round(seconds * sample_rate)
-    samples = array("h")
-    for index in range(count):
-        t = index / sample_rate
-        envelope = 0.5 - 0.5 * math.cos(2 * math.pi * 4.0 * t)  # four "syllables" a second
-        value = envelope * (
-            math.sin(2 * math.pi * frequency * t) + 0.3 * math.sin(2 * math.pi * 3 * frequency * t)
-        )
-        samples.append(int(max(-1.0, min(1.0, 0.6 * value)) * 32767))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    return speech_wav(seconds, rate=sample_rate)
 
 
 class AudioHost:

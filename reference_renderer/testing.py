@@ -7,7 +7,9 @@ fricatives (high-passed noise), plosive closures (short gaps) and pauses (true s
 
 from __future__ import annotations
 
+import io
 import os
+import wave
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -147,3 +149,15 @@ def encode_audio(
         for converted in resampler.resample(None):
             container.mux(stream.encode(converted))
         container.mux(stream.encode(None))
+
+
+def speech_wav(duration: float, rate: int = 16_000, seed: int = 0, lead_silence: float = 0.3) -> bytes:
+    """``speech_like`` audio as the bytes of a mono 16-bit PCM WAV file: the fixture servers hand out."""
+    samples, _ = speech_like(duration, rate, seed, lead_silence)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()

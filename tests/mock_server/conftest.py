@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import threading
 import time
 import uuid
-import wave
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
 from mock_server.testing import RunningServer, run_server
+from reference_renderer.testing import speech_wav
 
 TERMINAL = ("finished", "error")
 
 
 def make_wav(seconds: float, rate: int = 16000) -> bytes:
-    """A speech-ish tone (a 220 Hz vowel switched on and off 3 times a second) as 16-bit mono WAV."""
-    t = np.arange(int(seconds * rate)) / rate
-    gate = (np.sin(2 * np.pi * 3 * t) > 0).astype(float)
-    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * gate * 32767).astype("<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(samples.tobytes())
-    return out.getvalue()
+    return speech_wav(seconds, rate)
 
 
 class AudioHost:
