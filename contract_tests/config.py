@@ -28,7 +28,7 @@ PROFILES: dict[str, Profile] = {
         "quick", fuzz_examples=8, stateful_examples=5, stateful_steps=5, audio_examples=2, expiry_wait=10
     ),
     "full": Profile(
-        "full", fuzz_examples=60, stateful_examples=15, stateful_steps=8, audio_examples=8, expiry_wait=90
+        "full", fuzz_examples=300, stateful_examples=40, stateful_steps=10, audio_examples=12, expiry_wait=90
     ),
 }
 
