@@ -51,6 +51,7 @@ class Operation:
 class Limits:
     """`x-a2v-limits`: the numbers a client and an implementation agree on."""
 
+    max_request_bytes: int
     min_audio_seconds: float
     max_audio_seconds: float
     max_audio_bytes: int

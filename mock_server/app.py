@@ -71,7 +71,7 @@ class Mock:
         self.spec = spec
         self.limits = dataclasses.replace(spec.limits, **settings.limits)
         self.errors = Errors(spec.errors)
-        self.validator = Validator(spec)
+        self.validator = Validator(spec, self.limits.max_request_bytes)
         self.scenario = Scenario.from_settings(settings)
         self.limiter = RateLimiter(self.scenario.rate_limit)
         self.journal = Journal(settings.journal_size)

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from a2v_spec import SchemaError
 from mock_server.errors import ApiError, ResponseMismatch
@@ -38,8 +38,10 @@ class Validated:
 
 
 class Validator:
-    def __init__(self, spec: Spec) -> None:
+    def __init__(self, spec: Spec, max_body_bytes: int | None = None) -> None:
         self.spec = spec
+        #: Bodies over this many bytes answer 1013 before they are parsed (the spec's limit by default).
+        self.max_body_bytes = spec.limits.max_request_bytes if max_body_bytes is None else max_body_bytes
         self._schemas: dict[str, dict[str, Any]] = {}
         self._validators: dict[str, Draft202012Validator] = {}
 
@@ -88,7 +90,7 @@ class Validator:
         if validator.is_valid(value):
             return
         found = sorted(validator.iter_errors(value), key=lambda e: -len(e.absolute_path))
-        errors = [SchemaError(".".join(str(p) for p in e.absolute_path), e.message) for e in found]
+        errors = [_named(e) for e in found]
         if errors:
             err = errors[0]
             where = f"{name}.{err.path}" if err.path and name else (err.path or name)
@@ -137,10 +139,25 @@ class Validator:
             self._check(param.schema_pointer, param.name, value)
             target[param.name] = value
         if op.method in ("post", "put", "patch"):
-            out.raw_body = await request.body()
+            out.raw_body = await self._read_body(request)
             if op.body_pointer is not None:
                 out.body = self._body(op, request, out.raw_body)
         return out
+
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, refused with 1013 as soon as it is known to be over the limit (never read whole)."""
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise ApiError(1013, f"request body is {int(declared)} bytes; the limit is {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(1013, f"request body is larger than the limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _body(self, op: Operation, request: Request, raw: bytes) -> Any:
         assert op.body_pointer is not None  # checked by the caller
@@ -156,6 +173,8 @@ class Validator:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as err:
             raise ApiError(1004, f"request body is not valid JSON: {err}") from None
+        except RecursionError:
+            raise ApiError(1004, "request body is not a usable JSON object: it nests too deeply") from None
         if not isinstance(body, dict):
             raise ApiError(1004, f"request body must be a JSON object, got {type(body).__name__}")
         self._check(op.body_pointer, "", body)
@@ -194,3 +213,13 @@ class Validator:
         errors = self.spec.schemas.errors(pointer, value)
         if errors:
             raise ResponseMismatch(f"{where}: body does not match the spec at {errors[0]}")
+
+
+def _named(error: ValidationError) -> SchemaError:
+    """A schema error located at the field it is about: a missing property is named, not its parent."""
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        if missing:
+            return SchemaError(".".join([*path, missing[0]]), "is required but missing")
+    return SchemaError(".".join(path), error.message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -173,6 +174,30 @@ def test_bad_generate_requests(
 def test_bad_query_parameter(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     response = a2v_client.request("GET", "/v1/a2v/video.list", params={"page_size": "many"})
     expect_error(response, "A2V-ERROR-BAD-REQUEST", 400, 1003, a2v_spec)
+
+
+@requirement("A2V-ERROR-PAYLOAD-TOO-LARGE")
+def test_oversized_body_is_refused_unprocessed(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_model_id: str
+) -> None:
+    limit = a2v_spec.limits.max_request_bytes
+    # A valid request but for its size: processed, it would start a task.
+    body = {"model_id": a2v_model_id, "audio_url": "https://example.com/a.wav", "padding": "x" * limit}
+    before = a2v_client.list_videos(page_size=1).total
+    response = a2v_client.request(
+        "POST",
+        "/v1/a2v/video.generate",
+        content=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    expect_error(response, "A2V-ERROR-PAYLOAD-TOO-LARGE", 413, 1013, a2v_spec)
+    after = a2v_client.list_videos(page_size=1).total
+    check(
+        after == before,
+        "A2V-ERROR-PAYLOAD-TOO-LARGE",
+        f"the refused request still created a task (video.list total {before} -> {after})",
+        expected="no new task",
+    )
 
 
 @requirement("A2V-ERROR-ROUTING")

@@ -81,6 +81,11 @@ def test_missing_or_malformed_authorization_is_1001(api: httpx.Client, header: s
     assert_error(response, 1001)
 
 
+def _chunked(data: bytes) -> list[bytes]:
+    """A body httpx sends chunked, without Content-Length: the server only learns its size by reading."""
+    return [data[start : start + 4096] for start in range(0, len(data), 4096)]
+
+
 GEN, GET, LIST = "/v1/a2v/video.generate", "/v1/a2v/video.get", "/v1/a2v/video.list"
 JSON = {"Content-Type": "application/json"}
 OK_BODY = {"model_id": "eva_a0008", "audio_url": "http://x/a"}
@@ -96,13 +101,16 @@ OK_BODY = {"model_id": "eva_a0008", "audio_url": "http://x/a"}
         ("GET", LIST, {"params": {"page": "abc"}}, 1003, ["page"]),
         ("GET", LIST, {"params": {"page_size": "101"}}, 1003, ["page_size"]),
         ("GET", LIST, {"params": {"status": "done"}}, 1003, ["status"]),
-        ("POST", GEN, {"json": {"model_id": "eva_a0008"}}, 1003, ["audio_url"]),
+        ("POST", GEN, {"json": {"model_id": "eva_a0008"}}, 1003, ["'audio_url'", "missing"]),
         ("POST", GEN, {"json": {**OK_BODY, "audio_url": "ftp://x/a"}}, 1003, ["audio_url"]),
         ("POST", GEN, {"json": {**OK_BODY, "callback_url": "nope"}}, 1003, ["callback_url"]),
         ("POST", GEN, {"json": {**OK_BODY, "model_id": 5}}, 1003, ["model_id"]),
         ("POST", GEN, {"json": {**OK_BODY, "model_id": "eva_x9999"}}, 20001, ["eva_x9999"]),
         ("POST", GEN, {"content": b"[1]", "headers": JSON}, 1004, ["object"]),
         ("POST", GEN, {"content": b"{", "headers": JSON}, 1004, ["JSON"]),
+        ("POST", GEN, {"content": b"[" * 5000 + b"]" * 5000, "headers": JSON}, 1004, ["deeply"]),
+        ("POST", GEN, {"content": b'{"a": "' + b"x" * 70_000 + b'"}', "headers": JSON}, 1013, ["65536"]),
+        ("POST", GEN, {"content": _chunked(b"x" * 70_000), "headers": JSON}, 1013, ["65536"]),
         ("POST", GEN, {"content": b"a=b", "headers": {"Content-Type": "text/plain"}}, 1005, ["text/plain"]),
         (
             "POST",

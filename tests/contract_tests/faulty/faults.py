@@ -332,6 +332,11 @@ def callback_signed_with_wrong_key(settings: Settings) -> Any:
     return Rewriter(mock_app(settings), before=before)
 
 
+def no_body_limit(settings: Settings) -> Any:
+    """Request bodies of any size are read and processed (no 64 KiB limit, no 413)."""
+    return mock_app(settings.replace(limits={**settings.limits, "max_request_bytes": 1 << 30}))
+
+
 @dataclass(frozen=True)
 class Fault:
     build: Callable[[Settings], Any]
@@ -348,6 +353,12 @@ class Fault:
 
 
 FAULTS = [
+    Fault(
+        no_body_limit,
+        ("A2V-ERROR-PAYLOAD-TOO-LARGE", "A2V-ERROR-BAD-REQUEST"),
+        "A2V-ERROR-PAYLOAD-TOO-LARGE",
+        ("A2V-ERROR-BAD-REQUEST",),
+    ),
     Fault(
         code_as_string,
         ("A2V-FUZZ-RESPONSE-SCHEMA",),
