@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from a2v_spec import Limits
 
 __all__ = ["Settings"]
 
@@ -86,6 +90,12 @@ class Settings:
     http: str = "auto"
 
     def __post_init__(self) -> None:
+        _check_types(self)
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be between 0 and 65535, got {self.port}")
+        unknown_limits = sorted(set(self.limits) - {f.name for f in dataclasses.fields(Limits)})
+        if unknown_limits:
+            raise ValueError(f"unknown limit(s) {', '.join(map(repr, unknown_limits))}; see x-a2v-limits")
         self.data_dir = Path(self.data_dir)
         if self.characters_file is not None:
             self.characters_file = Path(self.characters_file)
@@ -142,3 +152,35 @@ class Settings:
             return cls.from_mapping(data, base=source.resolve().parent)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: {err}") from err
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether `value` fits the type hint `hint` (the shallow check a config file needs)."""
+    if hint is Any:
+        return True
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        return any(_accepts(arg, value) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if isinstance(value, bool):
+        return hint is bool
+    if hint is float:
+        return isinstance(value, int | float)
+    if hint is Path:
+        return isinstance(value, str | Path)
+    return isinstance(value, origin or hint)
+
+
+def _check_types(settings: Settings) -> None:
+    """Refuse a setting of the wrong type up front, naming it (a config file is easy to get wrong)."""
+    hints = typing.get_type_hints(Settings)
+    for item in dataclasses.fields(settings):
+        value = getattr(settings, item.name)
+        if not _accepts(hints[item.name], value):
+            raise ValueError(f"setting {item.name!r} must be {_describe(hints[item.name])}, got {value!r}")
+
+
+def _describe(hint: Any) -> str:
+    args = typing.get_args(hint) if typing.get_origin(hint) in (types.UnionType, typing.Union) else (hint,)
+    return " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)

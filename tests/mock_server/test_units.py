@@ -1,4 +1,4 @@
-"""Pure parts: settings, Prefer parsing, scenario, rate limit, journal, store, errors."""
+"""Pure parts: Prefer parsing, scenario, rate limit, journal, store, errors."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import load_spec
-from mock_server.config import Settings
 from mock_server.control import Prefer, Scenario, parse_prefer
 from mock_server.errors import ApiError, Errors
 from mock_server.journal import Entry, Journal
@@ -17,19 +16,6 @@ from mock_server.store import Store, Task, new_video_id
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def test_settings_defaults_and_validation() -> None:
-    settings = Settings()
-    assert settings.open_mode
-    assert settings.port == 8000
-    assert str(settings.data_dir) == "a2v-data"
-    with pytest.raises(ValueError, match="error_rate"):
-        Settings(error_rate=2)
-    with pytest.raises(ValueError, match="render_workers"):
-        Settings(render_workers=0)
-    with pytest.raises(ValueError, match="unknown setting"):
-        Settings.from_mapping({"prot": 1})
 
 
 @pytest.mark.parametrize(
