@@ -37,6 +37,7 @@ import respx
 from partner._asgi import AppThread, AppTransport, in_app
 from partner.admin import Admin
 from partner.audio import make_wav
+from partner.tenant import Tenant
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -133,7 +134,7 @@ class InProcessMock:
         self.stop()
 
 
-class A2VRespx:
+class A2VRespx(Tenant):
     """The mock, mounted in respx for `base_url`. Use as a context manager, or `start()` / `stop()`.
 
     Attributes: `base_url`, `token` (a fresh tenant), `headers` (its Authorization header), `admin`
@@ -210,10 +211,6 @@ class A2VRespx:
     # -- what a test uses ------------------------------------------------------------------------------
 
     @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
     def calls(self) -> respx.models.CallList:
         """The partner's calls to the API (not the mock's audio downloads, not admin calls)."""
         return self._api.calls
@@ -227,16 +224,6 @@ class A2VRespx:
         body = make_wav(1.0) if data is None else data
         self._audio[url] = httpx.Response(200, content=body, headers={"Content-Type": content_type})
         return url
-
-    def new_token(self) -> str:
-        """Switch to a fresh token (a fresh tenant) and return it."""
-        self.token = secrets.token_hex(16)
-        self.admin.token = self.token
-        return self.token
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx client for `base_url` with this fixture's token (its requests go through respx)."""
-        return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
 
     # -- respx side effects ----------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import httpx
 
 from partner.admin import Admin
 from partner.audio import AudioHost, make_wav
+from partner.tenant import Tenant
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -71,7 +72,7 @@ class LiveMock:
         return server
 
 
-class A2VServer:
+class A2VServer(Tenant):
     """What the `a2v_server` fixture yields: the server's `base_url`, a `token`, its `headers`,
     an `admin` handle for scenarios, and `add_audio()` for audio the mock can download."""
 
@@ -83,23 +84,9 @@ class A2VServer:
         self.settings: Any = live.running.settings
         self.admin = Admin(live.http, token)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
     def add_audio(
         self, name: str | None = None, data: bytes | None = None, content_type: str = "audio/wav"
     ) -> str:
         """Serve `data` (default: a one-second WAV) at a loopback URL the mock can download; returns it."""
         name = name or f"{uuid.uuid4().hex}.wav"
         return self._live.audio.add(name, make_wav(1.0) if data is None else data, content_type)
-
-    def new_token(self) -> str:
-        """Switch to a fresh token (a fresh tenant) and return it."""
-        self.token = secrets.token_hex(16)
-        self.admin.token = self.token
-        return self.token
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """An httpx client for `base_url` with this test's token."""
-        return httpx.Client(base_url=self.base_url, headers=self.headers, **kwargs)
