@@ -16,16 +16,27 @@ Example:
 from __future__ import annotations
 
 from a2v_spec.catalog import ErrorDef
+from a2v_spec.names import TERMINAL, UNFINISHED, ErrorCode, Status
+from a2v_spec.pointer import escape, join, resolve_pointer, resolve_refs, unescape
 from a2v_spec.schemas import SchemaError
 from a2v_spec.spec import Limits, Operation, Parameter, Spec, load_spec, spec_path
 
 __all__ = [
+    "TERMINAL",
+    "UNFINISHED",
+    "ErrorCode",
     "ErrorDef",
     "Limits",
     "Operation",
     "Parameter",
     "SchemaError",
     "Spec",
+    "Status",
+    "escape",
+    "join",
     "load_spec",
+    "resolve_pointer",
+    "resolve_refs",
     "spec_path",
+    "unescape",
 ]

@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from a2v_spec.catalog import ErrorDef, parse_catalog
+from a2v_spec.names import check_names
+from a2v_spec.pointer import escape, resolve_pointer, resolve_refs
 from a2v_spec.schemas import SchemaSet
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -75,6 +77,7 @@ class Spec:
     limits: Limits = field(init=False)
 
     def __post_init__(self) -> None:
+        check_names(self.document)
         self.operations = _operations(self.document)
         if not self.operations:
             raise ValueError("the spec defines no operations")
@@ -117,12 +120,12 @@ class Spec:
 
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         """Follow `$ref`s within the document until a real object."""
-        while "$ref" in node:
-            target: Any = self.document
-            for part in node["$ref"].lstrip("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
-        return node
+        resolved: dict[str, Any] = resolve_refs(self.document, node)
+        return resolved
+
+    def at(self, pointer: str) -> Any:
+        """The value at a JSON pointer of the document."""
+        return resolve_pointer(self.document, pointer)
 
 
 def load_spec(path: str | Path | None = None) -> Spec:
@@ -135,10 +138,6 @@ def load_spec(path: str | Path | None = None) -> Spec:
     return Spec(document, source)
 
 
-def _escape(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
 def _operations(document: dict[str, Any]) -> dict[str, Operation]:
     default_security = document.get("security", [])
     operations: dict[str, Operation] = {}
@@ -147,13 +146,13 @@ def _operations(document: dict[str, Any]) -> dict[str, Operation]:
             if method not in item:
                 continue
             raw = item[method]
-            pointer = f"/paths/{_escape(path)}/{method}"
+            pointer = f"/paths/{escape(path)}/{method}"
             params = []
             for index, param in enumerate(item.get("parameters", []) + raw.get("parameters", [])):
                 param_pointer = f"{pointer}/parameters/{index}"
                 if "$ref" in param:
                     param_pointer = param["$ref"].lstrip("#")
-                    param = _resolve(document, param["$ref"])
+                    param = dict(resolve_refs(document, param))
                 params.append(
                     Parameter(
                         name=param["name"],
@@ -178,10 +177,3 @@ def _operations(document: dict[str, Any]) -> dict[str, Operation]:
                 pointer=pointer,
             )
     return operations
-
-
-def _resolve(document: dict[str, Any], ref: str) -> dict[str, Any]:
-    target: Any = document
-    for part in ref.lstrip("#/").split("/"):
-        target = target[part.replace("~1", "/").replace("~0", "~")]
-    return dict(target)

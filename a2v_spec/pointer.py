@@ -1,0 +1,49 @@
+"""JSON pointers (RFC 6901) and `$ref`s within one document: the only walker the project has."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def escape(part: str) -> str:
+    """One reference token: `~` -> `~0`, `/` -> `~1` (in that order, as RFC 6901 section 3 says)."""
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def unescape(token: str) -> str:
+    """The inverse of `escape`: `~1` -> `/` first, then `~0` -> `~` (RFC 6901 section 4)."""
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def join(*parts: str | int) -> str:
+    """A pointer from raw parts: `join("paths", "/v1/ping", "get")` -> `/paths/~1v1~1ping/get`."""
+    return "".join(f"/{escape(str(part))}" for part in parts)
+
+
+def resolve_pointer(document: Any, pointer: str) -> Any:
+    """The value at `pointer` (with or without a leading `#`); KeyError naming the pointer if absent."""
+    target = document
+    text = pointer.removeprefix("#")
+    if not text:
+        return target
+    if not text.startswith("/"):
+        raise KeyError(f"not a JSON pointer: {pointer!r}")
+    for token in text[1:].split("/"):
+        key = unescape(token)
+        try:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise KeyError(f"{pointer!r} does not resolve: no {key!r}") from None
+    return target
+
+
+def resolve_refs(document: Any, node: Any) -> Any:
+    """Follow local `$ref`s from `node` until a value that is not a reference."""
+    seen: set[str] = set()
+    while isinstance(node, dict) and "$ref" in node:
+        ref = node["$ref"]
+        if ref in seen:
+            raise ValueError(f"$ref cycle at {ref!r}")
+        seen.add(ref)
+        node = resolve_pointer(document, ref)
+    return node
