@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from a2v_spec import Spec, load_spec, spec_path
+from a2v_spec import Spec, escape, load_spec, spec_path
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM = ROOT / "docs" / "upstream" / "a2v-reference.md"
@@ -103,8 +103,7 @@ def _media_examples(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
             for example in node.get("examples", {}).values():
                 found.append((f"{pointer}/schema", example["value"]))
         for key, value in node.items():
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            found.extend(_media_examples(value, f"{pointer}/{escaped}"))
+            found.extend(_media_examples(value, f"{pointer}/{escape(str(key))}"))
     elif isinstance(node, list):
         for index, value in enumerate(node):
             found.extend(_media_examples(value, f"{pointer}/{index}"))
