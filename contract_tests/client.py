@@ -22,7 +22,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
 
@@ -40,7 +40,15 @@ from contract_tests.models import Character, Pong, Tokens, Video, VideoPage
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["A2VClient", "AsyncA2VClient", "BaseClient", "Call", "Polling", "raise_for_envelope"]
+__all__ = [
+    "A2VClient",
+    "AsyncA2VClient",
+    "BaseClient",
+    "Call",
+    "Polling",
+    "RequestOptions",
+    "raise_for_envelope",
+]
 
 DEFAULT_TIMEOUT = 30.0
 #: HTTP statuses a request is retried on, after the answer's `Retry-After`.
@@ -102,6 +110,18 @@ def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> An
     raise cls(str(body.get("message", "")), **kwargs)
 
 
+class RequestOptions(TypedDict, total=False):
+    """What `request()` takes besides the method and path."""
+
+    params: dict[str, Any] | None
+    json_body: Any
+    content: bytes | None
+    headers: dict[str, str] | None
+    auth: bool
+    #: How often a 429/503 is sent again (after its `Retry-After`) before it is returned; default 2.
+    retries: int
+
+
 @dataclass(frozen=True)
 class Call(Generic[T]):
     """One operation's request, ready to send, and how to read its envelope's `data`."""
@@ -113,6 +133,15 @@ class Call(Generic[T]):
     json_body: Any = None
     headers: dict[str, str] | None = None
     auth: bool = True
+
+    @property
+    def options(self) -> RequestOptions:
+        return {
+            "params": self.params,
+            "json_body": self.json_body,
+            "headers": self.headers,
+            "auth": self.auth,
+        }
 
 
 @dataclass
@@ -179,20 +208,16 @@ class BaseClient:
         headers.update(extra or {})
         return headers
 
-    def _request_kwargs(
-        self,
-        params: dict[str, Any] | None,
-        json_body: Any,
-        content: bytes | None,
-        headers: dict[str, str] | None,
-        auth: bool,
-    ) -> dict[str, Any]:
-        return {
-            "params": params,
-            "json": json_body if content is None else None,
+    def _request_kwargs(self, options: RequestOptions) -> tuple[dict[str, Any], int]:
+        """httpx's keyword arguments for `options`, and how many retries they allow."""
+        content = options.get("content")
+        kwargs = {
+            "params": options.get("params"),
+            "json": options.get("json_body") if content is None else None,
             "content": content,
-            "headers": self._headers(auth, headers),
+            "headers": self._headers(options.get("auth", True), options.get("headers")),
         }
+        return kwargs, options.get("retries", 2)
 
     def _call(self, operation_id: str, parse: Callable[[Any], T], **kwargs: Any) -> Call[T]:
         """The request for `operation_id`, with the method and path the spec gives it."""
@@ -289,20 +314,9 @@ class A2VClient(BaseClient):
         other._http = self._http
         return other
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-        retries: int = 2,
-    ) -> httpx.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         """Send one request and return the raw answer; 429/503 are retried after `Retry-After`."""
-        kwargs = self._request_kwargs(params, json_body, content, headers, auth)
+        kwargs, retries = self._request_kwargs(options)
         attempt = 0
         while True:
             response = self._http.request(method, path, **kwargs)
@@ -313,22 +327,14 @@ class A2VClient(BaseClient):
             time.sleep(delay)
             attempt += 1
 
-    def request_operation(self, operation_id: str, **kwargs: Any) -> httpx.Response:
+    def request_operation(self, operation_id: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         """`request()` to the method and path the spec gives `operation_id`; the raw answer."""
         operation = self.spec.operation(operation_id)
-        return self.request(operation.method.upper(), operation.path, **kwargs)
+        return self.request(operation.method.upper(), operation.path, **options)
 
     def send(self, call: Call[T]) -> T:
         """Send an operation's call and read its answer (the typed value, or the catalog's exception)."""
-        response = self.request(
-            call.method,
-            call.path,
-            params=call.params,
-            json_body=call.json_body,
-            headers=call.headers,
-            auth=call.auth,
-        )
-        return self._read(call, response)
+        return self._read(call, self.request(call.method, call.path, **call.options))
 
     # -- the API ----------------------------------------------------------------------------------------
     def ping(self) -> Pong:
@@ -417,19 +423,8 @@ class AsyncA2VClient(BaseClient):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-        retries: int = 2,
-    ) -> httpx.Response:
-        kwargs = self._request_kwargs(params, json_body, content, headers, auth)
+    async def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        kwargs, retries = self._request_kwargs(options)
         attempt = 0
         while True:
             response = await self._http.request(method, path, **kwargs)
@@ -440,20 +435,12 @@ class AsyncA2VClient(BaseClient):
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def request_operation(self, operation_id: str, **kwargs: Any) -> httpx.Response:
+    async def request_operation(self, operation_id: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         operation = self.spec.operation(operation_id)
-        return await self.request(operation.method.upper(), operation.path, **kwargs)
+        return await self.request(operation.method.upper(), operation.path, **options)
 
     async def send(self, call: Call[T]) -> T:
-        response = await self.request(
-            call.method,
-            call.path,
-            params=call.params,
-            json_body=call.json_body,
-            headers=call.headers,
-            auth=call.auth,
-        )
-        return self._read(call, response)
+        return self._read(call, await self.request(call.method, call.path, **call.options))
 
     async def ping(self) -> Pong:
         return await self.send(self._ping())
