@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import given
 
-from contract_tests.checks.support import FUZZ_REQUIREMENTS, send_case, tame, validate
+from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, seeded, send_case, tame, validate
 
 if TYPE_CHECKING:
+    from schemathesis.generation import GenerationMode
+
     from a2v_spec import Spec
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
@@ -43,7 +45,7 @@ def st_schema(a2v_spec: Spec) -> Any:
 
 
 def _fuzz(
-    mode_name: str,
+    mode: GenerationMode,
     operation_id: str,
     a2v_options: KitOptions,
     a2v_profile: Profile,
@@ -56,19 +58,10 @@ def _fuzz(
 
     op = a2v_spec.operation(operation_id)
     operation = st_schema[op.path][op.method.upper()]
-    mode = GenerationMode.POSITIVE if mode_name == "positive" else GenerationMode.NEGATIVE
     headers = {"Authorization": f"Bearer {a2v_options.api_key}"} if op.needs_auth else None
     strategy = operation.as_strategy(generation_mode=mode, headers=headers)
 
-    @settings(
-        max_examples=a2v_profile.fuzz_examples,
-        deadline=None,
-        database=None,
-        derandomize=a2v_options.seed is None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.explicit, Phase.generate],
-        report_multiple_bugs=False,
-    )
+    @kit_settings(a2v_options, a2v_profile.fuzz_examples)
     @given(case=strategy)
     def run(case: Any) -> None:
         if mode is GenerationMode.POSITIVE:
@@ -80,9 +73,7 @@ def _fuzz(
             only = set(FUZZ_REQUIREMENTS)
         validate(case, response, a2v_spec, only=only, base_url=a2v_options.base_url)
 
-    if a2v_options.seed is not None:
-        run = seed(a2v_options.seed)(run)
-    run()
+    seeded(run, a2v_options)()
 
 
 @pytest.mark.a2v_requirement(*FUZZ_REQUIREMENTS, independent=True)
@@ -95,7 +86,18 @@ def test_fuzz_positive(
     a2v_audio: AudioSource,
     st_schema: Any,
 ) -> None:
-    _fuzz("positive", operation_id, a2v_options, a2v_profile, a2v_spec, a2v_client, a2v_audio, st_schema)
+    from schemathesis.generation import GenerationMode
+
+    _fuzz(
+        GenerationMode.POSITIVE,
+        operation_id,
+        a2v_options,
+        a2v_profile,
+        a2v_spec,
+        a2v_client,
+        a2v_audio,
+        st_schema,
+    )
 
 
 @pytest.mark.a2v_requirement("A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS, independent=True)
@@ -111,4 +113,15 @@ def test_fuzz_negative(
     op = a2v_spec.operation(operation_id)
     if not op.parameters and op.body_pointer is None:
         pytest.skip(f"{operation_id} takes no input to break")
-    _fuzz("negative", operation_id, a2v_options, a2v_profile, a2v_spec, a2v_client, a2v_audio, st_schema)
+    from schemathesis.generation import GenerationMode
+
+    _fuzz(
+        GenerationMode.NEGATIVE,
+        operation_id,
+        a2v_options,
+        a2v_profile,
+        a2v_spec,
+        a2v_client,
+        a2v_audio,
+        st_schema,
+    )

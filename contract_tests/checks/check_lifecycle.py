@@ -10,12 +10,19 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from a2v_spec import ErrorCode, Status
 from contract_tests.audio import FIXTURE_FILES, FORMATS, AudioSpec
-from contract_tests.checks.support import check_duration, check_shape, conforms, expect_error
+from contract_tests.checks.support import (
+    check_duration,
+    check_shape,
+    conforms,
+    expect_error,
+    kit_settings,
+    seeded,
+)
 from contract_tests.media import probe
 from contract_tests.task_run import run_task
 from contract_tests.verdict import ContractViolation, check
@@ -108,15 +115,7 @@ def test_any_accepted_audio_finishes_with_its_duration(
     a2v_audio: AudioSource,
     a2v_model_id: str,
 ) -> None:
-    @settings(
-        max_examples=a2v_profile.audio_examples,
-        deadline=None,
-        database=None,
-        derandomize=a2v_options.seed is None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate],
-        report_multiple_bugs=False,
-    )
+    @kit_settings(a2v_options, a2v_profile.audio_examples, phases=[Phase.generate])
     @given(audio=_audio_strategy(a2v_audio))
     def run(audio: tuple[str, float, str]) -> None:
         url, seconds, label = audio
@@ -144,9 +143,7 @@ def test_any_accepted_audio_finishes_with_its_duration(
             info.video_seconds, seconds, info.fps, f"the video of {label}", a2v_client.last_response
         )
 
-    if a2v_options.seed is not None:
-        run = seed(a2v_options.seed)(run)
-    run()
+    seeded(run, a2v_options)()
 
 
 @requirement("A2V-LIFECYCLE-LIST")

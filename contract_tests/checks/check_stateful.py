@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
-from contract_tests.checks.support import FUZZ_REQUIREMENTS, send_case, tame, validate
+from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
 from contract_tests.verdict import ContractViolation
 
 if TYPE_CHECKING:
@@ -74,14 +73,7 @@ def test_links_state_machine(
                     )
 
     KitStateMachine.run(
-        settings=settings(
-            max_examples=a2v_profile.stateful_examples,
-            stateful_step_count=a2v_profile.stateful_steps,
-            deadline=None,
-            database=None,
-            derandomize=a2v_options.seed is None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-            report_multiple_bugs=False,
+        settings=kit_settings(
+            a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
         )
     )

@@ -8,22 +8,28 @@ and this is the vocabulary they are written in:
     conforms                      the body matches the schema documented for its status
     check_shape / check_duration  a Video object for its status; a duration within one frame
     send_case / validate / tame   a schemathesis case sent with the kit's client, judged per requirement
+    kit_settings / seeded         hypothesis settings every generating check runs with
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
-from hypothesis import reject
+from hypothesis import HealthCheck, Phase, reject, seed, settings
 
 from contract_tests.verdict import ContractViolation, check
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from a2v_spec import ErrorCode, Spec
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions
     from contract_tests.models import Video
+
+F = TypeVar("F", bound="Callable[..., Any]")
 
 __all__ = [
     "FUZZ_REQUIREMENTS",
@@ -35,6 +41,8 @@ __all__ = [
     "envelope_code",
     "envelope_code_matches",
     "expect_error",
+    "kit_settings",
+    "seeded",
     "send_case",
     "tame",
     "validate",
@@ -268,3 +276,36 @@ def tame(case: Any, audio: AudioSource, spec: Spec) -> Any:
         body.pop("callback_url", None)
         case.body = body
     return case
+
+
+# -- hypothesis ---------------------------------------------------------------------------------------
+
+
+def kit_settings(
+    options: KitOptions,
+    max_examples: int,
+    *,
+    phases: Sequence[Phase] = (Phase.explicit, Phase.generate),
+    **more: Any,
+) -> settings:
+    """Reproducible runs: derandomized unless `--seed` is given, no example database (the kit runs in
+    other people's CI), no deadline (the implementation's speed is not the kit's to judge), every
+    health check off (a slow server is not a bad strategy), one bug reported."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=options.seed is None,
+        suppress_health_check=list(HealthCheck),
+        phases=list(phases),
+        report_multiple_bugs=False,
+        **more,
+    )
+
+
+def seeded(test: F, options: KitOptions) -> F:
+    """`test` with the run's `--seed` applied, if one was given."""
+    if options.seed is None:
+        return test
+    result: F = seed(options.seed)(test)
+    return result
