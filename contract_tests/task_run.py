@@ -10,11 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from a2v_spec import Status
+from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
 from contract_tests.verdict import ContractViolation
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import httpx
 
     from contract_tests.client import A2VClient
@@ -50,7 +52,7 @@ def forward_problem(prev: Video, video: Video) -> tuple[str, str, str] | None:
         return (
             "A2V-LIFECYCLE-FORWARD",
             f"video {video.video_id} moved backwards from {prev.status!r} to {video.status!r}",
-            " -> ".join(s for s in Status if not s.is_terminal) + " -> finished | error",
+            " -> ".join(_in_order(UNFINISHED)) + " -> " + " | ".join(_in_order(TERMINAL)),
         )
     if isinstance(video.progress, int) and isinstance(prev.progress, int) and video.progress < prev.progress:
         return (
@@ -59,6 +61,11 @@ def forward_problem(prev: Video, video: Video) -> tuple[str, str, str] | None:
             f"progress >= {prev.progress}",
         )
     return None
+
+
+def _in_order(statuses: Iterable[Status]) -> list[str]:
+    """`statuses` in the order `Status` declares them (the lifecycle's)."""
+    return [str(status) for status in Status if status in set(statuses)]
 
 
 def run_task(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from a2v_spec import ErrorCode
+from a2v_spec import TERMINAL, ErrorCode, Status
 from tests.contract_tests.faulty.base import Exchange, Rewriter, is_video_file, json_api, mock_app
 from tests.contract_tests.faulty.media import remux
 
@@ -90,7 +90,7 @@ def unknown_id_200(settings: Settings) -> Any:
                 {
                     "code": 0,
                     "message": "success",
-                    "data": {"video_id": video_id, "status": "pending", "progress": 0},
+                    "data": {"video_id": video_id, "status": Status.PENDING, "progress": 0},
                 }
             )
 
@@ -146,10 +146,10 @@ def status_backwards(settings: Settings) -> Any:
         n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
         if n == 1:
             _strip_result(data)
-            data.update(status="in_progressing", progress=1)
+            data.update(status=Status.IN_PROGRESSING, progress=1)
         elif n == 2:
             _strip_result(data)
-            data.update(status="pending", progress=1)
+            data.update(status=Status.PENDING, progress=1)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -158,9 +158,9 @@ def never_ends(settings: Settings) -> Any:
     """No task ever leaves in_progressing (a job stuck forever)."""
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") in ("finished", "error"):
+        if data.get("status") in TERMINAL:
             _strip_result(data)
-            data.update(status="in_progressing", progress=99)
+            data.update(status=Status.IN_PROGRESSING, progress=99)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -173,7 +173,7 @@ def progress_decreasing(settings: Settings) -> Any:
         n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
         if n <= 2:
             _strip_result(data)
-            data.update(status="in_progressing", progress=60 if n == 1 else 30)
+            data.update(status=Status.IN_PROGRESSING, progress=60 if n == 1 else 30)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -182,7 +182,7 @@ def error_without_error_object(settings: Settings) -> Any:
     """Tasks in status error do not say why (no `error` object)."""
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") == "error":
+        if data.get("status") == Status.ERROR:
             data.pop("error", None)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
@@ -248,7 +248,7 @@ def lenient_page_size(settings: Settings) -> Any:
 def _valid_list_param(name: str, value: str) -> bool:
     if name == "page":
         return value.isdigit() and 1 <= int(value) <= 100000
-    return value in ("pending", "in_progressing", "finished", "error")
+    return value in set(Status)
 
 
 def plain_404_for_unknown_path(settings: Settings) -> Any:
