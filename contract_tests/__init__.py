@@ -31,7 +31,7 @@ from contract_tests.models import Character, Pong, TaskError, Tokens, Video, Vid
 from contract_tests.report import KitReport, Outcome
 from contract_tests.requirements import REQUIREMENTS, Requirement
 from contract_tests.runner import run
-from contract_tests.verdict import ContractViolation, Violation
+from contract_tests.violations import ContractViolation, Violation
 
 __all__ = [
     "REQUIREMENTS",

@@ -24,7 +24,7 @@ import pytest
 
 from a2v_spec import Spec, Status, load_spec
 from contract_tests import stash
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -19,7 +19,7 @@ from contract_tests import stash
 from contract_tests.config import KitOptions
 from contract_tests.report import ItemResult, KitReport, Outcome
 from contract_tests.requirements import select
-from contract_tests.verdict import Violation, curl, violations_in
+from contract_tests.violations import Violation, curl, violations_in
 
 if TYPE_CHECKING:
     from collections.abc import Generator

@@ -25,7 +25,7 @@ from contract_tests.requirements import REQUIREMENTS
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from contract_tests.verdict import Violation
+    from contract_tests.violations import Violation
 
 __all__ = ["ItemResult", "KitReport", "Outcome", "RequirementResult"]
 

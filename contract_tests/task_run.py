@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -10,7 +10,7 @@ import pytest
 
 from a2v_spec import ErrorCode
 from contract_tests.checks.support import conforms, expect_error
-from contract_tests.verdict import check
+from contract_tests.violations import check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from a2v_spec import TERMINAL
-from contract_tests.verdict import check
+from contract_tests.violations import check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec

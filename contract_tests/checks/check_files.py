@@ -11,7 +11,7 @@ import pytest
 from a2v_spec import ErrorCode
 from contract_tests.checks.support import check_duration, envelope_code
 from contract_tests.media import MediaInfo, probe
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     import httpx

@@ -25,7 +25,7 @@ from contract_tests.checks.support import (
 )
 from contract_tests.media import probe
 from contract_tests.task_run import run_task
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec

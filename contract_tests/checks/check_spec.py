@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import join
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from a2v_spec import Spec

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from contract_tests.report import ItemResult, KitReport, Outcome
-from contract_tests.verdict import ContractViolation, Violation, violations_in
+from contract_tests.violations import ContractViolation, Violation, violations_in
 
 if TYPE_CHECKING:
     from pathlib import Path
