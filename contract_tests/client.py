@@ -35,7 +35,7 @@ from contract_tests.errors import (
     A2VUnavailable,
     error_class_for,
 )
-from contract_tests.models import Character, Pong, Tokens, Video, VideoPage
+from contract_tests.models import Character, Pong, Tokens, Video, VideoPage, error_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -100,7 +100,7 @@ def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> An
         return body.get("data")
     cls = error_class_for(code, response.status_code, spec)
     kwargs: dict[str, Any] = {
-        "code": code,
+        "code": error_code(code),
         "status_code": response.status_code,
         "request": response.request,
         "response": response,

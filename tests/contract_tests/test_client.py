@@ -198,3 +198,10 @@ def test_polling_backs_off_and_stops_at_a_terminal_status() -> None:
     now[0] = 11.0
     with pytest.raises(A2VTimeout):
         polling.after(Video.from_dict({**video, "status": "pending"}))
+
+
+def test_a_known_code_comes_back_by_name() -> None:
+    client = client_for(lambda request: envelope(404, 20002))
+    with pytest.raises(A2VNotFound) as caught:
+        client.get_video(VIDEO_ID)
+    assert caught.value.code is ErrorCode.VIDEO_NOT_FOUND
