@@ -193,7 +193,7 @@ class FileHost:
 
     def route(self, path: str, behaviour: Callable[..., Any], methods: Iterable[str] = ("GET",)) -> str:
         """Answer requests to `path` (Starlette path syntax) with the ASGI app `behaviour`; replaces
-        what was there. GET also answers HEAD. Returns the path's URL."""
+        what was there. GET also answers HEAD. Returns the path's URL (so call it once started)."""
         path = "/" + path.lstrip("/")
         self._routes[path] = Route(path, behaviour, methods=list(methods))
         self._app.router.routes = list(self._routes.values())  # one assignment: safe while serving
