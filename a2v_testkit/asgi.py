@@ -239,6 +239,17 @@ def _bind(response: httpx.Response, request: httpx.Request) -> httpx.Response:
     )
 
 
+def _unread(response: httpx.Response) -> httpx.Response:
+    # What a network transport returns: a body still to be read, so the client reads it and times it
+    # (`response.elapsed` is only set when the client closes a stream it read; schemathesis needs it).
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers.raw,
+        stream=httpx.ByteStream(response.content),
+        request=response.request,
+    )
+
+
 class AppTransport(httpx.BaseTransport):
     """A sync httpx transport straight to an `AppThread` (not through respx or any mount)."""
 
@@ -246,7 +257,7 @@ class AppTransport(httpx.BaseTransport):
         self.runner = runner
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.runner.send(request)
+        return _unread(self.runner.send(request))
 
 
 class AsyncAppTransport(httpx.AsyncBaseTransport):
@@ -256,7 +267,7 @@ class AsyncAppTransport(httpx.AsyncBaseTransport):
         self.runner = runner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.runner.asend(request)
+        return _unread(await self.runner.asend(request))
 
 
 @contextlib.contextmanager

@@ -187,6 +187,7 @@ def encode(samples: np.ndarray, rate: int, fmt: str = "wav", channels: int = 1) 
                 np.ascontiguousarray(planar[:, i : i + step]), format="fltp", layout=layout
             )
             frame.sample_rate = rate
+            frame.pts = i  # timestamps from 0 let the muxer record the codec's priming (Opus pre-skip)
             for converted in resampler.resample(frame):
                 container.mux(stream.encode(converted))
         for converted in resampler.resample(None):

@@ -125,11 +125,15 @@ def test_an_app_without_lifespan_support(mode: str, starts: bool) -> None:
 
 def test_sync_and_async_transports_share_one_running_app(runner: AppThread) -> None:
     with httpx.Client(transport=runner.transport(), base_url="http://app") as client:
-        assert client.get("/state").json()["worker"] is True
+        response = client.get("/state")
+        assert response.json()["worker"] is True
+        assert response.elapsed.total_seconds() >= 0  # timed by the client, as over a network
 
     async def main() -> object:
         async with httpx.AsyncClient(transport=runner.async_transport(), base_url="http://app") as client:
-            return (await client.post("/state", content=b"async")).json()["echo"]
+            response = await client.post("/state", content=b"async")
+            assert response.elapsed.total_seconds() >= 0
+            return response.json()["echo"]
 
     assert asyncio.run(main()) == "async"
     assert runner.send(httpx.Request("GET", "http://app/state")).status_code == 200  # still running
