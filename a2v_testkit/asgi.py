@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
+from a2v_testkit._lifecycle import Started
+
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine, Iterator, MutableMapping
-    from types import TracebackType
 
     ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
 
@@ -41,7 +42,7 @@ class LifespanError(RuntimeError):
     """The app's lifespan startup or shutdown failed."""
 
 
-class AppThread:
+class AppThread(Started):
     """An ASGI app served on a private event loop.
 
     `lifespan`: "auto" runs it and carries on without one if the app raises before starting (as uvicorn
@@ -103,14 +104,6 @@ class AppThread:
             self._call(self._shutdown(), timeout=timeout)
         finally:
             self._stop_loop()
-
-    def __enter__(self) -> AppThread:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)

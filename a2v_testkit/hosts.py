@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from a2v_testkit._lifecycle import Started
 from a2v_testkit.server import ServerThread
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
-    from types import TracebackType
 
     from starlette.types import Message, Receive, Scope, Send
 
@@ -142,7 +142,7 @@ class Recorded:
     received_at: float
 
 
-class FileHost:
+class FileHost(Started):
     """A loopback host serving registered paths; records every request.
 
     Example:
@@ -172,14 +172,6 @@ class FileHost:
 
     def stop(self) -> None:
         self._server.stop()
-
-    def __enter__(self) -> FileHost:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import uvicorn
 
-if TYPE_CHECKING:
-    from types import TracebackType
+from a2v_testkit._lifecycle import Started
 
 __all__ = ["ServerThread", "url_host"]
 
@@ -28,7 +27,7 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-class ServerThread:
+class ServerThread(Started):
     """Serve an ASGI app with uvicorn on `host:port` in a daemon thread.
 
     `port=0` (the default) lets the system pick a free port; read the bound one from `port` or
@@ -102,14 +101,6 @@ class ServerThread:
             raise RuntimeError(
                 f"the uvicorn server on {self.base_url} did not stop within {self.stop_timeout} s"
             )
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- where it listens ------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ Example::
 In-process, without a socket: `app_client(create_app(settings))` runs the app's lifespan on an event
 loop in a background thread and gives a synchronous `httpx.Client` (app exceptions, such as a test-mode
 `ResponseMismatch`, reach the caller). Both are the test toolkit's (`a2v_testkit`), set up for the mock.
-Async code can use `httpx.AsyncClient(transport=httpx.ASGITransport(app))` inside
-`async with lifespan(app):`.
+Async code can use `a2v_testkit.AppThread(app)` and its `async_transport()`, or
+`httpx.AsyncClient(transport=httpx.ASGITransport(app))` inside `async with lifespan(app):`.
 """
 
 from __future__ import annotations
