@@ -116,16 +116,19 @@ class DeclaredLength:
 @dataclass(frozen=True)
 class Stream:
     """`chunks` blocks of `chunk_size` zero bytes with no `Content-Length` (chunked encoding): a body
-    whose size a client only learns by reading it."""
+    whose size a client only learns by reading it; `interval` seconds between blocks makes it drip."""
 
     chunks: int
     chunk_size: int = 65536
     content_type: str = "application/octet-stream"
+    interval: float = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await _start(send, 200, {"content-type": self.content_type})
         block = b"\0" * self.chunk_size
-        for _ in range(self.chunks):
+        for index in range(self.chunks):
+            if index and self.interval:
+                await asyncio.sleep(self.interval)
             await send({"type": "http.response.body", "body": block, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -133,3 +134,30 @@ def test_wait_for_returns_once_enough_requests_came(host: FileHost) -> None:
 def test_wait_for_names_what_was_missing(host: FileHost) -> None:
     with pytest.raises(TimeoutError, match=r"0 of 1 requests to http://127\.0\.0\.1:\d+/never within 0\.1 s"):
         host.wait_for(1, "/never", timeout=0.1)
+
+
+def test_a_stream_can_drip(host: FileHost) -> None:
+    url = host.route("/drip", Stream(chunks=3, chunk_size=10, interval=0.2))
+
+    started = time.monotonic()
+    assert httpx.get(url).content == b"\0" * 30
+    assert time.monotonic() - started >= 0.4
+
+
+def _has_ipv6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_ipv6(), reason="no ::1 on this machine")
+def test_a_host_on_ipv6_loopback() -> None:
+    with FileHost("::1") as host:
+        url = host.add("/a", b"six")
+
+        assert url.startswith("http://[::1]:")
+        assert url == host.base_url + "/a"
+        assert httpx.get(url).content == b"six"
