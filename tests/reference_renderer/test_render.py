@@ -14,6 +14,7 @@ from reference_renderer import (
     AudioTooLongError,
     AudioTooShortError,
     EmptyAudioError,
+    LayerCache,
     RenderError,
     RenderOptions,
     UndecodableAudioError,
@@ -21,7 +22,7 @@ from reference_renderer import (
     render,
     render_preview,
 )
-from reference_renderer.draw import layout
+from reference_renderer.draw import draw_background, draw_character, layout
 from reference_renderer.encode import write_png
 from reference_renderer.testing import encode_audio, speech_like
 
@@ -142,6 +143,29 @@ def test_same_input_same_frames(rendered, speech_wav, tmp_path: Path) -> None:
     assert (tmp_path / "again.mp4").read_bytes() == video.read_bytes()
 
 
+def test_a_layer_cache_changes_nothing_but_the_drawing_work(rendered, speech_wav, tmp_path: Path) -> None:
+    """Renders through a worker's warm cache are byte-identical to a cold render (and draw nothing)."""
+    path, _ = speech_wav
+    _, video, mask, _ = rendered
+    cache = LayerCache()
+    opts = RenderOptions(size=SIZE, fps=FPS)
+    for name in ("cold", "warm"):
+        render(
+            path,
+            "eva_a0008",
+            tmp_path / f"{name}.mp4",
+            mask_output=tmp_path / f"{name}_m.mp4",
+            options=opts,
+            layer_cache=cache,
+        )
+        assert (tmp_path / f"{name}.mp4").read_bytes() == video.read_bytes()
+        assert (tmp_path / f"{name}_m.mp4").read_bytes() == mask.read_bytes()
+    assert len(cache) == 1
+    layers = cache.get(load_characters()["eva_a0008"], SIZE)
+    assert len(cache) == 1  # the render's entry, not a new one
+    assert layers.mouth_patch(("D", 6)) is layers.mouth_patch(("D", 6))
+
+
 @pytest.mark.parametrize(
     ("ext", "rate", "channels"),
     [("mp3", 44_100, 2), ("ogg", 48_000, 1), ("m4a", 22_050, 2), ("flac", 32_000, 1)],
@@ -256,8 +280,16 @@ def test_bad_options_name_the_value(kwargs, message) -> None:
 def test_previews_for_every_character(tmp_path: Path) -> None:
     import av
 
-    for cid in load_characters():
+    pictures = {}
+    for cid, character in load_characters().items():
         render_preview(cid, tmp_path / f"{cid}.png", size=128)
         with av.open(str(tmp_path / f"{cid}.png")) as container:
             frame = next(container.decode(video=0))
         assert (frame.width, frame.height) == (128, 128)
+        pictures[cid] = frame.to_ndarray(format="rgb24").astype(int)
+        # The neutral pose over the background, as drawn (PNG is lossless: rounding only).
+        rgb, alpha = draw_character(character, 128)
+        expected = (rgb + draw_background(character, 128) * (1 - alpha[..., None])) * 255
+        assert np.abs(pictures[cid] - expected).max() <= 1
+    first, *others = pictures.values()
+    assert all(np.abs(first - other).mean() > 5 for other in others)
