@@ -40,6 +40,7 @@ from reference_renderer.layers import LayerCache, mouth_key  # noqa: E402
 from reference_renderer.motion import blink_levels, gaze_directions, head_offsets  # noqa: E402
 from reference_renderer.render import analyze_audio  # noqa: E402
 from reference_renderer.testing import encode_audio, speech_like  # noqa: E402
+from reference_renderer.yuv import planes_to_array  # noqa: E402
 
 _CHILD = """
 import json, resource, sys, time
@@ -99,13 +100,11 @@ def ready_frames(
     for i, frame in enumerate(track):
         key = (offsets[i], float(eyes[i]), mouth_key(frame.shape, frame.openness), float(gazes[i]))
         if key not in video_cache:
-            y, u, v = comp.frame(*key)  # type: ignore[arg-type]
-            arr = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, opts.size)
-            video_cache[key] = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+            planes = comp.frame(*key)  # type: ignore[arg-type]
+            video_cache[key] = av.VideoFrame.from_ndarray(planes_to_array(planes), format="yuv420p")
         if offsets[i] not in mask_cache:
-            y, u, v = comp.mask(offsets[i])
-            arr = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(-1, opts.size)
-            mask_cache[offsets[i]] = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+            mask = planes_to_array(comp.mask(offsets[i]))
+            mask_cache[offsets[i]] = av.VideoFrame.from_ndarray(mask, format="yuv420p")
         video.append(video_cache[key])
         masks.append(mask_cache[offsets[i]])
     return video, masks

@@ -15,22 +15,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .layers import LayerCache, Layers, Patch, mouth_key
-from .motion import EYE_LEVELS
-from .yuv import Planes, planes_to_array, rgb_to_yuv420
+from .layers import Layers
 
 if TYPE_CHECKING:
     from .characters import Character
+    from .layers import LayerCache, Patch
     from .types import Rect
+    from .yuv import Planes
 
-__all__ = [
-    "EYE_LEVELS",
-    "Compositor",
-    "Planes",
-    "mouth_key",
-    "planes_to_array",
-    "rgb_to_yuv420",
-]
+__all__ = ["Compositor"]
 
 
 class Compositor:

@@ -37,19 +37,17 @@ from .sdf import (
     triangle,
     union,
 )
-from .types import Rect
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .characters import Character
-    from .types import Rgb
+    from .types import Rect, Rgb
 
 __all__ = [
     "MOUTH_POSES",
     "Layout",
     "MouthPose",
-    "Rect",
     "draw_background",
     "draw_character",
     "layout",
