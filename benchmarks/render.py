@@ -33,13 +33,13 @@ if str(ROOT) not in sys.path:
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
+from a2v_testkit import encode_audio, speech_like  # noqa: E402
 from reference_renderer import RenderOptions, load_characters, render  # noqa: E402
 from reference_renderer.compose import Compositor  # noqa: E402
 from reference_renderer.encode import x264_options  # noqa: E402
 from reference_renderer.layers import LayerCache, mouth_key  # noqa: E402
 from reference_renderer.motion import blink_levels, gaze_directions, head_offsets  # noqa: E402
 from reference_renderer.render import analyze_audio  # noqa: E402
-from reference_renderer.testing import encode_audio, speech_like  # noqa: E402
 from reference_renderer.yuv import planes_to_array  # noqa: E402
 
 _CHILD = """
