@@ -40,6 +40,12 @@ def _parser() -> argparse.ArgumentParser:
         "default: the kit serves them itself on 127.0.0.1.",
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="Seconds a task may take to end (120).")
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        help="Seconds one request may wait for its answer (30); past it A2V-ANSWER-IN-TIME fails.",
+    )
     parser.add_argument("--seed", type=int, help="Hypothesis seed, for a reproducible run.")
     parser.add_argument(
         "--skip",
@@ -92,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile,
             audio_base_url=args.audio_base_url,
             timeout=args.timeout,
+            request_timeout=args.request_timeout,
             seed=args.seed,
             skip=_split(args.skip),
             only=_split(args.only),

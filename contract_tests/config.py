@@ -44,6 +44,8 @@ class KitOptions:
     profile: str = "quick"
     audio_base_url: str | None = None
     timeout: float = 120.0
+    #: Seconds one request may wait for its answer; past it, A2V-ANSWER-IN-TIME fails.
+    request_timeout: float = 30.0
     seed: int | None = None
     skip: list[str] = field(default_factory=list)
     only: list[str] = field(default_factory=list)
@@ -56,6 +58,8 @@ class KitOptions:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"--base-url must be an http(s) URL, got {self.base_url!r}")
+        if self.request_timeout <= 0:
+            raise ValueError(f"--request-timeout must be positive, got {self.request_timeout!r}")
         if not self.api_key:
             raise ValueError("--api-key must not be empty")
         self.base_url = self.base_url.rstrip("/")

@@ -8,6 +8,7 @@ is imported when a fixture is first used, not when pytest loads the plugin.
     a2v_profile          how hard to fuzz (`Profile`)
     a2v_spec             the parsed spec the implementation is checked against
     a2v_transport        an in-process transport to the run's ASGI app, else None (real HTTP)
+    a2v_watch            what the clients notice on every exchange (timing, video.get's answer)
     a2v_client           the reference client with the run's key
     a2v_second_client    the reference client with the second key (skips without one)
     a2v_audio_server     the kit's HTTP server on 127.0.0.1 (audio fixtures, callback receiver)
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from contract_tests.config import KitOptions, Profile
     from contract_tests.servers import KitServer
     from contract_tests.task_run import TaskRun
+    from contract_tests.watch import Watch
 
 __all__ = [
     "a2v_audio",
@@ -48,6 +50,7 @@ __all__ = [
     "a2v_second_client",
     "a2v_spec",
     "a2v_transport",
+    "a2v_watch",
 ]
 
 
@@ -81,11 +84,18 @@ def a2v_transport(a2v_options: KitOptions) -> Iterator[httpx.BaseTransport | Non
 
 
 def _client(
-    options: KitOptions, spec: Spec, transport: httpx.BaseTransport | None, token: str
+    options: KitOptions, spec: Spec, transport: httpx.BaseTransport | None, token: str, watch: Watch
 ) -> Iterator[A2VClient]:
     from contract_tests.client import A2VClient
 
-    client = A2VClient(options.base_url, token, transport=transport, timeout=30.0, spec=spec)
+    client = A2VClient(
+        options.base_url,
+        token,
+        transport=transport,
+        timeout=options.request_timeout,
+        spec=spec,
+        event_hooks=watch.hooks,
+    )
     try:
         yield client
     finally:
@@ -94,21 +104,29 @@ def _client(
 
 
 @pytest.fixture(scope="session")
+def a2v_watch(pytestconfig: pytest.Config, a2v_spec: Spec) -> Watch:
+    """What the kit's clients notice on every exchange; findings go straight to the run's report."""
+    from contract_tests.watch import Watch
+
+    return Watch(a2v_spec, pytestconfig.stash[stash.REPORT].add_finding)
+
+
+@pytest.fixture(scope="session")
 def a2v_client(
-    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None
+    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None, a2v_watch: Watch
 ) -> Iterator[A2VClient]:
     """The reference client with the run's API key."""
-    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.api_key)
+    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.api_key, a2v_watch)
 
 
 @pytest.fixture(scope="session")
 def a2v_second_client(
-    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None
+    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None, a2v_watch: Watch
 ) -> Iterator[A2VClient]:
     """A client with `--second-api-key` (skips the test when none was given)."""
     if not a2v_options.second_api_key:
         pytest.skip("no --second-api-key: tenant isolation not checked")
-    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.second_api_key)
+    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.second_api_key, a2v_watch)
 
 
 @pytest.fixture(scope="session")

@@ -11,22 +11,60 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["GROUPS", "OPTIONAL_GROUPS", "REQUIREMENTS", "Requirement", "requirement", "select"]
+from contract_tests.evidence import JUDGED, Need
+
+__all__ = [
+    "GROUPS",
+    "OPTIONAL_GROUPS",
+    "REQUIREMENTS",
+    "Requirement",
+    "kinds",
+    "requirement",
+    "select",
+]
 
 DESC = "/info/description"
 
 
+class kinds:
+    """The named observations checks record (besides `JUDGED`), shared by checks and the table."""
+
+    TASK_MOVED = "task-moved"
+    FINISHED = "status:finished"
+    ERROR = "status:error"
+    DISTINCT_IDS = "distinct-ids"
+    REPLAYED = "replayed"
+    FIRST_ACCEPTED = "first-accepted"
+    OWNER_READS = "owner-reads"
+    KNOWN_FOUND = "known-found"
+    LINK_FOLLOWED = "link-followed"
+    DELIVERY = "delivery"
+    NEGATIVE_SENT = "negative-sent"
+
+
+#: What every requirement needs at least: one answer (or value) its check judged and found right.
+JUDGED_ONCE = Need(JUDGED, "an answer judged by its check")
+
+
 @dataclass(frozen=True)
 class Requirement:
+    """One row: `needs` are the observations without which it is `inconclusive`, never `passed`."""
+
     id: str
     group: str
     title: str
     pointer: str
     quote: str
+    needs: tuple[Need, ...] = (JUDGED_ONCE,)
 
 
-def _r(id: str, group: str, title: str, pointer: str, quote: str) -> Requirement:
-    return Requirement(id, group, title, pointer, quote)
+def _r(id: str, group: str, title: str, pointer: str, quote: str, *needs: Need) -> Requirement:
+    return Requirement(id, group, title, pointer, quote, (JUDGED_ONCE, *needs))
+
+
+_MOVED = Need(kinds.TASK_MOVED, "one task seen in at least two statuses (every task read never moved)")
+_FINISHED = Need(kinds.FINISHED, "a finished task, read and judged")
+_ERRORED = Need(kinds.ERROR, "a task that ended in error, read and judged")
 
 
 _TABLE: Final[list[Requirement]] = [
@@ -96,6 +134,8 @@ _TABLE: Final[list[Requirement]] = [
         "Sequences through the spec's links (generate -> get, list) conform",
         "/paths/~1v1~1a2v~1video.generate/post/responses/200/links/GetVideo/description",
         "The task just created, readable at once with the same token.",
+        Need(kinds.LINK_FOLLOWED, "a video.get following the GetVideo link of a created task"),
+        Need(kinds.DISTINCT_IDS, "two generates of the sequences answered with different video_ids"),
     ),
     # -- layer 4: the task lifecycle -------------------------------------------------------------------
     _r(
@@ -118,6 +158,32 @@ _TABLE: Final[list[Requirement]] = [
         "A new task is readable at once (never 404) and starts pending",
         DESC,
         "a client never sees a 404 for an id it was just given.",
+        Need(
+            kinds.DISTINCT_IDS,
+            "two new tasks with different video_ids, each read at once (one id for all proves nothing)",
+        ),
+    ),
+    _r(
+        "A2V-GENERATE-NEW-ID",
+        "lifecycle",
+        "Every generate without an Idempotency-Key creates a new task with a new video_id",
+        DESC,
+        "answers at once with a `video_id` (a *task*)",
+        Need(kinds.DISTINCT_IDS, "two generates without a key, both answered with a video_id"),
+    ),
+    _r(
+        "A2V-GET-SAME-VIDEO",
+        "lifecycle",
+        "video.get answers the video asked for (the same video_id)",
+        "/paths/~1v1~1a2v~1video.get/get/description",
+        "Returns the task's current state.",
+    ),
+    _r(
+        "A2V-ANSWER-IN-TIME",
+        "lifecycle",
+        "Every operation answers within the kit's request timeout (a timeout is not a 5xx)",
+        DESC,
+        "return an id at once; the work finishes later.",
     ),
     _r(
         "A2V-LIFECYCLE-FORWARD",
@@ -125,6 +191,7 @@ _TABLE: Final[list[Requirement]] = [
         "A task's status only moves forward and never leaves a terminal one",
         DESC,
         "A task's status only moves forward along the arrows: it never returns to an earlier status",
+        _MOVED,
     ),
     _r(
         "A2V-LIFECYCLE-PROGRESS",
@@ -132,6 +199,7 @@ _TABLE: Final[list[Requirement]] = [
         "progress never decreases; 0 when pending, 100 when finished",
         DESC,
         "`progress` never decreases.",
+        _MOVED,
     ),
     _r(
         "A2V-LIFECYCLE-SHAPE",
@@ -139,6 +207,8 @@ _TABLE: Final[list[Requirement]] = [
         "Fields match the status (URLs only when finished, error only when error)",
         DESC,
         "`video_url` and `mask_video_url` appear only when",
+        _FINISHED,
+        _ERRORED,
     ),
     _r(
         "A2V-LIFECYCLE-FINISHES",
@@ -146,6 +216,7 @@ _TABLE: Final[list[Requirement]] = [
         "Valid audio (WAV, MP3, FLAC, Ogg) reaches finished within the timeout",
         DESC,
         "Any common audio container is accepted (WAV and MP3 always; also FLAC, Ogg/Opus, M4A/AAC)",
+        _FINISHED,
     ),
     _r(
         "A2V-LIFECYCLE-LIST",
@@ -204,6 +275,11 @@ _TABLE: Final[list[Requirement]] = [
         "An unknown video_id answers 404 / 20002",
         "/x-a2v-error-catalog/22/when",
         "`video.get` with an unknown id",
+        Need(
+            kinds.KNOWN_FOUND,
+            "a video the token owns found by video.get (the control: a service that answers 404 to "
+            "every id proves nothing)",
+        ),
     ),
     _r(
         "A2V-ERROR-UNKNOWN-MODEL",
@@ -275,6 +351,11 @@ _TABLE: Final[list[Requirement]] = [
         "A token never sees another token's videos",
         DESC,
         "another token's `video_id` answers like an unknown one (`20002`).",
+        Need(
+            kinds.OWNER_READS,
+            "the owner reading its own video (the control: a service that hides every video from "
+            "everyone proves nothing)",
+        ),
     ),
     _r(
         "A2V-LOGIN",
@@ -290,6 +371,12 @@ _TABLE: Final[list[Requirement]] = [
         "The same Idempotency-Key and body return the same video_id",
         DESC,
         "A retry with the same key and the same body",
+        Need(
+            kinds.DISTINCT_IDS,
+            "two generates without a key answered with different video_ids (the control: a service "
+            "that returns one id for everything proves nothing)",
+        ),
+        Need(kinds.REPLAYED, "a retry with the same key and body answered"),
     ),
     _r(
         "A2V-IDEMPOTENCY-CONFLICT",
@@ -297,6 +384,7 @@ _TABLE: Final[list[Requirement]] = [
         "The same Idempotency-Key with another body answers 409 / 1008",
         DESC,
         "the same key with a different body is",
+        Need(kinds.FIRST_ACCEPTED, "the first request with the key accepted (the control)"),
     ),
     _r(
         "A2V-CALLBACK-DELIVERY",
@@ -304,6 +392,7 @@ _TABLE: Final[list[Requirement]] = [
         "A task with callback_url POSTs its final state there once it ends",
         DESC,
         "the service POSTs the video's final state there once the",
+        Need(kinds.DELIVERY, "a callback delivery received"),
     ),
     _r(
         "A2V-CALLBACK-SIGNATURE",
@@ -311,6 +400,7 @@ _TABLE: Final[list[Requirement]] = [
         "Callback deliveries carry a valid X-A2V-Signature",
         DESC,
         "is the lowercase hex HMAC-SHA256, keyed with the bearer token that created the task",
+        Need(kinds.DELIVERY, "a callback delivery received"),
     ),
 ]
 

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
-from contract_tests.violations import ContractViolation
+from contract_tests.evidence import observe as record
+from contract_tests.requirements import kinds
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -95,6 +97,13 @@ def run_task(
     run = TaskRun(video_id=video_id, audio_seconds=audio_seconds)
 
     def observe(video: Video) -> None:
+        check(
+            video.video_id == video_id,
+            "A2V-GET-SAME-VIDEO",
+            f"video.get?video_id={video_id} answered video {video.video_id!r}",
+            expected=f"video_id {video_id}",
+            response=client.last_response,
+        )
         if run.history:
             problem = forward_problem(run.history[-1], video)
             if problem is not None:
@@ -102,6 +111,8 @@ def run_task(
                 raise ContractViolation(
                     requirement, message, expected=expected, response=client.last_response
                 )
+            record("A2V-LIFECYCLE-FORWARD")
+            record("A2V-LIFECYCLE-PROGRESS")
         run.history.append(video)
 
     try:
@@ -123,6 +134,12 @@ def run_task(
     except A2VProtocolError as err:
         raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-SHAPE") from err
     run.elapsed = time.monotonic() - started
+    if len({v.status for v in run.history}) >= 2:
+        # Forward motion and progress are judged only on a task that moved (issue 16).
+        record("A2V-LIFECYCLE-FORWARD", kinds.TASK_MOVED)
+        record("A2V-LIFECYCLE-PROGRESS", kinds.TASK_MOVED)
+    if run.final.status is Status.FINISHED:
+        record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED)
     return run
 
 

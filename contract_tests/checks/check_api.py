@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from a2v_spec import ErrorCode
-from contract_tests.checks.support import conforms, expect_error
+from contract_tests.checks.support import conforms, envelope_code, expect_error
+from contract_tests.evidence import observe as record
+from contract_tests.evidence import unobserved
+from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions
 
 requirement = pytest.mark.a2v_requirement
 RATE_HEADERS = ("X-Ratelimit-Total", "X-Ratelimit-Left", "X-Ratelimit-Reset")
@@ -68,9 +74,49 @@ def test_rate_limit_headers(a2v_client: A2VClient, operation_id: str, auth: bool
 
 
 @requirement("A2V-ERROR-UNKNOWN-VIDEO")
-def test_unknown_video_id(a2v_client: A2VClient, a2v_spec: Spec) -> None:
+def test_unknown_video_id(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
     response = a2v_client.request_operation("getVideo", params={"video_id": secrets.token_hex(16)})
     expect_error(response, "A2V-ERROR-UNKNOWN-VIDEO", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    # The control: an id the token owns is found, else a 20002 for an unknown one proves nothing.
+    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    known = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+    if known.status_code != 200 or envelope_code(known) != 0:
+        raise unobserved(
+            "A2V-ERROR-UNKNOWN-VIDEO",
+            f"video.get of {video_id}, which this token just created, answered HTTP {known.status_code} "
+            f"code {envelope_code(known)!r}: a 20002 for unknown ids tells nothing",
+        )
+    record("A2V-ERROR-UNKNOWN-VIDEO", kinds.KNOWN_FOUND)
+
+
+@requirement("A2V-ANSWER-IN-TIME")
+def test_operations_answer_in_time(
+    a2v_client: A2VClient, a2v_options: KitOptions, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    """Realtime operations and the task API's generate each answer within the request timeout.
+
+    A timeout anywhere in the run is reported under this id (the kit's client watches every request);
+    here the three operations every client calls are timed on their own.
+    """
+    for send in (
+        lambda: a2v_client.request_operation("ping", auth=False),
+        lambda: a2v_client.request_operation("listCharacters"),
+        lambda: a2v_client.request_operation(
+            "generateVideo", json_body={"model_id": a2v_model_id, "audio_url": a2v_audio.missing()}
+        ),
+    ):
+        started = time.monotonic()
+        response = send()
+        took = time.monotonic() - started
+        check(
+            took <= a2v_options.request_timeout,
+            "A2V-ANSWER-IN-TIME",
+            f"{response.request.method} {response.request.url.path} took {took:.1f} s",
+            expected=f"an answer within {a2v_options.request_timeout:g} s",
+            response=response,
+        )
 
 
 @requirement("A2V-ERROR-UNKNOWN-MODEL")

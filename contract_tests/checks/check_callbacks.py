@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from a2v_spec import TERMINAL
+from contract_tests.evidence import observe as record
+from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ def test_callback_is_delivered(
     video_id, deliveries = callback_run
     rid = "A2V-CALLBACK-DELIVERY"
     check(deliveries, rid, f"no callback arrived for video {video_id} within the wait")
+    record(rid, kinds.DELIVERY, len(deliveries))
     delivery = deliveries[0]
     try:
         body = json.loads(delivery.body)
@@ -96,6 +99,7 @@ def test_callback_signature(
 ) -> None:
     video_id, deliveries = callback_run
     check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
+    record("A2V-CALLBACK-SIGNATURE", kinds.DELIVERY, len(deliveries))
     for delivery in deliveries:
         problem = verify_signature(delivery, a2v_options.api_key)
         check(problem is None, "A2V-CALLBACK-SIGNATURE", f"callback for {video_id}: {problem}")

@@ -19,11 +19,15 @@ from contract_tests.checks.support import (
     check_duration,
     check_shape,
     conforms,
+    envelope_code,
     expect_error,
     kit_settings,
     seeded,
 )
+from contract_tests.evidence import observe as record
+from contract_tests.evidence import unobserved
 from contract_tests.media import probe
+from contract_tests.requirements import kinds
 from contract_tests.task_run import run_task
 from contract_tests.violations import ContractViolation, check
 
@@ -37,26 +41,54 @@ if TYPE_CHECKING:
 requirement = pytest.mark.a2v_requirement
 
 
-@requirement("A2V-GENERATE-READABLE")
+@requirement("A2V-GENERATE-READABLE", "A2V-GET-SAME-VIDEO")
 def test_new_task_is_readable_at_once(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    created = []
+    for _ in range(2):
+        video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+        response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+        check(
+            response.status_code == 200,
+            "A2V-GENERATE-READABLE",
+            f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
+            expected="HTTP 200 with the task",
+            response=response,
+        )
+        data = conforms(response, a2v_spec, "getVideo", "A2V-GENERATE-READABLE")["data"]
+        check(
+            data["video_id"] == video_id,
+            "A2V-GET-SAME-VIDEO",
+            f"video.get?video_id={video_id} answered video {data['video_id']!r}",
+            expected=f"video_id {video_id}",
+            response=response,
+        )
+        created.append(video_id)
+    if len(set(created)) < 2:
+        # The control: reading "the new task" means nothing when every task has one id.
+        raise unobserved(
+            "A2V-GENERATE-READABLE",
+            f"two generates answered one video_id ({created[0]}): which task was read cannot be told",
+        )
+    record("A2V-GENERATE-READABLE", kinds.DISTINCT_IDS)
+
+
+@requirement("A2V-GENERATE-NEW-ID")
+def test_generate_without_key_creates_a_new_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
-    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
-    response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+    """Two identical generates without an Idempotency-Key are two tasks: two different ids."""
+    first = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     check(
-        response.status_code == 200,
-        "A2V-GENERATE-READABLE",
-        f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
-        expected="HTTP 200 with the task",
-        response=response,
+        first != second,
+        "A2V-GENERATE-NEW-ID",
+        f"two generates without an Idempotency-Key both answered video_id {first}",
+        expected="two different video_ids (no key: every generate starts a new task)",
+        response=a2v_client.last_response,
     )
-    data = response.json()["data"]
-    check(
-        data["video_id"] == video_id,
-        "A2V-GENERATE-READABLE",
-        "video.get returned another video",
-        response=response,
-    )
+    record("A2V-GENERATE-NEW-ID", kinds.DISTINCT_IDS)
 
 
 @requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
@@ -277,22 +309,48 @@ def test_tokens_do_not_see_each_other(
     mine = a2v_second_client.generate_video(a2v_model_id, a2v_audio.missing())
     back = a2v_client.request_operation("getVideo", params={"video_id": mine})
     expect_error(back, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    # The control: each owner does see its own video, else the 20002s above prove nothing.
+    for client, owned in ((a2v_client, video_id), (a2v_second_client, mine)):
+        own = client.request_operation("getVideo", params={"video_id": owned})
+        if own.status_code != 200 or envelope_code(own) != 0:
+            raise unobserved(
+                "A2V-AUTH-TENANT-ISOLATION",
+                f"the owner of {owned} cannot read it either (HTTP {own.status_code}, "
+                f"code {envelope_code(own)!r}): the other token's 20002 proves no isolation",
+            )
+    record("A2V-AUTH-TENANT-ISOLATION", kinds.OWNER_READS)
 
 
 @requirement("A2V-IDEMPOTENCY-REPLAY")
 def test_idempotent_retry_returns_same_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
+    rid = "A2V-IDEMPOTENCY-REPLAY"
+    # The control: without a key (or with another key) the service tells tasks apart; else a replay
+    # answering the same id shows nothing.
+    plain = {a2v_client.generate_video(a2v_model_id, a2v_audio.missing()) for _ in range(2)}
+    other = a2v_client.generate_video(
+        a2v_model_id, a2v_audio.missing(), idempotency_key=f"kit-{secrets.token_hex(8)}"
+    )
+    if len(plain | {other}) < 3:
+        raise unobserved(
+            rid,
+            f"two generates without a key and one with a fresh key answered {len(plain | {other})} "
+            f"distinct video_id(s) ({', '.join(sorted(plain | {other}))}): a replay answering the same "
+            "id would prove nothing",
+        )
+    record(rid, kinds.DISTINCT_IDS)
     key = f"kit-{secrets.token_hex(8)}"
     first = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
     second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
     check(
         first == second,
-        "A2V-IDEMPOTENCY-REPLAY",
+        rid,
         f"the same Idempotency-Key and body gave two tasks ({first}, {second})",
         expected=f"video_id {first} again",
         response=a2v_client.last_response,
     )
+    record(rid, kinds.REPLAYED)
 
 
 @requirement("A2V-IDEMPOTENCY-CONFLICT")
@@ -300,7 +358,19 @@ def test_idempotency_key_with_other_body_conflicts(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
     key = f"kit-{secrets.token_hex(8)}"
-    a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
+    first = a2v_client.request_operation(
+        "generateVideo",
+        json_body={"model_id": a2v_model_id, "audio_url": a2v_audio.missing()},
+        headers={"Idempotency-Key": key},
+    )
+    if first.status_code != 200 or envelope_code(first) != 0:
+        # The control: a conflict is only a conflict with a request the service accepted.
+        raise unobserved(
+            "A2V-IDEMPOTENCY-CONFLICT",
+            f"the first request with the key was not accepted (HTTP {first.status_code}, "
+            f"code {envelope_code(first)!r}), so a refusal of the second shows no conflict handling",
+        )
+    record("A2V-IDEMPOTENCY-CONFLICT", kinds.FIRST_ACCEPTED)
     body = {"model_id": a2v_model_id, "audio_url": a2v_audio.missing() + "?other=1"}
     response = a2v_client.request_operation("generateVideo", json_body=body, headers={"Idempotency-Key": key})
     expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", ErrorCode.IDEMPOTENCY_CONFLICT, a2v_spec)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
-from contract_tests.violations import ContractViolation
+from contract_tests.evidence import observe as record
+from contract_tests.requirements import kinds
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
@@ -71,9 +73,21 @@ def test_links_state_machine(
                         expected="HTTP 200 (links: GetVideo, 'readable at once with the same token')",
                         response=raw,
                     )
+                if video_id in created and raw.status_code == 200:
+                    answered = raw.json()["data"].get("video_id")
+                    check(
+                        answered == video_id,
+                        "A2V-STATEFUL-LINKS",
+                        f"following GetVideo for {video_id} answered video {answered!r}",
+                        expected=f"video_id {video_id}",
+                        response=raw,
+                    )
+                    record("A2V-STATEFUL-LINKS", kinds.LINK_FOLLOWED)
 
     KitStateMachine.run(
         settings=kit_settings(
             a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
         )
     )
+    if len(created) >= 2:
+        record("A2V-STATEFUL-LINKS", kinds.DISTINCT_IDS)

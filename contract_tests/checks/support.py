@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
+from contract_tests.evidence import observe
 from contract_tests.violations import ContractViolation, check
+from contract_tests.watch import answer_in_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -148,6 +150,7 @@ def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
         expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
         response=client.last_response,
     )
+    observe("A2V-LIFECYCLE-SHAPE", f"status:{video.status}")
 
 
 def check_duration(
@@ -225,6 +228,9 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
     except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError):
         # HTTP itself cannot carry this case (e.g. a header value with a newline): not the server's fault.
         reject()
+    except httpx.TimeoutException as err:
+        # No answer in time is not a server error: it has its own requirement, with the time waited.
+        raise answer_in_time(err) from err
     except httpx.TransportError as err:
         raise ContractViolation(
             "A2V-FUZZ-NO-SERVER-ERROR",
@@ -254,6 +260,7 @@ def validate(
                 response=response,
                 curl_command=curl_command,
             ) from None
+        observe(requirement_id)
     if only is None or "A2V-ENVELOPE-ERROR-CODE" in only:
         problem = envelope_code_matches(response, spec)
         if problem:
@@ -264,6 +271,7 @@ def validate(
                 response=response,
                 curl_command=curl_command,
             )
+        observe("A2V-ENVELOPE-ERROR-CODE")
 
 
 def tame(case: Any, audio: AudioSource, spec: Spec) -> Any:
