@@ -9,10 +9,10 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-
-import httpx
 
 from contract_tests.config import PROFILES, KitOptions
 from contract_tests.requirements import GROUPS, OPTIONAL_GROUPS, select
@@ -25,9 +25,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="a2v-contract",
         description="Check an A2V implementation against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--api-key", help="Bearer token the kit uses.")
-    parser.add_argument("--second-api-key", help="A second token, for the tenant isolation check.")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("A2V_API_KEY"),
+        help="Bearer token the kit uses (env A2V_API_KEY).",
+    )
+    parser.add_argument(
+        "--second-api-key",
+        default=os.environ.get("A2V_SECOND_API_KEY"),
+        help="A second token, for the tenant isolation check (env A2V_SECOND_API_KEY).",
+    )
     parser.add_argument("--spec", type=Path, help="The openapi.yaml to check against (default: bundled).")
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or full."
@@ -64,6 +73,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("a2v-kit")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown"
+
+
+def _error(message: str) -> int:
+    print(f"a2v-contract: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _list() -> int:
+    """The requirement table on stdout; a reader that stops early (`| head`) is not an error."""
+    from contract_tests.requirements import REQUIREMENTS
+
+    try:
+        for req in REQUIREMENTS.values():
+            print(f"{req.id:28} [{req.group}] {req.title}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the closed pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -72,11 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list:
-        from contract_tests.requirements import REQUIREMENTS
-
-        for req in REQUIREMENTS.values():
-            print(f"{req.id:28} [{req.group}] {req.title}")
-        return 0
+        return _list()
     if args.write_fixtures:
         from a2v_spec import load_spec
         from contract_tests.audio import write_fixtures
@@ -87,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.base_url or not args.api_key:
         parser.print_usage(sys.stderr)
-        print("a2v-contract: error: --base-url and --api-key are required", file=sys.stderr)
-        return 2
+        return _error("--base-url and --api-key (or env A2V_API_KEY) are required")
     try:
         options = KitOptions(
             base_url=args.base_url,
@@ -105,20 +135,28 @@ def main(argv: list[str] | None = None) -> int:
             junit_xml=args.junit_xml,
             report_json=args.report_json,
         )
-        select(options.only, options.skip)
+        chosen, _ = select(options.only, options.skip)
     except ValueError as err:
-        print(f"a2v-contract: error: {err}", file=sys.stderr)
-        return 2
+        return _error(str(err))
+    if not chosen:
+        return _error(f"--only {args.only!r} matches no requirement; see a2v-contract --list")
+    from a2v_spec import load_spec
+    from contract_tests.precondition import not_an_a2v_service
+
     try:
-        httpx.get(f"{options.base_url}/v1/ping", timeout=10)
-    except httpx.HTTPError as err:
-        print(f"a2v-contract: error: cannot reach {options.base_url}: {err}", file=sys.stderr)
-        return 2
+        spec = load_spec(options.spec_path)
+    except Exception as err:  # a missing file, YAML that does not parse, a spec without operations
+        return _error(f"cannot load the spec {str(options.spec_path or 'bundled')!r}: {err}")
+    problem = not_an_a2v_service(options.base_url, options.api_key, spec)
+    if problem is not None:
+        return _error(problem)
     from contract_tests.runner import run_with_exit_code
 
     result = run_with_exit_code(options, quiet=not args.verbose)
     if not args.verbose:
         print(result.report.text())
+    if result.exit_code == 2 and not result.report.items:
+        return _error("the run checked nothing (rerun with -v to see pytest's own output)")
     return result.exit_code
 
 

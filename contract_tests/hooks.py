@@ -47,7 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--a2v-api-key", default=os.environ.get("A2V_API_KEY"), help="Bearer token (env A2V_API_KEY)."
     )
-    group.addoption("--a2v-second-api-key", default=None, help="A second token, for tenant isolation checks.")
+    group.addoption(
+        "--a2v-second-api-key",
+        default=os.environ.get("A2V_SECOND_API_KEY"),
+        help="A second token, for tenant isolation checks (env A2V_SECOND_API_KEY).",
+    )
     group.addoption(
         "--a2v-spec", default=None, help="openapi.yaml to check against (default: the bundled one)."
     )

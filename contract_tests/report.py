@@ -159,6 +159,11 @@ class KitReport:
         for r in reqs.values():
             seen = f" ({_plural(r.observations, 'observation')})" if r.outcome is Outcome.PASSED else ""
             lines.append(f"  {r.outcome.upper():12} {r.id:28} {r.title}{seen}")
+        skipped = [r for r in reqs.values() if r.outcome is Outcome.SKIPPED]
+        if skipped:
+            lines.append("")
+            lines.append("Skipped:")
+            lines.extend(f"  {r.id}: {r.notes[0] if r.notes else 'skipped'}" for r in skipped)
         for r in reqs.values():
             if r.outcome.conforms:
                 continue

@@ -19,7 +19,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
 from contract_tests.evidence import observe
-from contract_tests.violations import ContractViolation, check
+from contract_tests.violations import ContractViolation, check, curl
 from contract_tests.watch import answer_in_time
 
 if TYPE_CHECKING:
@@ -236,17 +236,23 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
             "A2V-FUZZ-NO-SERVER-ERROR",
             f"{case.operation.label}: no answer, the connection failed: {type(err).__name__}: {err}",
             expected="an HTTP answer (4xx for bad input)",
-            curl_command=case.as_curl_command(base_url=base_url),
+            curl_command=curl(err.request),
         ) from err
 
 
 def validate(
     case: Any, response: httpx.Response, spec: Spec, only: set[str] | None = None, base_url: str | None = None
 ) -> None:
-    """Run every mapped check; raise the first ContractViolation (each names its requirement)."""
+    """Run every mapped check; raise the first ContractViolation (each names its requirement).
+
+    Every check judges the answer, even after one failed, so the requirements the answer satisfies
+    count it as an observation (`contract_tests.evidence`) whatever broke first.
+    """
     from schemathesis.core.failures import FailureGroup
 
-    curl_command = case.as_curl_command(headers=dict(response.request.headers), base_url=base_url)
+    # The kit's own curl (token as $A2V_TOKEN), not schemathesis's ("authorization: [Filtered]").
+    curl_command = curl(response.request)
+    first: ContractViolation | None = None
     for requirement_id, check_fn in _schemathesis_checks():
         if only is not None and requirement_id not in only:
             continue
@@ -254,24 +260,28 @@ def validate(
             case.validate_response(response, checks=[check_fn], headers=dict(response.request.headers))
         except FailureGroup as group:
             failure = group.exceptions[0]
-            raise ContractViolation(
+            first = first or ContractViolation(
                 requirement_id,
                 f"{case.operation.label}: {failure.title}: {failure.message}"[:1500],
                 response=response,
                 curl_command=curl_command,
-            ) from None
+            )
+            continue
         observe(requirement_id)
     if only is None or "A2V-ENVELOPE-ERROR-CODE" in only:
         problem = envelope_code_matches(response, spec)
         if problem:
-            raise ContractViolation(
+            first = first or ContractViolation(
                 "A2V-ENVELOPE-ERROR-CODE",
                 f"{case.operation.label}: {problem}",
                 expected="a catalog code answered with its catalog HTTP status",
                 response=response,
                 curl_command=curl_command,
             )
-        observe("A2V-ENVELOPE-ERROR-CODE")
+        else:
+            observe("A2V-ENVELOPE-ERROR-CODE")
+    if first is not None:
+        raise first
 
 
 def tame(case: Any, audio: AudioSource, spec: Spec) -> Any:

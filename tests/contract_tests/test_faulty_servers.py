@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from a2v_spec import load_spec, resolve_pointer, unescape
+from a2v_testkit import ServerThread
 from contract_tests.checks.check_spec import iter_examples
 from contract_tests.requirements import REQUIREMENTS
-from tests.contract_tests.faulty.faults import FAULTS, Fault
+from tests.contract_tests.faulty.faults import FAULTS, SOCKET_FAULTS, Fault
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,6 +74,32 @@ def test_kit_catches_a_broken_spec(
     assert set(outcomes.values()) == {"failed", "passed"}, result.report.text()
 
 
+@pytest.mark.parametrize(
+    ("build", "options", "caught_by", "not_blamed"), SOCKET_FAULTS, ids=[f[0].__name__ for f in SOCKET_FAULTS]
+)
+def test_kit_catches_fault_over_a_socket(
+    build: Callable[[Settings], Any],
+    options: dict[str, Any],
+    caught_by: str,
+    not_blamed: tuple[str, ...],
+    run_kit: RunKit,
+    mock_settings: Settings,
+) -> None:
+    """A request left without an answer is reported under its own requirement, with the time waited."""
+    with ServerThread(build(mock_settings)) as server:
+        result = run_kit(base_url=server.base_url, seed=1, **options)
+    requirements = result.report.requirements()
+    assert result.exit_code == 1, result.report.text()
+    assert requirements[caught_by].outcome == "failed", result.report.text()
+    assert "no answer after 1." in requirements[caught_by].violations[0].message, result.report.text()
+    for rid in not_blamed:
+        assert requirements[rid].outcome != "failed", result.report.text()
+
+
 def test_every_requirement_has_a_fault_that_fails_it() -> None:
-    caught = {fault.caught_by for fault in FAULTS} | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+    caught = (
+        {fault.caught_by for fault in FAULTS}
+        | {f[2] for f in SOCKET_FAULTS}
+        | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+    )
     assert sorted(set(REQUIREMENTS) - caught) == []

@@ -7,6 +7,7 @@ pass (the fault is not misattributed).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -467,6 +468,37 @@ def ping_answers_202(settings: Settings) -> Any:
     return Rewriter(mock_app(settings), rewrite)
 
 
+def one_id_for_every_task(settings: Settings) -> Any:
+    """Every generate answers the first video_id it ever gave (a stateless stand-in, like Prism)."""
+    first: dict[str, str] = {}
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        data = body.get("data")
+        if exchange.path == "/v1/a2v/video.generate" and isinstance(data, dict) and "video_id" in data:
+            data["video_id"] = first.setdefault("id", data["video_id"])
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def get_answers_another_video(settings: Settings) -> Any:
+    """video.get answers a task, but under another video_id than the one asked for."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        data["video_id"] = data["video_id"][::-1]
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def generate_hangs(settings: Settings) -> Any:
+    """video.generate answers only after 3 s (a queue that blocks the request)."""
+
+    async def rewrite(exchange: Exchange) -> None:
+        if exchange.path == "/v1/a2v/video.generate":
+            await asyncio.sleep(3)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
 @dataclass(frozen=True)
 class Fault:
     build: Callable[[Settings], Any]
@@ -557,7 +589,10 @@ FAULTS = [
     Fault(
         wrong_duration, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)
     ),
-    Fault(truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-MASK"), "A2V-FILE-DURATION", ("A2V-FILE-MASK",)),
+    # Not FILE-MASK as the bystander: its check stops at the unreadable video and so judges no mask.
+    Fault(
+        truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)
+    ),
     Fault(
         urls_never_expire, ("A2V-FILE-EXPIRES", "A2V-FILE-TAMPER"), "A2V-FILE-EXPIRES", ("A2V-FILE-TAMPER",)
     ),
@@ -622,4 +657,27 @@ FAULTS = [
     Fault(callbacks_never_sent, ("A2V-CALLBACK-*",), "A2V-CALLBACK-DELIVERY", timeout=10),
     Fault(error_code_with_wrong_status, ("A2V-ENVELOPE-ERROR-CODE",), "A2V-ENVELOPE-ERROR-CODE"),
     Fault(ping_answers_202, ("A2V-FUZZ-STATUS-CODE",), "A2V-FUZZ-STATUS-CODE"),
+    Fault(
+        one_id_for_every_task,
+        ("A2V-GENERATE-NEW-ID", "A2V-IDEMPOTENCY-REPLAY", "A2V-PING"),
+        "A2V-GENERATE-NEW-ID",
+        ("A2V-PING",),
+    ),
+    Fault(
+        get_answers_another_video,
+        ("A2V-GET-SAME-VIDEO", "A2V-PING"),
+        "A2V-GET-SAME-VIDEO",
+        ("A2V-PING",),
+    ),
+]
+
+#: Faults only a real socket shows (the in-process transport has no timeouts): (fault, options,
+#: requirement that must fail, requirements that must not be blamed).
+SOCKET_FAULTS = [
+    (
+        generate_hangs,
+        {"only": ["A2V-ANSWER-IN-TIME", "A2V-FUZZ-*"], "request_timeout": 1.0},
+        "A2V-ANSWER-IN-TIME",
+        ("A2V-FUZZ-NO-SERVER-ERROR",),
+    ),
 ]
