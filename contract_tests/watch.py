@@ -2,6 +2,11 @@
 left, that each answer came back in time, that `video.get` answered the video asked for, and a timeout
 turned into a finding of its own.
 
+Every JSON answer of an operation is also validated against the schema the spec documents for its
+status, whatever check asked, and a mismatch is reported under `A2V-FUZZ-RESPONSE-SCHEMA` naming the
+field (`data.status: 'done' is not one of [...]`), the first time it is seen: a status outside the
+enum is a schema violation at first sight, not a lifecycle puzzle after the timeout.
+
 `Watch.hooks` are httpx event hooks for the kit's clients (`fixtures.py`). What the watch finds wrong is
 handed to `on_finding` (the report) at once and does not interrupt the check that sent the request:
 the check goes on judging its own requirement. A request that gets no answer within the request timeout
@@ -28,18 +33,25 @@ __all__ = ["ANSWER_IN_TIME", "Watch", "answer_in_time", "timeout_in"]
 
 ANSWER_IN_TIME = "A2V-ANSWER-IN-TIME"
 SAME_VIDEO = "A2V-GET-SAME-VIDEO"
+RESPONSE_SCHEMA = "A2V-FUZZ-RESPONSE-SCHEMA"
 _SENT = "a2v_sent_at"
 
 
 class Watch:
-    """Event hooks stamping each request, counting each answer as one in time, and judging every
-    `video.get` answer against the id it was asked for (A2V-GET-SAME-VIDEO)."""
+    """Event hooks stamping each request, counting each answer as one in time, judging every
+    `video.get` answer against the id it was asked for (A2V-GET-SAME-VIDEO) and every JSON answer
+    against its documented schema (A2V-FUZZ-RESPONSE-SCHEMA)."""
 
     def __init__(
         self, spec: Spec | None = None, on_finding: Callable[[Violation], None] | None = None
     ) -> None:
+        self.spec = spec
         self.get_path = spec.operation("getVideo").path if spec is not None else None
         self.on_finding = on_finding
+        ops = spec.operations.values() if spec is not None else ()
+        self._operations = {(op.method.upper(), op.path): op for op in ops}
+        self._reported: set[tuple[str, int, str]] = set()
+        self._seen_ids: set[tuple[str, str, object]] = set()
 
     @property
     def hooks(self) -> dict[str, list[Callable[..., Any]]]:
@@ -53,6 +65,47 @@ class Watch:
         request = response.request
         if request.url.path.endswith(self.get_path or "\0") and response.status_code == 200:
             self._same_video(response)
+        self._schema(response)
+
+    def _schema(self, response: httpx.Response) -> None:
+        """The answer of any operation matches the schema documented for its status."""
+        if self.spec is None or not response.headers.get("content-type", "").startswith("application/json"):
+            return
+        request = response.request
+        operation = next(
+            (op for (method, path), op in self._operations.items()
+             if method == request.method and request.url.path.endswith(path)),
+            None,
+        )  # fmt: skip
+        if operation is None:
+            return
+        pointer = self.spec.response_pointer(operation, response.status_code)
+        if pointer is None:
+            return  # an undocumented status is A2V-FUZZ-STATUS-CODE's to judge
+        response.read()
+        try:
+            body = response.json()
+        except ValueError:
+            return  # not JSON despite its type: A2V-FUZZ-CONTENT-TYPE and the envelope checks say so
+        where = _deepest(list(self.spec.schemas.validator(pointer).iter_errors(body)))
+        if where is None:
+            observe(RESPONSE_SCHEMA)
+            return
+        field_path, reason = where
+        key = (operation.operation_id, response.status_code, field_path)
+        if key in self._reported or self.on_finding is None:
+            return
+        self._reported.add(key)
+        self.on_finding(
+            Violation(
+                RESPONSE_SCHEMA,
+                f"{operation.operation_id} HTTP {response.status_code}: field {field_path or '(body)'}: "
+                f"{reason}",
+                expected=f"a body matching {pointer}",
+                got=describe_response(response),
+                curl=curl(request),
+            )
+        )
 
     def _same_video(self, response: httpx.Response) -> None:
         asked = response.request.url.params.get("video_id")
@@ -66,7 +119,8 @@ class Watch:
             return
         if answered == asked:
             observe(SAME_VIDEO)
-        elif self.on_finding is not None:
+        elif self.on_finding is not None and (SAME_VIDEO, asked, answered) not in self._seen_ids:
+            self._seen_ids.add((SAME_VIDEO, asked, answered))
             self.on_finding(
                 Violation(
                     SAME_VIDEO,
@@ -76,6 +130,26 @@ class Watch:
                     curl=curl(response.request),
                 )
             )
+
+
+def _deepest(errors: list[Any]) -> tuple[str, str] | None:
+    """(field path, reason) of the most specific mismatch, looking inside `oneOf`/`anyOf` branches
+    (a Video is one schema per status: "not valid under any of the given schemas" names no field)."""
+    leaves: list[Any] = []
+    stack = list(errors)
+    while stack:
+        err = stack.pop()
+        if err.context:
+            stack.extend(err.context)
+        else:
+            leaves.append(err)
+    if not leaves:
+        return None
+    best = max(leaves, key=lambda e: len(e.absolute_path))
+    text = ""
+    for part in best.absolute_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text, best.message
 
 
 def waited(request: httpx.Request | None) -> float | None:

@@ -1,0 +1,76 @@
+"""What the kit's client notices on every exchange: schema at first sight, the video asked for, time."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from a2v_spec import load_spec
+from contract_tests.evidence import Evidence, recording
+from contract_tests.watch import Watch, answer_in_time
+
+if TYPE_CHECKING:
+    from contract_tests.violations import Violation
+
+VIDEO_ID = "a" * 32
+
+
+def _get_video(data: dict[str, Any], asked: str = VIDEO_ID) -> httpx.Response:
+    request = httpx.Request(
+        "GET",
+        f"http://svc/v1/a2v/video.get?video_id={asked}",
+        headers={"Authorization": "Bearer secret"},
+    )
+    return httpx.Response(200, json={"code": 0, "message": "success", "data": data}, request=request)
+
+
+def _watch() -> tuple[Watch, list[Violation]]:
+    found: list[Violation] = []
+    return Watch(load_spec(), found.append), found
+
+
+@pytest.mark.parametrize(
+    ("data", "asked", "expected"),
+    [
+        ({"video_id": VIDEO_ID, "status": "pending", "progress": 0}, VIDEO_ID, []),
+        (
+            {"video_id": VIDEO_ID, "status": "done", "progress": 50},
+            VIDEO_ID,
+            [("A2V-FUZZ-RESPONSE-SCHEMA", "data.status")],
+        ),
+        (
+            {"video_id": "b" * 32, "status": "pending", "progress": 0},
+            VIDEO_ID,
+            [("A2V-GET-SAME-VIDEO", "answered video 'bbbb")],
+        ),
+    ],
+    ids=["conforms", "status-outside-the-enum", "another-video"],
+)
+def test_every_answer_is_judged_at_first_sight(
+    data: dict[str, Any], asked: str, expected: list[tuple[str, str]]
+) -> None:
+    watch, found = _watch()
+    evidence = Evidence()
+    with recording(evidence):
+        watch.on_response(_get_video(data, asked))
+        watch.on_response(_get_video(data, asked))  # the same fault is reported once
+    assert [v.requirement for v in found] == [rid for rid, _ in expected]
+    for violation, (_, says) in zip(found, expected, strict=True):
+        assert says in violation.message
+        assert "$A2V_TOKEN" in violation.curl
+        assert "secret" not in violation.curl
+    assert evidence.count("A2V-ANSWER-IN-TIME") == 2
+    if not expected:
+        assert evidence.count("A2V-FUZZ-RESPONSE-SCHEMA") == 2
+        assert evidence.count("A2V-GET-SAME-VIDEO") == 2
+
+
+def test_a_timeout_is_reported_with_the_time_waited() -> None:
+    watch, _ = _watch()
+    request = httpx.Request("POST", "http://svc/v1/a2v/video.generate")
+    watch.on_request(request)
+    violation = answer_in_time(httpx.ReadTimeout("timed out", request=request))
+    assert violation.requirement == "A2V-ANSWER-IN-TIME"
+    assert "POST /v1/a2v/video.generate: no answer after 0.0 s (ReadTimeout)" in violation.detail
