@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JUDGED",
+    "Blocked",
     "Evidence",
     "Need",
     "Unobserved",
@@ -67,6 +68,17 @@ class Unobserved(Exception):
         self.requirement = requirement
         self.sentence = sentence
         super().__init__(f"[{requirement}] not judged: {sentence}")
+
+
+class Blocked(Exception):
+    """A check cannot run because of a finding already reported elsewhere (`reason` names it).
+
+    Reported as `blocked`, never as another failure: one stalled task is one finding, not eight.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class Evidence:

@@ -15,6 +15,7 @@ is imported when a fixture is first used, not when pytest loads the plugin.
     a2v_audio            audio URLs the implementation can download (`AudioSource`)
     a2v_model_id         the first character of `character.list`
     a2v_finished_task    one WAV task taken from generate to `finished`, every state observed
+    a2v_stalls           the run's first stalled task (later task checks are blocked by it)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
     from contract_tests.servers import KitServer
-    from contract_tests.task_run import TaskRun
+    from contract_tests.task_run import Stalls, TaskRun
     from contract_tests.watch import Watch
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "a2v_profile",
     "a2v_second_client",
     "a2v_spec",
+    "a2v_stalls",
     "a2v_transport",
     "a2v_watch",
 ]
@@ -164,8 +166,20 @@ def a2v_model_id(a2v_client: A2VClient) -> str:
 
 
 @pytest.fixture(scope="session")
+def a2v_stalls() -> Stalls:
+    """The run's first stalled task: reported once, every later task check blocked by it."""
+    from contract_tests.task_run import Stalls
+
+    return Stalls()
+
+
+@pytest.fixture(scope="session")
 def a2v_finished_task(
-    a2v_options: KitOptions, a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+    a2v_options: KitOptions,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+    a2v_stalls: Stalls,
 ) -> TaskRun:
     """One WAV fixture taken from generate to its end; the checks of files and shapes read it."""
     from contract_tests.task_run import run_task
@@ -176,6 +190,7 @@ def a2v_finished_task(
         a2v_audio.fixture("speech.wav"),
         timeout=a2v_options.timeout,
         audio_seconds=a2v_audio.fixture_seconds("speech.wav"),
+        stalls=a2v_stalls,
     )
     if run.final.status is not Status.FINISHED:
         raise ContractViolation(

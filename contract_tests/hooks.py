@@ -18,7 +18,7 @@ import pytest
 
 from contract_tests import stash
 from contract_tests.config import KitOptions
-from contract_tests.evidence import Unobserved, recording
+from contract_tests.evidence import Blocked, Unobserved, recording
 from contract_tests.report import ItemResult, KitReport, Outcome
 from contract_tests.requirements import select
 from contract_tests.violations import Violation, curl, violations_in
@@ -188,6 +188,8 @@ def _result_of(
     """
     if report.skipped and report.when in ("setup", "call"):
         return ItemResult(item.nodeid, ids, Outcome.SKIPPED, message=_skip_reason(report))
+    if report.failed and isinstance(exc, Blocked):
+        return ItemResult(item.nodeid, ids, Outcome.BLOCKED, message=exc.reason)
     if report.failed:
         unobserved = _unobserved_in(exc)
         if unobserved is not None and report.when == "call":

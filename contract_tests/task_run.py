@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
+from contract_tests.evidence import Blocked
 from contract_tests.evidence import observe as record
 from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
@@ -24,7 +25,31 @@ if TYPE_CHECKING:
     from contract_tests.client import A2VClient
     from contract_tests.models import Video
 
-__all__ = ["TaskRun", "forward_problem", "run_task"]
+__all__ = ["Stalls", "TaskRun", "forward_problem", "run_task"]
+
+
+class Stalls:
+    """The first task that did not end within `--timeout`, shared by every check of a run.
+
+    The check that met it reports it (under A2V-LIFECYCLE-FINISHES); every later task check is
+    blocked by it at once instead of waiting out its own timeout, so a run against a service whose
+    tasks never end takes one timeout, not one per check.
+    """
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+
+    def record(self, video_id: str, status: object, waited: float) -> None:
+        if self.first is None:
+            self.first = (
+                f"video {video_id} stalled in status {status!r} for {waited:.0f} s "
+                "(reported under A2V-LIFECYCLE-FINISHES)"
+            )
+
+    def check(self) -> None:
+        """Raise `Blocked` when a task already stalled."""
+        if self.first is not None:
+            raise Blocked(f"blocked: tasks do not end here: {self.first}")
 
 
 @dataclass
@@ -78,12 +103,15 @@ def run_task(
     timeout: float,
     audio_seconds: float | None = None,
     callback_url: str | None = None,
+    stalls: Stalls | None = None,
 ) -> TaskRun:
     """Generate and poll to the end, checking forward motion and progress on every observation.
 
     Raises ContractViolation for A2V-GENERATE-READABLE, -LIFECYCLE-FORWARD, -PROGRESS, -SHAPE and
     -FINISHES.
     """
+    if stalls is not None:
+        stalls.check()
     started = time.monotonic()
     try:
         video_id = client.generate_video(model_id, audio_url, callback_url=callback_url)
@@ -125,6 +153,8 @@ def run_task(
             video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
         )
     except A2VTimeout as err:
+        if stalls is not None:
+            stalls.record(video_id, err.last_status, time.monotonic() - started)
         raise ContractViolation(
             "A2V-LIFECYCLE-FINISHES",
             f"video {video_id} did not end within {timeout:g} s (last status {err.last_status!r})",

@@ -15,6 +15,7 @@ import pytest
 from a2v_spec import TERMINAL
 from contract_tests.evidence import observe as record
 from contract_tests.requirements import kinds
+from contract_tests.task_run import run_task
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions
     from contract_tests.servers import CallbackDelivery
+    from contract_tests.task_run import Stalls
 
 requirement = pytest.mark.a2v_requirement
 SIGNATURE = re.compile(r"^t=(\d+),v1=([0-9a-f]{64})$")
@@ -47,17 +49,25 @@ def verify_signature(delivery: CallbackDelivery, token: str, now: float | None =
 
 @pytest.fixture(scope="session")
 def callback_run(
-    a2v_options: KitOptions, a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+    a2v_options: KitOptions,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+    a2v_stalls: Stalls,
 ) -> tuple[str, list[CallbackDelivery]]:
     if a2v_options.audio_base_url is not None:
         pytest.skip(
             "the kit's callback receiver listens on 127.0.0.1 only; --skip callbacks for remote services"
         )
     key = secrets.token_hex(8)
-    video_id = a2v_client.generate_video(
-        a2v_model_id, a2v_audio.fixture("speech.wav"), callback_url=a2v_audio.server.callback_url(key)
-    )
-    a2v_client.wait_for_video(video_id, timeout=a2v_options.timeout, poll_interval=0.2, max_interval=2)
+    video_id = run_task(
+        a2v_client,
+        a2v_model_id,
+        a2v_audio.fixture("speech.wav"),
+        timeout=a2v_options.timeout,
+        callback_url=a2v_audio.server.callback_url(key),
+        stalls=a2v_stalls,
+    ).video_id
     deliveries = a2v_audio.server.wait_for_callbacks(key, timeout=min(a2v_options.timeout, 30))
     return video_id, deliveries
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
-    from contract_tests.task_run import TaskRun
+    from contract_tests.task_run import Stalls, TaskRun
 
 requirement = pytest.mark.a2v_requirement
 
@@ -146,12 +146,20 @@ def test_any_accepted_audio_finishes_with_its_duration(
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
     a2v_model_id: str,
+    a2v_stalls: Stalls,
 ) -> None:
     @kit_settings(a2v_options, a2v_profile.audio_examples, phases=[Phase.generate])
     @given(audio=_audio_strategy(a2v_audio))
     def run(audio: tuple[str, float, str]) -> None:
         url, seconds, label = audio
-        task = run_task(a2v_client, a2v_model_id, url, timeout=a2v_options.timeout, audio_seconds=seconds)
+        task = run_task(
+            a2v_client,
+            a2v_model_id,
+            url,
+            timeout=a2v_options.timeout,
+            audio_seconds=seconds,
+            stalls=a2v_stalls,
+        )
         final = task.final
         check(
             final.status is Status.FINISHED,
@@ -264,10 +272,11 @@ def test_bad_audio_ends_in_documented_error(
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
     a2v_model_id: str,
+    a2v_stalls: Stalls,
 ) -> None:
     url = {"missing": a2v_audio.missing, "unreachable": a2v_audio.unreachable}.get(source)
     audio_url = url() if url is not None else a2v_audio.fixture(source)
-    task = run_task(a2v_client, a2v_model_id, audio_url, timeout=a2v_options.timeout)
+    task = run_task(a2v_client, a2v_model_id, audio_url, timeout=a2v_options.timeout, stalls=a2v_stalls)
     final = task.final
     for video in task.history:
         check_shape(video, a2v_spec, a2v_client)

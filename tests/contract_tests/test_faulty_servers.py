@@ -103,3 +103,21 @@ def test_every_requirement_has_a_fault_that_fails_it() -> None:
         | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
     )
     assert sorted(set(REQUIREMENTS) - caught) == []
+
+
+@pytest.mark.slow
+def test_a_stalled_task_is_reported_once_and_blocks_the_rest(
+    run_kit: RunKit, mock_settings: Settings
+) -> None:
+    """Against tasks that never end, the first check to wait reports it; the others do not wait again."""
+    from tests.contract_tests.faulty.faults import never_ends
+
+    result = run_kit(never_ends(mock_settings), timeout=2.0, seed=1)
+    requirements = result.report.requirements()
+    finishes = requirements["A2V-LIFECYCLE-FINISHES"]
+    assert finishes.outcome == "failed", result.report.text()
+    assert len([v for v in finishes.violations if "did not end within 2 s" in v.message]) == 1
+    stalled = [rid for rid, r in requirements.items() if any("stalled in status" in n for n in r.notes)]
+    for rid in ("A2V-ERROR-AUDIO-404", "A2V-ERROR-NOT-AUDIO", "A2V-LIFECYCLE-LIST"):
+        assert requirements[rid].outcome == "blocked", result.report.text()
+        assert rid in stalled, result.report.text()
