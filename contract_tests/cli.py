@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         default=30.0,
         help="Seconds one request may wait for its answer (30); past it A2V-ANSWER-IN-TIME fails.",
     )
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        help="Stop after N requests to the service (the rest is reported blocked).",
+    )
     parser.add_argument("--seed", type=int, help="Hypothesis seed, for a reproducible run.")
     parser.add_argument(
         "--skip",
@@ -129,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             audio_base_url=args.audio_base_url,
             timeout=args.timeout,
             request_timeout=args.request_timeout,
+            max_requests=args.max_requests,
             seed=args.seed,
             skip=_split(args.skip),
             only=_split(args.only),
@@ -141,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         return _error(f"--only {args.only!r} matches no requirement; see a2v-contract --list")
     from a2v_spec import load_spec
-    from contract_tests.precondition import not_an_a2v_service
+    from contract_tests.precondition import announced_total, not_an_a2v_service
 
     try:
         spec = load_spec(options.spec_path)
@@ -150,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     problem = not_an_a2v_service(options.base_url, options.api_key, spec)
     if problem is not None:
         return _error(problem)
+    from contract_tests.pacing import estimate_requests, plan
+
+    total = announced_total(options.base_url, spec)
+    needed = estimate_requests(options.profile_settings, spec)
+    print(f"a2v-contract: {plan(needed, total, options.max_requests)}", file=sys.stderr)
     from contract_tests.runner import run_with_exit_code
 
     result = run_with_exit_code(options, quiet=not args.verbose)

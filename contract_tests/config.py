@@ -46,6 +46,8 @@ class KitOptions:
     timeout: float = 120.0
     #: Seconds one request may wait for its answer; past it, A2V-ANSWER-IN-TIME fails.
     request_timeout: float = 30.0
+    #: Stop the run after this many requests to the service (the rest is reported blocked).
+    max_requests: int | None = None
     seed: int | None = None
     skip: list[str] = field(default_factory=list)
     only: list[str] = field(default_factory=list)
@@ -58,6 +60,8 @@ class KitOptions:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"--base-url must be an http(s) URL, got {self.base_url!r}")
+        if self.max_requests is not None and self.max_requests < 1:
+            raise ValueError(f"--max-requests must be at least 1, got {self.max_requests!r}")
         if self.request_timeout <= 0:
             raise ValueError(f"--request-timeout must be positive, got {self.request_timeout!r}")
         if not self.api_key:

@@ -9,6 +9,7 @@ is imported when a fixture is first used, not when pytest loads the plugin.
     a2v_spec             the parsed spec the implementation is checked against
     a2v_transport        an in-process transport to the run's ASGI app, else None (real HTTP)
     a2v_watch            what the clients notice on every exchange (timing, video.get's answer)
+    a2v_pacer            paces the clients by X-Ratelimit-Left/Reset, counts and caps the requests
     a2v_client           the reference client with the run's key
     a2v_second_client    the reference client with the second key (skips without one)
     a2v_audio_server     the kit's HTTP server on 127.0.0.1 (audio fixtures, callback receiver)
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
+    from contract_tests.pacing import Pacer
     from contract_tests.servers import KitServer
     from contract_tests.task_run import Stalls, TaskRun
     from contract_tests.watch import Watch
@@ -47,6 +49,7 @@ __all__ = [
     "a2v_finished_task",
     "a2v_model_id",
     "a2v_options",
+    "a2v_pacer",
     "a2v_profile",
     "a2v_second_client",
     "a2v_spec",
@@ -86,7 +89,12 @@ def a2v_transport(a2v_options: KitOptions) -> Iterator[httpx.BaseTransport | Non
 
 
 def _client(
-    options: KitOptions, spec: Spec, transport: httpx.BaseTransport | None, token: str, watch: Watch
+    options: KitOptions,
+    spec: Spec,
+    transport: httpx.BaseTransport | None,
+    token: str,
+    watch: Watch,
+    pacer: Pacer,
 ) -> Iterator[A2VClient]:
     from contract_tests.client import A2VClient
 
@@ -96,7 +104,11 @@ def _client(
         transport=transport,
         timeout=options.request_timeout,
         spec=spec,
-        event_hooks=watch.hooks,
+        # Pace first (it may wait for a new window), then stamp the time the request really left.
+        event_hooks={
+            "request": [*pacer.hooks["request"], *watch.hooks["request"]],
+            "response": [*pacer.hooks["response"], *watch.hooks["response"]],
+        },
     )
     try:
         yield client
@@ -114,21 +126,42 @@ def a2v_watch(pytestconfig: pytest.Config, a2v_spec: Spec) -> Watch:
 
 
 @pytest.fixture(scope="session")
+def a2v_pacer(pytestconfig: pytest.Config, a2v_options: KitOptions) -> Iterator[Pacer]:
+    """Paces every client of the run by the service's rate-limit headers; counts and caps requests."""
+    from contract_tests.pacing import Pacer
+
+    pacer = Pacer(a2v_options.max_requests)
+    yield pacer
+    pytestconfig.stash[stash.REPORT].traffic.update(
+        requests=pacer.sent, answered_429=pacer.rate_limited, waited_for_windows=round(pacer.waited, 1)
+    )
+
+
+@pytest.fixture(scope="session")
 def a2v_client(
-    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None, a2v_watch: Watch
+    a2v_options: KitOptions,
+    a2v_spec: Spec,
+    a2v_transport: httpx.BaseTransport | None,
+    a2v_watch: Watch,
+    a2v_pacer: Pacer,
 ) -> Iterator[A2VClient]:
     """The reference client with the run's API key."""
-    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.api_key, a2v_watch)
+    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.api_key, a2v_watch, a2v_pacer)
 
 
 @pytest.fixture(scope="session")
 def a2v_second_client(
-    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None, a2v_watch: Watch
+    a2v_options: KitOptions,
+    a2v_spec: Spec,
+    a2v_transport: httpx.BaseTransport | None,
+    a2v_watch: Watch,
+    a2v_pacer: Pacer,
 ) -> Iterator[A2VClient]:
     """A client with `--second-api-key` (skips the test when none was given)."""
     if not a2v_options.second_api_key:
         pytest.skip("no --second-api-key: tenant isolation not checked")
-    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.second_api_key, a2v_watch)
+    token = a2v_options.second_api_key
+    yield from _client(a2v_options, a2v_spec, a2v_transport, token, a2v_watch, a2v_pacer)
 
 
 @pytest.fixture(scope="session")

@@ -65,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--a2v-seed", type=int, default=None, help="Hypothesis seed for reproducible runs.")
     group.addoption(
+        "--a2v-max-requests", type=int, default=None, help="Stop after N requests to the service."
+    )
+    group.addoption(
         "--a2v-skip", default="", help="Comma-separated groups or ids to skip (idempotency,callbacks,...)."
     )
     group.addoption("--a2v-only", default="", help="Comma-separated id globs to run (A2V-FILE-*,A2V-PING).")
@@ -108,6 +111,7 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
             audio_base_url=config.getoption("a2v_audio_base_url"),
             timeout=config.getoption("a2v_timeout"),
             request_timeout=config.getoption("a2v_request_timeout"),
+            max_requests=config.getoption("a2v_max_requests"),
             seed=config.getoption("a2v_seed"),
             skip=_split(config.getoption("a2v_skip")),
             only=_split(config.getoption("a2v_only")),

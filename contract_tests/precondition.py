@@ -17,7 +17,7 @@ import httpx
 if TYPE_CHECKING:
     from a2v_spec import Spec
 
-__all__ = ["not_an_a2v_service"]
+__all__ = ["announced_total", "not_an_a2v_service"]
 
 
 def _what(response: httpx.Response) -> str:
@@ -82,3 +82,12 @@ def not_an_a2v_service(base_url: str, api_key: str, spec: Spec, *, timeout: floa
                 "(check --api-key / A2V_API_KEY)"
             )
     return None
+
+
+def announced_total(base_url: str, spec: Spec) -> int | None:
+    """The `X-Ratelimit-Total` a ping announces (ping costs no allowance), or None."""
+    try:
+        ping = httpx.get(base_url.rstrip("/") + spec.operation("ping").path, timeout=10)
+        return int(ping.headers["x-ratelimit-total"])
+    except (httpx.HTTPError, KeyError, ValueError):
+        return None

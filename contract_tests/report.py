@@ -86,6 +86,8 @@ class KitReport:
     evidence: Evidence = field(default_factory=Evidence)
     #: Violations the kit's client noticed on any exchange, whatever check sent it (`watch.py`).
     findings: list[Violation] = field(default_factory=list)
+    #: The run's traffic: requests sent, 429 answers, seconds waited for rate-limit windows.
+    traffic: dict[str, float] = field(default_factory=dict)
 
     def add(self, item: ItemResult) -> None:
         self.items.append(item)
@@ -156,6 +158,12 @@ class KitReport:
         reqs = self.requirements()
         counts = {k: sum(1 for r in reqs.values() if r.outcome is k) for k in Outcome}
         lines = ["A2V contract: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
+        if self.traffic:
+            t = self.traffic
+            lines.append(
+                f"  {t.get('requests', 0):g} requests, {t.get('answered_429', 0):g} answered 429, "
+                f"{t.get('waited_for_windows', 0):g} s waited for rate-limit windows"
+            )
         for r in reqs.values():
             seen = f" ({_plural(r.observations, 'observation')})" if r.outcome is Outcome.PASSED else ""
             lines.append(f"  {r.outcome.upper():12} {r.id:28} {r.title}{seen}")
@@ -189,6 +197,7 @@ class KitReport:
             "items": [asdict(i) for i in self.items],
             "evidence": self.evidence.as_dict(),
             "findings": [asdict(v) for v in self.findings],
+            "traffic": self.traffic,
         }
 
     def write_json(self, path: Path) -> None:

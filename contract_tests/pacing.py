@@ -1,0 +1,132 @@
+"""The kit paces itself by the service's own rate-limit headers, so it never causes a 429.
+
+Every answer carries `X-Ratelimit-Left` (requests left in the window) and `X-Ratelimit-Reset` (seconds
+until it resets). `Pacer` keeps, per token, what the last answer said; before each request it takes one
+from `left`, and when none is left it sleeps until the announced reset. It also counts the requests of
+the run and stops it at `--max-requests` (the remaining checks are `blocked`, saying so).
+
+Limits are counted per token by the upstream service ("30 requests per minute per developer"), so the
+state is kept per `Authorization` header.
+
+Example:
+    >>> pacer = Pacer(max_requests=None)
+    >>> client = A2VClient(url, key, event_hooks=pacer.hooks)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from contract_tests.evidence import Blocked
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+    from a2v_spec import Spec
+    from contract_tests.config import Profile
+
+__all__ = ["Pacer", "estimate_requests", "plan"]
+
+#: Requests a run sends besides fuzzing, stateful steps and audio examples (checks of the realtime
+#: operations, the shared tasks and their polling, files), measured against the mock.
+_FIXED_REQUESTS = 110
+#: Requests one lifecycle audio example takes (generate, about a dozen polls, a download).
+_PER_AUDIO_EXAMPLE = 15
+
+
+@dataclass
+class _Window:
+    left: int | None = None
+    resets_at: float = 0.0
+    total: int | None = None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class Pacer:
+    """httpx event hooks: wait for the window's reset when no request is left; count; cap."""
+
+    def __init__(
+        self,
+        max_requests: int | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.max_requests = max_requests
+        self.clock = clock
+        self.sleep = sleep
+        self.sent = 0
+        self.waited = 0.0
+        self.rate_limited = 0  # 429 answers seen (the kit's pacing aims at none)
+        self._windows: dict[str, _Window] = {}
+
+    @property
+    def hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        return {"request": [self.before], "response": [self.after]}
+
+    @property
+    def announced_total(self) -> int | None:
+        """The largest `X-Ratelimit-Total` any answer announced."""
+        totals = [w.total for w in self._windows.values() if w.total is not None]
+        return max(totals) if totals else None
+
+    def before(self, request: httpx.Request) -> None:
+        if self.max_requests is not None and self.sent >= self.max_requests:
+            raise Blocked(f"blocked: the run reached --max-requests {self.max_requests}")
+        window = self._windows.setdefault(request.headers.get("authorization", ""), _Window())
+        now = self.clock()
+        if window.left is not None and window.left <= 0 and now < window.resets_at:
+            pause = window.resets_at - now + 0.05
+            self.sleep(pause)
+            self.waited += pause
+            window.left = None  # a new window: the next answer says how much is left
+        elif window.left is not None:
+            window.left -= 1
+        self.sent += 1
+
+    def after(self, response: httpx.Response) -> None:
+        if response.status_code == 429:
+            self.rate_limited += 1
+        left = _int(response.headers.get("x-ratelimit-left"))
+        reset = _int(response.headers.get("x-ratelimit-reset"))
+        if left is None or reset is None:
+            return
+        window = self._windows.setdefault(response.request.headers.get("authorization", ""), _Window())
+        window.left = left
+        window.resets_at = self.clock() + reset
+        window.total = _int(response.headers.get("x-ratelimit-total"))
+
+
+def estimate_requests(profile: Profile, spec: Spec) -> int:
+    """About how many requests a run of `profile` sends (an upper estimate: hypothesis may stop early)."""
+    operations = list(spec.operations.values())
+    fuzz_tests = len(operations) + sum(1 for op in operations if op.parameters or op.body_pointer)
+    return (
+        profile.fuzz_examples * fuzz_tests
+        + profile.stateful_examples * profile.stateful_steps
+        + profile.audio_examples * _PER_AUDIO_EXAMPLE
+        + _FIXED_REQUESTS
+    )
+
+
+def plan(requests: int, total: int | None, max_requests: int | None) -> str:
+    """The sentence printed before a run: the requests it needs and the time at the announced limit."""
+    needed = min(requests, max_requests) if max_requests else requests
+    capped = f" (capped by --max-requests {max_requests})" if max_requests and max_requests < requests else ""
+    if not total:
+        return f"this run needs about {needed} requests{capped}; the service announces no X-Ratelimit-Total"
+    windows = -(-needed // total)
+    return (
+        f"this run needs about {needed} requests{capped}; at the announced limit of {total} per window "
+        f"(X-Ratelimit-Total) that is {windows} window(s): about {windows} min with upstream's 60 s window"
+    )
