@@ -120,9 +120,12 @@ def _client(
 @pytest.fixture(scope="session")
 def a2v_watch(pytestconfig: pytest.Config, a2v_spec: Spec) -> Watch:
     """What the kit's clients notice on every exchange; findings go straight to the run's report."""
+    from contract_tests.coverage import Coverage
     from contract_tests.watch import Watch
 
-    return Watch(a2v_spec, pytestconfig.stash[stash.REPORT].add_finding)
+    report = pytestconfig.stash[stash.REPORT]
+    report.coverage = Coverage.of(a2v_spec)
+    return Watch(a2v_spec, report.add_finding, report.coverage)
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from contract_tests.requirements import REQUIREMENTS
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from contract_tests.coverage import Coverage
     from contract_tests.violations import Violation
 
 __all__ = ["ItemResult", "KitReport", "Outcome", "RequirementResult"]
@@ -88,6 +89,8 @@ class KitReport:
     findings: list[Violation] = field(default_factory=list)
     #: The run's traffic: requests sent, 429 answers, seconds waited for rate-limit windows.
     traffic: dict[str, float] = field(default_factory=dict)
+    #: What of the contract the run observed (operations, statuses, catalog codes, headers).
+    coverage: Coverage | None = None
 
     def add(self, item: ItemResult) -> None:
         self.items.append(item)
@@ -167,6 +170,10 @@ class KitReport:
         for r in reqs.values():
             seen = f" ({_plural(r.observations, 'observation')})" if r.outcome is Outcome.PASSED else ""
             lines.append(f"  {r.outcome.upper():12} {r.id:28} {r.title}{seen}")
+        if self.coverage is not None:
+            lines.append("")
+            lines.append("Coverage (what the run observed):")
+            lines.extend(self.coverage.summary())
         skipped = [r for r in reqs.values() if r.outcome is Outcome.SKIPPED]
         if skipped:
             lines.append("")
@@ -198,6 +205,7 @@ class KitReport:
             "evidence": self.evidence.as_dict(),
             "findings": [asdict(v) for v in self.findings],
             "traffic": self.traffic,
+            "coverage": self.coverage.as_dict() if self.coverage is not None else None,
         }
 
     def write_json(self, path: Path) -> None:
@@ -215,6 +223,14 @@ class KitReport:
             skipped=str(sum(r.outcome is Outcome.SKIPPED for r in reqs.values())),
             time=f"{(self.finished or time.time()) - self.started:.3f}",
         )
+        if self.coverage is not None:
+            props = ET.SubElement(suite, "properties")
+            for name, d in self.coverage.as_dict().items():
+                key = name.replace(" ", "_")
+                ET.SubElement(props, "property", name=f"coverage.{key}.seen", value=",".join(d["seen"]))
+                ET.SubElement(
+                    props, "property", name=f"coverage.{key}.never_seen", value=",".join(d["never_seen"])
+                )
         for r in reqs.values():
             group = REQUIREMENTS[r.id].group if r.id in REQUIREMENTS else "other"
             case = ET.SubElement(

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from a2v_spec import Spec
+    from contract_tests.coverage import Coverage
 
 __all__ = ["ANSWER_IN_TIME", "Watch", "answer_in_time", "timeout_in"]
 
@@ -43,9 +44,13 @@ class Watch:
     against its documented schema (A2V-FUZZ-RESPONSE-SCHEMA)."""
 
     def __init__(
-        self, spec: Spec | None = None, on_finding: Callable[[Violation], None] | None = None
+        self,
+        spec: Spec | None = None,
+        on_finding: Callable[[Violation], None] | None = None,
+        coverage: Coverage | None = None,
     ) -> None:
         self.spec = spec
+        self.coverage = coverage
         self.get_path = spec.operation("getVideo").path if spec is not None else None
         self.on_finding = on_finding
         ops = spec.operations.values() if spec is not None else ()
@@ -77,16 +82,18 @@ class Watch:
              if method == request.method and request.url.path.endswith(path)),
             None,
         )  # fmt: skip
-        if operation is None:
-            return
-        pointer = self.spec.response_pointer(operation, response.status_code)
-        if pointer is None:
-            return  # an undocumented status is A2V-FUZZ-STATUS-CODE's to judge
         response.read()
         try:
             body = response.json()
         except ValueError:
             return  # not JSON despite its type: A2V-FUZZ-CONTENT-TYPE and the envelope checks say so
+        if self.coverage is not None:
+            self.coverage.saw(operation, response.status_code, response.headers, body)
+        if operation is None:
+            return
+        pointer = self.spec.response_pointer(operation, response.status_code)
+        if pointer is None:
+            return  # an undocumented status is A2V-FUZZ-STATUS-CODE's to judge
         where = _deepest(list(self.spec.schemas.validator(pointer).iter_errors(body)))
         if where is None:
             observe(RESPONSE_SCHEMA)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from a2v_spec import load_spec
+from contract_tests.coverage import Coverage
 from contract_tests.evidence import Evidence, recording
+from contract_tests.report import KitReport
 from contract_tests.watch import Watch, answer_in_time
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from contract_tests.violations import Violation
 
 VIDEO_ID = "a" * 32
@@ -74,3 +79,36 @@ def test_a_timeout_is_reported_with_the_time_waited() -> None:
     violation = answer_in_time(httpx.ReadTimeout("timed out", request=request))
     assert violation.requirement == "A2V-ANSWER-IN-TIME"
     assert "POST /v1/a2v/video.generate: no answer after 0.0 s (ReadTimeout)" in violation.detail
+
+
+def test_coverage_lists_what_was_seen_and_never_seen(tmp_path: Path) -> None:
+    spec = load_spec()
+    coverage = Coverage.of(spec)
+    watch = Watch(spec, lambda v: None, coverage)
+    watch.on_response(_get_video({"video_id": VIDEO_ID, "status": "in_progressing", "progress": 5}))
+    failed = {
+        "video_id": VIDEO_ID,
+        "status": "error",
+        "progress": 5,
+        "error": {"code": 10001, "message": "x"},
+    }
+    watch.on_response(_get_video(failed))
+    data = coverage.as_dict()
+    assert data["operations"]["seen"] == ["getVideo"]
+    assert "generateVideo" in data["operations"]["never_seen"]
+    assert data["task statuses"] == {
+        "seen": ["error", "in_progressing"],
+        "never_seen": ["finished", "pending"],
+    }
+    assert "10001" in data["catalog codes"]["seen"]
+    assert "1009" in data["catalog codes"]["never_seen"]
+    assert "Retry-After" in data["headers"]["never_seen"]
+    assert any(
+        line.startswith("  task statuses: 2 of 4 seen; never seen: finished, pending")
+        for line in coverage.summary()
+    )
+    report = KitReport(coverage=coverage)
+    path = tmp_path / "junit.xml"
+    report.write_junit(path)
+    props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
+    assert props["coverage.task_statuses.never_seen"] == "finished,pending"
