@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="Stop after N requests to the service (the rest is reported blocked).",
     )
+    parser.add_argument(
+        "--provoke-429",
+        action="store_true",
+        help="Opt-in: exhaust the rate limit once to check 429 + Retry-After (A2V-RATELIMIT-429).",
+    )
     parser.add_argument("--seed", type=int, help="Hypothesis seed, for a reproducible run.")
     parser.add_argument(
         "--skip",
@@ -135,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             timeout=args.timeout,
             request_timeout=args.request_timeout,
             max_requests=args.max_requests,
+            provoke_429=args.provoke_429,
             seed=args.seed,
             skip=_split(args.skip),
             only=_split(args.only),

@@ -48,6 +48,8 @@ class KitOptions:
     request_timeout: float = 30.0
     #: Stop the run after this many requests to the service (the rest is reported blocked).
     max_requests: int | None = None
+    #: Opt-in: send requests until the service answers 429 (A2V-RATELIMIT-429), then wait it out.
+    provoke_429: bool = False
     seed: int | None = None
     skip: list[str] = field(default_factory=list)
     only: list[str] = field(default_factory=list)

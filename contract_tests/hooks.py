@@ -68,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--a2v-max-requests", type=int, default=None, help="Stop after N requests to the service."
     )
     group.addoption(
+        "--a2v-provoke-429", action="store_true", default=False, help="Opt-in: check 429 + Retry-After."
+    )
+    group.addoption(
         "--a2v-skip", default="", help="Comma-separated groups or ids to skip (idempotency,callbacks,...)."
     )
     group.addoption("--a2v-only", default="", help="Comma-separated id globs to run (A2V-FILE-*,A2V-PING).")
@@ -112,6 +115,7 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
             timeout=config.getoption("a2v_timeout"),
             request_timeout=config.getoption("a2v_request_timeout"),
             max_requests=config.getoption("a2v_max_requests"),
+            provoke_429=config.getoption("a2v_provoke_429"),
             seed=config.getoption("a2v_seed"),
             skip=_split(config.getoption("a2v_skip")),
             only=_split(config.getoption("a2v_only")),

@@ -40,6 +40,10 @@ class kinds:
     LINK_FOLLOWED = "link-followed"
     DELIVERY = "delivery"
     NEGATIVE_SENT = "negative-sent"
+    URL_FETCHED = "url-fetched"
+    EXPIRED_USED = "expired-token-used"
+    COUNTED_DOWN = "counted-down"
+    RATE_LIMITED = "rate-limited"
 
 
 #: What every requirement needs at least: one answer (or value) its check judged and found right.
@@ -119,6 +123,22 @@ _TABLE: Final[list[Requirement]] = [
         "Every response carries the three X-Ratelimit-* headers as integers",
         DESC,
         "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left`",
+    ),
+    _r(
+        "A2V-RATELIMIT-ARITHMETIC",
+        "fuzz",
+        "X-Ratelimit-Left counts down by one per request within a window, never above Total",
+        DESC,
+        "and `X-Ratelimit-Reset` (seconds until the window resets)",
+        Need(kinds.COUNTED_DOWN, "consecutive answers within one window", 2),
+    ),
+    _r(
+        "A2V-RATELIMIT-429",
+        "ratelimit",
+        "Over the limit: HTTP 429, code 1009, a Retry-After header (opt-in: --provoke-429)",
+        DESC,
+        "Over the limit the",
+        Need(kinds.RATE_LIMITED, "a 429 answer provoked on purpose"),
     ),
     _r(
         "A2V-ENVELOPE-ERROR-CODE",
@@ -268,6 +288,14 @@ _TABLE: Final[list[Requirement]] = [
         DESC,
         "Both URLs are signed and expire (`url_expires_at`",
     ),
+    _r(
+        "A2V-URLS-ANSWER",
+        "files",
+        "Every URL the API hands out (previews, videos, masks) answers 200 with its type and size",
+        "/paths/~1v1~1a2v~1character.list/get/description",
+        "`preview_url` is a signed, expiring URL of a still image (PNG)",
+        Need(kinds.URL_FETCHED, "a preview URL and a finished video's URLs, each downloaded", 3),
+    ),
     # -- documented errors ------------------------------------------------------------------------------
     _r(
         "A2V-ERROR-UNKNOWN-VIDEO",
@@ -364,6 +392,14 @@ _TABLE: Final[list[Requirement]] = [
         "/paths/~1v1~1auth~1account.login/post/description",
         "Returns an `access_token` for the `Authorization: Bearer` header",
     ),
+    _r(
+        "A2V-LOGIN-EXPIRED",
+        "expiry",
+        "An access_token used after its expired_at answers 401 / 1002",
+        "/x-a2v-error-catalog/1/when",
+        "An `access_token` from `account.login` is used after its `expired_at`.",
+        Need(kinds.EXPIRED_USED, "a login token used after its expired_at"),
+    ),
     # -- optional features --------------------------------------------------------------------------------
     _r(
         "A2V-IDEMPOTENCY-REPLAY",
@@ -402,12 +438,22 @@ _TABLE: Final[list[Requirement]] = [
         "is the lowercase hex HMAC-SHA256, keyed with the bearer token that created the task",
         Need(kinds.DELIVERY, "a callback delivery received"),
     ),
+    _r(
+        "A2V-CALLBACK-RETRY",
+        "callbacks",
+        "A delivery answered 5xx is retried, same X-A2V-Delivery, signed on every attempt",
+        DESC,
+        "retried with exponential back-off (1 s, 2 s, 4 s, ...) up to 5 attempts",
+        Need(kinds.DELIVERY, "a failed delivery and its retry received", 2),
+    ),
 ]
 
 REQUIREMENTS: Final[dict[str, Requirement]] = {r.id: r for r in _TABLE}
 GROUPS: Final[frozenset[str]] = frozenset(r.group for r in _TABLE)
 #: Groups for features a partner may not have built; `--skip` them and they are reported as skipped.
-OPTIONAL_GROUPS: Final[frozenset[str]] = frozenset({"idempotency", "callbacks", "expiry", "tenants"})
+OPTIONAL_GROUPS: Final[frozenset[str]] = frozenset(
+    {"idempotency", "callbacks", "expiry", "tenants", "ratelimit"}
+)
 
 
 def requirement(req_id: str) -> Requirement:

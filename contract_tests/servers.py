@@ -6,6 +6,7 @@ A loopback host from the test toolkit (`a2v_testkit.FileHost`, uvicorn in a thre
     GET  /audio/<name>        a registered file (fixtures, generated audio, a text file named .wav)
     GET  /missing/<name>      always 404 (for the 10001 check)
     POST /callbacks/<key>     records the delivery (headers and raw body) and answers 200
+    POST /flaky/<key>         the same, but answers 500 to the first `failures` deliveries
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from a2v_testkit import FileHost, Reply, free_port
+from a2v_testkit import FileHost, Replies, Reply, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["CallbackDelivery", "KitServer", "free_port", "kit_server"]
 
 _CALLBACKS = "/callbacks/"
+_FLAKY = "/flaky/"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,8 @@ class CallbackDelivery:
 
     @classmethod
     def of(cls, request: Recorded) -> CallbackDelivery:
-        return cls(request.path.removeprefix(_CALLBACKS), request.headers, request.body, request.received_at)
+        key = request.path.removeprefix(_CALLBACKS).removeprefix(_FLAKY)
+        return cls(key, request.headers, request.body, request.received_at)
 
 
 class KitServer:
@@ -67,9 +70,16 @@ class KitServer:
         posts = self.host.requests(method="POST")
         return [CallbackDelivery.of(r) for r in posts if r.path.startswith(_CALLBACKS)]
 
-    def wait_for_callbacks(self, key: str, count: int = 1, timeout: float = 30.0) -> list[CallbackDelivery]:
+    def flaky_callback_url(self, key: str, failures: int = 1) -> str:
+        """A receiver that answers 500 to the first `failures` deliveries, then 200 (retries)."""
+        ok = Reply(b"ok", content_type="text/plain")
+        return self.host.route(_FLAKY + key, Replies([500] * failures, then=ok), methods=["POST"])
+
+    def wait_for_callbacks(
+        self, key: str, count: int = 1, timeout: float = 30.0, *, flaky: bool = False
+    ) -> list[CallbackDelivery]:
         """Deliveries to `key` once there are `count` of them (or as many as came within `timeout`)."""
-        path = _CALLBACKS + key
+        path = (_FLAKY if flaky else _CALLBACKS) + key
         try:
             got = self.host.wait_for(count, path, method="POST", timeout=timeout)
         except TimeoutError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
 import time
@@ -17,10 +18,12 @@ from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
+    import httpx
+
     from a2v_spec import Spec
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
-    from contract_tests.config import KitOptions
+    from contract_tests.config import KitOptions, Profile
 
 requirement = pytest.mark.a2v_requirement
 RATE_HEADERS = ("X-Ratelimit-Total", "X-Ratelimit-Left", "X-Ratelimit-Reset")
@@ -242,3 +245,99 @@ def test_login(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     token_client = a2v_client.with_token(data["access_token"])
     used = token_client.request_operation("listCharacters")
     check(used.status_code == 200, "A2V-LOGIN", "the access_token from login is refused", response=used)
+
+
+@requirement("A2V-LOGIN-EXPIRED")
+def test_login_token_expires(a2v_client: A2VClient, a2v_spec: Spec, a2v_profile: Profile) -> None:
+    """A token from account.login works until its `expired_at`, then answers 401 / 1002.
+
+    Waited for only when the lifetime fits the profile's expiry wait (run the implementation with a
+    short token lifetime to check it), like URL expiry.
+    """
+    rid = "A2V-LOGIN-EXPIRED"
+    body = {"username": f"kit-{secrets.token_hex(6)}@example.invalid", "password": secrets.token_hex(8)}
+    response = a2v_client.request_operation("login", json_body=body, auth=False)
+    if response.status_code != 200:
+        pytest.skip("account.login refused the kit's throwaway credentials; token expiry not checked")
+    data = conforms(response, a2v_spec, "login", rid)["data"]
+    server_now = a2v_client.ping().time or int(time.time())
+    lifetime = int(data["expired_at"]) - server_now
+    if lifetime > a2v_profile.expiry_wait:
+        pytest.skip(
+            f"login tokens live {lifetime} s, longer than the {a2v_profile.name} profile waits "
+            f"({a2v_profile.expiry_wait:g} s); run the implementation with a short token lifetime"
+        )
+    token_client = a2v_client.with_token(data["access_token"])
+    time.sleep(max(0, lifetime) + 1.5)
+    used = token_client.request_operation("listCharacters")
+    expect_error(used, rid, ErrorCode.TOKEN_EXPIRED, a2v_spec)
+    record(rid, kinds.EXPIRED_USED)
+
+
+def _limit_headers(response: httpx.Response) -> tuple[int, int, int] | None:
+    try:
+        return tuple(int(response.headers[name]) for name in RATE_HEADERS)  # type: ignore[return-value]
+    except (KeyError, ValueError):
+        return None  # A2V-RATELIMIT-HEADERS reports it
+
+
+@requirement("A2V-RATELIMIT-ARITHMETIC")
+def test_rate_limit_counts_down(a2v_client: A2VClient) -> None:
+    """Three calls in a row: Left drops by one each time (unless the window reset), Total stays,
+    Left never exceeds Total."""
+    rid = "A2V-RATELIMIT-ARITHMETIC"
+    seen = [(a2v_client.request_operation("listCharacters"), time.monotonic()) for _ in range(3)]
+    values = [(_limit_headers(r), at, r) for r, at in seen]
+    for (prev, prev_at, _), (cur, at, response) in itertools.pairwise(values):
+        if prev is None or cur is None:
+            continue
+        (total0, left0, reset0), (total, left, reset) = prev, cur
+        check(total == total0, rid, f"X-Ratelimit-Total changed from {total0} to {total}", response=response)
+        check(0 <= left <= total, rid, f"X-Ratelimit-Left {left} is outside 0..{total}", response=response)
+        new_window = reset > reset0 + 1 or at - prev_at >= reset0
+        if new_window:
+            continue
+        check(
+            left == left0 - 1,
+            rid,
+            f"X-Ratelimit-Left went from {left0} to {left} after one request in the same window",
+            expected=f"X-Ratelimit-Left: {left0 - 1}",
+            response=response,
+        )
+        record(rid, kinds.COUNTED_DOWN)
+
+
+@requirement("A2V-RATELIMIT-429")
+def test_over_the_limit_answers_429_with_retry_after(
+    a2v_options: KitOptions,
+    a2v_spec: Spec,
+    a2v_client: A2VClient,
+    a2v_transport: httpx.BaseTransport | None,
+) -> None:
+    """Opt-in (--provoke-429): spend what is left of the window, one more, then wait the window out."""
+    if not a2v_options.provoke_429:
+        pytest.skip("opt-in: pass --provoke-429 to exhaust the rate limit once and check the 429")
+    from contract_tests.client import A2VClient as Unpaced
+
+    rid = "A2V-RATELIMIT-429"
+    client = Unpaced(a2v_options.base_url, a2v_options.api_key, transport=a2v_transport, spec=a2v_spec)
+    first = _limit_headers(client.request_operation("listCharacters"))
+    if first is None or first[1] > 500:
+        pytest.skip(f"the announced limit ({first}) is too large to exhaust in a check")
+    response = None
+    for _ in range(first[1] + 2):
+        response = client.request_operation("listCharacters", retries=0)
+        if response.status_code == 429:
+            break
+    assert response is not None
+    expect_error(response, rid, ErrorCode.TOO_MANY_REQUESTS, a2v_spec)
+    retry_after = response.headers.get("Retry-After", "")
+    check(
+        retry_after.strip().isdigit(),
+        rid,
+        f"the 429 has Retry-After {retry_after!r}",
+        expected="Retry-After: <seconds>",
+        response=response,
+    )
+    record(rid, kinds.RATE_LIMITED)
+    time.sleep(int(retry_after) + 0.5)  # leave the window as the rest of the run expects it

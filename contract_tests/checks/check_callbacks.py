@@ -113,3 +113,51 @@ def test_callback_signature(
     for delivery in deliveries:
         problem = verify_signature(delivery, a2v_options.api_key)
         check(problem is None, "A2V-CALLBACK-SIGNATURE", f"callback for {video_id}: {problem}")
+
+
+@pytest.fixture(scope="session")
+def flaky_callback_run(
+    a2v_options: KitOptions,
+    a2v_client: A2VClient,
+    a2v_audio: AudioSource,
+    a2v_model_id: str,
+    a2v_stalls: Stalls,
+) -> tuple[str, list[CallbackDelivery]]:
+    """A task whose receiver answers 500 to the first delivery: the second attempt must follow."""
+    if a2v_options.audio_base_url is not None:
+        pytest.skip(
+            "the kit's callback receiver listens on 127.0.0.1 only; --skip callbacks for remote services"
+        )
+    key = secrets.token_hex(8)
+    video_id = run_task(
+        a2v_client,
+        a2v_model_id,
+        a2v_audio.missing(),
+        timeout=a2v_options.timeout,
+        callback_url=a2v_audio.server.flaky_callback_url(key, failures=1),
+        stalls=a2v_stalls,
+    ).video_id
+    # The spec's back-off starts at 1 s; leave room for a slow first attempt.
+    deliveries = a2v_audio.server.wait_for_callbacks(key, 2, timeout=min(a2v_options.timeout, 30), flaky=True)
+    return video_id, deliveries
+
+
+@requirement("A2V-CALLBACK-RETRY")
+def test_callback_is_retried_after_a_5xx(
+    flaky_callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions
+) -> None:
+    video_id, deliveries = flaky_callback_run
+    rid = "A2V-CALLBACK-RETRY"
+    check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
+    check(
+        len(deliveries) >= 2,
+        rid,
+        f"the receiver answered 500 to the callback of {video_id} and no retry came",
+        expected="a second attempt after about 1 s (back-off 1 s, 2 s, 4 s, ...)",
+    )
+    ids = {d.headers.get("x-a2v-delivery") for d in deliveries}
+    check(len(ids) == 1, rid, f"the retry carries another X-A2V-Delivery: {sorted(map(str, ids))}")
+    for attempt, delivery in enumerate(deliveries, 1):
+        problem = verify_signature(delivery, a2v_options.api_key)
+        check(problem is None, rid, f"attempt {attempt} of the callback for {video_id}: {problem}")
+    record(rid, kinds.DELIVERY, len(deliveries))

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_kit_catches_fault(fault: Fault, run_kit: RunKit, mock_settings: Settings) -> None:
     app = fault.build(mock_settings.replace(**fault.settings))
-    result = run_kit(app, only=list(fault.only), timeout=fault.timeout, seed=1)
+    result = run_kit(app, only=list(fault.only), timeout=fault.timeout, seed=1, **fault.options)
     outcomes = result.report.outcomes()
     assert result.exit_code == 1, result.report.text()
     assert outcomes.get(fault.caught_by) == "failed", result.report.text()

@@ -102,3 +102,17 @@ def test_plan_says_requests_and_time(requests: int, total: int | None, cap: int 
 def test_estimate_grows_with_the_profile() -> None:
     spec = load_spec()
     assert estimate_requests(PROFILES["quick"], spec) < estimate_requests(PROFILES["full"], spec)
+
+
+@pytest.mark.slow
+def test_the_opt_in_429_check_passes_on_the_mock(run_kit: RunKit, mock_settings: Settings) -> None:
+    """The one requirement that provokes a 429 does so on purpose, and the paced checks see none."""
+    from mock_server.app import create_app
+
+    app = create_app(mock_settings.replace(rate_limit={"requests": 10, "per_seconds": 3}))
+    result = run_kit(app, seed=1, only=["A2V-RATELIMIT-*"], provoke_429=True)
+    outcomes = result.report.outcomes()
+    assert result.exit_code == 0, result.report.text()
+    for rid in ("A2V-RATELIMIT-HEADERS", "A2V-RATELIMIT-ARITHMETIC", "A2V-RATELIMIT-429"):
+        assert outcomes[rid] == "passed", result.report.text()
+    assert result.report.traffic["answered_429"] == 0
