@@ -48,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
         help="Where the implementation can download the kit's audio fixtures (see --write-fixtures); "
         "default: the kit serves them itself on 127.0.0.1.",
     )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="Where the kit's own server (audio fixtures, callback receiver) listens; default 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="The URL a remote implementation reaches the kit's server at (default: where it listens).",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="Seconds a task may take to end (120).")
     parser.add_argument(
         "--request-timeout",
@@ -141,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             request_timeout=args.request_timeout,
             max_requests=args.max_requests,
             provoke_429=args.provoke_429,
+            listen=args.listen,
+            public_url=args.public_url,
             seed=args.seed,
             skip=_split(args.skip),
             only=_split(args.only),

@@ -48,6 +48,10 @@ class KitOptions:
     request_timeout: float = 30.0
     #: Stop the run after this many requests to the service (the rest is reported blocked).
     max_requests: int | None = None
+    #: Where the kit's own server (audio fixtures, callback receiver) listens, `HOST:PORT`.
+    listen: str | None = None
+    #: The URL the implementation is given for the kit's server (default: where it listens).
+    public_url: str | None = None
     #: Opt-in: send requests until the service answers 429 (A2V-RATELIMIT-429), then wait it out.
     provoke_429: bool = False
     seed: int | None = None
@@ -62,6 +66,12 @@ class KitOptions:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"--base-url must be an http(s) URL, got {self.base_url!r}")
+        if self.public_url is not None and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError(f"--public-url must be an http(s) URL, got {self.public_url!r}")
+        if self.listen is not None:
+            from contract_tests.servers import parse_listen
+
+            parse_listen(self.listen)
         if self.max_requests is not None and self.max_requests < 1:
             raise ValueError(f"--max-requests must be at least 1, got {self.max_requests!r}")
         if self.request_timeout <= 0:

@@ -168,11 +168,12 @@ def a2v_second_client(
 
 
 @pytest.fixture(scope="session")
-def a2v_audio_server() -> Iterator[KitServer]:
-    """The kit's HTTP server on 127.0.0.1: audio fixtures and a callback receiver."""
+def a2v_audio_server(a2v_options: KitOptions) -> Iterator[KitServer]:
+    """The kit's HTTP server (audio fixtures and a callback receiver): on 127.0.0.1, or `--listen`,
+    handing out `--public-url`."""
     from contract_tests.servers import kit_server
 
-    with kit_server() as server:
+    with kit_server(a2v_options.listen, a2v_options.public_url) as server:
         yield server
 
 

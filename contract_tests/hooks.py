@@ -67,6 +67,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--a2v-max-requests", type=int, default=None, help="Stop after N requests to the service."
     )
+    group.addoption("--a2v-listen", default=None, help="HOST:PORT the kit's own server listens on.")
+    group.addoption("--a2v-public-url", default=None, help="The URL the implementation reaches it at.")
     group.addoption(
         "--a2v-provoke-429", action="store_true", default=False, help="Opt-in: check 429 + Retry-After."
     )
@@ -116,6 +118,8 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
             request_timeout=config.getoption("a2v_request_timeout"),
             max_requests=config.getoption("a2v_max_requests"),
             provoke_429=config.getoption("a2v_provoke_429"),
+            listen=config.getoption("a2v_listen"),
+            public_url=config.getoption("a2v_public_url"),
             seed=config.getoption("a2v_seed"),
             skip=_split(config.getoption("a2v_skip")),
             only=_split(config.getoption("a2v_only")),
