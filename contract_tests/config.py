@@ -27,6 +27,11 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick", fuzz_examples=8, stateful_examples=5, stateful_steps=5, audio_examples=2, expiry_wait=10
     ),
+    # A real, slow service: as few renders as the checks allow (the shared finished and failed tasks,
+    # started together at the start), quick fuzzing meanwhile.
+    "service": Profile(
+        "service", fuzz_examples=8, stateful_examples=5, stateful_steps=5, audio_examples=0, expiry_wait=10
+    ),
     "full": Profile(
         "full", fuzz_examples=300, stateful_examples=40, stateful_steps=10, audio_examples=12, expiry_wait=90
     ),

@@ -17,6 +17,7 @@ is imported when a fixture is first used, not when pytest loads the plugin.
     a2v_model_id         the first character of `character.list`
     a2v_finished_task    one WAV task taken from generate to `finished`, every state observed
     a2v_stalls           the run's first stalled task (later task checks are blocked by it)
+    a2v_tasks            the shared tasks, started together at the first check, polled in parallel
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from contract_tests.config import KitOptions, Profile
     from contract_tests.pacing import Pacer
     from contract_tests.servers import KitServer
+    from contract_tests.task_pool import TaskPool
     from contract_tests.task_run import Stalls, TaskRun
     from contract_tests.watch import Watch
 
@@ -54,8 +56,10 @@ __all__ = [
     "a2v_second_client",
     "a2v_spec",
     "a2v_stalls",
+    "a2v_tasks",
     "a2v_transport",
     "a2v_watch",
+    "submit_task",
 ]
 
 
@@ -210,30 +214,77 @@ def a2v_stalls() -> Stalls:
     return Stalls()
 
 
+def _callbacks_reachable(options: KitOptions) -> bool:
+    """The implementation can call the kit back unless its audio comes from elsewhere and no public
+    URL for the kit's server was given."""
+    return options.audio_base_url is None or options.public_url is not None
+
+
+def submit_task(pool: TaskPool, name: str, options: KitOptions, audio: AudioSource, model_id: str) -> None:
+    """Start one of the shared tasks (`task_pool.TASKS_FOR`) by name, with its callback receiver."""
+    import secrets
+
+    if pool.submitted(name):
+        return
+    callback_url = None
+    if name in ("finished", "missing") and _callbacks_reachable(options) and "callbacks" not in options.skip:
+        key = secrets.token_hex(8)
+        pool.callback_keys[name] = key
+        server = audio.server
+        callback_url = server.callback_url(key) if name == "finished" else server.flaky_callback_url(key)
+    if name == "finished":
+        url, seconds = audio.fixture("speech.wav"), audio.fixture_seconds("speech.wav")
+    elif name == "missing":
+        url, seconds = audio.missing(), None
+    elif name == "unreachable":
+        url, seconds = audio.unreachable(), None
+    else:
+        url, seconds = audio.fixture(name), None
+    pool.submit(name, model_id, url, audio_seconds=seconds, callback_url=callback_url)
+
+
 @pytest.fixture(scope="session")
-def a2v_finished_task(
+def a2v_tasks(
+    pytestconfig: pytest.Config,
     a2v_options: KitOptions,
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
-    a2v_model_id: str,
     a2v_stalls: Stalls,
+) -> Iterator[TaskPool]:
+    """The run's shared tasks, all started together as early as possible and polled in parallel.
+
+    Started when the first check runs (for the requirements the run selected); a broken
+    `character.list` leaves them to be started, and fail, in the checks that need them.
+    """
+    from contract_tests.requirements import select
+    from contract_tests.task_pool import TaskPool, tasks_for
+
+    pool = TaskPool(a2v_client, a2v_stalls, a2v_options.timeout)
+    chosen, skipped = select(a2v_options.only, a2v_options.skip)
+    try:
+        model_id = a2v_client.list_characters()[0].model_id
+    except Exception:
+        model_id = None
+    if model_id is not None:
+        for name in tasks_for(chosen - skipped):
+            submit_task(pool, name, a2v_options, a2v_audio, model_id)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def a2v_finished_task(
+    a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
 ) -> TaskRun:
     """One WAV fixture taken from generate to its end; the checks of files and shapes read it."""
-    from contract_tests.task_run import run_task
-
-    run = run_task(
-        a2v_client,
-        a2v_model_id,
-        a2v_audio.fixture("speech.wav"),
-        timeout=a2v_options.timeout,
-        audio_seconds=a2v_audio.fixture_seconds("speech.wav"),
-        stalls=a2v_stalls,
-    )
+    submit_task(a2v_tasks, "finished", a2v_options, a2v_audio, a2v_model_id)
+    run = a2v_tasks.result("finished")
     if run.final.status is not Status.FINISHED:
         raise ContractViolation(
             "A2V-LIFECYCLE-FINISHES",
             f"a valid 1 s WAV ended in status {run.final.status!r} ({run.final.error})",
             expected=f"status {Status.FINISHED}",
-            response=a2v_client.last_response,
+            curl_command=f'curl -i -H "Authorization: Bearer $A2V_TOKEN" '
+            f"'{a2v_options.base_url}/v1/a2v/video.get?video_id={run.video_id}'",
         )
     return run

@@ -55,7 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--a2v-spec", default=None, help="openapi.yaml to check against (default: the bundled one)."
     )
-    group.addoption("--a2v-profile", default="quick", choices=["quick", "full"], help="How hard to fuzz.")
+    group.addoption(
+        "--a2v-profile", default="quick", choices=["quick", "service", "full"], help="How hard to fuzz."
+    )
     group.addoption(
         "--a2v-audio-base-url", default=None, help="Where the implementation finds the audio fixtures."
     )

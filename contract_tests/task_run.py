@@ -6,6 +6,7 @@ never left (`is_terminal`), and progress never decreases.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     import httpx
 
@@ -38,13 +39,18 @@ class Stalls:
 
     def __init__(self) -> None:
         self.first: str | None = None
+        self._lock = threading.Lock()  # tasks run in parallel (`task_pool.py`)
 
-    def record(self, video_id: str, status: object, waited: float) -> None:
-        if self.first is None:
+    def record(self, video_id: str, status: object, waited: float) -> bool:
+        """Note a stall; True when it is the run's first (its check reports it), else False."""
+        with self._lock:
+            if self.first is not None:
+                return False
             self.first = (
                 f"video {video_id} stalled in status {status!r} for {waited:.0f} s "
                 "(reported under A2V-LIFECYCLE-FINISHES)"
             )
+            return True
 
     def check(self) -> None:
         """Raise `Blocked` when a task already stalled."""
@@ -104,6 +110,7 @@ def run_task(
     audio_seconds: float | None = None,
     callback_url: str | None = None,
     stalls: Stalls | None = None,
+    on_progress: Callable[[Video], None] | None = None,
 ) -> TaskRun:
     """Generate and poll to the end, checking forward motion and progress on every observation.
 
@@ -142,6 +149,8 @@ def run_task(
             record("A2V-LIFECYCLE-FORWARD")
             record("A2V-LIFECYCLE-PROGRESS")
         run.history.append(video)
+        if on_progress is not None:
+            on_progress(video)
 
     try:
         first = client.get_video(video_id)
@@ -153,8 +162,8 @@ def run_task(
             video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
         )
     except A2VTimeout as err:
-        if stalls is not None:
-            stalls.record(video_id, err.last_status, time.monotonic() - started)
+        if stalls is not None and not stalls.record(video_id, err.last_status, time.monotonic() - started):
+            raise Blocked(f"blocked: tasks do not end here: {stalls.first}") from err
         raise ContractViolation(
             "A2V-LIFECYCLE-FINISHES",
             f"video {video_id} did not end within {timeout:g} s (last status {err.last_status!r})",

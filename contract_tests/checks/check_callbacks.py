@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import time
 from typing import TYPE_CHECKING
 
@@ -14,8 +13,8 @@ import pytest
 
 from a2v_spec import TERMINAL
 from contract_tests.evidence import observe as record
+from contract_tests.fixtures import submit_task
 from contract_tests.requirements import kinds
-from contract_tests.task_run import run_task
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions
     from contract_tests.servers import CallbackDelivery
-    from contract_tests.task_run import Stalls
+    from contract_tests.task_pool import TaskPool
 
 requirement = pytest.mark.a2v_requirement
 SIGNATURE = re.compile(r"^t=(\d+),v1=([0-9a-f]{64})$")
@@ -47,28 +46,27 @@ def verify_signature(delivery: CallbackDelivery, token: str, now: float | None =
     return None
 
 
-@pytest.fixture(scope="session")
-def callback_run(
-    a2v_options: KitOptions,
-    a2v_client: A2VClient,
-    a2v_audio: AudioSource,
-    a2v_model_id: str,
-    a2v_stalls: Stalls,
-) -> tuple[str, list[CallbackDelivery]]:
+def _callback_task(
+    name: str, a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
+) -> tuple[str, str]:
+    """(video_id, receiver key) of the shared task `name`, which was given a callback URL."""
     if a2v_options.audio_base_url is not None and a2v_options.public_url is None:
         pytest.skip(
             "the implementation gets its audio from --audio-base-url, so the kit's callback receiver is "
             "taken to be unreachable; give it --listen HOST:PORT and --public-url URL"
         )
-    key = secrets.token_hex(8)
-    video_id = run_task(
-        a2v_client,
-        a2v_model_id,
-        a2v_audio.fixture("speech.wav"),
-        timeout=a2v_options.timeout,
-        callback_url=a2v_audio.server.callback_url(key),
-        stalls=a2v_stalls,
-    ).video_id
+    submit_task(a2v_tasks, name, a2v_options, a2v_audio, a2v_model_id)
+    if name not in a2v_tasks.callback_keys:
+        pytest.skip(f"the shared {name} task was started without a callback URL (callbacks skipped)")
+    return a2v_tasks.result(name).video_id, a2v_tasks.callback_keys[name]
+
+
+@pytest.fixture(scope="session")
+def callback_run(
+    a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
+) -> tuple[str, list[CallbackDelivery]]:
+    """The shared finished task, which was given the kit's receiver: its deliveries."""
+    video_id, key = _callback_task("finished", a2v_options, a2v_tasks, a2v_audio, a2v_model_id)
     deliveries = a2v_audio.server.wait_for_callbacks(key, timeout=min(a2v_options.timeout, 30))
     return video_id, deliveries
 
@@ -118,27 +116,10 @@ def test_callback_signature(
 
 @pytest.fixture(scope="session")
 def flaky_callback_run(
-    a2v_options: KitOptions,
-    a2v_client: A2VClient,
-    a2v_audio: AudioSource,
-    a2v_model_id: str,
-    a2v_stalls: Stalls,
+    a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
 ) -> tuple[str, list[CallbackDelivery]]:
-    """A task whose receiver answers 500 to the first delivery: the second attempt must follow."""
-    if a2v_options.audio_base_url is not None and a2v_options.public_url is None:
-        pytest.skip(
-            "the implementation gets its audio from --audio-base-url, so the kit's callback receiver is "
-            "taken to be unreachable; give it --listen HOST:PORT and --public-url URL"
-        )
-    key = secrets.token_hex(8)
-    video_id = run_task(
-        a2v_client,
-        a2v_model_id,
-        a2v_audio.missing(),
-        timeout=a2v_options.timeout,
-        callback_url=a2v_audio.server.flaky_callback_url(key, failures=1),
-        stalls=a2v_stalls,
-    ).video_id
+    """The shared failed task, whose receiver answers 500 to the first delivery: the retry follows."""
+    video_id, key = _callback_task("missing", a2v_options, a2v_tasks, a2v_audio, a2v_model_id)
     # The spec's back-off starts at 1 s; leave room for a slow first attempt.
     deliveries = a2v_audio.server.wait_for_callbacks(key, 2, timeout=min(a2v_options.timeout, 30), flaky=True)
     return video_id, deliveries

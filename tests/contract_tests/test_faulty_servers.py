@@ -117,7 +117,9 @@ def test_a_stalled_task_is_reported_once_and_blocks_the_rest(
     finishes = requirements["A2V-LIFECYCLE-FINISHES"]
     assert finishes.outcome == "failed", result.report.text()
     assert len([v for v in finishes.violations if "did not end within 2 s" in v.message]) == 1
+    # The shared tasks wait in parallel: whichever stalls first is the one reported; the others, and
+    # every check that needs a task, say they are blocked by it.
     stalled = [rid for rid, r in requirements.items() if any("stalled in status" in n for n in r.notes)]
-    for rid in ("A2V-ERROR-AUDIO-404", "A2V-ERROR-NOT-AUDIO", "A2V-LIFECYCLE-LIST"):
-        assert requirements[rid].outcome == "blocked", result.report.text()
-        assert rid in stalled, result.report.text()
+    assert len(stalled) >= 3, result.report.text()
+    for rid in ("A2V-ERROR-AUDIO-404", "A2V-ERROR-NOT-AUDIO", "A2V-LIFECYCLE-LIST", "A2V-FILE-MASK"):
+        assert requirements[rid].outcome in ("blocked", "inconclusive"), result.report.text()
