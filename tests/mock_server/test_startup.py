@@ -54,7 +54,7 @@ def test_characters_file_missing_or_invalid(tmp_path: Path) -> None:
         check_characters(Settings(characters_file=tmp_path / "chars.yaml"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("characters:\n  zed: {name: Zed, gender: robot}\n")
-    with pytest.raises(StartupError, match="characters file: .*'gender' is 'robot'"):
+    with pytest.raises(StartupError, match=r"characters file: .*'gender' is 'robot'"):
         check_characters(Settings(characters_file=bad))
     check_characters(Settings())  # the built-ins need no file
 
