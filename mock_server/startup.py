@@ -9,6 +9,7 @@ the socket really has (`--port 0` shows the one the system chose).
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import socket
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 import yaml
 
+from mock_server.reload import FileWatcher, apply_settings
 from mock_server.samples import Samples
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from mock_server.config import Settings
@@ -36,6 +39,9 @@ __all__ = [
     "parse_rate_limit",
     "read_config",
 ]
+
+
+log = logging.getLogger("mock_server")
 
 
 class StartupError(Exception):
@@ -173,16 +179,50 @@ def banner(settings: Settings, port: int, cors: list[str]) -> str:
 class BannerServer(uvicorn.Server):
     """uvicorn's server that prints the banner once it is really serving, with the bound port."""
 
-    def __init__(self, config: uvicorn.Config, settings: Settings, cors: list[str]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        settings: Settings,
+        cors: list[str],
+        watched: list[Path] | None = None,
+        reload_settings: Callable[[], Settings] | None = None,
+        services: Any = None,
+    ) -> None:
         super().__init__(config)
+        self._services = services
         self._settings = settings
         self._cors = cors
+        self._watched = watched or []
+        self._reload_settings = reload_settings
+        self._watcher: FileWatcher | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started and not self.should_exit:
             port = self.bound_port(sockets)
             print(banner(self._settings, port, self._cors), file=sys.stdout, flush=True)
+            if self._watched and self._reload_settings is not None:
+                self._watcher = FileWatcher(self._watched, self._reload)
+                self._watcher.start()
+                log.info("watching %s for changes (--reload)", ", ".join(map(str, self._watched)))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._watcher is not None:
+            await self._watcher.stop()
+        await super().shutdown(sockets=sockets)
+
+    async def _reload(self, changed: list[Path]) -> None:
+        assert self._reload_settings is not None
+        try:
+            new = self._reload_settings()
+        except StartupError as err:
+            log.error("reload: %s; the running settings are kept", err)
+            return
+        applied, restart = apply_settings(self._services, new)
+        names = ", ".join(map(str, changed))
+        log.info("reload: %s changed; applied: %s", names, ", ".join(applied) or "nothing")
+        if restart:
+            log.warning("reload: %s only change(s) on a restart", ", ".join(restart))
 
     def bound_port(self, sockets: list[socket.socket] | None) -> int:
         for sock in sockets or []:
