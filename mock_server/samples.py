@@ -1,7 +1,7 @@
 """Built-in speech samples served at `/samples/<name>`: audio any developer can submit, offline.
 
 `video.generate` downloads its `audio_url`, so a first try needs audio at a URL the mock can reach. The
-samples are the renderer's synthetic speech (`reference_renderer.testing.speech_wav`), made by this
+samples are the project's synthetic speech (`a2v_testkit.speech.speech_wav`, shipped in the package), made by this
 project's code on first use and kept in memory: the same name always gives the same bytes, nothing is
 downloaded, nothing binary is shipped.
 
@@ -66,7 +66,7 @@ class Samples:
         with self._lock:
             data = self._made.get(name)
             if data is None:
-                from reference_renderer.testing import speech_wav
+                from a2v_testkit.speech import speech_wav
 
                 data = speech_wav(sample.seconds, rate=sample.rate, seed=sample.seed)
                 self._made[name] = data

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mock_server.testing import free_port
-from reference_renderer.testing import encode_audio, speech_like
+from a2v_testkit.speech import encode_audio, speech_like
 
 from .blocks import ROOT, Block, blocks, pages
 
