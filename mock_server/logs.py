@@ -120,6 +120,8 @@ def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None 
         uv = logging.getLogger(name)
         uv.handlers.clear()
         uv.propagate = True
+        uv.disabled = False  # a dictConfig elsewhere (an in-process server) may have disabled it
+        uv.setLevel(logging.NOTSET)
     for name in ("httpx", "httpcore"):  # the mock's own downloads and callbacks have task events
         logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -1,9 +1,9 @@
 """Built-in speech samples served at `/samples/<name>`: audio any developer can submit, offline.
 
 `video.generate` downloads its `audio_url`, so a first try needs audio at a URL the mock can reach. The
-samples are the project's synthetic speech (`a2v_testkit.speech.speech_wav`, shipped in the package), made by this
-project's code on first use and kept in memory: the same name always gives the same bytes, nothing is
-downloaded, nothing binary is shipped.
+samples are the project's synthetic speech (`a2v_testkit.speech.speech_wav`, shipped in the package),
+made on first use and kept in memory: the same name always gives the same bytes, nothing is downloaded,
+nothing binary is shipped.
 
 Example:
     >>> from mock_server.samples import SAMPLES, Samples

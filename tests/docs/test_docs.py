@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.testing import free_port
 from a2v_testkit.speech import encode_audio, speech_like
+from mock_server.testing import free_port
 
 from .blocks import ROOT, Block, blocks, pages
 
