@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.routing import Route
 
+from a2v_spec import ErrorCode
 from a2v_spec.pointer import resolve_pointer
 from a2v_spec.version import kit_version
-from mock_server.admin import _int, _json, _mock, _ok
+from mock_server.admin import AdminServices, _int, _json, _ok
 from mock_server.errors import ApiError
 from mock_server.redact import LABEL_PREFIX, tenant_label
 from mock_server.samples import SAMPLES, Samples
@@ -31,9 +32,10 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from mock_server.app import Mock
+    from a2v_spec import Limits
+    from mock_server.files import FileStore, Signer
 
-__all__ = ["UPLOAD_SUFFIXES", "known_tenants", "resolve_tenant", "routes"]
+__all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices", "known_tenants", "resolve_tenant"]
 
 #: File types an upload may have (what the renderer decodes); the suffix picks the Content-Type.
 UPLOAD_SUFFIXES = {
@@ -47,129 +49,158 @@ UPLOAD_SUFFIXES = {
 _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
-def known_tenants(mock: Mock) -> dict[str, dict[str, Any]]:
-    """Every tenant with a task, a delivery or a journal entry -> its counts (keyed by the raw tenant)."""
+class ViewServices(AdminServices, Protocol):
+    """What these views use beyond the admin API's services: the file store, the signer, the limits."""
+
+    @property
+    def files(self) -> FileStore: ...
+    @property
+    def signer(self) -> Signer: ...
+    @property
+    def limits(self) -> Limits: ...
+
+
+async def known_tenants(services: AdminServices) -> dict[str, dict[str, Any]]:
+    """Every tenant with a task or a journal entry -> its counts (keyed by the raw tenant)."""
     found: dict[str, dict[str, Any]] = {}
-    tasks, _ = mock.store.list_tasks(None, None, limit=100_000)
+    tasks, _ = await services.store.list_tasks(None, None, limit=100_000)
     for task in tasks:
         row = found.setdefault(task.tenant, {"tasks": 0, "unfinished": 0, "last": 0})
         row["tasks"] += 1
         row["unfinished"] += 0 if task.terminal else 1
         row["last"] = max(row["last"], task.updated_at)
-    for entry in mock.journal.query():
+    for entry in services.journal.query():
         if entry["tenant"] is not None:
             row = found.setdefault(entry["tenant"], {"tasks": 0, "unfinished": 0, "last": 0})
             row["last"] = max(row["last"], int(entry["time"]))
     return found
 
 
-def resolve_tenant(mock: Mock, value: str | None) -> str | None:
+async def resolve_tenant(services: AdminServices, value: str | None) -> str | None:
     """A tenant id, a token or a label -> the tenant; an unknown label is refused with 1003."""
     if not value:
         return None
     if value.startswith(LABEL_PREFIX):
-        for tenant in known_tenants(mock):
+        for tenant in await known_tenants(services):
             if tenant_label(tenant) == value:
                 return tenant
-        raise ApiError(1003, f"invalid parameter 'tenant': no tenant is labelled {value!r}")
-    return mock.auth.tenant_of(value)
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER, f"invalid parameter 'tenant': no tenant is labelled {value!r}"
+        )
+    return await services.auth.tenant_of(value)
 
 
-async def info(request: Request) -> Response:
-    mock = _mock(request)
-    base = str(request.base_url).rstrip("/")
-    urls = Samples.urls(base)
-    task_codes = resolve_pointer(mock.spec.document, "/components/schemas/TaskErrorCode")["enum"]
-    return _ok(
-        {
-            "version": kit_version(),
-            "mode": "open" if mock.settings.open_mode else "keyed",
-            "admin_key_required": mock.settings.admin_key is not None,
-            "test_mode": mock.settings.test_mode,
-            "samples": [
-                {"name": s.name, "url": urls[s.name], "seconds": s.seconds, "description": s.description}
-                for s in SAMPLES.values()
-            ],
-            "task_error_codes": [{"code": c, "message": mock.errors.message(c)} for c in task_codes],
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+class AdminViews:
+    """The calls above, each a small task over `ViewServices` (like `admin.AdminApi`)."""
+
+    def __init__(self, services: ViewServices, authorize: Any) -> None:
+        self.s = services
+        self._authorize = authorize
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/info", self.info, methods=["GET"]),
+            Route("/tenants", self.tenants, methods=["GET"]),
+            Route("/tenants/label", self.label, methods=["POST"]),
+            Route("/requests", self.requests, methods=["GET"]),
+            Route("/requests/count", self.requests_count, methods=["GET"]),
+            Route("/uploads", self.upload, methods=["POST"]),
+        ]
+
+    async def info(self, request: Request) -> Response:
+        self._authorize(request)
+        urls = Samples.urls(_base(request))
+        task_codes = resolve_pointer(self.s.spec.document, "/components/schemas/TaskErrorCode")["enum"]
+        return _ok(
+            {
+                "version": kit_version(),
+                "mode": "open" if self.s.settings.open_mode else "keyed",
+                "admin_key_required": self.s.settings.admin_key is not None,
+                "test_mode": self.s.settings.test_mode,
+                "samples": [
+                    {"name": s.name, "url": urls[s.name], "seconds": s.seconds, "description": s.description}
+                    for s in SAMPLES.values()
+                ],
+                "task_error_codes": [
+                    {"code": c, "message": self.s.errors.message(ErrorCode(c))} for c in task_codes
+                ],
+            }
+        )
+
+    async def tenants(self, request: Request) -> Response:
+        self._authorize(request)
+        rows = [{"tenant": tenant_label(t), **counts} for t, counts in (await known_tenants(self.s)).items()]
+        return _ok(sorted(rows, key=lambda r: -r["last"]))
+
+    async def label(self, request: Request) -> Response:
+        self._authorize(request)
+        token = (await _json(request)).get("token")
+        if not isinstance(token, str) or not token:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, "invalid parameter 'token': a non-empty string is required"
+            )
+        return _ok({"tenant": tenant_label(await self.s.auth.tenant_of(token))})
+
+    async def _filters(self, request: Request) -> dict[str, Any]:
+        q = request.query_params
+        since = q.get("since")
+        try:
+            since_value = float(since) if since else None
+        except ValueError:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"invalid parameter 'since': {since!r} is not a unix time"
+            ) from None
+        return {
+            "tenant": await resolve_tenant(self.s, q.get("tenant")),
+            "method": q.get("method") or None,
+            "path": q.get("path") or None,
+            "status": _int(request, "status"),
+            "code": _int(request, "code"),
+            "contains": q.get("contains") or None,
+            "since": since_value,
         }
-    )
 
+    async def requests(self, request: Request) -> Response:
+        self._authorize(request)
+        filters = await self._filters(request)
+        entries = self.s.journal.query(**filters, limit=_int(request, "limit"), bodies=True)
+        for entry in entries:
+            entry["tenant"] = tenant_label(entry["tenant"])
+        return _ok(entries)
 
-async def tenants(request: Request) -> Response:
-    mock = _mock(request)
-    rows = [{"tenant": tenant_label(t), **counts} for t, counts in known_tenants(mock).items()]
-    return _ok(sorted(rows, key=lambda r: -r["last"]))
+    async def requests_count(self, request: Request) -> Response:
+        self._authorize(request)
+        return _ok({"count": len(self.s.journal.query(**await self._filters(request)))})
 
-
-async def label(request: Request) -> Response:
-    mock = _mock(request)
-    token = (await _json(request)).get("token")
-    if not isinstance(token, str) or not token:
-        raise ApiError(1003, "invalid parameter 'token': a non-empty string is required")
-    return _ok({"tenant": tenant_label(mock.auth.tenant_of(token))})
-
-
-def _filters(request: Request, mock: Mock) -> dict[str, Any]:
-    q = request.query_params
-    since = q.get("since")
-    try:
-        since_value = float(since) if since else None
-    except ValueError:
-        raise ApiError(1003, f"invalid parameter 'since': {since!r} is not a unix time") from None
-    return {
-        "tenant": resolve_tenant(mock, q.get("tenant")),
-        "method": q.get("method") or None,
-        "path": q.get("path") or None,
-        "status": _int(request, "status"),
-        "code": _int(request, "code"),
-        "contains": q.get("contains") or None,
-        "since": since_value,
-    }
-
-
-async def requests(request: Request) -> Response:
-    mock = _mock(request)
-    filters = {**_filters(request, mock), "limit": _int(request, "limit"), "bodies": True}
-    entries = mock.journal.query(**filters)
-    return _ok(entries)
-
-
-async def requests_count(request: Request) -> Response:
-    mock = _mock(request)
-    return _ok({"count": len(mock.journal.query(**_filters(request, mock)))})
-
-
-async def upload(request: Request) -> Response:
-    mock = _mock(request)
-    name = request.query_params.get("name") or "upload.wav"
-    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if suffix not in UPLOAD_SUFFIXES or not _UPLOAD_NAME.match(name):
-        raise ApiError(
-            1003,
-            f"invalid parameter 'name': {name!r} must be a plain file name ending in "
-            f"{', '.join(sorted(UPLOAD_SUFFIXES))}",
-        )
-    data = await request.body()
-    if not data:
-        raise ApiError(1004, "the upload is empty: send the file's bytes as the request body")
-    if len(data) > mock.limits.max_audio_bytes:
-        raise ApiError(
-            1003,
-            f"the upload is {len(data)} bytes; the limit is {mock.limits.max_audio_bytes} (max_audio_bytes)",
-        )
-    stored = f"{secrets.token_hex(8)}{suffix}"
-    path = mock.files_root / "uploads" / stored
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    url, expires = mock.signer.url(str(request.base_url).rstrip("/"), f"/files/uploads/{stored}")
-    return _ok({"name": name, "bytes": len(data), "url": url, "url_expires_at": expires})
-
-
-routes = [
-    Route("/info", info, methods=["GET"]),
-    Route("/tenants", tenants, methods=["GET"]),
-    Route("/tenants/label", label, methods=["POST"]),
-    Route("/requests", requests, methods=["GET"]),
-    Route("/requests/count", requests_count, methods=["GET"]),
-    Route("/uploads", upload, methods=["POST"]),
-]
+    async def upload(self, request: Request) -> Response:
+        self._authorize(request)
+        name = request.query_params.get("name") or "upload.wav"
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if suffix not in UPLOAD_SUFFIXES or not _UPLOAD_NAME.match(name):
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER,
+                f"invalid parameter 'name': {name!r} must be a plain file name ending in "
+                f"{', '.join(sorted(UPLOAD_SUFFIXES))}",
+            )
+        data = await request.body()
+        if not data:
+            raise ApiError(
+                ErrorCode.MALFORMED_BODY, "the upload is empty: send the file's bytes as the request body"
+            )
+        limit = self.s.limits.max_audio_bytes
+        if len(data) > limit:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER,
+                f"the upload is {len(data)} bytes; the limit is {limit} (max_audio_bytes)",
+            )
+        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
+        staging = self.s.files.staging(stored)
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        staging.write_bytes(data)
+        await self.s.files.put(stored, staging)
+        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
+        return _ok({"name": name, "bytes": len(data), "url": url, "url_expires_at": expires})

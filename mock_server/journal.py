@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final
 
-__all__ = ["BODY_CAP", "Entry", "Journal", "Message"]
+__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal"]
 
 #: Bytes of each body kept in the journal.
 BODY_CAP: Final = 16 * 1024
@@ -21,7 +21,7 @@ _ids = itertools.count(1)
 
 
 @dataclass(slots=True)
-class Message:
+class Exchange:
     """One side of an exchange: headers (lower-case names) and the body's first `BODY_CAP` bytes."""
 
     headers: dict[str, str] = field(default_factory=dict)
@@ -30,7 +30,7 @@ class Message:
     size: int = 0
 
     @classmethod
-    def of(cls, headers: dict[str, str], body: bytes) -> Message:
+    def of(cls, headers: dict[str, str], body: bytes) -> Exchange:
         kept = body[:BODY_CAP]
         return cls(headers, kept.decode("utf-8", "replace"), len(body) > BODY_CAP, len(body))
 
@@ -45,8 +45,8 @@ class Entry:
     status: int
     code: int | None
     duration_ms: float
-    request: Message = field(default_factory=Message)
-    response: Message = field(default_factory=Message)
+    request: Exchange = field(default_factory=Exchange)
+    response: Exchange = field(default_factory=Exchange)
     id: int = field(default_factory=lambda: next(_ids))
 
 
