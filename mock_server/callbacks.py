@@ -20,6 +20,7 @@ import httpx
 
 from a2v_spec import ErrorCode
 from mock_server.errors import envelope_bytes
+from mock_server.logs import task_event
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -141,6 +142,17 @@ class CallbackSender:
             )
             record["updated_at"] = time.time()
             await self.store.save_delivery(record)
+            event = "callback_delivered" if ok else "callback_failed"
+            task_event(
+                event,
+                task.video_id,
+                task.tenant,
+                url=task.callback_url,
+                attempt=attempt,
+                http_status=record["last_status"],
+                error=record["last_error"],
+                retry=None if ok else record["state"] == "retrying",
+            )
             if ok:
                 return
             if attempt < self.settings.callback_attempts:

@@ -170,7 +170,7 @@ def request_line(
 
 def task_event(event: str, video_id: str, tenant: str | None, **details: Any) -> None:
     """Log one task event: created, started, finished, error (with `code`), callback_delivered or
-    callback_failed (with `url`, `attempt`, `status` or `error`)."""
+    callback_failed (with `url`, `attempt`, `http_status` or `error`, `retry`)."""
     if event not in TASK_EVENTS:
         raise ValueError(f"unknown task event {event!r}; the events are {', '.join(TASK_EVENTS)}")
     fields: dict[str, Any] = {"event": f"task.{event}", "video_id": video_id, "tenant": tenant_label(tenant)}

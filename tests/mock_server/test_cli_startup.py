@@ -204,7 +204,7 @@ def test_reload_applies_a_changed_config_without_losing_state(
     ]
 
     time.sleep(1.1)  # a different modification time, on file systems with coarse clocks
-    config.write_text("rate_limit: {requests: 7, per_seconds: 60}\nport: 1\n")
+    config.write_text("rate_limit: {requests: 7, per_seconds: 60}\njournal_size: 5\n")
     cli.wait_for(re.compile(r"reload: .* applied: rate_limit"), where="err")
     config.write_text("rate_limit: [oops\n")
     cli.wait_for(re.compile(r"reload: config file .* YAML error at line 2"), where="err")
@@ -212,4 +212,4 @@ def test_reload_applies_a_changed_config_without_losing_state(
     answer = httpx.get(f"{base}/v1/a2v/video.get", params={"video_id": video_id}, headers=headers)
     assert answer.json()["code"] == 0  # the task is still there
     assert answer.headers["x-ratelimit-total"] == "7"
-    assert "port only change(s) on a restart" in cli.err.read_text()
+    assert "journal_size only change(s) on a restart" in cli.err.read_text()
