@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from a2v_spec import load_spec
@@ -12,6 +11,8 @@ from a2v_spec.pointer import resolve_pointer
 from mock_server.control import parse_prefer
 
 if TYPE_CHECKING:
+    import httpx
+
     from mock_server.testing import RunningServer
 
 GET = "/v1/a2v/video.get"
