@@ -93,7 +93,7 @@ def script(page: Path, folder: Path, port: int) -> str:
   done
   cat mock.log >&2; return 1
 }
-trap '[ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null; true' EXIT""",
+trap 'if [ -n "${MOCK_PID:-}" ]; then kill "$MOCK_PID" 2>/dev/null || true; fi' EXIT""",
         f"start_mock {setup} --port {port}",
     ]
     page_name = str(page.relative_to(ROOT))
