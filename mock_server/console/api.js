@@ -26,6 +26,8 @@ export const credentials = {
     return token;
   },
   set token(value) { session.setItem("a2v.token", value); },
+  /** Whether this tab was given an API key (keyed mode needs one; open mode makes its own). */
+  get hasToken() { return Boolean(session.getItem("a2v.token")); },
 };
 
 async function envelope(response) {

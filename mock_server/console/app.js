@@ -38,20 +38,27 @@ async function loadInfo() {
     state.info = await admin("info");
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {
-      await askForKeys(err.message);
+      await askForKeys(err.message, { admin: true });
       return loadInfo();
     }
     throw err;
   }
+  if (state.info.mode === "keyed" && !credentials.hasToken) {
+    // Keyed mode: only configured API keys work, so the console cannot make its own token.
+    await askForKeys("", { admin: false });
+  }
 }
 
-function askForKeys(message) {
+function askForKeys(message, { admin: needAdmin }) {
   const dialog = $("#login");
+  const adminInput = $("#login input[name=admin]");
+  adminInput.closest("label").hidden = !needAdmin;
+  adminInput.required = needAdmin;
   $("#login-error").textContent = credentials.admin ? message : "";
   return new Promise((resolve) => {
     $("#login-form").addEventListener("submit", () => {
       const form = new FormData($("#login-form"));
-      credentials.admin = String(form.get("admin"));
+      if (needAdmin) credentials.admin = String(form.get("admin"));
       credentials.token = String(form.get("token"));
       resolve();
     }, { once: true });

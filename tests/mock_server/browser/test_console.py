@@ -127,3 +127,19 @@ def test_keyed_mode_asks_for_the_admin_key_and_never_shows_a_token(page: Page) -
         assert "api-key-123" not in html
         assert "admin-key-456" not in html
         assert (page.text_content("#acting") or "").startswith("you act as tok-")
+
+
+def test_keyed_mode_without_admin_key_asks_only_for_an_api_key(page: Page) -> None:
+    with serve(api_keys=["api-key-789"]) as server:
+        page.goto(f"{server.base_url}/console/")
+        page.wait_for_selector("#login[open]")
+        assert not page.is_visible("#login input[name=admin]")
+        page.fill("#login input[name=token]", "api-key-789")
+        page.click("#login button[type=submit]")
+        page.wait_for_selector("body[data-ready=true]")
+        page.click("nav >> text=New video")
+
+        page.click("#new-submit")
+
+        page.wait_for_selector("#task-status.finished", timeout=60_000)
+        assert "api-key-789" not in page.content()
