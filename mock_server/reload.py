@@ -117,8 +117,11 @@ def diff(old: Settings, new: Settings) -> dict[str, Any]:
     }
 
 
-def apply_settings(services: Any, new: Settings) -> tuple[list[str], list[str]]:
-    """Apply `new` to the running `services`; returns (applied, needing a restart) setting names."""
+async def apply_settings(
+    services: Any, new: Settings, changed_files: list[Path] | None = None
+) -> tuple[list[str], list[str]]:
+    """Apply `new` to the running `services`; returns (applied, needing a restart) setting names.
+    The characters are read again when their file is among `changed_files` or another file is named."""
     changes = diff(services.settings, new)
     restart = sorted(name for name in changes if name in RESTART_ONLY)
     applied = sorted(name for name in changes if name not in RESTART_ONLY)
@@ -134,8 +137,9 @@ def apply_settings(services: Any, new: Settings) -> tuple[list[str], list[str]]:
         services.fetcher.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
     if "log_level" in live:
         logging.getLogger().setLevel(str(live["log_level"]).upper())
-    if "characters_file" in live:
-        reload_characters = getattr(services, "reload_characters", None)
-        if reload_characters is not None:
-            reload_characters()
+    characters = new.characters_file
+    if "characters_file" in live or (characters is not None and characters in (changed_files or [])):
+        await services.reload_characters()
+        if "characters_file" not in applied:
+            applied.append("characters")
     return applied, restart

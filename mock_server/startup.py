@@ -218,7 +218,11 @@ class BannerServer(uvicorn.Server):
         except StartupError as err:
             log.error("reload: %s; the running settings are kept", err)
             return
-        applied, restart = apply_settings(self._services, new)
+        try:
+            applied, restart = await apply_settings(self._services, new, changed)
+        except Exception as err:  # e.g. a characters file that no longer loads
+            log.error("reload: %s; the running settings are kept", err)
+            return
         names = ", ".join(map(str, changed))
         log.info("reload: %s changed; applied: %s", names, ", ".join(applied) or "nothing")
         if restart:

@@ -213,3 +213,28 @@ def test_reload_applies_a_changed_config_without_losing_state(
     assert answer.json()["code"] == 0  # the task is still there
     assert answer.headers["x-ratelimit-total"] == "7"
     assert "journal_size only change(s) on a restart" in cli.err.read_text()
+
+
+def test_reload_reads_a_changed_characters_file_and_renders_with_it(
+    tmp_path: Path, processes: list[Process]
+) -> None:
+    characters = tmp_path / "chars.yaml"
+    characters.write_text("characters:\n  robo_01: {name: Robo, gender: neutral}\n")
+    cli = Process(tmp_path, "--port", "0", *FAST, "--characters", str(characters), "--reload")
+    processes.append(cli)
+    base = cli.wait_for(LISTENING)[1]
+    headers = {"Authorization": "Bearer chars"}
+
+    time.sleep(1.1)
+    characters.write_text(
+        "characters:\n  robo_01: {name: Robo, gender: neutral}\n  robo_02: {name: Robo Two, gender: male}\n"
+    )
+    cli.wait_for(re.compile(r"reload: .* applied: characters"), where="err")
+
+    listed = httpx.get(f"{base}/v1/a2v/character.list", headers=headers).json()["data"]
+    body = {"model_id": "robo_02", "audio_url": f"{base}/samples/short.wav"}
+    video_id = httpx.post(f"{base}/v1/a2v/video.generate", json=body, headers=headers).json()["data"][
+        "video_id"
+    ]
+    cli.wait_for(re.compile(r"task finished video_id=" + video_id), where="err", timeout=60)
+    assert "robo_02" in {c["model_id"] for c in listed}
