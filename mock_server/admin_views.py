@@ -29,6 +29,8 @@ from mock_server.redact import LABEL_PREFIX, tenant_label
 from mock_server.samples import SAMPLES, Samples
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from starlette.requests import Request
     from starlette.responses import Response
 
@@ -97,7 +99,7 @@ def _base(request: Request) -> str:
 class AdminViews:
     """The calls above, each a small task over `ViewServices` (like `admin.AdminApi`)."""
 
-    def __init__(self, services: ViewServices, authorize: Any) -> None:
+    def __init__(self, services: ViewServices, authorize: Callable[[Request], None]) -> None:
         self.s = services
         self._authorize = authorize
 

@@ -16,9 +16,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from a2v_spec.version import version_line
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+
+    from mock_server.config import Settings
 
 __all__ = ["main"]
 
@@ -128,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     return _serve(settings, sock, args, reload_settings)
 
 
-def _serve(settings: Any, sock: Any, args: argparse.Namespace, reload_settings: Any) -> int:
+def _serve(
+    settings: Settings, sock: socket.socket, args: argparse.Namespace, reload_settings: Callable[[], Settings]
+) -> int:
     import uvicorn
 
     from mock_server import logs

@@ -105,15 +105,18 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
+class _Handler(logging.StreamHandler):
+    """The mock's handler, told apart from others so `configure` can replace it."""
+
+
 def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None = None) -> logging.Handler:
     """One handler on the root logger for every logger (ours and uvicorn's); returns it."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Handler(stream or sys.stderr)
     handler.setFormatter(formatter(fmt))
     root = logging.getLogger()
     for old in list(root.handlers):
-        if getattr(old, "_a2v", False):
+        if isinstance(old, _Handler):
             root.removeHandler(old)
-    handler._a2v = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
