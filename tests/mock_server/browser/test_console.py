@@ -143,3 +143,21 @@ def test_keyed_mode_without_admin_key_asks_only_for_an_api_key(page: Page) -> No
 
         page.wait_for_selector("#task-status.finished", timeout=60_000)
         assert "api-key-789" not in page.content()
+
+
+def test_upload_a_file_from_the_form_and_render_it(page: Page, server: RunningServer) -> None:
+    from mock_server.samples import Samples
+
+    open_console(page, server.base_url, "new")
+    page.check("input[name=source][value=upload]")
+    page.set_input_files(
+        "#new-file",
+        files=[{"name": "mine.wav", "mimeType": "audio/wav", "buffer": Samples().bytes_of("short.wav")}],
+    )
+
+    page.click("#new-submit")
+
+    page.wait_for_selector("#task-status.finished", timeout=60_000)
+    audio = page.locator("#task-facts dd").nth(1).text_content() or ""
+    assert "/files/uploads/" in audio
+    assert "Signature=" in audio
