@@ -17,6 +17,7 @@ from a2v_spec import ErrorCode, Status
 from mock_server.auth import bearer_token
 from mock_server.errors import ApiError, envelope_bytes
 from mock_server.redact import tenant_label
+from mock_server.tenants import resolve_tenant
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -129,8 +130,6 @@ class AdminApi:
 
     async def _tenant(self, value: str | None) -> str | None:
         """A tenant id, a token or a tenant's label (`tok-...`, as listings show) -> the tenant."""
-        from mock_server.admin_views import resolve_tenant
-
         return await resolve_tenant(self.s, value)
 
     def _row(self, task: Task, base: str) -> dict[str, Any]:

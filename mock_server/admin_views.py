@@ -25,8 +25,9 @@ from a2v_spec.pointer import resolve_pointer
 from a2v_spec.version import kit_version
 from mock_server.admin import AdminServices, _int, _json, _ok
 from mock_server.errors import ApiError
-from mock_server.redact import LABEL_PREFIX, tenant_label
+from mock_server.redact import tenant_label
 from mock_server.samples import SAMPLES, Samples
+from mock_server.tenants import known_tenants, resolve_tenant
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from a2v_spec import Limits
     from mock_server.files import FileStore, Signer
 
-__all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices", "known_tenants", "resolve_tenant"]
+__all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices"]
 
 #: File types an upload may have (what the renderer decodes); the suffix picks the Content-Type.
 UPLOAD_SUFFIXES = {
@@ -60,36 +61,6 @@ class ViewServices(AdminServices, Protocol):
     def signer(self) -> Signer: ...
     @property
     def limits(self) -> Limits: ...
-
-
-async def known_tenants(services: AdminServices) -> dict[str, dict[str, Any]]:
-    """Every tenant with a task or a journal entry -> its counts (keyed by the raw tenant)."""
-    found: dict[str, dict[str, Any]] = {}
-    tasks, _ = await services.store.list_tasks(None, None, limit=100_000)
-    for task in tasks:
-        row = found.setdefault(task.tenant, {"tasks": 0, "unfinished": 0, "last": 0})
-        row["tasks"] += 1
-        row["unfinished"] += 0 if task.terminal else 1
-        row["last"] = max(row["last"], task.updated_at)
-    for entry in services.journal.query():
-        if entry["tenant"] is not None:
-            row = found.setdefault(entry["tenant"], {"tasks": 0, "unfinished": 0, "last": 0})
-            row["last"] = max(row["last"], int(entry["time"]))
-    return found
-
-
-async def resolve_tenant(services: AdminServices, value: str | None) -> str | None:
-    """A tenant id, a token or a label -> the tenant; an unknown label is refused with 1003."""
-    if not value:
-        return None
-    if value.startswith(LABEL_PREFIX):
-        for tenant in await known_tenants(services):
-            if tenant_label(tenant) == value:
-                return tenant
-        raise ApiError(
-            ErrorCode.INVALID_PARAMETER, f"invalid parameter 'tenant': no tenant is labelled {value!r}"
-        )
-    return await services.auth.tenant_of(value)
 
 
 def _base(request: Request) -> str:

@@ -19,8 +19,6 @@ import sys
 import time
 from typing import TextIO
 
-from a2v_spec.version import version_line
-
 from .characters import load_characters
 from .errors import AudioError, CharacterError, RenderError
 from .render import render, render_preview
@@ -77,6 +75,16 @@ exit codes:
 """
 
 
+def _version() -> str:
+    """`a2v-render <version> (a2v-kit)`, as the other commands say it (the renderer imports no spec)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"a2v-render {version('a2v-kit')} (a2v-kit)"
+    except PackageNotFoundError:
+        return "a2v-render 0+unknown (a2v-kit)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="a2v-render",
@@ -84,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--version", action="version", version=version_line("a2v-render"))
+    p.add_argument("--version", action="version", version=_version())
     p.add_argument("audio", nargs="?", help="input audio (WAV, MP3, Ogg/Opus, M4A/AAC, FLAC, ...)")
     p.add_argument("--character", "-c", help="character model_id (see --list-characters)")
     p.add_argument("--output", "-o", help="output MP4 path")
