@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from a2v_spec.version import version_line
 from contract_tests.config import PROFILES, KitOptions
 from contract_tests.requirements import GROUPS, OPTIONAL_GROUPS, select
 
@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="a2v-contract",
         description="Check an A2V implementation against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=version_line("a2v-contract"))
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
     parser.add_argument(
         "--api-key",
@@ -91,13 +91,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="Show pytest's own output too.")
     return parser
-
-
-def _version() -> str:
-    try:
-        return version("a2v-kit")
-    except PackageNotFoundError:  # running from a checkout that is not installed
-        return "unknown"
 
 
 def _error(message: str) -> int:

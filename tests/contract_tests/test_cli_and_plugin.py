@@ -166,3 +166,11 @@ def test_version_and_a_list_cut_short_by_its_reader() -> None:
     )
     assert listing.stdout.startswith("A2V-SPEC-VALID")
     assert "Traceback" not in listing.stderr, listing.stderr
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("a2v-contract ")
