@@ -68,6 +68,8 @@ class Pacer:
         self.sent = 0
         self.waited = 0.0
         self.rate_limited = 0  # 429 answers seen (the kit's pacing aims at none)
+        #: Requests sent per Authorization header (the kit's own traffic a window counts).
+        self.sent_by_token: dict[str, int] = {}
         self._windows: dict[str, _Window] = {}
 
     @property
@@ -93,6 +95,8 @@ class Pacer:
         elif window.left is not None:
             window.left -= 1
         self.sent += 1
+        key = request.headers.get("authorization", "")
+        self.sent_by_token[key] = self.sent_by_token.get(key, 0) + 1
 
     def after(self, response: httpx.Response) -> None:
         if response.status_code == 429:
