@@ -66,6 +66,8 @@ class TaskRun:
     audio_seconds: float | None
     history: list[Video] = field(default_factory=list)
     elapsed: float = 0.0
+    #: The last answer read for this task (the evidence a check of its final state shows).
+    last_response: httpx.Response | None = None
 
     @property
     def final(self) -> Video:
@@ -173,6 +175,7 @@ def run_task(
     except A2VProtocolError as err:
         raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-SHAPE") from err
     run.elapsed = time.monotonic() - started
+    run.last_response = client.last_response
     if len({v.status for v in run.history}) >= 2:
         # Forward motion and progress are judged only on a task that moved (issue 16).
         record("A2V-LIFECYCLE-FORWARD", kinds.TASK_MOVED)

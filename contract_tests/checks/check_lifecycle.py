@@ -108,13 +108,13 @@ def test_every_observed_state_has_its_shape(
     a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient
 ) -> None:
     for video in a2v_finished_task.history:
-        check_shape(video, a2v_spec, a2v_client)
+        check_shape(video, a2v_spec, a2v_client, a2v_finished_task.last_response)
     final = a2v_finished_task.final
     check(
         final.video_url and final.mask_video_url and final.url_expires_at,
         "A2V-LIFECYCLE-SHAPE",
         f"finished video {final.video_id} lacks video_url, mask_video_url or url_expires_at",
-        response=a2v_client.last_response,
+        response=a2v_finished_task.last_response,
     )
 
 
@@ -283,20 +283,20 @@ def test_bad_audio_ends_in_documented_error(
     task = a2v_tasks.result(source)
     final = task.final
     for video in task.history:
-        check_shape(video, a2v_spec, a2v_client)
+        check_shape(video, a2v_spec, a2v_client, task.last_response)
     check(
         final.status is Status.ERROR,
         requirement_id,
         f"the task ended in {final.status!r}",
         expected=f"status error with error.code {int(code)}",
-        response=a2v_client.last_response,
+        response=task.last_response,
     )
     check(
         final.error is not None and final.error.code == code,
         requirement_id,
         f"error is {final.raw.get('error')!r}",
         expected=f"error.code {int(code)} ({a2v_spec.errors[code].message})",
-        response=a2v_client.last_response,
+        response=task.last_response,
     )
 
 

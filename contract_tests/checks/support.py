@@ -140,15 +140,16 @@ def conforms(response: httpx.Response, spec: Spec, operation_id: str, requiremen
     return body
 
 
-def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
-    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status."""
+def check_shape(video: Video, spec: Spec, client: A2VClient, response: httpx.Response | None = None) -> None:
+    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status (`response`: the
+    answer to show; default the client's last)."""
     errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
     check(
         not errors,
         "A2V-LIFECYCLE-SHAPE",
         f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
         expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
-        response=client.last_response,
+        response=response or client.last_response,
     )
     observe("A2V-LIFECYCLE-SHAPE", f"status:{video.status}")
 

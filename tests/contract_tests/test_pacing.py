@@ -89,7 +89,8 @@ def test_max_requests_blocks_the_rest_and_says_so(run_kit: RunKit, mock_settings
 @pytest.mark.parametrize(
     ("requests", "total", "cap", "says"),
     [
-        (245, 30, None, "about 245 requests; at the announced limit of 30 per window"),
+        (245, 30, None, "about 245 requests, plus about 30 polls per running task and minute"),
+        (245, 30, None, "at the announced limit of 30 per window"),
         (245, 30, None, "that is 9 window(s)"),
         (245, 30, 100, "about 100 requests (capped by --max-requests 100)"),
         (245, None, None, "announces no X-Ratelimit-Total"),
