@@ -97,7 +97,7 @@ class Mock:
         self.characters: dict[str, Any] = dict(
             load_characters(None if s.characters_file is None else str(s.characters_file))
         )
-        self.fetcher = AudioFetcher(self.limits, s.audio_hosts)
+        self.fetcher = AudioFetcher(self.limits, s.audio_hosts, self.spec.url_rule)
         self.callbacks = CallbackSender(s, self.store, self._callback_body, self._host_allowed)
         self.pool = RenderPool(s.render_workers, nice=s.render_nice)
         self.runner = TaskRunner(
