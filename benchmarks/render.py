@@ -33,6 +33,7 @@ if str(ROOT) not in sys.path:
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 
+from a2v_testkit import encode_audio, speech_like  # noqa: E402
 from reference_renderer import RenderOptions, load_characters, render  # noqa: E402
 from reference_renderer.compose import (  # noqa: E402
     Compositor,
@@ -43,7 +44,6 @@ from reference_renderer.compose import (  # noqa: E402
 )
 from reference_renderer.encode import x264_options  # noqa: E402
 from reference_renderer.render import analyze_audio  # noqa: E402
-from reference_renderer.testing import encode_audio, speech_like  # noqa: E402
 
 _CHILD = """
 import json, resource, sys, time

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from a2v_testkit import encode_audio, speech_like
 from reference_renderer import (
     AudioTooLongError,
     AudioTooShortError,
@@ -23,7 +24,6 @@ from reference_renderer import (
 )
 from reference_renderer.draw import layout
 from reference_renderer.encode import write_png
-from reference_renderer.testing import encode_audio, speech_like
 
 from .conftest import decoded_luma, decoder_complaints, top_level_boxes, video_info
 
