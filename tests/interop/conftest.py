@@ -1,8 +1,9 @@
 """Fixtures for the interop tests: one live mock with a loopback audio host, and clients generated once.
 
 Generation is slow (seconds per tool), so each generator runs once per session into a temporary
-directory. All interop tests share the `xdist_group("interop")` mark, so under `-n` they run on one
-worker (one generation each) while the rest of the suite runs on the others.
+directory. Every test here is marked `interop` (select or skip them with `-m`) and
+`xdist_group("interop")`: under `-n N --dist loadgroup` they share one worker (one generation per tool)
+while the rest of the suite runs on the others.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mock_server.testing import run_server
-from partner.audio import AudioHost, make_wav
+from a2v_testkit import FileHost, speech_wav
 from tests.interop import generators
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/interop/" in item.nodeid:
+            item.add_marker(pytest.mark.interop)
             item.add_marker(pytest.mark.xdist_group("interop"))
 
 
@@ -52,13 +54,10 @@ def tools() -> None:
 
 @pytest.fixture(scope="session")
 def live() -> Iterator[Live]:
-    host = AudioHost()
-    try:
-        audio_url = host.add("speech.wav", make_wav(1.0))
+    with FileHost() as host:
+        audio_url = host.add("/speech.wav", speech_wav(1.0), "audio/wav")
         with run_server(audio_hosts=["127.0.0.1"]) as server:
             yield Live(server.base_url, audio_url)
-    finally:
-        host.close()
 
 
 @contextlib.contextmanager
