@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.testing import run_server
 from a2v_testkit import FileHost, speech_wav
+from mock_server.testing import run_server
 from tests.interop import generators
 
 if TYPE_CHECKING:
