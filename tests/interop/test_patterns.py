@@ -167,21 +167,3 @@ def test_the_mock_accepts_exactly_the_urls_the_pattern_accepts(live: Live) -> No
                 if expected == 400:
                     assert answer.json()["code"] == 1003
                     assert field in answer.json()["message"]
-
-
-@pytest.mark.parametrize(
-    ("value", "valid"),
-    [
-        (BASE, True),
-        (BASE + "\n", False),
-        (BASE.replace("a.wav", "a\x1cb.wav"), False),
-        (BASE.replace("a.wav", "a\x85b.wav"), False),
-        (BASE.replace("a.wav", "\u00e9.wav"), False),
-        ("https://", False),
-        ("h" * 2049, False),
-        ("http://127.0.0.1/" + "a" * 2020, True),
-        (42, False),
-    ],
-)
-def test_url_rule(value: object, valid: bool) -> None:
-    assert load_spec().url_rule.is_valid(value) is valid
