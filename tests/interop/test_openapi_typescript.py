@@ -90,7 +90,7 @@ def test_the_flow_runs_against_the_mock(ts: Generation, live: Live) -> None:
 def test_strict_compilation_catches_a_promise_the_spec_breaks(ts: Generation, tmp_path: Path) -> None:
     """If VideoFinished stopped requiring mask_video_url, flow.ts would no longer compile."""
     broken = tmp_path / "broken"
-    shutil.copytree(ts.out, broken, symlinks=True, ignore=shutil.ignore_patterns("*.js"))
+    shutil.copytree(_project(ts), broken, symlinks=True, ignore=shutil.ignore_patterns("*.js"))
     schema = (broken / "schema.ts").read_text()
     marker = "            mask_video_url: string;"
     assert marker in schema
