@@ -92,7 +92,7 @@ class Spec:
     @cached_property
     def url_rule(self) -> UrlRule:
         """What makes an `audio_url` or `callback_url` valid (`HttpUrl`), for every caller alike."""
-        return UrlRule.from_spec(self)
+        return UrlRule.from_document(self.document)
 
     def operation(self, operation_id: str) -> Operation:
         try:

@@ -9,8 +9,7 @@ JSON Schema validation and any other tool agree on every string.
 
 Example:
     >>> from a2v_spec import load_spec
-    >>> from a2v_spec.urls import UrlRule
-    >>> rule = UrlRule.from_spec(load_spec())
+    >>> rule = load_spec().url_rule
     >>> rule.is_valid("https://example.com/a.wav"), rule.is_valid("https://example.com/a.wav\\n")
     (True, False)
 """
@@ -20,10 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from a2v_spec.spec import Spec
+from a2v_spec.pointer import resolve_pointer
 
 __all__ = ["HTTP_URL_POINTER", "PORTABLE_PATTERN_FORBIDS", "UrlRule"]
 
@@ -52,8 +50,9 @@ class UrlRule:
     max_length: int
 
     @classmethod
-    def from_spec(cls, spec: Spec) -> UrlRule:
-        schema = spec.at(HTTP_URL_POINTER)
+    def from_document(cls, document: dict[str, Any]) -> UrlRule:
+        """The rule of a spec document (`Spec.url_rule` is this for the loaded spec)."""
+        schema = resolve_pointer(document, HTTP_URL_POINTER)
         return cls(pattern=str(schema["pattern"]), max_length=int(schema["maxLength"]))
 
     @cached_property
