@@ -109,6 +109,9 @@ def _run(ex: Exchanges, anonymous: requests.Session, live: Live) -> None:
             if status in ("finished", "error"):
                 break
             time.sleep(0.1)
+    for video_id in ids:  # terminal reads: freshly signed URLs each time
+        for _ in range(3):
+            ex.send("GET", "/v1/a2v/video.get", params={"video_id": video_id})
     ex.send("GET", "/v1/a2v/video.get", params={"video_id": "0" * 32})
     ex.send("GET", "/v1/a2v/video.get", valid=False, params={"video_id": "not-an-id"})
     ex.send("GET", "/v1/a2v/video.get", valid=False)
@@ -119,7 +122,8 @@ def _run(ex: Exchanges, anonymous: requests.Session, live: Live) -> None:
     ex.send("GET", "/v1/a2v/video.list")
     for status in ("pending", "in_progressing", "finished", "error"):
         ex.send("GET", "/v1/a2v/video.list", params={"status": status, "page_size": 5})
-    ex.send("GET", "/v1/a2v/video.list", params={"page": 2, "page_size": 1})
+    for page in (1, 2, 3, 50):
+        ex.send("GET", "/v1/a2v/video.list", params={"page": page, "page_size": 1})
     ex.send("GET", "/v1/a2v/video.list", valid=False, params={"page": 0})
     ex.send("GET", "/v1/a2v/video.list", valid=False, params={"page_size": 101})
     ex.send("GET", "/v1/a2v/video.list", valid=False, params={"status": "done"})
