@@ -60,7 +60,7 @@ def test_the_whole_flow(ogp: Generation, live: Live) -> None:
         assert "eva_a0008" in [c.model_id for c in characters.data]
 
         request = sdk.GenerateRequest(model_id="eva_a0008", audio_url=live.audio_url)
-        accepted = api.generate_video(request, _headers={"Prefer": "duration=1.5"})
+        accepted = api.generate_video(request, _headers={"Prefer": "duration=2"})
         assert isinstance(accepted, sdk.GenerateResponse)
         video_id = accepted.data.video_id
         seen = _poll(api, video_id)

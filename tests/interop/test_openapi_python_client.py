@@ -53,7 +53,7 @@ def test_the_whole_flow(opc: Generation, live: Live) -> None:
     with (
         client_mod.AuthenticatedClient(base_url=live.base_url, token="opc-flow") as client,
         client_mod.AuthenticatedClient(
-            base_url=live.base_url, token="opc-flow", headers={"Prefer": "duration=1.5"}
+            base_url=live.base_url, token="opc-flow", headers={"Prefer": "duration=2"}
         ) as slow,
         client_mod.AuthenticatedClient(
             base_url=live.base_url, token="opc-flow", headers={"Prefer": "outcome=error, error_code=10003"}

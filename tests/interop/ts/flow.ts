@@ -78,7 +78,7 @@ async function main(): Promise<Record<string, unknown>> {
 
   const accepted = await client.POST("/v1/a2v/video.generate", {
     body: { model_id: "eva_a0008", audio_url: audioUrl },
-    headers: { Prefer: "duration=1.5" },
+    headers: { Prefer: "duration=2" },
   });
   if (accepted.data === undefined) throw new Error(`generate failed: ${JSON.stringify(accepted.error)}`);
   const videoId: string = accepted.data.data.video_id;
