@@ -4,7 +4,8 @@
 - `/__admin/openapi.yaml`: the admin API's own document (`mock_server/admin_openapi.yaml`).
 - `/docs`: Swagger UI 5 (it reads OpenAPI 3.1) from the `swagger-ui-py` package's static files, no CDN,
   with both documents in its selector. It loads `/docs/openapi.json` and `/docs/admin-openapi.json`:
-  the same 3.1 documents with this server put first in `servers`, so "Try it out" reaches this mock;
+  the same 3.1 documents with this server put first in `servers`, so "Try it out" reaches this mock,
+  and a note before the spec's description pointing at the console and the built-in audio samples;
   nothing else differs (tested). The error catalog and the limits are in the spec's description and
   `ErrorCode` schemas, which Swagger UI shows.
 """
@@ -21,6 +22,8 @@ import yaml
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from mock_server.samples import SAMPLES, Samples
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -64,12 +67,27 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def _served_here(document: dict[str, Any], url: str) -> Response:
-    """`document` with `url` first among its servers, as JSON."""
+def _served_here(document: dict[str, Any], url: str, note: str = "") -> Response:
+    """`document` with `url` first among its servers and `note` before its description, as JSON."""
     served = copy.copy(document)
     others = [s for s in document.get("servers", []) if s.get("url") != url]
     served["servers"] = [{"url": url, "description": "this mock server"}, *others]
+    if note:
+        info = document.get("info", {})
+        served["info"] = {**info, "description": note + str(info.get("description", ""))}
     return Response(json.dumps(served), media_type="application/json")
+
+
+def _mock_note(base: str) -> str:
+    """What this page adds for the mock: the console and the built-in samples, ready for "Try it out"."""
+    samples = "\n".join(
+        f"- [`{url}`]({url}): {SAMPLES[name].description}" for name, url in Samples.urls(base).items()
+    )
+    return (
+        f"**This is the a2v-mock server.** Web console: [{base}/console]({base}/console). "
+        "Any bearer token works in open mode. Built-in speech samples, usable as `audio_url`:\n\n"
+        f"{samples}\n\n---\n\n"
+    )
 
 
 async def spec_yaml(request: Request) -> Response:
@@ -81,7 +99,8 @@ async def admin_yaml(request: Request) -> Response:
 
 
 async def spec_json(request: Request) -> Response:
-    return _served_here(request.app.state.mock.spec.document, _base(request))
+    base = _base(request)
+    return _served_here(request.app.state.mock.spec.document, base, _mock_note(base))
 
 
 async def admin_json(request: Request) -> Response:
