@@ -61,8 +61,15 @@ def test_docs_show_the_real_31_document_with_this_server_first(client: httpx.Cli
     assert served["openapi"] == spec["openapi"] == "3.1.0"
     assert served["servers"][0]["url"] == "http://testserver"
     assert served["servers"][1:] == spec["servers"]
-    assert {k: v for k, v in served.items() if k != "servers"} == {
-        k: v for k, v in spec.items() if k != "servers"
+    assert {k: v for k, v in served.items() if k not in ("servers", "info")} == {
+        k: v for k, v in spec.items() if k not in ("servers", "info")
+    }
+    # The page adds a note about this mock (console, samples) before the spec's own description.
+    description = served["info"]["description"]
+    assert description.startswith("**This is the a2v-mock server.**")
+    assert description.endswith(spec["info"]["description"])
+    assert {k: v for k, v in served["info"].items() if k != "description"} == {
+        k: v for k, v in spec["info"].items() if k != "description"
     }
     # The error catalog is where Swagger UI shows it: the description and the ErrorCode schemas.
     for code, row in load_spec().errors.items():
@@ -162,6 +169,17 @@ def test_real_admin_responses_validate_against_the_admin_document(client: httpx.
     while not call("get", "/callbacks", params={"tenant": "docs-admin"}) and time.monotonic() < deadline:
         time.sleep(0.1)
     call("get", "/tasks", params={"status": "error"})
+    call("get", "/info")
+    call("get", "/tenants")
+    call("post", "/tenants/label", json={"token": "docs-admin"})
+    call("post", "/tenants/label", json={})
+    call("get", "/requests", params={"limit": 2, "path": "/v1/*"})
+    call("get", "/requests", params={"status": "x"})
+    call("get", "/requests/count", params={"path": "/v1/*", "tenant": "docs-admin"})
+    call("get", "/requests/count", params={"since": "yesterday"})
+    octets = {"Content-Type": "application/octet-stream"}
+    call("post", "/uploads", params={"name": "a.wav"}, content=b"RIFF0000", headers=octets)
+    call("post", "/uploads", params={"name": "../a.wav"}, content=b"RIFF0000", headers=octets)
     call("post", "/reset", json={"tenant": "docs-admin"})
     call("post", "/reset", json={"tenant": 5})
     checked = {(method, path) for method, path, _ in admin.checked}
