@@ -5,7 +5,7 @@ video for every `video.get`. Whatever needs state (new tasks, the task asked for
 tenants, callbacks, real files) must come out failed, blocked or inconclusive: never passed. The whole
 verdict table is asserted, so a requirement that starts passing on what it did not see shows up here.
 
-Prism is installed into `.tools/prism/` by `scripts/test` (or found on PATH). Its examples point at
+Prism is installed into `.tools/` by `scripts/test` (or found on PATH). Its examples point at
 hosts under `.example`; name resolution is stubbed so the run never leaves the machine.
 """
 
@@ -130,7 +130,7 @@ EXPECTED: dict[str, Outcome] = {
 
 
 def _prism() -> str | None:
-    local = ROOT / ".tools" / "prism" / "node_modules" / ".bin" / "prism"
+    local = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
     return str(local) if local.exists() else shutil.which("prism")
 
 
@@ -140,8 +140,8 @@ def prism_url() -> Iterator[str]:
     prism = _prism()
     if prism is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("prism is not installed; scripts/test installs it into .tools/prism/")
-        pytest.skip("prism not installed (scripts/test installs it into .tools/prism/)")
+            pytest.fail("prism is not installed; scripts/test installs it into .tools/")
+        pytest.skip("prism not installed (scripts/test installs it into .tools/)")
     port = free_port()
     process = subprocess.Popen(
         [prism, "mock", str(ROOT / "openapi.yaml"), "-h", "127.0.0.1", "-p", str(port)],
