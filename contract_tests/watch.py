@@ -140,16 +140,23 @@ class Watch:
 
 
 def _deepest(errors: list[Any]) -> tuple[str, str] | None:
-    """(field path, reason) of the most specific mismatch, looking inside `oneOf`/`anyOf` branches
-    (a Video is one schema per status: "not valid under any of the given schemas" names no field)."""
+    """(field path, reason) of the most telling mismatch. Inside `oneOf`/`anyOf` (a Video is one
+    schema per status) it follows the branch with the fewest errors, the one the value was meant to
+    match, so the report names the field that is wrong, not "valid under none of the schemas"."""
     leaves: list[Any] = []
     stack = list(errors)
     while stack:
         err = stack.pop()
-        if err.context:
-            stack.extend(err.context)
-        else:
+        if not err.context:
             leaves.append(err)
+            continue
+        branches: dict[Any, list[Any]] = {}
+        for sub in err.context:
+            branches.setdefault(sub.relative_schema_path[0] if sub.relative_schema_path else None, []).append(
+                sub
+            )
+        fewest = min(branches, key=lambda branch: len(branches[branch]))
+        stack.extend(branches[fewest])
     if not leaves:
         return None
     best = max(leaves, key=lambda e: len(e.absolute_path))

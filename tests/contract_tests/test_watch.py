@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from contract_tests.violations import Violation
 
 VIDEO_ID = "a" * 32
+#: What every Video carries whatever its status.
+BASE = {"model_id": "eva_a0008", "audio_url": "http://127.0.0.1:9/a.wav", "created_at": 1, "updated_at": 1}
 
 
 def _get_video(data: dict[str, Any], asked: str = VIDEO_ID) -> httpx.Response:
@@ -39,14 +41,14 @@ def _watch() -> tuple[Watch, list[Violation]]:
 @pytest.mark.parametrize(
     ("data", "asked", "expected"),
     [
-        ({"video_id": VIDEO_ID, "status": "pending", "progress": 0}, VIDEO_ID, []),
+        ({**BASE, "video_id": VIDEO_ID, "status": "pending", "progress": 0}, VIDEO_ID, []),
         (
-            {"video_id": VIDEO_ID, "status": "done", "progress": 50},
+            {**BASE, "video_id": VIDEO_ID, "status": "done", "progress": 50},
             VIDEO_ID,
             [("A2V-FUZZ-RESPONSE-SCHEMA", "data.status")],
         ),
         (
-            {"video_id": "b" * 32, "status": "pending", "progress": 0},
+            {**BASE, "video_id": "b" * 32, "status": "pending", "progress": 0},
             VIDEO_ID,
             [("A2V-GET-SAME-VIDEO", "answered video 'bbbb")],
         ),
@@ -112,3 +114,11 @@ def test_coverage_lists_what_was_seen_and_never_seen(tmp_path: Path) -> None:
     report.write_junit(path)
     props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
     assert props["coverage.task_statuses.never_seen"] == "finished,pending"
+
+
+def test_a_missing_field_is_named_inside_the_branch_of_its_status() -> None:
+    watch, found = _watch()
+    data = {**BASE, "video_id": VIDEO_ID, "status": "pending", "progress": 0}
+    del data["model_id"]
+    watch.on_response(_get_video(data))
+    assert [v.message for v in found] == ["getVideo HTTP 200: field data: 'model_id' is a required property"]
