@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,14 @@ class _Window:
     left: int | None = None
     resets_at: float = 0.0
     total: int | None = None
+    in_flight: int = 0
+
+
+def _key(request: httpx.Request) -> str:
+    """The window a request counts against: its bearer token; anything else (no header, another
+    scheme, an empty token) shares the anonymous window, as a service counts it per client."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
 
 
 def _int(value: str | None) -> int | None:
@@ -68,13 +77,20 @@ class Pacer:
         self.sent = 0
         self.waited = 0.0
         self.rate_limited = 0  # 429 answers seen (the kit's pacing aims at none)
-        #: Requests sent per Authorization header (the kit's own traffic a window counts).
+        #: Requests sent per bearer token ("" for anonymous: the kit's own traffic a window counts).
         self.sent_by_token: dict[str, int] = {}
         self._windows: dict[str, _Window] = {}
+        self._lock = threading.Lock()
 
     @property
     def hooks(self) -> dict[str, list[Callable[..., Any]]]:
         return {"request": [self.before], "response": [self.after]}
+
+    def in_flight(self, token: str) -> int:
+        """Requests with `token` sent and not yet answered."""
+        with self._lock:
+            window = self._windows.get(token)
+            return window.in_flight if window is not None else 0
 
     @property
     def announced_total(self) -> int | None:
@@ -83,32 +99,46 @@ class Pacer:
         return max(totals) if totals else None
 
     def before(self, request: httpx.Request) -> None:
+        """Take one request from the token's window, waiting for its reset when none is left.
+
+        Thread-safe: the shared tasks poll from threads of their own while the checks run.
+        """
         if self.max_requests is not None and self.sent >= self.max_requests:
             raise Blocked(f"blocked: the run reached --max-requests {self.max_requests}")
-        window = self._windows.setdefault(request.headers.get("authorization", ""), _Window())
-        now = self.clock()
-        if window.left is not None and window.left <= 0 and now < window.resets_at:
-            pause = window.resets_at - now + 0.05
+        key = _key(request)
+        while True:
+            with self._lock:
+                window = self._windows.setdefault(key, _Window())
+                now = self.clock()
+                if window.left is not None and window.left <= 0 and now < window.resets_at:
+                    pause = window.resets_at - now + 0.05
+                else:
+                    if window.left is not None and window.left <= 0:
+                        window.left = window.total  # the window reset: its whole allowance again
+                    if window.left is not None:
+                        window.left -= 1
+                    window.in_flight += 1
+                    self.sent += 1
+                    self.sent_by_token[key] = self.sent_by_token.get(key, 0) + 1
+                    return
             self.sleep(pause)
-            self.waited += pause
-            window.left = None  # a new window: the next answer says how much is left
-        elif window.left is not None:
-            window.left -= 1
-        self.sent += 1
-        key = request.headers.get("authorization", "")
-        self.sent_by_token[key] = self.sent_by_token.get(key, 0) + 1
+            with self._lock:
+                self.waited += pause
 
     def after(self, response: httpx.Response) -> None:
-        if response.status_code == 429:
-            self.rate_limited += 1
         left = _int(response.headers.get("x-ratelimit-left"))
         reset = _int(response.headers.get("x-ratelimit-reset"))
-        if left is None or reset is None:
-            return
-        window = self._windows.setdefault(response.request.headers.get("authorization", ""), _Window())
-        window.left = left
-        window.resets_at = self.clock() + reset
-        window.total = _int(response.headers.get("x-ratelimit-total"))
+        with self._lock:
+            if response.status_code == 429:
+                self.rate_limited += 1
+            window = self._windows.setdefault(_key(response.request), _Window())
+            window.in_flight = max(0, window.in_flight - 1)
+            if left is None or reset is None:
+                return
+            # What the service says is left, less what the kit has sent and not yet heard back about.
+            window.left = left - window.in_flight
+            window.resets_at = self.clock() + reset
+            window.total = _int(response.headers.get("x-ratelimit-total"))
 
 
 def estimate_requests(profile: Profile, spec: Spec) -> int:

@@ -84,7 +84,9 @@ EXPECTED: dict[str, Outcome] = {
     "A2V-FUZZ-STATUS-CODE": PASSED,
     "A2V-FUZZ-CONTENT-TYPE": PASSED,
     "A2V-FUZZ-RESPONSE-SCHEMA": FAILED,  # the watch: Prism's own 400 for invalid JSON is no envelope
-    "A2V-FUZZ-NEGATIVE-REJECTED": FAILED,  # Prism accepts an Idempotency-Key breaking its pattern
+    # Prism rejects most broken requests but accepts an Idempotency-Key that breaks the spec's pattern;
+    # whether the generated cases include one varies between runs (see VARIES).
+    "A2V-FUZZ-NEGATIVE-REJECTED": FAILED,
     "A2V-RATELIMIT-HEADERS": FAILED,  # Prism's own 400s (invalid JSON) carry none
     "A2V-RATELIMIT-ARITHMETIC": FAILED,  # the example's X-Ratelimit-Left never counts down
     "A2V-RATELIMIT-429": SKIPPED,  # opt-in
@@ -127,6 +129,10 @@ EXPECTED: dict[str, Outcome] = {
     "A2V-CALLBACK-SIGNATURE": FAILED,
     "A2V-CALLBACK-RETRY": FAILED,
 }
+
+
+#: Verdicts that depend on which generated cases a run reaches (both are honest: none needs state).
+VARIES: dict[str, set[Outcome]] = {"A2V-FUZZ-NEGATIVE-REJECTED": {PASSED, FAILED}}
 
 
 def _prism() -> str | None:
@@ -193,7 +199,11 @@ def test_kit_against_prism_passes_nothing_it_did_not_see(prism_url: str, run_kit
     assert set(EXPECTED) == set(REQUIREMENTS)
     passed_needing_state = sorted(rid for rid in NEEDS_STATE if outcomes.get(rid) is PASSED)
     assert passed_needing_state == [], report.text()
-    assert outcomes == EXPECTED, report.text()
+    assert {rid: o for rid, o in outcomes.items() if rid not in VARIES} == {
+        rid: o for rid, o in EXPECTED.items() if rid not in VARIES
+    }, report.text()
+    for rid, allowed in VARIES.items():
+        assert outcomes[rid] in allowed, report.text()
     # Every verdict short of passed says why: what was missing, what blocked it, or what broke it.
     for rid, result_ in report.requirements().items():
         if result_.outcome in (INCONCLUSIVE, BLOCKED):
