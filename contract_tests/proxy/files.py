@@ -1,0 +1,273 @@
+"""Judging downloads of result files: signatures and expiry, Range, and what the MP4s really are.
+
+A download is judged against the URL the proxy handed out for it (`urls.FileUrls`): an altered URL must
+be refused (A2V-FILE-TAMPER), an expired one too (A2V-FILE-EXPIRES), a Range answer must be the right
+bytes (A2V-FILE-RANGE). Full downloads of `video_url` and `mask_video_url` are decoded with PyAV off the
+event loop (`contract_tests.media.probe`); when the proxy saw the task's `audio_url`, it fetches the
+audio itself to hold the video's duration to it (A2V-FILE-DURATION, the kit's `check_duration`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from a2v_spec import ErrorCode
+from contract_tests.audio import decoded_duration
+from contract_tests.checks.check_lifecycle import check_duration
+from contract_tests.media import MediaInfo, probe
+from contract_tests.verdict import ContractViolation, check
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import httpx
+
+    from contract_tests.proxy.exchange import Exchange
+    from contract_tests.proxy.lifecycle import Tasks
+    from contract_tests.proxy.urls import HandedOut
+
+__all__ = ["FileJudge", "mp4_violations"]
+
+#: Seconds of clock difference forgiven between the proxy and the server around `url_expires_at`.
+EXPIRY_GRACE = 2.0
+_RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
+_KEEP_FILES = 8
+
+
+def mp4_violations(info: MediaInfo, response: httpx.Response) -> Iterator[ContractViolation]:
+    """A2V-FILE-VIDEO-MP4, as the kit checks it: H.264 yuv420p + AAC, even size, faststart."""
+    rid = "A2V-FILE-VIDEO-MP4"
+    facts = [
+        ("mp4" in info.container, f"container is {info.container!r}", "MP4"),
+        (info.video_codec == "h264", f"video codec is {info.video_codec!r}", "h264"),
+        (info.pix_fmt == "yuv420p", f"pixel format is {info.pix_fmt!r}", "yuv420p"),
+        (info.audio_codec == "aac", f"audio is {info.audio_codec!r}", "an AAC stream"),
+        (
+            info.width > 0 and info.width % 2 == 0 and info.height % 2 == 0,
+            f"size {info.width}x{info.height} is not even",
+            "even width and height (yuv420p)",
+        ),
+        (info.faststart, "the moov box comes after mdat (no faststart)", "faststart"),
+    ]
+    kind = response.headers.get("content-type", "")
+    facts.append((kind.startswith("video/mp4"), f"Content-Type is {kind!r}", "video/mp4"))
+    for holds, message, expected in facts:
+        if not holds:
+            yield ContractViolation(rid, message, expected=expected, response=response)
+
+
+class FileJudge:
+    def __init__(self, tasks: Tasks, fetch_audio: Callable[[str], Any] | None) -> None:
+        self.tasks = tasks
+        self._fetch_audio = fetch_audio
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._probes: dict[str, MediaInfo | str] = {}
+        self._media: dict[str, dict[str, MediaInfo]] = {}
+        self._audio: dict[str, asyncio.Task[float | None]] = {}
+
+    # -- signatures, expiry and Range (synchronous) ------------------------------------------------------
+    def judge(
+        self, exchange: Exchange, known_path: bool, handed: HandedOut | None, now: float
+    ) -> Iterator[ContractViolation]:
+        if not known_path or exchange.upstream_error or exchange.status == 0 or exchange.method != "GET":
+            return
+        response = exchange.as_response()
+        refused = exchange.status == 403 and _code(exchange) == ErrorCode.FORBIDDEN
+        if handed is None:
+            if not refused:
+                yield ContractViolation(
+                    "A2V-FILE-TAMPER",
+                    f"an altered file URL answered HTTP {exchange.status}",
+                    expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} in the envelope",
+                    response=response,
+                )
+            return
+        if handed.expires_at is not None and now > handed.expires_at + EXPIRY_GRACE:
+            if not refused:
+                yield ContractViolation(
+                    "A2V-FILE-EXPIRES",
+                    f"the URL answered HTTP {exchange.status} after its url_expires_at ({handed.expires_at})",
+                    expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} after url_expires_at",
+                    response=response,
+                )
+            return
+        if handed.expires_at is not None and now > handed.expires_at:
+            return  # within the grace: either answer is fine
+        wanted = exchange.header("range")
+        if wanted:
+            yield from self._range(exchange, wanted, response)
+
+    def _range(
+        self, exchange: Exchange, wanted: str, response: httpx.Response
+    ) -> Iterator[ContractViolation]:
+        match = _RANGE.match(wanted.strip())
+        if match is None or not exchange.response_complete:
+            return
+        if exchange.status != 206:
+            yield ContractViolation(
+                "A2V-FILE-RANGE",
+                f"Range {wanted} answered HTTP {exchange.status}",
+                expected="HTTP 206",
+                response=response,
+            )
+            return
+        got = _CONTENT_RANGE.match(exchange.header("content-range", response=True) or "")
+        full = self._bodies.get(exchange.file_path or "")
+        start = int(match.group(1))
+        if got is None:
+            yield ContractViolation(
+                "A2V-FILE-RANGE",
+                f"Content-Range is {exchange.header('content-range', response=True)!r}",
+                expected="bytes <first>-<last>/<size>",
+                response=response,
+            )
+            return
+        first, last, size = (int(g) for g in got.groups())
+        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+        try:
+            check(
+                (first, last) == (start, end),
+                "A2V-FILE-RANGE",
+                f"Range {wanted} answered bytes {first}-{last}",
+                expected=f"bytes {start}-{end}/{size}",
+                response=response,
+            )
+            check(
+                len(exchange.response_body) == last - first + 1,
+                "A2V-FILE-RANGE",
+                f"Content-Range says {last - first + 1} bytes, the body has {len(exchange.response_body)}",
+                response=response,
+            )
+            if full is not None:
+                check(
+                    len(full) == size and exchange.response_body == full[first : last + 1],
+                    "A2V-FILE-RANGE",
+                    f"Range {wanted} returned bytes that differ from the whole file",
+                    expected=f"bytes {first}-{last} of the {len(full)}-byte file",
+                    response=response,
+                )
+        except ContractViolation as err:
+            yield err
+
+    # -- the media themselves (asynchronous: decoding takes a while) -------------------------------------
+    def wants_media(self, exchange: Exchange, handed: HandedOut | None) -> bool:
+        return (
+            handed is not None
+            and handed.kind in ("video_url", "mask_video_url")
+            and exchange.method == "GET"
+            and exchange.status == 200
+            and exchange.response_complete
+            and not exchange.header("range")
+        )
+
+    async def judge_media(self, exchange: Exchange, handed: HandedOut) -> list[ContractViolation]:
+        body = exchange.response_body
+        if exchange.file_path:
+            self._bodies[exchange.file_path] = body
+            while len(self._bodies) > _KEEP_FILES:
+                self._bodies.popitem(last=False)
+        digest = hashlib.sha256(body).hexdigest()
+        response = exchange.as_response()
+        what = "video" if handed.kind == "video_url" else "mask video"
+        found: list[ContractViolation] = []
+        info = self._probes.get(digest)
+        if info is None:
+            try:
+                info = await asyncio.to_thread(probe, body)
+            except ValueError as err:
+                info = str(err)
+            self._probes[digest] = info
+            while len(self._probes) > 64:
+                self._probes.pop(next(iter(self._probes)))
+        if isinstance(info, str):
+            rid = "A2V-FILE-VIDEO-MP4" if handed.kind == "video_url" else "A2V-FILE-MASK"
+            return [ContractViolation(rid, f"the {what} is not a readable MP4: {info}", response=response)]
+        video_id = handed.video_id or ""
+        if handed.kind == "video_url":
+            found += mp4_violations(info, response)
+            found += await self._duration(video_id, info, response)
+        seen = self._media.setdefault(video_id, {})
+        seen[handed.kind] = info
+        if "video_url" in seen and "mask_video_url" in seen and handed.kind == "mask_video_url":
+            found += _mask(seen["video_url"], info, response)
+        return found
+
+    async def _duration(
+        self, video_id: str, info: MediaInfo, response: httpx.Response
+    ) -> list[ContractViolation]:
+        found: list[ContractViolation] = []
+        task = self.tasks.get(video_id)
+        if task is None:
+            return found
+        if task.duration is not None:
+            try:
+                check_duration(
+                    task.duration, info.video_seconds, info.fps, "the API's duration field", response
+                )
+            except ContractViolation as err:
+                found.append(err)
+        seconds = await self._audio_seconds(task.audio_url)
+        if seconds is None:
+            return found
+        try:
+            check_duration(info.video_seconds, seconds, info.fps, "the video stream", response)
+            # AAC is coded in 1024-sample frames: allow one of them beyond the video frame (as the kit).
+            check(
+                abs(info.audio_seconds - seconds) <= 1.0 / (info.fps or 25) + 1024 / 8000,
+                "A2V-FILE-DURATION",
+                f"the audio stream lasts {info.audio_seconds:.3f} s, the submitted audio {seconds:.3f} s",
+                expected=f"{seconds:.3f} s",
+                response=response,
+            )
+        except ContractViolation as err:
+            found.append(err)
+        return found
+
+    async def _audio_seconds(self, url: str | None) -> float | None:
+        """The decoded length of the task's audio, fetched once per URL; None when it cannot be had."""
+        if url is None or self._fetch_audio is None:
+            return None
+        if url not in self._audio:
+            self._audio[url] = asyncio.ensure_future(self._decode(url))
+        return await self._audio[url]
+
+    async def _decode(self, url: str) -> float | None:
+        assert self._fetch_audio is not None
+        try:
+            data = await self._fetch_audio(url)
+            return None if data is None else await asyncio.to_thread(decoded_duration, data)
+        except Exception:  # unreachable or not audio: the task's own error says so, not a file fault
+            return None
+
+
+def _code(exchange: Exchange) -> Any:
+    body = exchange.json()
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _mask(video: MediaInfo, mask: MediaInfo, response: httpx.Response) -> list[ContractViolation]:
+    found = []
+    if (mask.width, mask.height) != (video.width, video.height):
+        found.append(
+            ContractViolation(
+                "A2V-FILE-MASK",
+                f"mask is {mask.width}x{mask.height}, video {video.width}x{video.height}",
+                expected="the same size",
+                response=response,
+            )
+        )
+    if mask.frames != video.frames:
+        found.append(
+            ContractViolation(
+                "A2V-FILE-MASK",
+                f"mask has {mask.frames} frames, video {video.frames}",
+                expected="the same frame count",
+                response=response,
+            )
+        )
+    return found

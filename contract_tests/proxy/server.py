@@ -1,0 +1,185 @@
+"""Judging one API answer on its own: schema, status, content type, headers, and the demanded refusals.
+
+The checks are the kit's (`contract_tests.checks.check_api.conforms`, `expect_error`,
+`check_fuzz.envelope_code_matches`), run on the exchange as an `httpx.Response`, so a proxied answer is
+held to exactly what a kit run would hold it to, under the same requirement ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from a2v_spec import ErrorCode
+from contract_tests.checks.check_api import RATE_HEADERS, conforms, expect_error
+from contract_tests.checks.check_fuzz import envelope_code_matches
+from contract_tests.verdict import ContractViolation
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import httpx
+
+    from a2v_spec import Operation, Spec
+    from contract_tests.proxy.exchange import Exchange
+    from contract_tests.proxy.requests import Problem
+
+__all__ = ["judge_answer"]
+
+#: Which requirement a schema mismatch in an operation's data breaks (the kit's attribution).
+_SCHEMA_IDS = {
+    "ping": "A2V-PING",
+    "login": "A2V-LOGIN",
+    "listCharacters": "A2V-CHARACTERS",
+    "getVideo": "A2V-LIFECYCLE-SHAPE",
+    "listVideos": "A2V-LIFECYCLE-LIST",
+}
+#: Which requirement a wrong error code breaks, by operation and HTTP status.
+_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL", ("getVideo", 404): "A2V-ERROR-UNKNOWN-VIDEO"}
+_ENVELOPE = "/components/schemas/Envelope"
+
+
+def judge_answer(
+    exchange: Exchange, spec: Spec, op: Operation | None, problems: list[Problem]
+) -> Iterator[ContractViolation]:
+    """Every violation in one API answer (the request's `problems` decide which refusal it must be)."""
+    response = exchange.as_response()
+    if exchange.upstream_error:
+        yield ContractViolation(
+            "A2V-FUZZ-NO-SERVER-ERROR", f"no answer: {exchange.upstream_error}", expected="an HTTP answer"
+        )
+        return
+    if exchange.method == "HEAD" or not exchange.response_complete:
+        return
+    if exchange.status >= 500 and not (
+        exchange.status == 503 and _code(exchange) == ErrorCode.QUEUE_FULL and op is not None
+    ):
+        yield ContractViolation(
+            "A2V-FUZZ-NO-SERVER-ERROR",
+            f"the service failed with HTTP {exchange.status}",
+            expected="no 5xx other than 503 / 1010 on video.generate",
+            response=response,
+        )
+    kind = exchange.header("content-type", response=True) or ""
+    if not kind.startswith("application/json"):
+        yield ContractViolation(
+            "A2V-FUZZ-CONTENT-TYPE",
+            f"Content-Type is {kind!r}",
+            expected="application/json",
+            response=response,
+        )
+    for name in RATE_HEADERS:
+        value = exchange.header(name, response=True)
+        if value is None or not value.strip().isdigit():
+            yield ContractViolation(
+                "A2V-RATELIMIT-HEADERS",
+                f"{name} is {'missing' if value is None else f'not a non-negative integer: {value!r}'}",
+                expected=f"{name}: <integer>",
+                response=response,
+            )
+    if problems:
+        yield from _refusal(response, spec, problems)
+        return
+    yield from _conformance(exchange, response, spec, op)
+
+
+def _refusal(response: httpx.Response, spec: Spec, problems: list[Problem]) -> Iterator[ContractViolation]:
+    if response.status_code < 400:
+        yield ContractViolation(
+            "A2V-FUZZ-NEGATIVE-REJECTED",
+            f"a request that breaks the spec was accepted ({problems[0].message})",
+            expected="a 4xx refusal",
+            response=response,
+        )
+        return
+    if len({p.kind for p in problems}) == 1:
+        first = problems[0]
+        try:
+            expect_error(response, first.requirement, first.status, int(first.code), spec)
+        except ContractViolation as err:
+            yield _because(err, first.message)
+        return
+    error = envelope_code_matches(response, spec) if response.status_code < 500 else None
+    if error:
+        yield ContractViolation("A2V-ENVELOPE-ERROR-CODE", error, response=response)
+
+
+def _because(err: ContractViolation, why: str) -> ContractViolation:
+    return ContractViolation(
+        err.requirement, f"{err.detail} for a request where {why}", expected=err.expected
+    )
+
+
+def _conformance(
+    exchange: Exchange, response: httpx.Response, spec: Spec, op: Operation | None
+) -> Iterator[ContractViolation]:
+    if op is None:
+        return
+    if str(exchange.status) not in op.responses and f"{str(exchange.status)[0]}XX" not in op.responses:
+        yield ContractViolation(
+            "A2V-FUZZ-STATUS-CODE",
+            f"{op.operation_id} documents no HTTP {exchange.status}",
+            expected=f"one of {', '.join(op.responses)}",
+            response=response,
+        )
+        return
+    body = exchange.json()
+    errors = spec.schemas.errors(_ENVELOPE, body)
+    if errors:
+        yield ContractViolation(
+            "A2V-FUZZ-RESPONSE-SCHEMA",
+            f"the answer is not the envelope: {errors[0]}",
+            expected='{"code": int, "message": str, "data": ...}',
+            response=response,
+        )
+        return
+    rid = _SCHEMA_IDS.get(op.operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if exchange.status < 400 else None
+    try:
+        conforms(response, spec, op.operation_id, rid or "A2V-FUZZ-RESPONSE-SCHEMA")
+    except ContractViolation as err:
+        yield err
+    if exchange.status >= 400:
+        error = envelope_code_matches(response, spec)
+        if error:
+            yield ContractViolation("A2V-ENVELOPE-ERROR-CODE", error, response=response)
+            return
+        documented = _documented_codes(spec, op, exchange.status)
+        code = _code(exchange)
+        if documented and code not in documented:
+            yield ContractViolation(
+                _CODE_IDS.get((op.operation_id, exchange.status), "A2V-ENVELOPE-ERROR-CODE"),
+                f"{op.operation_id} answered HTTP {exchange.status} with code {code}",
+                expected=f"code {' or '.join(str(c) for c in sorted(documented))} (the spec's examples)",
+                response=response,
+            )
+    if op.operation_id == "ping" and exchange.status != 200:
+        yield ContractViolation(
+            "A2V-PING", f"ping answered HTTP {exchange.status}", expected="HTTP 200", response=response
+        )
+    if op.operation_id == "listCharacters" and exchange.status == 200:
+        yield from _characters(body, response)
+
+
+def _characters(body: Any, response: httpx.Response) -> Iterator[ContractViolation]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list) or not data:
+        yield ContractViolation("A2V-CHARACTERS", "character.list returned no character", response=response)
+        return
+    ids = [c.get("model_id") for c in data if isinstance(c, dict)]
+    if len(ids) != len(set(ids)):
+        yield ContractViolation("A2V-CHARACTERS", f"model_ids repeat: {ids}", response=response)
+
+
+def _code(exchange: Exchange) -> Any:
+    body = exchange.json()
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _documented_codes(spec: Spec, op: Operation, status: int) -> set[int]:
+    """The envelope codes the spec's examples show for this operation and status."""
+    responses = spec.document["paths"][op.path][op.method]["responses"]
+    node = responses.get(str(status))
+    if node is None:
+        return set()
+    content = spec.resolve(node).get("content", {}).get("application/json", {})
+    examples = [content.get("example")] + [e.get("value") for e in content.get("examples", {}).values()]
+    return {e["code"] for e in examples if isinstance(e, dict) and isinstance(e.get("code"), int)}

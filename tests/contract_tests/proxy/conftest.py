@@ -1,0 +1,74 @@
+"""Fixtures for the proxy's tests: any ASGI app on a real 127.0.0.1 socket, and a proxy in front of one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import uvicorn
+
+from contract_tests.proxy import Proxy, ProxyConfig, create_app
+from contract_tests.servers import free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@dataclass
+class Served:
+    base_url: str
+    app: Any
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[Served]:
+    """Serve an ASGI app with uvicorn on a free 127.0.0.1 port for the `with` block."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
+    )
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the app on port {port} did not start")
+        time.sleep(0.02)
+    try:
+        yield Served(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@dataclass
+class RunningProxy:
+    base_url: str
+    proxy: Proxy
+
+    def ids(self, side: str) -> set[str]:
+        return self.proxy.judge.ids(side)
+
+    def texts(self, side: str | None = None) -> str:
+        return "\n".join(v.text() for v in self.proxy.judge.violations if side in (None, v.side))
+
+
+StartProxy = Any  # (upstream, **config) -> context manager of RunningProxy
+
+
+@pytest.fixture
+def start_proxy() -> StartProxy:
+    """`with start_proxy(upstream_url, **config) as running:` a proxy on a real socket."""
+
+    @contextlib.contextmanager
+    def start(upstream: str, **config: Any) -> Iterator[RunningProxy]:
+        app = create_app(ProxyConfig(upstream=upstream, **config))
+        with serve(app) as served:
+            yield RunningProxy(served.base_url, app.proxy)
+
+    return start
