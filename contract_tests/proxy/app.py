@@ -220,6 +220,7 @@ class Proxy:
             await asyncio.wait({upstream, watcher}, return_when=asyncio.FIRST_COMPLETED)
             if watcher.done() and watcher.result():
                 exchange.client_gave_up = True
+                self.judge.abandoned(exchange)
             return await upstream
         finally:
             watcher.cancel()

@@ -56,7 +56,8 @@ class _Tenant:
     generate_retry_at: float = 0.0
     left_zero_until: float = 0.0
     polls: dict[str, _Poll] = field(default_factory=dict)
-    failed_generates: dict[str, str | None] = field(default_factory=dict)
+    #: canonical body -> (Idempotency-Key, seq) of a generate the client did not get an answer to
+    failed_generates: dict[str, tuple[str | None, int]] = field(default_factory=dict)
 
 
 class ClientJudge:
@@ -177,12 +178,26 @@ class ClientJudge:
         if len(state.polls) > 10_000:
             state.polls.pop(next(iter(state.polls)))
 
+    def note_abandoned(self, exchange: Exchange) -> None:
+        """A generate whose client hung up before the answer: a retry of it must repeat its key."""
+        body = exchange.request_json()
+        if isinstance(body, dict):
+            state = self._tenant(exchange.tenant)
+            state.failed_generates[json.dumps(body, sort_keys=True)] = (
+                exchange.header("idempotency-key"),
+                exchange.seq,
+            )
+
     def _generate_retry(self, exchange: Exchange, state: _Tenant) -> Iterator[Finding]:
         body = exchange.request_json()
-        canonical = json.dumps(body, sort_keys=True) if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return
+        canonical = json.dumps(body, sort_keys=True)
         key = exchange.header("idempotency-key")
-        if canonical is not None and canonical in state.failed_generates:
-            first = state.failed_generates.pop(canonical)
+        failed = state.failed_generates.get(canonical)
+        if failed is not None and failed[1] != exchange.seq:
+            del state.failed_generates[canonical]
+            first = failed[0]
             if not key or first != key:
                 yield Finding(
                     "A2V-CLIENT-IDEMPOTENT-RETRY",
@@ -190,11 +205,11 @@ class ClientJudge:
                     + ("without an Idempotency-Key" if not key else f"with another key ({first!r} before)"),
                     expected="the same Idempotency-Key on the first attempt and every retry",
                 )
-        timed_out = (
+        gave_up = (
             exchange.client_gave_up or exchange.upstream_error is not None or exchange.status in (502, 504)
         )
-        if canonical is not None and timed_out:
-            state.failed_generates[canonical] = key
+        if gave_up and failed is None:
+            state.failed_generates[canonical] = (key, exchange.seq)
 
     @staticmethod
     def _learn(exchange: Exchange, operation_id: str, state: _Tenant) -> None:

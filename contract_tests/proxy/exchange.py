@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Exchange", "redact", "tenant_of"]
 
+_CURL_BODY = 2000
 _HIDDEN = {"host", "content-length", "accept-encoding", "connection", "user-agent"}
 
 
@@ -129,9 +130,9 @@ class Exchange:
                 continue
             parts += ["-H", shlex.quote(f"{name}: {redact(value, secrets)}")]
         if self.request_body:
-            body = self.request_body.decode("utf-8", "replace")
-            if not self.request_complete:
-                body += "...(capped)"
+            body = self.request_body[:_CURL_BODY].decode("utf-8", "replace")
+            if len(self.request_body) > _CURL_BODY or not self.request_complete:
+                body += f"...({self.request_size} bytes in all)"
             parts += ["--data-binary", shlex.quote(redact(body, secrets))]
         parts.append(shlex.quote(redact(self.upstream_url, secrets)))
         return " ".join(parts)

@@ -186,7 +186,21 @@ class FileJudge:
                 self._probes.pop(next(iter(self._probes)))
         if isinstance(info, str):
             rid = "A2V-FILE-VIDEO-MP4" if handed.kind == "video_url" else "A2V-FILE-MASK"
-            return [ContractViolation(rid, f"the {what} is not a readable MP4: {info}", response=response)]
+            found.append(
+                ContractViolation(rid, f"the {what} is not a readable MP4: {info}", response=response)
+            )
+            task = self.tasks.get(handed.video_id)
+            if handed.kind == "video_url" and task is not None and task.audio_url is not None:
+                # Its length cannot be measured either (the kit's duration check fails the same way).
+                found.append(
+                    ContractViolation(
+                        "A2V-FILE-DURATION",
+                        f"the video's duration cannot be measured: {info}",
+                        expected="a video as long as the submitted audio",
+                        response=response,
+                    )
+                )
+            return found
         video_id = handed.video_id or ""
         if handed.kind == "video_url":
             found += mp4_violations(info, response)

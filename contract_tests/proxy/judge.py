@@ -88,6 +88,12 @@ class Judge:
         if op is not None and not found:
             self._server(self.tasks.judge(exchange, op.operation_id), exchange)
 
+    def abandoned(self, exchange: Exchange) -> None:
+        """The client hung up while its request was upstream (called at once, before the answer)."""
+        op = self.spec.find(exchange.method, exchange.path)
+        if op is not None and op.operation_id == "generateVideo":
+            self.client.note_abandoned(exchange)
+
     def _file(self, exchange: Exchange) -> None:
         if not exchange.file_path:
             return
