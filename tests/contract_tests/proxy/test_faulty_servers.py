@@ -28,7 +28,7 @@ OTHER_ID: dict[str, str | None] = {
 
 
 def _expected(fault: Fault) -> str | None:
-    return OTHER_ID[fault.name] if fault.name in OTHER_ID else fault.caught_by
+    return OTHER_ID.get(fault.name, fault.caught_by)
 
 
 def test_faults_not_judged_are_the_documented_gaps() -> None:
