@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
     )
+    # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, then re-raises the signal to the handler
+    # it found: make that one a no-op, so the summary and the reports still get written.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: None)
     server.run()
     report = SessionReport(app.proxy.judge)
     print(report.text(), flush=True)
