@@ -161,7 +161,8 @@ async def generate(mock: Mock, request: Request, who: Principal | None, v: Valid
             f"task queue is full ({waiting} tasks waiting); retry in {retry} s",
             headers={"Retry-After": str(retry)},
         )
-    plan = _plan(mock, request, who.tenant)
+    replayed = mock.replay.plan_for(body) if mock.replay is not None else None
+    plan = replayed if replayed is not None else _plan(mock, request, who.tenant)
     now = time.time()
     plan["accepted_at"] = now
     plan["base_url"] = _base_url(request)

@@ -44,6 +44,7 @@ from mock_server.middleware import Gateway
 from mock_server.pipeline import Validator
 from mock_server.ratelimit import RateLimiter
 from mock_server.renderpool import RenderPool
+from mock_server.replay import Replay
 from mock_server.store import Store
 from mock_server.tasks import TaskRunner
 
@@ -82,6 +83,10 @@ class Mock:
         #: Small per-second caches of read-only answers (e.g. the character list).
         self.cache: dict[str, Any] = {}
         self._preview_lock = asyncio.Lock()
+        #: The recording `--replay` reproduces, if any.
+        self.replay = (
+            None if settings.replay_dir is None else Replay.load(settings.replay_dir, settings.replay_speed)
+        )
 
     async def start(self) -> None:
         s = self.settings

@@ -33,6 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--admin-key", help="protect /__admin with this bearer token")
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="replay the tasks of a recording (a2v-contract proxy --record DIR): a generate with a recorded "
+        "body follows the recorded statuses, timing, outcome and files",
+    )
+    parser.add_argument(
+        "--replay-speed", type=float, metavar="X", help="run replayed tasks X times faster (default 1)"
+    )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
     return parser
 
@@ -72,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 "render_workers": args.render_workers,
                 "test_mode": args.test_mode,
                 "log_level": args.log_level,
+                "replay_dir": args.replay,
+                "replay_speed": args.replay_speed,
             }.items()
             if value is not None
         }
@@ -87,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ValueError as err:  # e.g. a --replay directory without a recording
+        print(f"a2v-mock: {err}", file=sys.stderr)
+        return 2
     print(_banner(settings), flush=True)
     config = uvicorn.Config(
         app,

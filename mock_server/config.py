@@ -75,6 +75,11 @@ class Settings:
     seed: int | None = None
     #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
     url_ttl_seconds: int | None = None
+    # --- replay (mock_server.replay) ---
+    #: A recording of `a2v-contract proxy --record DIR`: matching generates replay its tasks.
+    replay_dir: Path | None = None
+    #: How much faster than recorded a replayed task runs (2.0: twice as fast).
+    replay_speed: float = 1.0
     # --- callbacks ---
     callback_attempts: int = 5
     callback_backoff_seconds: float = 1.0
@@ -99,6 +104,10 @@ class Settings:
         self.data_dir = Path(self.data_dir)
         if self.characters_file is not None:
             self.characters_file = Path(self.characters_file)
+        if self.replay_dir is not None:
+            self.replay_dir = Path(self.replay_dir)
+        if not self.replay_speed > 0:
+            raise ValueError(f"replay_speed must be above 0, got {self.replay_speed!r}")
         if self.render_workers < 1:
             raise ValueError(f"render_workers must be at least 1, got {self.render_workers}")
         if self.queue_capacity < 1:
@@ -131,7 +140,7 @@ class Settings:
             raise ValueError(
                 f"unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
             )
-        for key in ("data_dir", "characters_file"):
+        for key in ("data_dir", "characters_file", "replay_dir"):
             if flat.get(key) is not None and base is not None:
                 flat[key] = base / Path(flat[key]).expanduser()
         if isinstance(flat.get("api_keys"), str):

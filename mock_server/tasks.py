@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mock_server.errors import TaskFailure
 from mock_server.renderpool import RenderJob
+from mock_server.replay import install_media
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -208,10 +209,23 @@ class TaskRunner:
                 if current is None or current.terminal:
                     return
         started = time.time()
+        replay: dict[str, Any] = plan.get("replay") or {}
         if plan.get("outcome") == "error":
             await self._wait_until(started + progress_s, task.video_id, 1, 95)
             code = int(plan.get("error_code", 1500))
-            raise TaskFailure(code, f"{self.errors.message(code)} (forced by the mock's test control)")
+            message = (
+                replay.get("error_message")
+                or f"{self.errors.message(code)} (forced by the mock's test control)"
+            )
+            raise TaskFailure(code, message)
+        videos = self.files_root / "videos"
+        replayed = install_media(
+            replay, videos / f"{task.video_id}.mp4", videos / f"{task.video_id}.mask.mp4"
+        )
+        if replayed is not None:  # a recording's own files (mock_server.replay)
+            await self._wait_until(started + progress_s, task.video_id, 1, 99)
+            await self.end(task.video_id, "finished", duration=replayed)
+            return
         audio = self.files_root.parent / "tmp" / f"{task.video_id}.audio"
         await self.fetcher.fetch(task.audio_url, audio)
         self.store.set_progress(task.video_id, _FETCHED)
