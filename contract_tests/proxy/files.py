@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["FileJudge", "mp4_violations"]
 
 #: Seconds of clock difference forgiven between the proxy and the server around `url_expires_at`.
-EXPIRY_GRACE = 2.0
+EXPIRY_GRACE = 1.0
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
 _KEEP_FILES = 8

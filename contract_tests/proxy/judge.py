@@ -17,7 +17,7 @@ from contract_tests.proxy.client import ClientJudge
 from contract_tests.proxy.files import FileJudge
 from contract_tests.proxy.lifecycle import Tasks
 from contract_tests.proxy.requests import problems
-from contract_tests.proxy.server import judge_answer
+from contract_tests.proxy.server import SchemaVerdicts, judge_answer
 from contract_tests.proxy.violations import Violation
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class Judge:
         self.tasks = Tasks()
         self.files = FileJudge(self.tasks, fetch_audio)
         self.client = ClientJudge()
+        self.schemas = SchemaVerdicts()
         self.violations: list[Violation] = []
         self.exchanges = 0
         self.by_side: Counter[str] = Counter()
@@ -84,7 +85,7 @@ class Judge:
         self._learn_secrets(exchange, op.operation_id if op else None)
         for finding in self.client.judge_api(exchange, op.operation_id if op else None, found, self.secrets):
             self._client(finding, exchange)
-        self._server(judge_answer(exchange, self.spec, op, found), exchange)
+        self._server(judge_answer(exchange, self.spec, op, found, self.schemas), exchange)
         if op is not None and not found:
             self._server(self.tasks.judge(exchange, op.operation_id), exchange)
 

@@ -7,7 +7,10 @@ held to exactly what a kit run would hold it to, under the same requirement ids.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from a2v_spec import ErrorCode
 from contract_tests.checks.check_api import RATE_HEADERS, conforms, expect_error
@@ -17,13 +20,11 @@ from contract_tests.verdict import ContractViolation
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    import httpx
-
     from a2v_spec import Operation, Spec
     from contract_tests.proxy.exchange import Exchange
     from contract_tests.proxy.requests import Problem
 
-__all__ = ["judge_answer"]
+__all__ = ["SchemaVerdicts", "judge_answer"]
 
 #: Which requirement a schema mismatch in an operation's data breaks (the kit's attribution).
 _SCHEMA_IDS = {
@@ -36,10 +37,62 @@ _SCHEMA_IDS = {
 #: Which requirement a wrong error code breaks, by operation and HTTP status.
 _CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL", ("getVideo", 404): "A2V-ERROR-UNKNOWN-VIDEO"}
 _ENVELOPE = "/components/schemas/Envelope"
+_NOT_ENVELOPE = "the answer is not the envelope"
+
+
+class SchemaVerdicts:
+    """Schema verdicts of answer bodies, remembered by (operation, status, body).
+
+    Validation is the judge's main cost, and a pure function of those three: a client polling a task
+    or listing characters gets the same bytes again and again, judged once.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._seen: OrderedDict[tuple[str, int, bytes], list[tuple[str, str, str]]] = OrderedDict()
+
+    def verdict(self, spec: Spec, operation_id: str, status: int, body: bytes) -> list[tuple[str, str, str]]:
+        key = (operation_id, status, body)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = _schema_findings(spec, operation_id, status, body)
+            if len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+        return found
+
+
+def _schema_findings(spec: Spec, operation_id: str, status: int, body: bytes) -> list[tuple[str, str, str]]:
+    """(requirement, message, expected) of every schema problem of one answer body (the kit's checks)."""
+    # Only the body matters here; the request is a placeholder (the caller adds the real exchange).
+    response = httpx.Response(
+        status,
+        content=body,
+        headers={"content-type": "application/json"},
+        request=httpx.Request("GET", "http://a2v.invalid/"),
+    )
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    errors = spec.schemas.errors(_ENVELOPE, document)
+    if errors:
+        return [
+            (
+                "A2V-FUZZ-RESPONSE-SCHEMA",
+                f"{_NOT_ENVELOPE}: {errors[0]}",
+                '{"code": int, "message": str, "data": ...}',
+            )
+        ]
+    rid = _SCHEMA_IDS.get(operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if status < 400 else None
+    try:
+        conforms(response, spec, operation_id, rid or "A2V-FUZZ-RESPONSE-SCHEMA")
+    except ContractViolation as err:
+        return [(err.requirement, err.detail, err.expected)]
+    return []
 
 
 def judge_answer(
-    exchange: Exchange, spec: Spec, op: Operation | None, problems: list[Problem]
+    exchange: Exchange, spec: Spec, op: Operation | None, problems: list[Problem], schemas: SchemaVerdicts
 ) -> Iterator[ContractViolation]:
     """Every violation in one API answer (the request's `problems` decide which refusal it must be)."""
     response = exchange.as_response()
@@ -79,7 +132,7 @@ def judge_answer(
     if problems:
         yield from _refusal(response, spec, problems)
         return
-    yield from _conformance(exchange, response, spec, op)
+    yield from _conformance(exchange, response, spec, op, schemas)
 
 
 def _refusal(response: httpx.Response, spec: Spec, problems: list[Problem]) -> Iterator[ContractViolation]:
@@ -114,7 +167,7 @@ def _because(err: ContractViolation, why: str) -> ContractViolation:
 
 
 def _conformance(
-    exchange: Exchange, response: httpx.Response, spec: Spec, op: Operation | None
+    exchange: Exchange, response: httpx.Response, spec: Spec, op: Operation | None, schemas: SchemaVerdicts
 ) -> Iterator[ContractViolation]:
     if op is None:
         return
@@ -126,21 +179,12 @@ def _conformance(
             response=response,
         )
         return
-    body = exchange.json()
-    errors = spec.schemas.errors(_ENVELOPE, body)
-    if errors:
-        yield ContractViolation(
-            "A2V-FUZZ-RESPONSE-SCHEMA",
-            f"the answer is not the envelope: {errors[0]}",
-            expected='{"code": int, "message": str, "data": ...}',
-            response=response,
-        )
+    findings = schemas.verdict(spec, op.operation_id, exchange.status, exchange.response_body)
+    for rid, message, expected in findings:
+        yield ContractViolation(rid, message, expected=expected, response=response)
+    if findings and findings[0][1].startswith(_NOT_ENVELOPE):
         return
-    rid = _SCHEMA_IDS.get(op.operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if exchange.status < 400 else None
-    try:
-        conforms(response, spec, op.operation_id, rid or "A2V-FUZZ-RESPONSE-SCHEMA")
-    except ContractViolation as err:
-        yield err
+    body = exchange.json()
     if exchange.status >= 400:
         error = envelope_code_matches(response, spec)
         if error:
