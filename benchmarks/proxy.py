@@ -12,6 +12,7 @@ Targets (issue 14): p50 added under 2 ms; throughput through the proxy at least 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,15 @@ def start_proxy(upstream: str, port: int) -> subprocess.Popen[bytes]:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
@@ -74,6 +84,7 @@ def main() -> int:
         mock = start_mock(root, mock_port, "auto")
         proxy = start_proxy(mock_base, proxy_port)
         results: dict[str, dict[str, list[dict[str, float]]]] = {}
+        cpu_ms: dict[str, dict[str, float]] = {}
         try:
             if not (wait_until_up(f"{mock_base}/v1/ping", mock, 60)
                     and wait_until_up(f"{proxy_base}/v1/ping", proxy, 60)):  # fmt: skip
@@ -107,10 +118,16 @@ def main() -> int:
         print(row(f"{name}  mock alone", best["mock"]))
         print(row(f"{name}  through the proxy", best["proxy"]))
         added = best["proxy"]["p50"] - best["mock"]["p50"]
+        added_p99 = best["proxy"]["p99"] - best["mock"]["p99"]
         share = best["proxy"]["rps"] / best["mock"]["rps"]
         print(
-            f"    added p50 {added:.2f} ms (target < 2), p99 {best['proxy']['p99'] - best['mock']['p99']:.2f} ms;"
+            f"    added p50 {added:.2f} ms (target < 2), p99 {added_p99:.2f} ms;"
             f" throughput {share:.0%} of the mock alone (target >= 50%)"
+        )
+        cpu = cpu_ms[name]
+        print(
+            f"    CPU per request: mock {cpu['mock']:.2f} ms, proxy process {cpu['proxy']:.2f} ms"
+            " (what the proxy adds on an idle machine; load from others does not inflate it)"
         )
     print(f"  best of {args.rounds} alternating runs each; the proxy judges every exchange (-q: not printed)")
     return 0
