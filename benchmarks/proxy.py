@@ -106,6 +106,14 @@ def main() -> int:
                             run_load(f"{base}{path}", args.connections, args.duration)
                         )
                         time.sleep(0.5)
+                # CPU seconds each process spends per proxied request, from /proc (Linux).
+                before = {"mock": cpu_seconds(mock.pid), "proxy": cpu_seconds(proxy.pid)}
+                figures = run_load(f"{proxy_base}{path}", args.connections, args.duration)
+                served = figures["rps"] * args.duration
+                cpu_ms[name] = {
+                    label: (cpu_seconds(process.pid) - before[label]) * 1000 / max(served, 1)
+                    for label, process in (("mock", mock), ("proxy", proxy))
+                }
         finally:
             stop(proxy)
             stop(mock)

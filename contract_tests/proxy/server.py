@@ -35,7 +35,7 @@ _SCHEMA_IDS = {
     "listVideos": "A2V-LIFECYCLE-LIST",
 }
 #: Which requirement a wrong error code breaks, by operation and HTTP status.
-_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL", ("getVideo", 404): "A2V-ERROR-UNKNOWN-VIDEO"}
+_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL"}
 _ENVELOPE = "/components/schemas/Envelope"
 _NOT_ENVELOPE = "the answer is not the envelope"
 

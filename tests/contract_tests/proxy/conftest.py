@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 
 from contract_tests.proxy import Proxy, ProxyConfig, create_app
+from contract_tests.proxy.exchange import Exchange
 from contract_tests.servers import free_port
 
 if TYPE_CHECKING:
@@ -72,3 +73,46 @@ def start_proxy() -> StartProxy:
             yield RunningProxy(served.base_url, app.proxy)
 
     return start
+
+
+def exchange(
+    method: str = "GET",
+    path: str = "/v1/a2v/character.list",
+    query: str = "",
+    *,
+    token: str | None = "tok",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    status: int = 200,
+    answer: Any = None,
+    response_headers: dict[str, str] | None = None,
+    at: float = 0.0,
+    took: float = 0.01,
+    seq: int = 1,
+) -> Exchange:
+    """One exchange as the proxy would have seen it (for the judges' unit tests, no sockets)."""
+    import json
+
+    request_headers = [("authorization", f"Bearer {token}")] if token else []
+    request_headers += list((headers or {}).items())
+    content = json.dumps(answer).encode() if answer is not None else b""
+    answer_headers = {"content-type": "application/json", "x-ratelimit-total": "30", "x-ratelimit-left": "29",
+                      "x-ratelimit-reset": "60", **(response_headers or {})}  # fmt: skip
+    return Exchange(
+        seq=seq,
+        method=method,
+        path=path,
+        query=query,
+        request_headers=request_headers,
+        request_body=body,
+        request_size=len(body),
+        upstream_url=f"http://upstream{path}{'?' + query if query else ''}",
+        started=at,
+        wall=1_000_000.0 + at,
+        ended=at + took,
+        status=status,
+        response_headers=list(answer_headers.items()),
+        response_body=content,
+        response_size=len(content),
+        body_limit=1 << 20,
+    )
