@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,8 @@ _HOP_BY_HOP = frozenset(
      "transfer-encoding", "upgrade", "host", "content-length"}
 )  # fmt: skip
 _JSON_LIMIT = 8 << 20
+#: Upstream connection pools (see `Proxy.start`).
+POOLS = 16
 
 
 @dataclass
@@ -97,33 +100,50 @@ class Proxy:
             Recorder(config.record_dir, files=config.record_files) if config.record_dir is not None else None
         )
         self._transport = transport
-        self._http: httpx.AsyncClient | None = None
+        self._pools: list[httpx.AsyncClient] = []
         self._seq = itertools.count(1)
 
     # -- life cycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
-        limits = httpx.Limits(
-            max_connections=self.config.max_connections, max_keepalive_connections=self.config.max_connections
-        )
-        self._http = httpx.AsyncClient(
-            transport=self._transport,
-            timeout=httpx.Timeout(self.config.timeout, connect=10.0),
-            limits=limits,
-            follow_redirects=False,
-        )
+        """Open the upstream connection pools.
+
+        httpcore's pool scans all its connections on every request and answer, so one pool shared by
+        many client connections costs more CPU per request the busier it is; `POOLS` small pools, each
+        serving the client connections that hash to it, keep that scan short.
+        """
+        shards = 1 if self._transport is not None else POOLS
+        per_pool = max(1, self.config.max_connections // shards)
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
+        verify = ssl.create_default_context()
+        self._pools = [
+            httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.config.timeout, connect=10.0),
+                limits=limits,
+                follow_redirects=False,
+                verify=verify,
+            )
+            for _ in range(shards)
+        ]
 
     async def stop(self) -> None:
         await self.judge.drain()
-        if self._http is not None:
-            await self._http.aclose()
+        for pool in self._pools:
+            await pool.aclose()
         if self.recorder is not None:
             self.recorder.close()
 
     @property
     def http(self) -> httpx.AsyncClient:
-        if self._http is None:
+        if not self._pools:
             raise RuntimeError("the proxy is not started: run its lifespan (uvicorn does) or call start()")
-        return self._http
+        return self._pools[0]
+
+    def pool_for(self, scope: Scope) -> httpx.AsyncClient:
+        """The pool of the client connection `scope` came on (its requests arrive one at a time)."""
+        if len(self._pools) < 2:
+            return self.http
+        return self._pools[hash(scope.get("client")) % len(self._pools)]
 
     # -- one request ---------------------------------------------------------------------------------
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,10 +172,11 @@ class Proxy:
             file_path=None if is_api else f"{path}?{query}" if query else path,
         )
         content, complete = await self._read_request(receive, exchange)
-        request = self.http.build_request(exchange.method, target, headers=headers, content=content)
+        pool = self.pool_for(scope)
+        request = pool.build_request(exchange.method, target, headers=headers, content=content)
         try:
             response = await self._send_upstream(
-                request, receive, exchange, watch=complete and exchange.method != "GET"
+                pool, request, receive, exchange, watch=complete and exchange.method != "GET"
             )
         except httpx.TimeoutException as err:
             exchange.upstream_error = (
@@ -209,12 +230,18 @@ class Proxy:
         return rest(), False
 
     async def _send_upstream(
-        self, request: httpx.Request, receive: Receive, exchange: Exchange, *, watch: bool
+        self,
+        pool: httpx.AsyncClient,
+        request: httpx.Request,
+        receive: Receive,
+        exchange: Exchange,
+        *,
+        watch: bool,
     ) -> httpx.Response:
         """Send upstream; with `watch`, note a client that hangs up meanwhile (its timeout, usually)."""
         if not watch:
-            return await self.http.send(request, stream=True)
-        upstream = asyncio.ensure_future(self.http.send(request, stream=True))
+            return await pool.send(request, stream=True)
+        upstream = asyncio.ensure_future(pool.send(request, stream=True))
         watcher = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({upstream, watcher}, return_when=asyncio.FIRST_COMPLETED)
