@@ -17,30 +17,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server import (
-    HEADERS,
-    ROOT,
-    QuietHandler,
-    free_port,
-    row,
-    run_load,
-    start_mock,
-    stop,
-    submit,
-    until_finished,
-    wait_until_up,
-)
+from server import HEADERS, ROOT, row, run_load, start_mock, stop, submit, until_finished, wait_until_up
 
-from reference_renderer.testing import speech_wav
+from a2v_testkit import FileHost, free_port, speech_wav
 
 
 def start_proxy(upstream: str, port: int) -> subprocess.Popen[bytes]:
@@ -73,12 +58,9 @@ def main() -> int:
         f"A2V proxy benchmark, 127.0.0.1: {args.connections} connections, {args.duration:g} s a run, {tool}"
     )
 
-    with tempfile.TemporaryDirectory(prefix="a2v-bench-proxy-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="a2v-bench-proxy-") as tmp, FileHost() as audio:
         root = Path(tmp)
-        (root / "audio").mkdir()
-        (root / "audio" / "one.wav").write_bytes(speech_wav(1.0))
-        audio = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root / "audio")))
-        threading.Thread(target=audio.serve_forever, daemon=True).start()
+        one = audio.add("one.wav", speech_wav(1.0), "audio/wav")
         mock_port, proxy_port = free_port(), free_port()
         mock_base, proxy_base = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{proxy_port}"
         mock = start_mock(root, mock_port, "auto")
@@ -91,7 +73,7 @@ def main() -> int:
                 print("the mock or the proxy did not start")
                 return 1
             with httpx.Client(base_url=proxy_base, headers=HEADERS, timeout=30) as client:
-                video_id = submit(client, f"http://127.0.0.1:{audio.server_port}/one.wav")
+                video_id = submit(client, one)
                 until_finished(client, video_id, poll=1.0)
             paths = {
                 "character.list": "/v1/a2v/character.list",
@@ -117,7 +99,6 @@ def main() -> int:
         finally:
             stop(proxy)
             stop(mock)
-            audio.shutdown()
 
     print()
     print(f"  {'':<44} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}")

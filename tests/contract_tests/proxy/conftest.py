@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import uvicorn
 
+from a2v_testkit import ServerThread
 from contract_tests.proxy import Proxy, ProxyConfig, create_app
 from contract_tests.proxy.exchange import Exchange
-from contract_tests.servers import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -29,22 +25,8 @@ class Served:
 @contextlib.contextmanager
 def serve(app: Any) -> Iterator[Served]:
     """Serve an ASGI app with uvicorn on a free 127.0.0.1 port for the `with` block."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the app on port {port} did not start")
-        time.sleep(0.02)
-    try:
-        yield Served(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with ServerThread(app, lifespan="on") as server:
+        yield Served(server.base_url, app)
 
 
 @dataclass

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from a2v_testkit import speech_wav
 from contract_tests.proxy import CLIENT_REQUIREMENTS
 from contract_tests.servers import kit_server
 from mock_server.testing import run_server
-from reference_renderer.testing import speech_wav
 
 if TYPE_CHECKING:
     from tests.contract_tests.proxy.conftest import RunningProxy, StartProxy

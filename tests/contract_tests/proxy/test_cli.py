@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from a2v_testkit import free_port
 from contract_tests.cli import main
 from contract_tests.proxy import CLIENT_REQUIREMENTS, SERVER_JUDGED
-from contract_tests.servers import free_port
 from mock_server.testing import run_server
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from a2v_testkit import speech_wav
 from contract_tests.client import A2VClient
 from contract_tests.config import KitOptions
 from contract_tests.runner import run_with_exit_code
 from contract_tests.servers import kit_server
 from mock_server.testing import run_server
-from reference_renderer.testing import speech_wav
 
 if TYPE_CHECKING:
     from tests.contract_tests.proxy.conftest import StartProxy

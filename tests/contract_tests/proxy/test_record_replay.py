@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from a2v_testkit import speech_wav
 from contract_tests.client import A2VClient
 from contract_tests.servers import kit_server
 from mock_server.cli import main as mock_main
 from mock_server.config import Settings
 from mock_server.testing import run_server
-from reference_renderer.testing import speech_wav
 
 if TYPE_CHECKING:
     from pathlib import Path
