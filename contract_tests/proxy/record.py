@@ -87,8 +87,13 @@ class Recorder:
     def _body(self, body: bytes, kind: str | None, size: int, hide: Any) -> dict[str, Any]:
         if not body or not (kind or "").startswith(_TEXT_TYPES):
             return {"body": None, "size": size}
-        text = hide(body[: self.body_limit].decode("utf-8", "replace"))
-        return {"body": text, "size": size, "truncated": size > min(len(body), self.body_limit)}
+        # Hide secrets before cutting, so a token split by the cut cannot survive in part.
+        text = hide(body.decode("utf-8", "replace"))
+        return {
+            "body": text[: self.body_limit],
+            "size": size,
+            "truncated": size > min(len(body), self.body_limit),
+        }
 
     def _file(self, exchange: Exchange) -> str | None:
         if (
