@@ -130,10 +130,11 @@ class Exchange:
                 continue
             parts += ["-H", shlex.quote(f"{name}: {redact(value, secrets)}")]
         if self.request_body:
-            body = self.request_body[:_CURL_BODY].decode("utf-8", "replace")
+            # Hidden before cut, so a secret split by the cut cannot survive in part.
+            body = redact(self.request_body.decode("utf-8", "replace"), secrets)[:_CURL_BODY]
             if len(self.request_body) > _CURL_BODY or not self.request_complete:
                 body += f"...({self.request_size} bytes in all)"
-            parts += ["--data-binary", shlex.quote(redact(body, secrets))]
+            parts += ["--data-binary", shlex.quote(body)]
         parts.append(shlex.quote(redact(self.upstream_url, secrets)))
         return " ".join(parts)
 
