@@ -6,6 +6,7 @@ the client under `A2V-CLIENT-*` (`contract_tests.proxy.requirements`); `--record
 for `a2v-mock --replay DIR`. See `docs/proxy.md`.
 
     app.py          the ASGI app: forward, stream, rewrite file URLs, hand each exchange to the judge
+    upstream.py     the lean keep-alive HTTP/1.1 client the requests go upstream with
     exchange.py     one request and its answer, as every judge and the recorder read it
     requests.py     what is wrong with a request, and the refusal the spec demands for it
     server.py       one answer on its own (the kit's check functions)

@@ -1,11 +1,12 @@
 """The proxy as an ASGI app: forward every request to the upstream, stream the answer back, judge it.
 
 One path for every request, so it is a plain ASGI callable rather than a router (a Starlette router
-would only match its one catch-all route on every request); uvicorn runs it. The upstream is reached
-with one `httpx.AsyncClient` (a keep-alive connection pool) opened in the lifespan.
+would only match its one catch-all route on every request); uvicorn runs it. Requests go upstream
+through the lean keep-alive client of `contract_tests.proxy.upstream` (a request body streamed past
+the cap, or a test's in-process transport, goes through httpx instead).
 
     client -> read the request (kept up to the cap, streamed on beyond it)
-           -> upstream (httpx, pooled)      client gone meanwhile? the answer is still read and judged
+           -> upstream (keep-alive)         client gone meanwhile? the answer is still read and judged
            -> JSON API answer: file URLs rewritten to pass through the proxy, Content-Length fixed
               any other answer (files): streamed through, kept up to `body_limit` for the judge
            -> Judge.judge(exchange) after the last byte left; Recorder.record(exchange)
@@ -34,10 +35,11 @@ from a2v_spec import ErrorCode, load_spec
 from contract_tests.proxy.exchange import Exchange
 from contract_tests.proxy.judge import Judge
 from contract_tests.proxy.record import Recorder
+from contract_tests.proxy.upstream import Upstream, UpstreamError, UpstreamResponse, UpstreamTimeout
 from contract_tests.proxy.urls import FileUrls
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Coroutine
     from pathlib import Path
 
     from contract_tests.proxy.violations import Violation
@@ -101,16 +103,19 @@ class Proxy:
         )
         self._transport = transport
         self._pools: list[httpx.AsyncClient] = []
+        self._upstream: Upstream | None = None
         self._seq = itertools.count(1)
 
     # -- life cycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open the upstream connection pools.
+        """Open the upstream clients: the lean one, and httpx pools for what it does not do.
 
         httpcore's pool scans all its connections on every request and answer, so one pool shared by
         many client connections costs more CPU per request the busier it is; `POOLS` small pools, each
         serving the client connections that hash to it, keep that scan short.
         """
+        if self._transport is None:
+            self._upstream = Upstream(timeout=self.config.timeout)
         shards = 1 if self._transport is not None else POOLS
         per_pool = max(1, self.config.max_connections // shards)
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
@@ -130,6 +135,8 @@ class Proxy:
         await self.judge.drain()
         for pool in self._pools:
             await pool.aclose()
+        if self._upstream is not None:
+            await self._upstream.aclose()
         if self.recorder is not None:
             self.recorder.close()
 
@@ -172,28 +179,40 @@ class Proxy:
             file_path=None if is_api else f"{path}?{query}" if query else path,
         )
         content, complete = await self._read_request(receive, exchange)
-        pool = self.pool_for(scope)
-        request = pool.build_request(exchange.method, target, headers=headers, content=content)
         try:
             response = await self._send_upstream(
-                pool, request, receive, exchange, watch=complete and exchange.method != "GET"
+                self._forward(scope, exchange, headers, content, complete),
+                receive,
+                exchange,
+                watch=complete and exchange.method != "GET",
             )
-        except httpx.TimeoutException as err:
-            exchange.upstream_error = (
-                f"the upstream did not answer within {self.config.timeout:g} s ({err!r})"
-            )
+        except (httpx.TimeoutException, UpstreamTimeout) as err:
+            exchange.upstream_error = f"the upstream did not answer within {self.config.timeout:g} s ({err})"
             await self._fail(send, exchange, 504)
             return
-        except httpx.HTTPError as err:
+        except (httpx.HTTPError, UpstreamError) as err:
             exchange.upstream_error = f"{type(err).__name__}: {err}"
             await self._fail(send, exchange, 502)
             return
         try:
             await self._answer(scope, send, exchange, response, is_api)
+        except (httpx.HTTPError, UpstreamError) as err:  # the upstream broke off in the middle of a body
+            exchange.upstream_error = f"{type(err).__name__}: {err}"
         finally:
             await response.aclose()
             exchange.ended = time.monotonic()
             self._done(exchange)
+
+    async def _forward(
+        self, scope: Scope, exchange: Exchange, headers: list[tuple[str, str]], content: Any, complete: bool
+    ) -> Answer:
+        """Send the request upstream: the lean client, or httpx for a streamed body or a test transport."""
+        if complete and self._upstream is not None:
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            return await self._upstream.request(exchange.method, exchange.upstream_url, raw, content)
+        pool = self.pool_for(scope)
+        request = pool.build_request(exchange.method, exchange.upstream_url, headers=headers, content=content)
+        return HttpxAnswer(await pool.send(request, stream=True))
 
     async def _read_request(self, receive: Receive, exchange: Exchange) -> tuple[Any, bool]:
         """The body as bytes when it fits the cap, else a stream that keeps reading past it."""
@@ -230,18 +249,12 @@ class Proxy:
         return rest(), False
 
     async def _send_upstream(
-        self,
-        pool: httpx.AsyncClient,
-        request: httpx.Request,
-        receive: Receive,
-        exchange: Exchange,
-        *,
-        watch: bool,
-    ) -> httpx.Response:
+        self, sending: Coroutine[Any, Any, Answer], receive: Receive, exchange: Exchange, *, watch: bool
+    ) -> Answer:
         """Send upstream; with `watch`, note a client that hangs up meanwhile (its timeout, usually)."""
         if not watch:
-            return await pool.send(request, stream=True)
-        upstream = asyncio.ensure_future(pool.send(request, stream=True))
+            return await sending
+        upstream = asyncio.ensure_future(sending)
         watcher = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({upstream, watcher}, return_when=asyncio.FIRST_COMPLETED)
@@ -255,17 +268,17 @@ class Proxy:
                 await watcher
 
     async def _answer(
-        self, scope: Scope, send: Send, exchange: Exchange, response: httpx.Response, is_api: bool
+        self, scope: Scope, send: Send, exchange: Exchange, response: Answer, is_api: bool
     ) -> None:
         exchange.status = response.status_code
         exchange.response_headers = [
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw
+            (k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers
         ]
         out_headers = [
-            (k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _HOP_BY_HOP
+            (k, v) for k, v in response.raw_headers if k.decode("latin-1").lower() not in _HOP_BY_HOP
         ]
-        kind = response.headers.get("content-type", "")
-        length = response.headers.get("content-length")
+        kind = response.header("content-type") or ""
+        length = response.header("content-length")
         if is_api and kind.startswith("application/json") and (length is None or int(length) <= _JSON_LIMIT):
             body = await response.aread()
             exchange.response_body = body[: exchange.body_limit]
@@ -342,6 +355,30 @@ class Proxy:
                 if len(data) > limit:
                     return None
             return bytes(data)
+
+
+class HttpxAnswer:
+    """An httpx answer with the few reads the proxy makes of an `UpstreamResponse`."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.raw_headers: list[tuple[bytes, bytes]] = list(response.headers.raw)
+
+    def header(self, name: str) -> str | None:
+        return self.response.headers.get(name)
+
+    async def aread(self) -> bytes:
+        return await self.response.aread()
+
+    def aiter_raw(self) -> AsyncIterator[bytes]:
+        return self.response.aiter_raw()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+
+Answer = UpstreamResponse | HttpxAnswer
 
 
 class ProxyApp:
