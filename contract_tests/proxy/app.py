@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,8 +55,6 @@ _HOP_BY_HOP = frozenset(
      "transfer-encoding", "upgrade", "host", "content-length"}
 )  # fmt: skip
 _JSON_LIMIT = 8 << 20
-#: Upstream connection pools (see `Proxy.start`).
-POOLS = 16
 
 
 @dataclass
@@ -102,39 +99,30 @@ class Proxy:
             Recorder(config.record_dir, files=config.record_files) if config.record_dir is not None else None
         )
         self._transport = transport
-        self._pools: list[httpx.AsyncClient] = []
+        self._http: httpx.AsyncClient | None = None
         self._upstream: Upstream | None = None
         self._seq = itertools.count(1)
 
     # -- life cycle --------------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open the upstream clients: the lean one, and httpx pools for what it does not do.
-
-        httpcore's pool scans all its connections on every request and answer, so one pool shared by
-        many client connections costs more CPU per request the busier it is; `POOLS` small pools, each
-        serving the client connections that hash to it, keep that scan short.
-        """
+        """Open the upstream clients: the lean one, and httpx for what it does not do (a request body
+        streamed past the cap, a test's in-process transport, the task audio the judge fetches)."""
         if self._transport is None:
             self._upstream = Upstream(timeout=self.config.timeout)
-        shards = 1 if self._transport is not None else POOLS
-        per_pool = max(1, self.config.max_connections // shards)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool)
-        verify = ssl.create_default_context()
-        self._pools = [
-            httpx.AsyncClient(
-                transport=self._transport,
-                timeout=httpx.Timeout(self.config.timeout, connect=10.0),
-                limits=limits,
-                follow_redirects=False,
-                verify=verify,
-            )
-            for _ in range(shards)
-        ]
+        limits = httpx.Limits(
+            max_connections=self.config.max_connections, max_keepalive_connections=self.config.max_connections
+        )
+        self._http = httpx.AsyncClient(
+            transport=self._transport,
+            timeout=httpx.Timeout(self.config.timeout, connect=10.0),
+            limits=limits,
+            follow_redirects=False,
+        )
 
     async def stop(self) -> None:
         await self.judge.drain()
-        for pool in self._pools:
-            await pool.aclose()
+        if self._http is not None:
+            await self._http.aclose()
         if self._upstream is not None:
             await self._upstream.aclose()
         if self.recorder is not None:
@@ -142,15 +130,9 @@ class Proxy:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        if not self._pools:
+        if self._http is None:
             raise RuntimeError("the proxy is not started: run its lifespan (uvicorn does) or call start()")
-        return self._pools[0]
-
-    def pool_for(self, scope: Scope) -> httpx.AsyncClient:
-        """The pool of the client connection `scope` came on (its requests arrive one at a time)."""
-        if len(self._pools) < 2:
-            return self.http
-        return self._pools[hash(scope.get("client")) % len(self._pools)]
+        return self._http
 
     # -- one request ---------------------------------------------------------------------------------
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -210,7 +192,7 @@ class Proxy:
         if complete and self._upstream is not None:
             raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
             return await self._upstream.request(exchange.method, exchange.upstream_url, raw, content)
-        pool = self.pool_for(scope)
+        pool = self.http
         request = pool.build_request(exchange.method, exchange.upstream_url, headers=headers, content=content)
         return HttpxAnswer(await pool.send(request, stream=True))
 
