@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from a2v_spec import ErrorCode
 from contract_tests.audio import decoded_duration
-from contract_tests.checks.check_lifecycle import check_duration
+from contract_tests.checks.support import check_duration
 from contract_tests.media import MediaInfo, probe
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,6 +37,7 @@ EXPIRY_GRACE = 1.0
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
 _KEEP_FILES = 8
+_KEEP_TASKS = 10_000
 
 
 def mp4_violations(info: MediaInfo, response: httpx.Response) -> Iterator[ContractViolation]:
@@ -69,6 +70,7 @@ class FileJudge:
         self._probes: dict[str, MediaInfo | str] = {}
         self._media: dict[str, dict[str, MediaInfo]] = {}
         self._audio: dict[str, asyncio.Task[float | None]] = {}
+        self._compared: set[tuple[int, int]] = set()
 
     # -- signatures, expiry and Range (synchronous) ------------------------------------------------------
     def judge(
@@ -205,10 +207,15 @@ class FileJudge:
         if handed.kind == "video_url":
             found += mp4_violations(info, response)
             found += await self._duration(video_id, info, response)
+        # The two downloads are decoded concurrently: compare them once both are known, in either order.
         seen = self._media.setdefault(video_id, {})
         seen[handed.kind] = info
-        if "video_url" in seen and "mask_video_url" in seen and handed.kind == "mask_video_url":
-            found += _mask(seen["video_url"], info, response)
+        while len(self._media) > _KEEP_TASKS:
+            self._media.pop(next(iter(self._media)))
+        video, mask = seen.get("video_url"), seen.get("mask_video_url")
+        if video is not None and mask is not None and (id(video), id(mask)) not in self._compared:
+            self._compared.add((id(video), id(mask)))
+            found += _mask(video, mask, response)
         return found
 
     async def _duration(

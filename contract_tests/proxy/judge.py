@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from contract_tests.proxy.client import Finding
     from contract_tests.proxy.exchange import Exchange
     from contract_tests.proxy.urls import FileUrls, HandedOut
-    from contract_tests.verdict import ContractViolation
+    from contract_tests.violations import ContractViolation
 
 __all__ = ["Judge"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from a2v_spec import ErrorCode, Status
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

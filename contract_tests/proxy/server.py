@@ -1,7 +1,7 @@
 """Judging one API answer on its own: schema, status, content type, headers, and the demanded refusals.
 
-The checks are the kit's (`contract_tests.checks.check_api.conforms`, `expect_error`,
-`check_fuzz.envelope_code_matches`), run on the exchange as an `httpx.Response`, so a proxied answer is
+The checks are the kit's (`contract_tests.checks.support.conforms`, `expect_error`,
+`envelope_code_matches`), run on the exchange as an `httpx.Response`, so a proxied answer is
 held to exactly what a kit run would hold it to, under the same requirement ids.
 """
 
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from a2v_spec import ErrorCode
-from contract_tests.checks.check_api import RATE_HEADERS, conforms, expect_error
-from contract_tests.checks.check_fuzz import envelope_code_matches
-from contract_tests.verdict import ContractViolation
+from contract_tests.checks.check_api import RATE_HEADERS
+from contract_tests.checks.support import conforms, envelope_code_matches, expect_error
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,7 +35,7 @@ _SCHEMA_IDS = {
     "listVideos": "A2V-LIFECYCLE-LIST",
 }
 #: Which requirement a wrong error code breaks, by operation and HTTP status.
-_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL"}
+_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL", ("login", 401): "A2V-LOGIN"}
 _ENVELOPE = "/components/schemas/Envelope"
 _NOT_ENVELOPE = "the answer is not the envelope"
 
@@ -151,7 +151,7 @@ def _refusal(response: httpx.Response, spec: Spec, problems: list[Problem]) -> I
     if single:
         first = problems[0]
         try:
-            expect_error(response, first.requirement, first.status, int(first.code), spec)
+            expect_error(response, first.requirement, first.code, spec)
         except ContractViolation as err:
             yield _because(err, first.message)
         return
@@ -171,6 +171,10 @@ def _conformance(
 ) -> Iterator[ContractViolation]:
     if op is None:
         return
+    if op.operation_id == "ping" and exchange.status != 200:
+        yield ContractViolation(
+            "A2V-PING", f"ping answered HTTP {exchange.status}", expected="HTTP 200", response=response
+        )
     if str(exchange.status) not in op.responses and f"{str(exchange.status)[0]}XX" not in op.responses:
         yield ContractViolation(
             "A2V-FUZZ-STATUS-CODE",
@@ -199,10 +203,6 @@ def _conformance(
                 expected=f"code {' or '.join(str(c) for c in sorted(documented))} (the spec's examples)",
                 response=response,
             )
-    if op.operation_id == "ping" and exchange.status != 200:
-        yield ContractViolation(
-            "A2V-PING", f"ping answered HTTP {exchange.status}", expected="HTTP 200", response=response
-        )
     if op.operation_id == "listCharacters" and exchange.status == 200:
         yield from _characters(body, response)
 

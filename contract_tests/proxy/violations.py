@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from contract_tests.proxy.exchange import Exchange
-    from contract_tests.verdict import ContractViolation
+    from contract_tests.violations import ContractViolation
 
 __all__ = ["Side", "Violation"]
 

@@ -23,6 +23,16 @@ OTHER_ID: dict[str, str | None] = {
     "never_ends": None,
     "unknown_id_200": None,
     "callback_signed_with_wrong_key": None,
+    "callbacks_never_sent": None,
+    **{
+        f"task_error_code_swapped_{rid}": None
+        for rid in (
+            "A2V-ERROR-AUDIO-404",
+            "A2V-ERROR-AUDIO-UNREACHABLE",
+            "A2V-ERROR-NOT-AUDIO",
+            "A2V-ERROR-AUDIO-TOO-LONG",
+        )
+    },
     "not_readable_after_create_via_links": "A2V-GENERATE-READABLE",
 }
 
