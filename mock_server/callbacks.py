@@ -14,16 +14,18 @@ import hmac
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from urllib.parse import SplitResult
+from a2v_spec import ErrorCode
+from mock_server.errors import envelope_bytes
+from mock_server.store import DeliveryState
 
+if TYPE_CHECKING:
     from mock_server.config import Settings
-    from mock_server.store import Store, Task
+    from mock_server.store import Delivery, Store, Task
+    from mock_server.views import VideoViews
 
 __all__ = ["CallbackSender", "sign"]
 
@@ -40,13 +42,14 @@ class CallbackSender:
         self,
         settings: Settings,
         store: Store,
-        body_of: Callable[[Task], bytes],
-        host_allowed: Callable[[SplitResult], bool],
+        views: VideoViews,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.body_of = body_of
-        self.host_allowed = host_allowed
+        self.views = views
+        hosts = settings.audio_hosts
+        #: Hosts a callback may go to: the same list as audio (None allows any).
+        self.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
         self.client = httpx.AsyncClient(
             timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
         )
@@ -60,30 +63,34 @@ class CallbackSender:
                 await job
         await self.client.aclose()
 
-    def schedule(self, task: Task, record: dict[str, Any] | None = None) -> None:
+    def schedule(self, task: Task, record: Delivery | None = None) -> None:
         if not task.callback_url:
             return
         job = asyncio.create_task(self._deliver(task, record))
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
-    def resume(self) -> int:
+    def idle(self) -> bool:
+        """True when no delivery is under way (each ends delivered or failed, or is cancelled)."""
+        return not self._pending
+
+    async def resume(self) -> int:
         """Go on with deliveries a previous run left unfinished (same delivery id, attempts kept)."""
         resumed = 0
-        for record in self.store.deliveries():
-            if record["state"] in ("pending", "retrying"):
-                task = self.store.get_task(record["video_id"])
+        for record in await self.store.deliveries():
+            if not DeliveryState(record["state"]).is_final:
+                task = await self.store.get_task(record["video_id"])
                 if task is not None and task.terminal:
                     self.schedule(task, record)
                     resumed += 1
         return resumed
 
-    async def _deliver(self, task: Task, resumed: dict[str, Any] | None = None) -> None:
+    async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
         from urllib.parse import urlsplit
 
         assert task.callback_url is not None  # checked by schedule()
         now = time.time()
-        record: dict[str, Any] = resumed or {
+        record: Delivery = resumed or {
             "delivery_id": uuid.uuid4().hex,
             "video_id": task.video_id,
             "tenant": task.tenant,
@@ -92,24 +99,26 @@ class CallbackSender:
             "attempts": 0,
             "last_status": None,
             "last_error": None,
-            "state": "pending",
+            "state": DeliveryState.PENDING,
             "created_at": now,
             "updated_at": now,
         }
-        self.store.save_delivery(record)
-        if not self.host_allowed(urlsplit(task.callback_url)):
+        await self.store.save_delivery(record)
+        host = (urlsplit(task.callback_url).hostname or "").lower()
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
             record.update(
-                state="failed",
+                state=DeliveryState.FAILED,
                 last_error="callback_url host is not allowed by this mock",
                 updated_at=time.time(),
             )
-            self.store.save_delivery(record)
+            await self.store.save_delivery(record)
             return
         if record["attempts"] >= self.settings.callback_attempts:
-            record.update(state="failed", updated_at=time.time())
-            self.store.save_delivery(record)
+            record.update(state=DeliveryState.FAILED, updated_at=time.time())
+            await self.store.save_delivery(record)
             return
-        body = self.body_of(task)
+        base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
+        body = envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
         for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
             stamp = int(time.time())
             headers = {
@@ -126,13 +135,14 @@ class CallbackSender:
                 ok = 200 <= response.status_code < 300
             except httpx.HTTPError as err:
                 record["last_status"], record["last_error"], ok = None, f"{type(err).__name__}: {err}", False
-            record["state"] = (
-                "delivered"
-                if ok
-                else ("failed" if attempt == self.settings.callback_attempts else "retrying")
-            )
+            if ok:
+                record["state"] = DeliveryState.DELIVERED
+            elif attempt == self.settings.callback_attempts:
+                record["state"] = DeliveryState.FAILED
+            else:
+                record["state"] = DeliveryState.RETRYING
             record["updated_at"] = time.time()
-            self.store.save_delivery(record)
+            await self.store.save_delivery(record)
             if ok:
                 return
             if attempt < self.settings.callback_attempts:

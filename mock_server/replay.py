@@ -14,8 +14,8 @@ whose end the recording does not show cannot be replayed; it is left out (and lo
 
 Example:
     >>> replay = Replay.load(Path("traffic"), speed=2.0)                       # doctest: +SKIP
-    >>> replay.plan_for({"model_id": "eva_a0008", "audio_url": "https://..."})  # doctest: +SKIP
-    {'outcome': 'error', 'error_code': 10003, 'pending_seconds': 0.6, ...}
+    >>> replay.plan_for({"model_id": "eva_a0008", "audio_url": "https://..."}, time.time())  # doctest: +SKIP
+    Plan(outcome=<Outcome.ERROR: 'error'>, error_code=<ErrorCode.AUDIO_NOT_DECODABLE: 10003>, ...)
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ import shutil
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from a2v_spec import Status, load_spec
+from a2v_spec import ErrorCode, Status, load_spec
+from mock_server.values import Outcome, Plan, Replayed, Timings
+from mock_server.views import video_file
+
+if TYPE_CHECKING:
+    from mock_server.files import FileStore
 
 __all__ = ["EXCHANGES", "Replay", "Timeline", "install_media"]
 
@@ -93,41 +98,47 @@ class Replay:
                     raise ValueError(f"{path}:{number} is not a JSON line: {err}") from err
         return cls(timelines(entries, directory), speed)
 
-    def plan_for(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The task plan (see `mock_server.tasks`) that replays the next recording of `body`, or None."""
+    def plan_for(self, body: dict[str, Any], now: float, base_url: str = "") -> Plan | None:
+        """The plan (see `mock_server.tasks`) of a task replaying the next recording of `body`, or None."""
         queue = self._queues.get(canonical(body))
         if not queue:
             return None
         timeline = queue.popleft() if len(queue) > 1 else queue[0]
         pending = timeline.in_progress_at / self.speed
-        plan: dict[str, Any] = {
-            "outcome": timeline.outcome,
-            "error_code": timeline.error_code if timeline.error_code is not None else 1500,
-            "duration": None,
-            "pending_seconds": pending,
-            "in_progress_seconds": max(0.0, timeline.ended_at / self.speed - pending),
-            "replay": {
-                "video_id": timeline.video_id,
-                "error_message": timeline.error_message,
-                "duration": timeline.duration,
-                "video_file": str(timeline.video_file) if timeline.video_file else None,
-                "mask_file": str(timeline.mask_file) if timeline.mask_file else None,
-            },
-        }
-        return plan
+        try:
+            code = (
+                ErrorCode(timeline.error_code)
+                if timeline.error_code is not None
+                else ErrorCode.INTERNAL_ERROR
+            )
+        except ValueError:  # a code the catalog does not have: kept in the message
+            code = ErrorCode.INTERNAL_ERROR
+        return Plan(
+            outcome=Outcome.FINISH if timeline.outcome == "finish" else Outcome.ERROR,
+            error_code=code,
+            timings=Timings(pending, max(0.0, timeline.ended_at / self.speed - pending)),
+            accepted_at=now,
+            base_url=base_url,
+            replayed=Replayed(
+                error_message=timeline.error_message,
+                duration=timeline.duration,
+                video_file=str(timeline.video_file) if timeline.video_file else None,
+                mask_file=str(timeline.mask_file) if timeline.mask_file else None,
+            ),
+        )
 
 
-def install_media(replay: dict[str, Any], video: Path, mask: Path) -> float | None:
-    """Copy a recording's two files to where the mock serves a task's files; their duration, or None
-    when the recording has no files (the mock then renders its own)."""
-    source, source_mask = replay.get("video_file"), replay.get("mask_file")
-    if not source or not source_mask or not Path(source).is_file() or not Path(source_mask).is_file():
+async def install_media(replayed: Replayed, files: FileStore, video_id: str) -> float | None:
+    """Put a recording's two files where the mock serves the task's; their duration, or None when the
+    recording has no files (the mock then renders its own)."""
+    sources = [replayed.video_file, replayed.mask_file]
+    if not all(source and Path(source).is_file() for source in sources):
         return None
-    video.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, video)
-    shutil.copyfile(source_mask, mask)
-    duration = replay.get("duration")
-    return float(duration) if isinstance(duration, int | float) else 0.0
+    for source, name in zip(sources, (video_file(video_id), video_file(video_id, True)), strict=True):
+        staged = files.staging(name)
+        shutil.copyfile(str(source), staged)
+        await files.put(name, staged)
+    return replayed.duration if replayed.duration is not None else 0.0
 
 
 def timelines(entries: list[dict[str, Any]], directory: Path) -> list[Timeline]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2v_spec import ErrorCode
+from mock_server.files import LocalFileStore
 from mock_server.replay import Replay, install_media, timelines
+from mock_server.values import Outcome, Plan, Replayed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,23 +54,27 @@ def test_status_changes_sit_halfway_between_the_polls_that_saw_them(tmp_path: Pa
     (found,) = timelines(task_entries("v1", 100.0, FAILED), tmp_path)
     assert (found.in_progress_at, found.ended_at) == (1.5, 4.0)
     assert (found.outcome, found.error_code, found.error_message) == ("error", 10003, "not audio")
-    plan = Replay([found], speed=2.0).plan_for(dict(BODY))
+    plan = Replay([found], speed=2.0).plan_for(dict(BODY), now=500.0, base_url="http://mock")
     assert plan is not None
-    assert (plan["pending_seconds"], plan["in_progress_seconds"]) == (0.75, 1.25)
-    assert (plan["outcome"], plan["error_code"]) == ("error", 10003)
+    assert (plan.timings.pending_seconds, plan.timings.in_progress_seconds) == (0.75, 1.25)
+    assert (plan.outcome, plan.error_code) == (Outcome.ERROR, ErrorCode.AUDIO_NOT_DECODABLE)
+    assert (plan.accepted_at, plan.base_url) == (500.0, "http://mock")
+    assert plan.replayed is not None
+    assert plan.replayed.error_message == "not audio"
+    assert Plan.from_dict(plan.to_dict(), created_at=0) == plan  # stored with the task, read back alike
 
 
 def test_only_matching_bodies_replay_and_repeats_play_in_order(tmp_path: Path) -> None:
     finished = [(0.0, {"status": "pending"}), (2.0, {"status": "finished", "duration": 1.0})]
     entries = task_entries("v1", 0.0, FAILED) + task_entries("v2", 50.0, finished)
     replay = Replay(timelines(entries, tmp_path))
-    assert replay.plan_for({**BODY, "audio_url": "https://example.com/other.wav"}) is None
-    first, second, third = (replay.plan_for(dict(BODY)) for _ in range(3))
+    assert replay.plan_for({**BODY, "audio_url": "https://example.com/other.wav"}, 0.0) is None
+    first, second, third = (replay.plan_for(dict(BODY), 0.0) for _ in range(3))
     assert first is not None
     assert second is not None
     assert third is not None
-    assert first["outcome"] == "error"
-    assert second["outcome"] == third["outcome"] == "finish"  # the last recording is reused
+    assert first.outcome is Outcome.ERROR
+    assert second.outcome is third.outcome is Outcome.FINISH  # the last recording is reused
 
 
 def test_a_task_whose_end_was_not_recorded_is_left_out(tmp_path: Path) -> None:
@@ -85,12 +93,14 @@ def test_recorded_files_are_installed(tmp_path: Path) -> None:
         for name in ("v1.mp4", "v1.mask.mp4")
     ]
     (found,) = timelines(task_entries("v1", 0.0, seen) + downloads, tmp_path)
-    plan = Replay([found]).plan_for(dict(BODY))
+    plan = Replay([found]).plan_for(dict(BODY), 0.0)
     assert plan is not None
-    target = tmp_path / "served"
-    assert install_media(plan["replay"], target / "a.mp4", target / "a.mask.mp4") == 1.2
-    assert (target / "a.mp4").read_bytes() == b"video"
-    assert install_media({"video_file": None}, target / "b.mp4", target / "b.mask.mp4") is None
+    assert plan.replayed is not None
+    store = LocalFileStore(tmp_path / "served")
+    assert asyncio.run(install_media(plan.replayed, store, "t1")) == 1.2
+    assert (tmp_path / "served" / "videos" / "t1.mp4").read_bytes() == b"video"
+    assert (tmp_path / "served" / "videos" / "t1.mask.mp4").read_bytes() == b"mask"
+    assert asyncio.run(install_media(Replayed(), store, "t2")) is None
 
 
 def test_load_names_the_bad_line(tmp_path: Path) -> None:
