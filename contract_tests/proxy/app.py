@@ -52,7 +52,7 @@ Send = Any  # async (Message) -> None (ASGI)
 
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"}
+     "transfer-encoding", "upgrade", "host", "content-length", "expect"}
 )  # fmt: skip
 _JSON_LIMIT = 8 << 20
 

@@ -101,7 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(config, on_violation=show)
     print(f"a2v-contract proxy: http://{host}:{port} -> {config.upstream} (Ctrl-C to stop)", flush=True)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            # The upstream's own Server and Date headers pass through; uvicorn's would double them.
+            server_header=False,
+            date_header=False,
+        )
     )
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, then re-raises the signal to the handler
     # it found: make that one a no-op, so the summary and the reports still get written.

@@ -51,6 +51,7 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._headers: list[tuple[bytes, bytes]] = []
         self._head = False
+        self._interim = False
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -79,6 +80,9 @@ class _Connection(asyncio.Protocol):
         response = self._response
         if response is None:
             return
+        if 100 <= self._parser.get_status_code() < 200:  # an interim answer (100 Continue): skip it
+            self._headers, self._interim = [], True
+            return
         response.status_code = self._parser.get_status_code()
         response.raw_headers = self._headers
         response.keep_alive = self._parser.should_keep_alive()
@@ -95,6 +99,9 @@ class _Connection(asyncio.Protocol):
                 self._response.paused = True
 
     def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
         if not self._head:
             self._finish()
 

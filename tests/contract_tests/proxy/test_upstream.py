@@ -66,26 +66,34 @@ def test_refused_connections_and_silent_hosts() -> None:
         run(slow(host))
 
 
-def test_not_http_is_an_upstream_error() -> None:
+async def _raw(reply: bytes) -> tuple[int, bytes]:
+    """One request to a socket server that answers `reply`, bytes as they are."""
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
-    async def scenario() -> None:
-        loop = asyncio.get_running_loop()
-
-        def answer_garbage() -> None:
-            conn, _ = listener.accept()
-            conn.recv(65536)
-            conn.sendall(b"SMTP ready\r\n\r\n")
-            conn.close()
-
-        task = loop.run_in_executor(None, answer_garbage)
-        with pytest.raises(UpstreamError):
-            await Upstream(timeout=2).request("GET", f"http://127.0.0.1:{port}/", [], b"")
-        await task
+    def answer() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(reply)
+        conn.close()
 
     with listener:
-        run(scenario())
+        task = asyncio.get_running_loop().run_in_executor(None, answer)
+        try:
+            response = await Upstream(timeout=2).request("POST", f"http://127.0.0.1:{port}/", [], b"{}")
+            return response.status_code, await response.aread()
+        finally:
+            await task
+
+
+def test_not_http_is_an_upstream_error() -> None:
+    with pytest.raises(UpstreamError):
+        run(_raw(b"SMTP ready\r\n\r\n"))
+
+
+def test_an_interim_answer_is_skipped_and_a_body_may_end_with_the_connection() -> None:
+    reply = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nconnection: close\r\n\r\nall of it"
+    assert run(_raw(reply)) == (200, b"all of it")
 
 
 def test_a_slow_reader_pauses_the_upstream_and_still_gets_everything() -> None:
