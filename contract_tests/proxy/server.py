@@ -120,7 +120,7 @@ def judge_answer(
             expected="application/json",
             response=response,
         )
-    for name in RATE_HEADERS:
+    for name in _required_headers(spec, op, exchange.status):
         value = exchange.header(name, response=True)
         if value is None or not value.strip().isdigit():
             yield ContractViolation(
@@ -215,6 +215,19 @@ def _characters(body: Any, response: httpx.Response) -> Iterator[ContractViolati
     ids = [c.get("model_id") for c in data if isinstance(c, dict)]
     if len(ids) != len(set(ids)):
         yield ContractViolation("A2V-CHARACTERS", f"model_ids repeat: {ids}", response=response)
+
+
+def _required_headers(spec: Spec, op: Operation | None, status: int) -> tuple[str, ...]:
+    """The headers the spec requires on this answer (all integers: the rate-limit trio, and `Retry-After`
+    on 429 and 503); an answer no operation documents still owes the rate-limit headers."""
+    if op is None:
+        return RATE_HEADERS
+    responses = spec.document["paths"][op.path][op.method]["responses"]
+    node = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+    if node is None:
+        return RATE_HEADERS
+    headers = spec.resolve(node).get("headers", {})
+    return tuple(name for name, header in headers.items() if spec.resolve(header).get("required"))
 
 
 def _code(exchange: Exchange) -> Any:
