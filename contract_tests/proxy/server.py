@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from a2v_spec import ErrorCode
 from contract_tests.checks.check_api import RATE_HEADERS
 from contract_tests.checks.support import conforms, envelope_code_matches, expect_error
+from contract_tests.proxy.urls import FILE_FIELDS, objects
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -205,6 +207,8 @@ def _conformance(
             )
     if op.operation_id == "listCharacters" and exchange.status == 200:
         yield from _characters(body, response)
+    if exchange.status == 200:
+        yield from _unsigned(body, response)
 
 
 def _characters(body: Any, response: httpx.Response) -> Iterator[ContractViolation]:
@@ -228,6 +232,20 @@ def _required_headers(spec: Spec, op: Operation | None, status: int) -> tuple[st
         return RATE_HEADERS
     headers = spec.resolve(node).get("headers", {})
     return tuple(name for name, header in headers.items() if spec.resolve(header).get("required"))
+
+
+def _unsigned(body: Any, response: httpx.Response) -> Iterator[ContractViolation]:
+    """File URLs carry their signature in the query (`Expires`, `Signature`, or the store's own)."""
+    for item in objects(body):
+        for name in FILE_FIELDS:
+            url = item.get(name)
+            if isinstance(url, str) and url and not urlsplit(url).query:
+                yield ContractViolation(
+                    "A2V-FILE-EXPIRES",
+                    f"{name} {url!r} carries no signature",
+                    expected="a signed, expiring URL",
+                    response=response,
+                )
 
 
 def _code(exchange: Exchange) -> Any:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["FILE_FIELDS", "FileUrls", "HandedOut"]
+__all__ = ["FILE_FIELDS", "FileUrls", "HandedOut", "objects"]
 
 #: Fields holding signed file URLs (the Video and Character schemas); `audio_url` and `callback_url`
 #: point elsewhere and are left alone.
@@ -73,7 +73,7 @@ class FileUrls:
     def rewrite(self, body: Any, proxy_origin: str, tenant: str | None) -> bool:
         """Rewrite every file URL in a JSON answer in place, remembering each; True when one changed."""
         changed = False
-        for item in _objects(body):
+        for item in objects(body):
             for name in FILE_FIELDS:
                 url = item.get(name)
                 if not isinstance(url, str) or not url:
@@ -115,7 +115,7 @@ class FileUrls:
         return next(iter(queries.values()), None) if queries else None
 
 
-def _objects(body: Any) -> list[dict[str, Any]]:
+def objects(body: Any) -> list[dict[str, Any]]:
     """The objects of an answer that may carry file URLs: `data`, its `items`, or a list of characters."""
     if not isinstance(body, dict):
         return []

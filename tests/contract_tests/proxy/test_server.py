@@ -83,6 +83,42 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         },
         ["A2V-LIFECYCLE-SHAPE"],
     ),
+    "an unsigned preview URL": (
+        {
+            "answer": {
+                "code": 0,
+                "message": "ok",
+                "data": [
+                    {
+                        "model_id": "eva_a0008",
+                        "name": "Eva",
+                        "display_name": "Eva",
+                        "gender": "female",
+                        "preview_url": "http://upstream/files/previews/eva.png",
+                    }
+                ],
+            }
+        },
+        ["A2V-FILE-EXPIRES"],
+    ),
+    "a signed preview URL": (
+        {
+            "answer": {
+                "code": 0,
+                "message": "ok",
+                "data": [
+                    {
+                        "model_id": "eva_a0008",
+                        "name": "Eva",
+                        "display_name": "Eva",
+                        "gender": "female",
+                        "preview_url": "http://upstream/p.png?Expires=1&Signature=x",
+                    }
+                ],
+            }
+        },
+        [],
+    ),
     "code as a string": (
         {"answer": {"code": "0", "message": "ok", "data": []}},
         ["A2V-FUZZ-RESPONSE-SCHEMA"],
