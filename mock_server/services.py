@@ -141,7 +141,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
     queue = LocalRenderPool(
         settings.render_workers, nice=settings.render_nice, characters_file=characters_file
     )
-    fetcher = AudioFetcher(limits, settings.audio_hosts)
+    fetcher = AudioFetcher(limits, settings.audio_hosts, spec.url_rule)
     scenario = Scenario.from_settings(settings)
     callbacks = CallbackSender(settings, store, views)
     runner = TaskRunner(
