@@ -15,7 +15,8 @@ from tests.contract_tests.proxy.conftest import exchange
 ERROR = {"message": "no", "data": None}
 GEN = {"method": "POST", "path": "/v1/a2v/video.generate", "headers": {"content-type": "application/json"},
        "body": b'{"model_id": "eva_a0008", "audio_url": "https://example.com/a.wav"}'}  # fmt: skip
-VIDEO = {"video_id": "0" * 32, "model_id": "eva_a0008", "status": "pending", "progress": 0}
+VIDEO = {"video_id": "0" * 32, "model_id": "eva_a0008", "audio_url": "https://example.com/a.wav",
+         "status": "pending", "progress": 0, "created_at": 1, "updated_at": 1}  # fmt: skip
 
 
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
@@ -67,7 +68,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "status": 404,
             "answer": {"code": 1003, **ERROR},
         },
-        ["A2V-ENVELOPE-ERROR-CODE"],
+        ["A2V-FUZZ-RESPONSE-SCHEMA", "A2V-ENVELOPE-ERROR-CODE"],
     ),
     "a 500": ({"status": 500, "answer": {"code": 1500, **ERROR}}, ["A2V-FUZZ-NO-SERVER-ERROR"]),
     "503 queue full on generate is documented": (
