@@ -33,7 +33,9 @@ OTHER_ID: dict[str, str | None] = {
             "A2V-ERROR-AUDIO-TOO-LONG",
         )
     },
-    "not_readable_after_create_via_links": "A2V-GENERATE-READABLE",
+    # The same fault as not_readable_after_create, which the proxy reports as A2V-GENERATE-READABLE;
+    # whether the stateful layer reads a task within its first 2 s depends on the machine's load.
+    "not_readable_after_create_via_links": None,
 }
 
 
