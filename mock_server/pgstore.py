@@ -1,0 +1,440 @@
+"""The store on PostgreSQL, shared by every API replica and render worker.
+
+Same methods and semantics as the embedded SQLite `Store` (a task only moves forward, every write is
+committed before the caller answers), plus what replicas must agree on:
+
+- `create_task()` claims an `Idempotency-Key` and inserts the task in one transaction, so two replicas
+  given the same key at once answer the same `video_id` (the loser of the primary-key race reads the
+  winner's row);
+- `advance()` moves a task forward and, when it ends a task that has a `callback_url`, writes the
+  delivery into the `callbacks` outbox in the same statement: a task ends once, whoever ends it;
+- `claim_delivery()` locks one due delivery with `FOR UPDATE SKIP LOCKED`, so exactly one replica holds
+  it while it posts; the row's new state is committed with the lock's release;
+- `rate_hit()` counts a request in a fixed window with one atomic upsert (windows are shared);
+- `count_unfinished(tenant)` gives the queue size overall or of one tenant (its share).
+
+Connections come from a `psycopg_pool.ConnectionPool` in autocommit mode; multi-statement work uses an
+explicit transaction. A lost server connection raises `StoreUnavailable` (the API answers 503); the pool
+drops the broken connection and the next request gets a fresh one, so the service recovers by itself.
+`round_trips` counts statements sent (for the benchmark's per-task cost).
+
+Example::
+
+    store = PostgresStore("postgresql://postgres@127.0.0.1/a2v")   # migrates at start
+    store.get_task("0123...")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import psycopg_pool
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from mock_server.pgschema import migrate
+from mock_server.store import ORDER, Task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["PostgresStore", "RateHit", "StoreUnavailable"]
+
+_COLUMNS = (
+    "video_id, tenant, token, model_id, audio_url, callback_url, status, progress, error_code,"
+    " error_message, duration, created_at, updated_at, plan"
+)
+_DELIVERY_COLUMNS = (
+    "delivery_id, video_id, tenant, url, event, attempts, last_status, last_error, state, created_at,"
+    " updated_at"
+)
+_RANK_SQL = "CASE status WHEN 'pending' THEN 0 WHEN 'in_progressing' THEN 1 ELSE 2 END"
+_NOW_SQL = "extract(epoch FROM clock_timestamp())::float8"
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached or dropped the connection; the request may be retried."""
+
+
+class RateHit:
+    """One counted request: whether it is allowed, requests used in the window, seconds to its end."""
+
+    __slots__ = ("allowed", "reset", "used")
+
+    def __init__(self, allowed: bool, used: int, reset: int) -> None:
+        self.allowed, self.used, self.reset = allowed, used, reset
+
+
+def redact(dsn: str) -> str:
+    """`dsn` without its password, for logs and banners."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresStore:
+    """Tasks, keys, tokens, deliveries and rate windows in the PostgreSQL database `dsn`."""
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 5.0,
+        migrate_schema: bool = True,
+    ) -> None:
+        self.dsn = dsn
+        self.path = redact(dsn)  # what logs name, as `Store.path` does
+        self.round_trips = 0
+        self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[dict[str, Any]]] = (
+            psycopg_pool.ConnectionPool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=timeout,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                open=False,
+                name="a2v-store",
+                reconnect_timeout=30.0,
+            )
+        )
+        try:
+            self.pool.open(wait=True, timeout=timeout)
+        except psycopg_pool.PoolTimeout as err:
+            self.pool.close()
+            raise StoreUnavailable(f"PostgreSQL at {self.path} is not reachable: {err}") from err
+        if migrate_schema:
+            with self._conn() as conn:
+                migrate(conn)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextlib.contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as err:
+            raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}".strip()) from err
+
+    def _one(self, sql: str, args: Any = None) -> dict[str, Any] | None:
+        with self._conn() as conn:
+            self.round_trips += 1
+            return conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            self.round_trips += 1
+            return conn.execute(sql, args).fetchall()
+
+    def _run(self, sql: str, args: Any = None) -> int:
+        with self._conn() as conn:
+            self.round_trips += 1
+            return conn.execute(sql, args).rowcount
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers (for `/readyz`)."""
+        self._one("SELECT 1 AS ok")
+
+    # --- meta ---
+    def secret(self) -> str:
+        """The signing secret all replicas share (made once by whoever asks first)."""
+        self._run(
+            "INSERT INTO meta VALUES ('signing_secret', %s) ON CONFLICT (key) DO NOTHING",
+            (secrets.token_hex(32),),
+        )
+        row = self._one("SELECT value FROM meta WHERE key = 'signing_secret'")
+        assert row is not None  # inserted just above; deleted by nothing
+        return str(row["value"])
+
+    # --- tasks ---
+    def insert_task(self, task: Task) -> None:
+        self._run(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", _task_args(task))
+
+    def create_task(
+        self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
+    ) -> tuple[str, str] | None:
+        """Insert `task`, claiming `key` for it in the same transaction.
+
+        Returns None when the task was inserted, or `(body_hash, video_id)` of the live task that already
+        holds `key` (the caller answers that id, or 1008 if the body differs). A key older than `ttl`
+        seconds is taken over.
+        """
+        if key is None:
+            self.insert_task(task)
+            return None
+        with self._conn() as conn, conn.transaction():
+            self.round_trips += 3  # BEGIN, the claim, COMMIT
+            claimed = conn.execute(
+                "INSERT INTO idempotency AS i VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, key) DO UPDATE"
+                " SET body_hash = EXCLUDED.body_hash, video_id = EXCLUDED.video_id,"
+                " created_at = EXCLUDED.created_at WHERE i.created_at <= %s RETURNING video_id",
+                (task.tenant, key, body_hash, task.video_id, time.time(), time.time() - ttl),
+            ).fetchone()
+            if claimed is None:  # held by a live task, committed (ON CONFLICT waited for its transaction)
+                self.round_trips += 1
+                row = conn.execute(
+                    "SELECT body_hash, video_id FROM idempotency WHERE tenant = %s AND key = %s",
+                    (task.tenant, key),
+                ).fetchone()
+                assert row is not None  # the conflict proves it exists and nothing deletes it meanwhile
+                return str(row["body_hash"]), str(row["video_id"])
+            self.round_trips += 1
+            conn.execute(
+                f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", _task_args(task)
+            )
+        return None
+
+    def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
+        if tenant is None:
+            row = self._one(f"SELECT {_COLUMNS} FROM tasks WHERE video_id = %s", (video_id,))
+        else:
+            row = self._one(
+                f"SELECT {_COLUMNS} FROM tasks WHERE video_id = %s AND tenant = %s", (video_id, tenant)
+            )
+        return _task(row) if row else None
+
+    def list_tasks(
+        self, tenant: str | None, status: str | None = None, limit: int = 20, offset: int = 0
+    ) -> tuple[list[Task], int]:
+        where, args = _where(tenant=tenant, status=status)
+        rows = self._all(
+            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tasks {where}"
+            " ORDER BY created_at DESC, video_id DESC LIMIT %s OFFSET %s",
+            [*args, limit, offset],
+        )
+        if rows:
+            return [_task(r) for r in rows], int(rows[0]["total"])
+        if offset == 0:
+            return [], 0
+        row = self._one(f"SELECT count(*) AS n FROM tasks {where}", args)  # a page past the end
+        return [], int(row["n"]) if row else 0
+
+    def unfinished(self) -> list[Task]:
+        rows = self._all(
+            f"SELECT {_COLUMNS} FROM tasks WHERE status IN ('pending', 'in_progressing')"
+            " ORDER BY created_at, video_id"
+        )
+        return [_task(r) for r in rows]
+
+    def count_unfinished(self, tenant: str | None = None) -> int:
+        """Tasks waiting or running, overall or of one tenant (its queue share)."""
+        where = "WHERE status IN ('pending', 'in_progressing')" + (" AND tenant = %s" if tenant else "")
+        row = self._one(f"SELECT count(*) AS n FROM tasks {where}", (tenant,) if tenant else None)
+        return int(row["n"]) if row else 0
+
+    def count_by_status(self) -> dict[str, int]:
+        """Tasks per status (for the metrics)."""
+        rows = self._all("SELECT status, count(*) AS n FROM tasks GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    def advance(
+        self,
+        video_id: str,
+        status: str,
+        *,
+        progress: int | None = None,
+        error: tuple[int, str] | None = None,
+        duration: float | None = None,
+    ) -> Task | None:
+        """Move a task forward (never back, never out of a terminal status); None if it could not move.
+
+        One statement: the row lock makes two workers ending the same task move it once; ending a task
+        with a `callback_url` also writes its delivery to the outbox.
+        """
+        code, message = error if error else (None, None)
+        now = time.time()
+        row = self._one(
+            f"""
+            WITH moved AS (
+                UPDATE tasks SET status = %(status)s,
+                    progress = CASE WHEN %(status)s = 'finished' THEN 100
+                                    ELSE GREATEST(progress, COALESCE(%(progress)s, progress)) END,
+                    error_code = %(code)s, error_message = %(message)s,
+                    duration = COALESCE(%(duration)s, duration), updated_at = %(now_s)s
+                WHERE video_id = %(video_id)s AND status NOT IN ('finished', 'error')
+                    AND {_RANK_SQL} <= %(rank)s
+                RETURNING {_COLUMNS}
+            ), outbox AS (
+                INSERT INTO callbacks ({_DELIVERY_COLUMNS}, next_at)
+                SELECT %(delivery_id)s, video_id, tenant, callback_url, 'video.' || status, 0, NULL, NULL,
+                    'pending', %(now)s, %(now)s, %(now)s
+                FROM moved WHERE callback_url IS NOT NULL AND status IN ('finished', 'error')
+                ON CONFLICT DO NOTHING
+            )
+            SELECT * FROM moved
+            """,
+            {
+                "status": status,
+                "progress": progress,
+                "code": code,
+                "message": message,
+                "duration": duration,
+                "now_s": int(now),
+                "now": now,
+                "video_id": video_id,
+                "rank": ORDER[status],
+                "delivery_id": uuid.uuid4().hex,
+            },
+        )
+        return _task(row) if row else None
+
+    def set_progress(self, video_id: str, progress: int) -> None:
+        self._run(
+            "UPDATE tasks SET progress = %s, updated_at = %s"
+            " WHERE video_id = %s AND status = 'in_progressing' AND progress < %s",
+            (progress, int(time.time()), video_id, progress),
+        )
+
+    def delete_tenant(self, tenant: str | None) -> list[str]:
+        """Delete one tenant's rows (all when None); returns the deleted video ids."""
+        with self._conn() as conn, conn.transaction():
+            self.round_trips += 6
+            if tenant is None:
+                ids = [r["video_id"] for r in conn.execute("DELETE FROM tasks RETURNING video_id")]
+                for table in ("idempotency", "tokens", "callbacks"):
+                    conn.execute(f"DELETE FROM {table}")
+                return ids
+            ids = [
+                r["video_id"]
+                for r in conn.execute("DELETE FROM tasks WHERE tenant = %s RETURNING video_id", (tenant,))
+            ]
+            for table in ("idempotency", "tokens", "callbacks"):
+                conn.execute(f"DELETE FROM {table} WHERE tenant = %s", (tenant,))
+            return ids
+
+    # --- idempotency ---
+    def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
+        row = self._one(
+            "SELECT body_hash, video_id FROM idempotency WHERE tenant = %s AND key = %s AND created_at > %s",
+            (tenant, key, time.time() - ttl),
+        )
+        return (str(row["body_hash"]), str(row["video_id"])) if row else None
+
+    def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
+        self._run(
+            "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, key) DO UPDATE"
+            " SET body_hash = EXCLUDED.body_hash, video_id = EXCLUDED.video_id,"
+            " created_at = EXCLUDED.created_at",
+            (tenant, key, body_hash, video_id, time.time()),
+        )
+
+    # --- login tokens ---
+    def add_token(self, token: str, tenant: str, expired_at: int) -> None:
+        self._run(
+            "INSERT INTO tokens VALUES (%s, %s, %s) ON CONFLICT (token) DO UPDATE"
+            " SET tenant = EXCLUDED.tenant, expired_at = EXCLUDED.expired_at",
+            (token, tenant, expired_at),
+        )
+
+    def token(self, token: str) -> tuple[str, int] | None:
+        row = self._one("SELECT tenant, expired_at FROM tokens WHERE token = %s", (token,))
+        return (str(row["tenant"]), int(row["expired_at"])) if row else None
+
+    # --- callbacks (the outbox) ---
+    def save_delivery(self, record: dict[str, Any]) -> None:
+        """Insert or update a delivery record (same keys as the SQLite store's)."""
+        self._run(
+            f"INSERT INTO callbacks ({_DELIVERY_COLUMNS}, next_at) VALUES"
+            " (%(delivery_id)s, %(video_id)s, %(tenant)s, %(url)s, %(event)s, %(attempts)s, %(last_status)s,"
+            " %(last_error)s, %(state)s, %(created_at)s, %(updated_at)s, %(next_at)s)"
+            " ON CONFLICT (delivery_id) DO UPDATE SET attempts = EXCLUDED.attempts,"
+            " last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error, state = EXCLUDED.state,"
+            " updated_at = EXCLUDED.updated_at, next_at = EXCLUDED.next_at",
+            {"next_at": record.get("next_at", record["updated_at"]), **record},
+        )
+
+    def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[dict[str, Any]]:
+        where, args = _where(tenant=tenant, video_id=video_id)
+        return self._all(f"SELECT {_DELIVERY_COLUMNS} FROM callbacks {where} ORDER BY created_at", args)
+
+    @contextlib.contextmanager
+    def claim_delivery(self) -> Iterator[dict[str, Any] | None]:
+        """Lock one due delivery for this process (None when none is due) until the block ends.
+
+        The caller posts the callback inside the block and updates the yielded record (`attempts`,
+        `last_status`, `last_error`, `state`, `next_at`); the update is committed as the lock is released.
+        Another replica skips the locked row; if this process dies, the lock goes with its connection
+        and the delivery becomes due for another replica (same delivery id: at least once, and exactly
+        once unless a process dies between the POST and the commit).
+        """
+        with self._conn() as conn, conn.transaction():
+            self.round_trips += 2
+            row = conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS}, next_at FROM callbacks"
+                f" WHERE state IN ('pending', 'retrying') AND next_at <= {_NOW_SQL}"
+                " ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+            ).fetchone()
+            if row is None:
+                yield None
+                return
+            record = dict(row)
+            yield record
+            self.round_trips += 2
+            conn.execute(
+                "UPDATE callbacks SET attempts = %(attempts)s, last_status = %(last_status)s,"
+                " last_error = %(last_error)s, state = %(state)s, updated_at = %(updated_at)s,"
+                " next_at = %(next_at)s WHERE delivery_id = %(delivery_id)s",
+                record,
+            )
+
+    # --- rate limit windows ---
+    def rate_hit(self, key: str, requests: int, per_seconds: float, cost: int = 1) -> RateHit:
+        """Count `cost` requests of `key` in its fixed window of `per_seconds`, atomically for every
+        replica (one upsert; the database clock decides windows)."""
+        row = self._one(
+            f"""
+            INSERT INTO ratelimit AS r (key, started, used, ok)
+            SELECT %(key)s, now_s, CASE WHEN %(cost)s <= %(limit)s THEN %(cost)s ELSE 0 END,
+                %(cost)s <= %(limit)s FROM (SELECT {_NOW_SQL} AS now_s) AS t
+            ON CONFLICT (key) DO UPDATE SET
+                started = CASE WHEN r.started + %(per)s <= EXCLUDED.started THEN EXCLUDED.started
+                               ELSE r.started END,
+                used = CASE WHEN r.started + %(per)s <= EXCLUDED.started THEN EXCLUDED.used
+                            WHEN r.used + %(cost)s <= %(limit)s THEN r.used + %(cost)s ELSE r.used END,
+                ok = CASE WHEN r.started + %(per)s <= EXCLUDED.started THEN EXCLUDED.ok
+                          ELSE r.used + %(cost)s <= %(limit)s END
+            RETURNING started, used, ok, {_NOW_SQL} AS now_s
+            """,
+            {"key": key, "cost": cost, "limit": requests, "per": per_seconds},
+        )
+        assert row is not None  # an upsert always returns its row
+        reset = max(0, math.ceil(float(row["started"]) + per_seconds - float(row["now_s"])))
+        return RateHit(bool(row["ok"]), int(row["used"]), reset)
+
+    def reset_rate(self, key: str | None = None) -> None:
+        if key is None:
+            self._run("DELETE FROM ratelimit")
+        else:
+            self._run("DELETE FROM ratelimit WHERE key = %s", (key,))
+
+
+def _where(**filters: str | None) -> tuple[str, list[Any]]:
+    names = [name for name, value in filters.items() if value is not None]
+    clause = f"WHERE {' AND '.join(f'{n} = %s' for n in names)}" if names else ""
+    return clause, [filters[n] for n in names]
+
+
+def _task_args(task: Task) -> tuple[Any, ...]:
+    return (
+        task.video_id, task.tenant, task.token, task.model_id, task.audio_url, task.callback_url,
+        task.status, task.progress, task.error_code, task.error_message, task.duration,
+        task.created_at, task.updated_at, Jsonb(task.plan),
+    )  # fmt: skip
+
+
+def _task(row: dict[str, Any]) -> Task:
+    data = {k: v for k, v in row.items() if k != "total"}
+    data["plan"] = dict(data.get("plan") or {})
+    return Task(**data)

@@ -1,0 +1,145 @@
+"""Throwaway backing services for tests and benchmarks of the scaled-out mock.
+
+Each helper makes a resource with a random name on the machine's real service and removes it on exit:
+
+    temp_database()   a PostgreSQL database (server: $A2V_TEST_POSTGRES, default postgres@127.0.0.1:5432)
+    temp_vhost()      a RabbitMQ vhost, made with rabbitmqctl ($A2V_TEST_AMQP, default guest@127.0.0.1:5672)
+    moto_server()     an S3 endpoint: moto's standalone server on a free 127.0.0.1 port (the one emulation)
+    temp_bucket()     a bucket on an S3 endpoint, emptied and deleted on exit
+
+Example::
+
+    with temp_database() as dsn, temp_vhost() as broker, moto_server() as s3, temp_bucket(s3) as bucket:
+        ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = [
+    "AMQP_URL",
+    "POSTGRES_URL",
+    "moto_server",
+    "reachable",
+    "temp_bucket",
+    "temp_database",
+    "temp_vhost",
+]
+
+POSTGRES_URL = os.environ.get("A2V_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("A2V_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
+#: Credentials moto accepts (any); boto3 needs some.
+S3_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
+
+
+def reachable(url: str, timeout: float = 1.0) -> bool:
+    """Whether something listens at the host and port of `url`."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _with_path(url: str, path: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=path))
+
+
+@contextlib.contextmanager
+def temp_database(admin_url: str = POSTGRES_URL) -> Iterator[str]:
+    """A new, empty database; yields its DSN and drops it (with its connections) on exit."""
+    import psycopg
+
+    name = f"a2v_test_{secrets.token_hex(6)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_path(admin_url, f"/{name}")
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _rabbitmqctl(*args: str) -> None:
+    tool = shutil.which("rabbitmqctl")
+    if tool is None:
+        raise RuntimeError("rabbitmqctl is not on PATH; it makes the test's vhost")
+    subprocess.run([tool, "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@contextlib.contextmanager
+def temp_vhost(amqp_url: str = AMQP_URL) -> Iterator[str]:
+    """A new RabbitMQ vhost the URL's user may use; yields the broker URL for it, deletes it on exit."""
+    name = f"a2v-test-{secrets.token_hex(6)}"
+    user = urlsplit(amqp_url).username or "guest"
+    _rabbitmqctl("add_vhost", name)
+    try:
+        _rabbitmqctl("set_permissions", "-p", name, user, ".*", ".*", ".*")
+        yield _with_path(amqp_url, f"/{name}")
+    finally:
+        _rabbitmqctl("delete_vhost", name)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's standalone S3 server as a child process on 127.0.0.1; yields its endpoint URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not reachable(endpoint, 0.2):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto's S3 server did not start on {endpoint}")
+            time.sleep(0.05)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def temp_bucket(endpoint: str | None = None) -> Iterator[str]:
+    """A new bucket on the S3 `endpoint` (None: AWS's, from the environment); deleted on exit."""
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS)
+    name = f"a2v-test-{secrets.token_hex(6)}"
+    client.create_bucket(Bucket=name)
+    try:
+        yield name
+    finally:
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys})
+        client.delete_bucket(Bucket=name)
