@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AMQP_URL",
     "POSTGRES_URL",
+    "S3_ENV",
+    "S3_KEYS",
     "moto_server",
     "reachable",
     "temp_bucket",
@@ -41,7 +43,12 @@ __all__ = [
 
 POSTGRES_URL = os.environ.get("A2V_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("A2V_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
-#: Credentials moto accepts (any); boto3 needs some.
+#: Credentials moto accepts (any); boto3 needs some. As environment variables, for child processes.
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 S3_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": "us-east-1"}
 
 
