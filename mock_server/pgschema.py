@@ -28,8 +28,10 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             video_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, token TEXT NOT NULL, model_id TEXT NOT NULL,
             audio_url TEXT NOT NULL, callback_url TEXT, status TEXT NOT NULL, progress INTEGER NOT NULL,
             error_code INTEGER, error_message TEXT, duration DOUBLE PRECISION, created_at BIGINT NOT NULL,
-            updated_at BIGINT NOT NULL, plan JSONB NOT NULL DEFAULT '{}'
+            updated_at BIGINT NOT NULL, plan JSONB NOT NULL DEFAULT '{}',
+            dispatched_at DOUBLE PRECISION, attempts INTEGER NOT NULL DEFAULT 0, worker TEXT
         );
+        CREATE INDEX tasks_undispatched ON tasks (created_at) WHERE dispatched_at IS NULL;
         CREATE INDEX tasks_tenant ON tasks (tenant, created_at DESC, video_id DESC);
         CREATE INDEX tasks_unfinished ON tasks (tenant) WHERE status IN ('pending', 'in_progressing');
         CREATE TABLE idempotency (

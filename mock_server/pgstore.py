@@ -31,7 +31,7 @@ import math
 import secrets
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -43,9 +43,11 @@ from mock_server.pgschema import migrate
 from mock_server.store import ORDER, Task
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = ["PostgresStore", "RateHit", "StoreUnavailable"]
+
+T = TypeVar("T")
 
 _COLUMNS = (
     "video_id, tenant, token, model_id, audio_url, callback_url, status, progress, error_code,"
@@ -92,8 +94,10 @@ class PostgresStore:
         max_size: int = 10,
         timeout: float = 5.0,
         migrate_schema: bool = True,
+        retries: int = 0,
     ) -> None:
         self.dsn = dsn
+        self.retries = retries
         self.path = redact(dsn)  # what logs name, as `Store.path` does
         self.round_trips = 0
         self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[dict[str, Any]]] = (
@@ -128,20 +132,28 @@ class PostgresStore:
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as err:
             raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}".strip()) from err
 
+    def _execute(self, sql: str, args: Any, fetch: Callable[[psycopg.Cursor[dict[str, Any]]], T]) -> T:
+        """One statement; with `retries`, a lost connection is retried on a fresh one (for workers,
+        whose statements are all safe to repeat)."""
+        for attempt in range(self.retries + 1):
+            try:
+                with self._conn() as conn:
+                    self.round_trips += 1
+                    return fetch(conn.execute(sql, args))
+            except StoreUnavailable:
+                if attempt == self.retries:
+                    raise
+                time.sleep(min(2.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
     def _one(self, sql: str, args: Any = None) -> dict[str, Any] | None:
-        with self._conn() as conn:
-            self.round_trips += 1
-            return conn.execute(sql, args).fetchone()
+        return self._execute(sql, args, lambda cursor: cursor.fetchone())
 
     def _all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
-        with self._conn() as conn:
-            self.round_trips += 1
-            return conn.execute(sql, args).fetchall()
+        return self._execute(sql, args, lambda cursor: cursor.fetchall())
 
     def _run(self, sql: str, args: Any = None) -> int:
-        with self._conn() as conn:
-            self.round_trips += 1
-            return conn.execute(sql, args).rowcount
+        return self._execute(sql, args, lambda cursor: cursor.rowcount)
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers (for `/readyz`)."""
@@ -233,6 +245,49 @@ class PostgresStore:
         where = "WHERE status IN ('pending', 'in_progressing')" + (" AND tenant = %s" if tenant else "")
         row = self._one(f"SELECT count(*) AS n FROM tasks {where}", (tenant,) if tenant else None)
         return int(row["n"]) if row else 0
+
+    def note_attempt(self, video_id: str, worker: str) -> int | None:
+        """A worker took the task's message: count the attempt and name the worker (None: no task)."""
+        row = self._one(
+            "UPDATE tasks SET attempts = attempts + 1, worker = %s WHERE video_id = %s RETURNING attempts",
+            (worker, video_id),
+        )
+        return int(row["attempts"]) if row else None
+
+    def attempt_of(self, video_id: str) -> tuple[int, str | None]:
+        """(attempts, last worker) of a task, for tests and the admin view."""
+        row = self._one("SELECT attempts, worker FROM tasks WHERE video_id = %s", (video_id,))
+        return (int(row["attempts"]), row["worker"]) if row else (0, None)
+
+    def mark_dispatched(self, video_id: str) -> None:
+        """Record that the task's render message is on the broker (confirmed)."""
+        self._run(f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id = %s", (video_id,))
+
+    def claim_undispatched(self, older_than: float, limit: int = 100) -> list[str]:
+        """Unfinished tasks created over `older_than` seconds ago whose message was never confirmed (a
+        replica died between commit and publish, or the broker was down): marked dispatched for this
+        replica to publish (`release_dispatch()` if it cannot)."""
+        rows = self._all(
+            f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id IN ("
+            " SELECT video_id FROM tasks WHERE dispatched_at IS NULL"
+            " AND status IN ('pending', 'in_progressing')"
+            f" AND created_at < {_NOW_SQL} - %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)"
+            " RETURNING video_id",
+            (older_than, limit),
+        )
+        return [str(r["video_id"]) for r in rows]
+
+    def release_dispatch(self, video_id: str) -> None:
+        self._run("UPDATE tasks SET dispatched_at = NULL WHERE video_id = %s", (video_id,))
+
+    def overdue(self, deadline_seconds: float, limit: int = 100) -> list[str]:
+        """Unfinished tasks older than the deadline (ended with 10007 by whoever sweeps first)."""
+        rows = self._all(
+            "SELECT video_id FROM tasks WHERE status IN ('pending', 'in_progressing')"
+            f" AND created_at + %s < {_NOW_SQL} ORDER BY created_at LIMIT %s",
+            (deadline_seconds, limit),
+        )
+        return [str(r["video_id"]) for r in rows]
 
     def count_by_status(self) -> dict[str, int]:
         """Tasks per status (for the metrics)."""

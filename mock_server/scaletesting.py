@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from pathlib import Path
 
 __all__ = [
     "AMQP_URL",
@@ -36,6 +37,7 @@ __all__ = [
     "S3_KEYS",
     "moto_server",
     "reachable",
+    "spawn",
     "temp_bucket",
     "temp_database",
     "temp_vhost",
@@ -150,3 +152,10 @@ def temp_bucket(endpoint: str | None = None) -> Iterator[str]:
             if keys:
                 client.delete_objects(Bucket=name, Delete={"Objects": keys})
         client.delete_bucket(Bucket=name)
+
+
+def spawn(args: list[str], log: Path, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start `python -m <args>` (a worker or a replica) as a separate process logging to `log`."""
+    env = {**os.environ, **S3_ENV, **(extra_env or {})}
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", *args], stdout=out, stderr=subprocess.STDOUT, env=env)

@@ -1,0 +1,270 @@
+"""`a2v-mock worker`: render tasks from the broker on any machine.
+
+A worker consumes `a2v.render(video_id)` messages. For each it runs the same task state machine as the
+embedded server (`TaskRunner`: wait the planned pending time, fetch the audio with the same limits,
+render, keep the deadline), against the shared PostgreSQL store, with a render "pool" that renders in
+this process and uploads both videos to the object store before the task may become `finished`. Only
+then does the message get acknowledged (acks late): a worker killed at any point leaves the message to
+be redelivered, and a task that finished anyway (the other copy won) is left as it is.
+
+Each worker process builds its state on its first message (after a prefork fork, never before): a
+store with a few connections that retries a lost connection, the S3 client, and an event loop thread
+for the runner. Callbacks are not sent here: ending a task writes its delivery to the store's outbox,
+which the API replicas deliver.
+
+Example::
+
+    a2v-mock worker --store postgresql://postgres@db/a2v --queue amqp://guest:guest@mq:5672/a2v \\
+        --files s3://a2v-results/sandbox
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.from_thread
+
+from mock_server import renderpool
+from mock_server.celeryapp import RENDER_TASK, make_celery
+from mock_server.errors import TaskFailure
+from mock_server.pgstore import PostgresStore, StoreUnavailable
+from mock_server.s3files import S3Files
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from celery import Celery, Task
+
+    from mock_server.config import Settings
+    from mock_server.renderpool import RenderJob
+    from mock_server.tasks import TaskRunner
+
+__all__ = ["UploadingRenderer", "WorkerContext", "WorkerOptions", "build_worker_app", "run_worker"]
+
+log = logging.getLogger("mock_server.worker")
+
+#: Seconds between two progress writes of one render (each is a store round trip).
+_PROGRESS_EVERY = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerOptions:
+    """Where the shared state lives; the same values the API replicas use."""
+
+    store: str
+    queue: str
+    files: str
+    s3_endpoint_url: str | None = None
+    queue_name: str = "a2v-render"
+    concurrency: int = 1
+
+
+class _ProgressSink:
+    """Stands in for the pool's progress queue: `render_job` puts (job_id, done, total) here."""
+
+    def __init__(self) -> None:
+        self.target: Callable[[str, int, int], None] | None = None
+        self._last = 0.0
+
+    def put(self, item: tuple[str, int, int]) -> None:
+        now = time.monotonic()
+        if self.target is not None and (now - self._last >= _PROGRESS_EVERY or item[1] >= item[2]):
+            self._last = now
+            with contextlib.suppress(StoreUnavailable):  # progress is advisory
+                self.target(*item)
+
+
+class UploadingRenderer:
+    """The `RenderPool` interface for a worker: render here (on a thread), then upload the results.
+
+    Returning from `render()` means both objects are in the store; only then may the task finish.
+    """
+
+    def __init__(self, files: S3Files, characters_file: str | None = None) -> None:
+        self.files = files
+        self.characters_file = characters_file
+        self.on_progress: Callable[[str, int, int], None] | None = None
+        self.renders = 0
+        self.render_seconds = 0.0
+        self._sink = _ProgressSink()
+        renderpool._worker["queue"] = self._sink  # render_job reports progress to the pool's queue
+
+    async def prewarm(self, characters_file: str | None = None) -> None:
+        with contextlib.suppress(Exception):  # a broken renderer is reported by the tasks
+            await anyio.to_thread.run_sync(renderpool.warm, characters_file)
+
+    async def render(self, job: RenderJob) -> float:
+        self._sink.target = self.on_progress
+        return await anyio.to_thread.run_sync(self._render_and_upload, job)
+
+    def _render_and_upload(self, job: RenderJob) -> float:
+        started = time.perf_counter()
+        try:
+            status, value, message = renderpool.render_job(job)
+            if status == "error":
+                raise TaskFailure(int(value), message)
+            for local in (job.output, job.mask_output):
+                self.files.put(f"videos/{Path(local).name}", Path(local))
+        finally:
+            for local in (job.output, job.mask_output):
+                Path(local).unlink(missing_ok=True)
+            self.renders += 1
+            self.render_seconds += time.perf_counter() - started
+        return float(value)
+
+    def shutdown(self) -> None:
+        pass
+
+
+class WorkerContext:
+    """One worker process's state: store, object store, a `TaskRunner` on its own event loop thread."""
+
+    def __init__(self, settings: Settings, options: WorkerOptions) -> None:
+        from a2v_spec import load_spec
+        from mock_server.errors import Errors
+        from mock_server.fetch import AudioFetcher
+        from mock_server.tasks import TaskRunner
+
+        spec = load_spec()
+        limits = dataclasses.replace(spec.limits, **settings.limits)
+        self.store = PostgresStore(options.store, min_size=1, max_size=2, retries=8, migrate_schema=True)
+        self.files = S3Files(options.files, endpoint_url=options.s3_endpoint_url)
+        self.tmp = Path(tempfile.mkdtemp(prefix="a2v-worker-"))
+        characters = None if settings.characters_file is None else str(settings.characters_file)
+        self.renderer = UploadingRenderer(self.files, characters)
+        self._portal_cm = anyio.from_thread.start_blocking_portal(name="a2v-worker-loop")
+        self.portal = self._portal_cm.__enter__()
+
+        async def build() -> TaskRunner:
+            runner = TaskRunner(
+                settings=settings,
+                limits=limits,
+                store=self.store,  # type: ignore[arg-type]
+                errors=Errors(spec.errors),
+                fetcher=AudioFetcher(limits, settings.audio_hosts),
+                pool=self.renderer,  # type: ignore[arg-type]
+                files_root=self.tmp / "files",
+            )
+            self.renderer.on_progress = runner.on_progress
+            return runner
+
+        self.runner = self.portal.call(build)
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        if settings.prewarm:
+            self.portal.call(self.renderer.prewarm, characters)
+
+    def run(self, video_id: str) -> None:
+        """Run one task to its end (or to the deadline); raises StoreUnavailable if the store is gone."""
+        if self.store.note_attempt(video_id, self.name) is None:
+            return  # deleted (a reset) since it was queued
+        self.portal.call(self.runner._run, video_id)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.portal.call(self.runner.fetcher.aclose)
+        self._portal_cm.__exit__(None, None, None)
+        self.store.close()
+
+
+def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
+    """The Celery app of a worker, with the render task bound to a lazily built `WorkerContext`."""
+    app = make_celery(options.queue, options.queue_name)
+    lock = threading.Lock()
+    holder: dict[str, WorkerContext] = {}
+
+    def context() -> WorkerContext:
+        with lock:
+            if "ctx" not in holder:
+                holder["ctx"] = WorkerContext(settings, options)
+            return holder["ctx"]
+
+    @app.task(name=RENDER_TASK, bind=True, max_retries=None)
+    def render(self: Task[Any, Any], video_id: str) -> None:
+        try:
+            context().run(video_id)
+        except StoreUnavailable as err:  # keep the task: publish it again and ack this copy
+            log.warning("store unavailable while running %s; retrying: %s", video_id, err)
+            raise self.retry(exc=err, countdown=2) from err
+
+    app.a2v_context = context  # for tests in this process
+    return app
+
+
+def run_worker(settings: Settings, options: WorkerOptions, loglevel: str = "INFO") -> int:
+    """Consume render messages until SIGTERM (warm shutdown: the current render finishes and is acked;
+    SIGKILL leaves it to be redelivered elsewhere)."""
+    app = build_worker_app(settings, options)
+    pool = "solo" if options.concurrency == 1 else "prefork"
+    argv = [
+        "worker",
+        f"--pool={pool}",
+        f"--concurrency={options.concurrency}",
+        f"--loglevel={loglevel}",
+        "--without-gossip",
+        "--without-mingle",
+        f"--queues={options.queue_name}",
+        f"--hostname=a2v-{os.getpid()}@%h",
+    ]
+    app.worker_main(argv=argv)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`a2v-mock worker [--config FILE] --store DSN --queue URL --files s3://bucket/prefix`."""
+    import argparse
+    import sys
+
+    from mock_server.config import Settings
+
+    parser = argparse.ArgumentParser(prog="a2v-mock worker", description="Render tasks from the broker.")
+    parser.add_argument("--config", type=Path, help="the YAML settings file the API replicas use")
+    parser.add_argument("--store", default=os.environ.get("A2V_STORE"), help="postgresql://... ($A2V_STORE)")
+    parser.add_argument("--queue", default=os.environ.get("A2V_QUEUE"), help="amqp://... ($A2V_QUEUE)")
+    parser.add_argument(
+        "--files", default=os.environ.get("A2V_FILES"), help="s3://bucket/prefix ($A2V_FILES)"
+    )
+    parser.add_argument(
+        "--s3-endpoint-url",
+        default=os.environ.get("A2V_S3_ENDPOINT_URL"),
+        help="an S3-compatible endpoint; default AWS ($A2V_S3_ENDPOINT_URL)",
+    )
+    parser.add_argument("--concurrency", type=int, default=1, help="renders at once (1: solo pool)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_yaml(args.config) if args.config else Settings()
+    except (OSError, ValueError) as err:
+        print(f"a2v-mock worker: {err}", file=sys.stderr)
+        return 2
+    missing = [name for name in ("store", "queue", "files") if not getattr(args, name)]
+    if missing:
+        print(
+            f"a2v-mock worker: --{', --'.join(missing)} required (or $A2V_{missing[0].upper()})",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = WorkerOptions(
+        store=args.store,
+        queue=args.queue,
+        files=args.files,
+        s3_endpoint_url=args.s3_endpoint_url,
+        concurrency=args.concurrency,
+    )
+    return run_worker(settings, options, args.log_level.upper())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
