@@ -1,0 +1,136 @@
+"""Prometheus metrics (`/metrics`) and the health endpoints (`/healthz`, `/readyz`).
+
+One `Metrics` object per server, with its own `CollectorRegistry` (never the library's global one, so
+several servers in one test process do not mix their counts):
+
+    a2v_requests_total{operation, status, code}   requests by operation, HTTP status and envelope code
+    a2v_request_seconds{operation}                latency histogram
+    a2v_render_seconds                            wall time of each render (the embedded pool's, or a
+                                                  worker's on its own `--metrics-port`)
+    a2v_renders_total{outcome}                    renders ended, ok or error
+    a2v_tasks{status}                             tasks per status in the store (read at scrape)
+    a2v_queue_depth                               render messages waiting (read at scrape)
+
+`/healthz` says the process runs (liveness: never touches a dependency). `/readyz` checks each
+dependency (store, queue, object store) and answers 503 naming those that fail, or while draining for
+shutdown, so a load balancer sends nothing more to a replica that is going away.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import anyio
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from prometheus_client.core import Metric
+    from starlette.requests import Request
+
+__all__ = ["Health", "Metrics"]
+
+log = logging.getLogger("mock_server")
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class _ScrapeTime:
+    """Gauges read from the store and the queue when Prometheus scrapes, not kept in this process."""
+
+    def __init__(self, tasks: Callable[[], dict[str, int]] | None, depth: Callable[[], int] | None) -> None:
+        self.tasks, self.depth = tasks, depth
+
+    def collect(self) -> Iterator[Metric]:
+        if self.tasks is not None:
+            family = GaugeMetricFamily("a2v_tasks", "Tasks in the store per status", labels=["status"])
+            try:
+                counts = self.tasks()
+            except Exception as err:  # a scrape must not fail because the store does
+                log.warning("metrics: tasks per status unavailable: %s", err)
+                counts = {}
+            for status in ("pending", "in_progressing", "finished", "error"):
+                family.add_metric([status], counts.get(status, 0))
+            yield family
+        if self.depth is not None:
+            try:
+                depth = self.depth()
+            except Exception as err:
+                log.warning("metrics: queue depth unavailable: %s", err)
+                return
+            yield GaugeMetricFamily("a2v_queue_depth", "Render messages waiting in the queue", value=depth)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "a2v_requests",
+            "API requests by operation, HTTP status and envelope code",
+            ["operation", "status", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "a2v_request_seconds",
+            "API request latency",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.render_seconds = Histogram(
+            "a2v_render_seconds", "Wall time of one render", buckets=_RENDER_BUCKETS, registry=self.registry
+        )
+        self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
+
+    def watch(
+        self, tasks: Callable[[], dict[str, int]] | None = None, depth: Callable[[], int] | None = None
+    ) -> None:
+        """Read tasks per status and the queue depth at each scrape."""
+        self.registry.register(_ScrapeTime(tasks, depth))
+
+    def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
+        self.requests.labels(operation, str(status), "" if code is None else str(code)).inc()
+        self.latency.labels(operation).observe(seconds)
+
+    def observe_render(self, seconds: float, ok: bool) -> None:
+        self.render_seconds.observe(seconds)
+        self.renders.labels("ok" if ok else "error").inc()
+
+    async def endpoint(self, request: Request) -> Response:
+        body = await anyio.to_thread.run_sync(generate_latest, self.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class Health:
+    """Liveness and readiness; `checks` maps a dependency's name to a call that raises when it fails."""
+
+    def __init__(self, checks: dict[str, Callable[[], None]] | None = None) -> None:
+        self.checks = dict(checks or {})
+        self.draining = False
+
+    async def healthz(self, request: Request) -> Response:
+        return _json(200, {"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        if self.draining:
+            return _json(503, {"status": "draining", "checks": {}})
+        results: dict[str, str] = {}
+        for name, check in self.checks.items():
+            try:
+                with anyio.fail_after(5):
+                    await anyio.to_thread.run_sync(check, abandon_on_cancel=True)
+                results[name] = "ok"
+            except Exception as err:
+                results[name] = f"{type(err).__name__}: {err}"[:300]
+        ok = all(value == "ok" for value in results.values())
+        return _json(200 if ok else 503, {"status": "ready" if ok else "unavailable", "checks": results})
+
+
+def _json(status: int, data: object) -> Response:
+    return Response(json.dumps(data).encode(), status_code=status, media_type="application/json")

@@ -1,0 +1,139 @@
+"""Callback deliveries from the store's outbox, by whichever replica locks each one first.
+
+Ending a task writes its delivery row (`PostgresStore.advance`). Every replica runs a few delivery loops;
+each loop locks one due row with `FOR UPDATE SKIP LOCKED`, posts the signed callback while holding the
+lock, and commits the outcome (delivered, or retrying at `next_at` with exponential back-off, or failed
+after `callback_attempts`) as it releases it. So exactly one replica posts a given attempt; a replica
+killed mid-post releases its lock with its connection and the attempt is made again by another, with the
+same `X-A2V-Delivery` id for the receiver to recognise. Headers and body are those of `CallbackSender`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+import httpx
+
+from mock_server.callbacks import sign
+from mock_server.pgstore import StoreUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from urllib.parse import SplitResult
+
+    from mock_server.config import Settings
+    from mock_server.pgstore import PostgresStore
+    from mock_server.store import Task
+
+__all__ = ["OutboxDeliverer"]
+
+log = logging.getLogger("mock_server")
+
+
+class OutboxDeliverer:
+    def __init__(
+        self,
+        settings: Settings,
+        store: PostgresStore,
+        body_of: Callable[[Task], bytes],
+        host_allowed: Callable[[SplitResult], bool],
+        *,
+        loops: int = 2,
+        idle_seconds: float = 0.2,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.body_of = body_of
+        self.host_allowed = host_allowed
+        self.loops = loops
+        self.idle_seconds = idle_seconds
+        self.client = httpx.Client(
+            timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
+        )
+        self.delivered = 0
+        self._jobs: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._jobs = [asyncio.create_task(self._loop(), name=f"a2v-outbox-{i}") for i in range(self.loops)]
+
+    async def aclose(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+        for job in self._jobs:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await job
+        self._jobs = []
+        self.client.close()
+
+    # `schedule` and `resume` keep the CallbackSender interface: the outbox row already exists.
+    def schedule(self, task: Task, record: object = None) -> None:
+        pass
+
+    def resume(self) -> int:
+        return 0
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                worked = await anyio.to_thread.run_sync(self.deliver_one, abandon_on_cancel=False)
+            except StoreUnavailable as err:
+                log.warning("callback outbox: %s", err)
+                worked = False
+            if not worked:
+                await asyncio.sleep(self.idle_seconds)
+
+    def deliver_one(self) -> bool:
+        """Lock, post and record one due delivery; False when none was due."""
+        from urllib.parse import urlsplit
+
+        with self.store.claim_delivery() as record:
+            if record is None:
+                return False
+            task = self.store.get_task(record["video_id"])
+            now = time.time()
+            if task is None or not task.callback_url:
+                record.update(state="failed", last_error="the task is gone", updated_at=now)
+                return True
+            if not self.host_allowed(urlsplit(task.callback_url)):
+                record.update(state="failed", last_error="callback_url host is not allowed by this mock")
+                record["updated_at"] = now
+                return True
+            body = self.body_of(task)
+            attempt = int(record["attempts"]) + 1
+            stamp = int(now)
+            headers = {
+                "Content-Type": "application/json",
+                "X-A2V-Signature": sign(task.token, body, stamp),
+                "X-A2V-Delivery": record["delivery_id"],
+                "X-A2V-Event": record["event"],
+                "User-Agent": "a2v-mock/1.0",
+            }
+            try:
+                response = self.client.post(task.callback_url, content=body, headers=headers)
+                status, error, ok = response.status_code, None, 200 <= response.status_code < 300
+            except httpx.HTTPError as err:
+                status, error, ok = None, f"{type(err).__name__}: {err}", False
+            last = attempt >= self.settings.callback_attempts
+            record.update(
+                attempts=attempt,
+                last_status=status,
+                last_error=error,
+                state="delivered" if ok else ("failed" if last else "retrying"),
+                updated_at=time.time(),
+                next_at=time.time() + self.settings.callback_backoff_seconds * 2 ** (attempt - 1),
+            )
+            if ok:
+                self.delivered += 1
+            elif last:
+                log.warning(
+                    "callback for %s to %s failed after %d attempts",
+                    task.video_id,
+                    task.callback_url,
+                    attempt,
+                )
+            return True
