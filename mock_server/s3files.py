@@ -39,9 +39,9 @@ if TYPE_CHECKING:
 
     from starlette.requests import Request
 
-    from mock_server.files import Signer
+    from mock_server.files import FileServer, Signer
 
-__all__ = ["S3Files", "parse_s3_url"]
+__all__ = ["S3FileServer", "S3Files", "parse_s3_url"]
 
 #: Bytes per read when streaming an object to a client.
 _CHUNK = 256 * 1024
@@ -190,3 +190,21 @@ class S3Files:
 
 def _status(err: botocore.exceptions.ClientError) -> int:
     return int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+class S3FileServer:
+    """The `FileServer` interface over an object store: videos from the store, previews (drawn by each
+    replica on first request, identical everywhere) from the replica's local directory."""
+
+    def __init__(self, files: S3Files, signer: Signer, local: FileServer) -> None:
+        self.files = files
+        self.signer = signer
+        self.local = local
+
+    def disk_path(self, name: str) -> Path:
+        return self.local.disk_path(name)
+
+    async def serve(self, request: Request, name: str) -> Response:
+        if name.startswith("videos/"):
+            return await self.files.serve(request, name, self.signer)
+        return await self.local.serve(request, name)
