@@ -10,6 +10,9 @@ several servers in one test process do not mix their counts):
     a2v_renders_total{outcome}                    renders ended, ok or error
     a2v_tasks{status}                             tasks per status in the store (read at scrape)
     a2v_queue_depth                               render messages waiting (read at scrape)
+    a2v_store_round_trips_total                   statements this process sent to PostgreSQL
+    a2v_queue_published_total                     render messages this process published
+    a2v_object_uploads_total                      objects this worker wrote to the object store
 
 `/healthz` says the process runs (liveness: never touches a dependency). `/readyz` checks each
 dependency (store, queue, object store) and answers 503 naming those that fail, or while draining for
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from starlette.responses import Response
 
 if TYPE_CHECKING:
@@ -44,10 +47,17 @@ _RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0
 class _ScrapeTime:
     """Gauges read from the store and the queue when Prometheus scrapes, not kept in this process."""
 
-    def __init__(self, tasks: Callable[[], dict[str, int]] | None, depth: Callable[[], int] | None) -> None:
-        self.tasks, self.depth = tasks, depth
+    def __init__(
+        self,
+        tasks: Callable[[], dict[str, int]] | None,
+        depth: Callable[[], int] | None,
+        counters: dict[str, tuple[str, Callable[[], float]]],
+    ) -> None:
+        self.tasks, self.depth, self.counters = tasks, depth, counters
 
     def collect(self) -> Iterator[Metric]:
+        for name, (doc, read) in self.counters.items():
+            yield CounterMetricFamily(name, doc, value=read())
         if self.tasks is not None:
             family = GaugeMetricFamily("a2v_tasks", "Tasks in the store per status", labels=["status"])
             try:
@@ -89,10 +99,14 @@ class Metrics:
         self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
 
     def watch(
-        self, tasks: Callable[[], dict[str, int]] | None = None, depth: Callable[[], int] | None = None
+        self,
+        tasks: Callable[[], dict[str, int]] | None = None,
+        depth: Callable[[], int] | None = None,
+        counters: dict[str, tuple[str, Callable[[], float]]] | None = None,
     ) -> None:
-        """Read tasks per status and the queue depth at each scrape."""
-        self.registry.register(_ScrapeTime(tasks, depth))
+        """Read tasks per status, the queue depth and process counters (name -> (help, read)) at each
+        scrape."""
+        self.registry.register(_ScrapeTime(tasks, depth, counters or {}))
 
     def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
         self.requests.labels(operation, str(status), "" if code is None else str(code)).inc()

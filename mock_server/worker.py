@@ -37,6 +37,7 @@ import anyio.from_thread
 from mock_server import renderpool
 from mock_server.celeryapp import RENDER_TASK, make_celery
 from mock_server.errors import TaskFailure
+from mock_server.metrics import Metrics
 from mock_server.pgstore import PostgresStore, StoreUnavailable
 from mock_server.s3files import S3Files
 
@@ -67,6 +68,9 @@ class WorkerOptions:
     s3_endpoint_url: str | None = None
     queue_name: str = "a2v-render"
     concurrency: int = 1
+    #: Serve this worker's Prometheus metrics on 127.0.0.1:<port> (None: not served).
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
 
 class _ProgressSink:
@@ -90,9 +94,12 @@ class UploadingRenderer:
     Returning from `render()` means both objects are in the store; only then may the task finish.
     """
 
-    def __init__(self, files: S3Files, characters_file: str | None = None) -> None:
+    def __init__(
+        self, files: S3Files, characters_file: str | None = None, metrics: Metrics | None = None
+    ) -> None:
         self.files = files
         self.characters_file = characters_file
+        self.metrics = metrics
         self.on_progress: Callable[[str, int, int], None] | None = None
         self.renders = 0
         self.render_seconds = 0.0
@@ -111,6 +118,8 @@ class UploadingRenderer:
         started = time.perf_counter()
         try:
             status, value, message = renderpool.render_job(job)
+            if self.metrics is not None:
+                self.metrics.observe_render(time.perf_counter() - started, ok=status == "ok")
             if status == "error":
                 raise TaskFailure(int(value), message)
             for local in (job.output, job.mask_output):
@@ -141,7 +150,18 @@ class WorkerContext:
         self.files = S3Files(options.files, endpoint_url=options.s3_endpoint_url)
         self.tmp = Path(tempfile.mkdtemp(prefix="a2v-worker-"))
         characters = None if settings.characters_file is None else str(settings.characters_file)
-        self.renderer = UploadingRenderer(self.files, characters)
+        self.metrics = Metrics()
+        self.metrics.watch(
+            counters={
+                "a2v_store_round_trips": ("Statements sent to PostgreSQL", lambda: self.store.round_trips),
+                "a2v_object_uploads": ("Objects written to the object store", lambda: self.files.uploads),
+            }
+        )
+        self.renderer = UploadingRenderer(self.files, characters, self.metrics)
+        if options.metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(options.metrics_port, options.metrics_host, registry=self.metrics.registry)
         self._portal_cm = anyio.from_thread.start_blocking_portal(name="a2v-worker-loop")
         self.portal = self._portal_cm.__enter__()
 
@@ -205,6 +225,8 @@ def run_worker(settings: Settings, options: WorkerOptions, loglevel: str = "INFO
     SIGKILL leaves it to be redelivered elsewhere)."""
     app = build_worker_app(settings, options)
     pool = "solo" if options.concurrency == 1 else "prefork"
+    if pool == "solo":  # build (and warm) before consuming: no fork follows
+        app.a2v_context()
     argv = [
         "worker",
         f"--pool={pool}",
@@ -239,6 +261,14 @@ def main(argv: list[str] | None = None) -> int:
         help="an S3-compatible endpoint; default AWS ($A2V_S3_ENDPOINT_URL)",
     )
     parser.add_argument("--concurrency", type=int, default=1, help="renders at once (1: solo pool)")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(os.environ["A2V_WORKER_METRICS_PORT"])
+        if os.environ.get("A2V_WORKER_METRICS_PORT")
+        else None,
+        help="serve Prometheus metrics on this port ($A2V_WORKER_METRICS_PORT)",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     args = parser.parse_args(argv)
     try:
@@ -262,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         files=args.files,
         s3_endpoint_url=args.s3_endpoint_url,
         concurrency=args.concurrency,
+        metrics_port=args.metrics_port,
     )
     return run_worker(settings, options, args.log_level.upper())
 
