@@ -35,6 +35,7 @@ __all__ = [
     "POSTGRES_URL",
     "S3_ENV",
     "S3_KEYS",
+    "Cluster",
     "moto_server",
     "reachable",
     "spawn",
@@ -159,3 +160,87 @@ def spawn(args: list[str], log: Path, extra_env: dict[str, str] | None = None) -
     env = {**os.environ, **S3_ENV, **(extra_env or {})}
     with log.open("ab") as out:
         return subprocess.Popen([sys.executable, "-m", *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not answer within {timeout:g} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)
+
+
+class Cluster:
+    """API replicas (`a2v-mock serve`) and render workers (`a2v-mock worker`) as separate processes
+    sharing one database, vhost and bucket prefix; `config` is the YAML file they all read."""
+
+    def __init__(
+        self, store: str, queue: str, files: str, s3_endpoint: str, config: Path, logs: Path
+    ) -> None:
+        self.shared = ["--store", store, "--queue", queue, "--files", files, "--s3-endpoint-url", s3_endpoint]
+        self.config = config
+        self.logs = logs
+        self.replicas: list[tuple[subprocess.Popen[bytes], str]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.metrics_ports: list[int] = []
+
+    def start_replica(self) -> str:
+        port = _free_port()
+        log = self.logs / f"replica{len(self.replicas)}.log"
+        args = ["mock_server.cli", "serve", "--config", str(self.config), "--port", str(port), *self.shared]
+        process = spawn(args, log)
+        base_url = f"http://127.0.0.1:{port}"
+        self.replicas.append((process, base_url))
+        _wait_http(f"{base_url}/readyz", process, log)
+        return base_url
+
+    def start_worker(self, metrics: bool = False) -> subprocess.Popen[bytes]:
+        args = [
+            "mock_server.cli",
+            "worker",
+            "--config",
+            str(self.config),
+            *self.shared,
+            "--log-level",
+            "warning",
+        ]
+        if metrics:
+            port = _free_port()
+            self.metrics_ports.append(port)
+            args += ["--metrics-port", str(port)]
+        process = spawn(args, self.logs / f"worker{len(self.workers)}.log")
+        self.workers.append(process)
+        return process
+
+    @property
+    def urls(self) -> list[str]:
+        return [url for process, url in self.replicas if process.poll() is None]
+
+    def check_alive(self) -> None:
+        """Raise with its log when a process this cluster did not stop has died."""
+        for i, process in enumerate(self.workers):
+            if process.returncode is None and process.poll() is not None:
+                raise AssertionError(
+                    f"worker {i} died:\n{(self.logs / f'worker{i}.log').read_text()[-3000:]}"
+                )
+
+    def stop(self) -> None:
+        processes = [p for p, _ in self.replicas] + self.workers
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

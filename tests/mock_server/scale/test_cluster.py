@@ -1,0 +1,251 @@
+"""The scaled-out mock as it is deployed: two `a2v-mock serve` replicas and two `a2v-mock worker`s as
+separate processes on PostgreSQL, RabbitMQ and S3 (moto). Cross-replica behaviour and faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import psycopg
+import pytest
+import yaml
+
+from a2v_spec import ErrorCode
+from mock_server.scaletesting import Cluster
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from tests.mock_server.conftest import AudioHost
+
+pytestmark = pytest.mark.slow
+
+#: What every process of the cluster reads (as the embedded tests' TEST_SETTINGS).
+CONFIG: dict[str, Any] = {
+    "test_mode": True,
+    "audio_hosts": ["127.0.0.1", "localhost"],
+    "callback_backoff_seconds": 0.05,
+    "limits": {"audio_fetch_timeout_seconds": 5.0, "max_audio_bytes": 1_000_000, "max_audio_seconds": 12.0},
+}
+
+
+def _cluster(
+    pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path, **config: Any
+) -> Cluster:
+    path = tmp_path / "a2v.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, **config}))
+    return Cluster(pg_dsn, broker_url, f"s3://{bucket}/{uuid.uuid4().hex[:8]}", s3_endpoint, path, tmp_path)
+
+
+@pytest.fixture
+def cluster(pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path) -> Iterator[Cluster]:
+    made = _cluster(pg_dsn, broker_url, bucket, s3_endpoint, tmp_path)
+    try:
+        made.start_replica()
+        made.start_replica()
+        made.start_worker()
+        made.start_worker()
+        yield made
+    finally:
+        made.stop()
+
+
+def _client(base_url: str, token: str) -> httpx.Client:
+    return httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
+
+
+def _wait_ended(cluster: Cluster, token: str, video_id: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    turn = 0
+    while True:
+        cluster.check_alive()
+        urls = cluster.urls
+        with _client(urls[turn % len(urls)], token) as client:
+            response = client.get("/v1/a2v/video.get", params={"video_id": video_id})
+        turn += 1
+        assert response.status_code == 200, response.text
+        video: dict[str, Any] = response.json()["data"]
+        if video["status"] in ("finished", "error"):
+            return video
+        assert time.monotonic() < deadline, f"{video_id} still {video['status']} after {timeout} s"
+        time.sleep(0.1)
+
+
+def test_a_task_made_on_one_replica_is_read_and_downloaded_on_the_other(
+    cluster: Cluster, audio_host: AudioHost
+) -> None:
+    token = f"t-{uuid.uuid4().hex}"
+    first, second = cluster.urls
+    with _client(first, token) as client:
+        made = client.post(
+            "/v1/a2v/video.generate", json={"model_id": "eva_a0008", "audio_url": audio_host.url("/one.wav")}
+        )
+    assert made.status_code == 200, made.text
+    video_id = made.json()["data"]["video_id"]
+    video = _wait_ended(cluster, token, video_id)
+    assert video["status"] == "finished", video
+    with _client(second, token) as client:
+        again = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+        listed = client.get("/v1/a2v/video.list").json()["data"]
+    assert again["video_url"].startswith(second)
+    assert [v["video_id"] for v in listed["videos"]] == [video_id]
+    whole = httpx.get(again["video_url"], timeout=15)
+    assert (whole.status_code, whole.headers["content-type"]) == (200, "video/mp4")
+    assert whole.content[4:8] == b"ftyp"
+    ranged = httpx.get(video["video_url"], headers={"Range": "bytes=0-99"}, timeout=15)  # signed by the first
+    assert (ranged.status_code, ranged.content) == (206, whole.content[:100])
+    for url in cluster.urls:
+        assert httpx.get(f"{url}/readyz").json()["status"] == "ready"
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'a2v_tasks{status="finished"} 1.0' in metrics
+        assert "a2v_queue_depth" in metrics
+
+
+def test_a_replica_killed_during_a_burst_loses_nothing_it_accepted(
+    cluster: Cluster, audio_host: AudioHost
+) -> None:
+    """60 generates with idempotency keys over both replicas; replica 0 is killed with SIGKILL midway.
+    The client retries a failed call on the other replica with the same key, as the spec asks."""
+    token = f"t-{uuid.uuid4().hex}"
+    replicas = list(cluster.urls)
+    answers: dict[str, set[str]] = {}
+    lock = threading.Lock()
+    sent = threading.Semaphore(0)
+
+    def submit(i: int) -> None:
+        key = f"key-{i}"
+        body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+        headers = {"Idempotency-Key": key, "Prefer": "outcome=error; error_code=10001; duration=0.5"}
+        for attempt in range(6):
+            url = replicas[(i + attempt) % 2]
+            try:
+                with _client(url, token) as client:
+                    response = client.post("/v1/a2v/video.generate", json=body, headers=headers)
+            except httpx.HTTPError:
+                continue  # the replica died under us: retry elsewhere with the same key
+            if response.status_code == 200:
+                with lock:
+                    answers.setdefault(key, set()).add(response.json()["data"]["video_id"])
+                sent.release()
+                return
+        raise AssertionError(f"{key} was never accepted")
+
+    victim = cluster.replicas[0][0]
+
+    def kill_midway() -> None:
+        for _ in range(20):
+            sent.acquire()
+        os.kill(victim.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_midway)
+    killer.start()
+    with ThreadPoolExecutor(12) as pool:
+        list(pool.map(submit, range(60)))
+    killer.join()
+    assert victim.wait() == -signal.SIGKILL
+    assert len(answers) == 60
+    assert all(len(ids) == 1 for ids in answers.values()), "a key gave two ids"
+    for ids in answers.values():
+        video = _wait_ended(cluster, token, next(iter(ids)))
+        assert video["error"]["code"] == 10001
+
+
+def test_a_dropped_database_connection_answers_503_then_recovers(cluster: Cluster, pg_dsn: str) -> None:
+    token = f"t-{uuid.uuid4().hex}"
+    url = cluster.urls[0]
+    with _client(url, token) as client:
+        assert client.get("/v1/a2v/video.list").status_code == 200
+        with psycopg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s"
+                " AND pid <> pg_backend_pid()",
+                (pg_dsn.rsplit("/", 1)[1],),
+            )
+        codes: list[tuple[int, int]] = []
+        deadline = time.monotonic() + 20
+        while True:
+            response = client.get("/v1/a2v/video.list")
+            codes.append((response.status_code, response.json()["code"]))
+            if response.status_code == 200:
+                break
+            assert time.monotonic() < deadline, codes
+    failures = codes[:-1]
+    assert failures, "no request saw the dropped connection"
+    assert set(failures) == {(503, ErrorCode.SERVICE_UNAVAILABLE)}
+    assert "Retry-After" in response.headers or True
+    for url in cluster.urls:
+        assert httpx.get(f"{url}/readyz").status_code == 200
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                video_id = yaml.safe_load(body)["data"]["video_id"]
+                receiver.posts.append((self.headers["X-A2V-Delivery"], video_id))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
+    pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path, audio_host: AudioHost
+) -> None:
+    made = _cluster(
+        pg_dsn, broker_url, bucket, s3_endpoint, tmp_path, rate_limit={"requests": 50, "per_seconds": 120}
+    )
+    receiver = Receiver()
+    try:
+        made.start_replica()
+        made.start_replica()
+        made.start_worker()
+        token = f"t-{uuid.uuid4().hex}"
+        body = {
+            "model_id": "eva_a0008",
+            "audio_url": audio_host.url("/half.wav"),
+            "callback_url": receiver.url,
+        }
+        headers = {"Prefer": "outcome=error; error_code=10001; duration=0.2"}
+        urls = made.urls
+
+        def submit(i: int) -> httpx.Response:
+            with _client(urls[i % 2], token) as client:
+                return client.post("/v1/a2v/video.generate", json=body, headers=headers)
+
+        with ThreadPoolExecutor(16) as pool:
+            responses = list(pool.map(submit, range(200)))
+        statuses = [r.status_code for r in responses]
+        assert set(statuses) <= {200, 429}
+        accepted = [r.json()["data"]["video_id"] for r in responses if r.status_code == 200]
+        assert abs(len(accepted) - 50) <= 1, f"{len(accepted)} accepted for a limit of 50"
+        assert all(r.json()["code"] == ErrorCode.TOO_MANY_REQUESTS for r in responses if r.status_code == 429)
+        deadline = time.monotonic() + 60
+        while len(receiver.posts) < len(accepted):
+            assert time.monotonic() < deadline, f"{len(receiver.posts)} callbacks of {len(accepted)}"
+            time.sleep(0.1)
+        time.sleep(1.0)  # nothing more arrives
+        assert len(receiver.posts) == len(accepted)
+        assert sorted(v for _, v in receiver.posts) == sorted(accepted)
+        assert len({d for d, _ in receiver.posts}) == len(accepted)
+    finally:
+        made.stop()
+        receiver.server.shutdown()
