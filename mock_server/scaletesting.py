@@ -36,12 +36,14 @@ __all__ = [
     "S3_ENV",
     "S3_KEYS",
     "Cluster",
+    "free_port",
     "moto_server",
     "reachable",
     "spawn",
     "temp_bucket",
     "temp_database",
     "temp_vhost",
+    "wait_http",
 ]
 
 POSTGRES_URL = os.environ.get("A2V_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -104,7 +106,7 @@ def temp_vhost(amqp_url: str = AMQP_URL) -> Iterator[str]:
         _rabbitmqctl("delete_vhost", name)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -113,7 +115,7 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def moto_server() -> Iterator[str]:
     """moto's standalone S3 server as a child process on 127.0.0.1; yields its endpoint URL."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
@@ -162,7 +164,7 @@ def spawn(args: list[str], log: Path, extra_env: dict[str, str] | None = None) -
         return subprocess.Popen([sys.executable, "-m", *args], stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+def wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -194,13 +196,13 @@ class Cluster:
         self.metrics_ports: list[int] = []
 
     def start_replica(self) -> str:
-        port = _free_port()
+        port = free_port()
         log = self.logs / f"replica{len(self.replicas)}.log"
         args = ["mock_server.cli", "serve", "--config", str(self.config), "--port", str(port), *self.shared]
         process = spawn(args, log)
         base_url = f"http://127.0.0.1:{port}"
         self.replicas.append((process, base_url))
-        _wait_http(f"{base_url}/readyz", process, log)
+        wait_http(f"{base_url}/readyz", process, log)
         return base_url
 
     def start_worker(self, metrics: bool = False) -> subprocess.Popen[bytes]:
@@ -214,7 +216,7 @@ class Cluster:
             "warning",
         ]
         if metrics:
-            port = _free_port()
+            port = free_port()
             self.metrics_ports.append(port)
             args += ["--metrics-port", str(port)]
         process = spawn(args, self.logs / f"worker{len(self.workers)}.log")

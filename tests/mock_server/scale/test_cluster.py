@@ -180,7 +180,6 @@ def test_a_dropped_database_connection_answers_503_then_recovers(cluster: Cluste
     failures = codes[:-1]
     assert failures, "no request saw the dropped connection"
     assert set(failures) == {(503, ErrorCode.SERVICE_UNAVAILABLE)}
-    assert "Retry-After" in response.headers or True
     for url in cluster.urls:
         assert httpx.get(f"{url}/readyz").status_code == 200
 
