@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
+
+    from starlette.requests import Request
 
 __all__ = [
     "AMQP_URL",
@@ -39,6 +42,7 @@ __all__ = [
     "free_port",
     "moto_server",
     "reachable",
+    "round_robin",
     "spawn",
     "temp_bucket",
     "temp_database",
@@ -246,3 +250,51 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@contextlib.contextmanager
+def round_robin(backends: list[str]) -> Iterator[str]:
+    """A load balancer for tests: each request goes to the next backend in turn (not each connection),
+    with the client's `Host` passed on so the URLs a replica builds point at the balancer."""
+    import itertools
+
+    import httpx
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    turn = itertools.cycle(backends)
+    client = httpx.AsyncClient(timeout=120, follow_redirects=False, trust_env=False)
+    hop = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+
+    async def forward(request: Request) -> Response:
+        upstream = next(turn)
+        url = f"{upstream}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in hop]
+        answer = await client.request(request.method, url, headers=headers, content=await request.body())
+        kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in hop]
+        response = Response(answer.content, status_code=answer.status_code)
+        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept] + [
+            (b"content-length", str(len(answer.content)).encode())
+        ]
+        return response
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    app = Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the round-robin balancer did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
