@@ -195,3 +195,16 @@ def test_a_worker_rides_out_a_broker_restart(stack: Stack, audio_host: AudioHost
     subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True, timeout=120)
     subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=120)
     assert [stack.wait(video_id, ended, timeout=120).status for video_id in ids] == ["finished"] * 3
+
+
+def test_sigterm_lets_a_worker_finish_its_render(stack: Stack, audio_host: AudioHost) -> None:
+    worker = stack.start_worker()
+    video_id = stack.submit(audio_host.url("/ten.wav"))
+    stack.wait(video_id, lambda t: t.status == "in_progressing" and t.progress > 5, timeout=60)
+    worker.terminate()  # warm shutdown: finish, store, acknowledge, exit
+    assert worker.wait(timeout=120) == 0
+    task = stack.store.get_task(video_id)
+    assert task is not None
+    assert task.status == "finished"
+    assert stack.store.attempt_of(video_id)[0] == 1
+    assert stack.queue.depth() == 0  # acknowledged: nothing left to redeliver
