@@ -248,3 +248,27 @@ def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
     finally:
         made.stop()
         receiver.server.shutdown()
+
+
+def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Cluster, tmp_path: Path) -> None:
+    """The contract kit's full profile through a balancer that sends each request to the next replica."""
+    import json
+
+    from contract_tests.cli import main
+    from mock_server.scaletesting import round_robin
+
+    report = tmp_path / "kit.json"
+    with round_robin(cluster.urls) as balancer:
+        code = main(
+            [
+                "--base-url", balancer,
+                "--api-key", f"kit-{uuid.uuid4().hex[:8]}",
+                "--second-api-key", f"kit-{uuid.uuid4().hex[:8]}",
+                "--profile", "full",
+                "--seed", "11",
+                "--report-json", str(report),
+            ]
+        )  # fmt: skip
+    data = json.loads(report.read_text())
+    failed = {k: v for k, v in data["requirements"].items() if v["outcome"] not in ("passed", "skipped")}
+    assert code == 0, json.dumps(failed, indent=1)[:5000]
