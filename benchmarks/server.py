@@ -21,36 +21,21 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from reference_renderer.testing import speech_wav
+from a2v_testkit import FileHost, free_port, speech_wav
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "bench"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 # --- load generation (always in another process) ------------------------------------------------
@@ -217,16 +202,11 @@ def main() -> int:
         parser_name = "h11"
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, uvicorn http: {parser_name}")
 
-    with tempfile.TemporaryDirectory(prefix="a2v-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="a2v-bench-") as tmp, FileHost() as audio:
         root = Path(tmp)
-        audio_dir = root / "audio"
-        audio_dir.mkdir()
         for name, seconds in (("one.wav", 1.0), ("ten.wav", 10.0), ("minute.wav", 60.0)):
-            (audio_dir / name).write_bytes(speech_wav(seconds))
-        audio = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(audio_dir)))
-        audio.RequestHandlerClass.log_message = lambda *a: None  # type: ignore[method-assign]
-        threading.Thread(target=audio.serve_forever, daemon=True).start()
-        audio_url = f"http://127.0.0.1:{audio.server_port}"
+            audio.add(name, speech_wav(seconds), "audio/wav")
+        audio_url = audio.base_url
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -283,7 +263,6 @@ def main() -> int:
             stop(mock)
             if prism is not None:
                 stop(prism)
-            audio.shutdown()
 
     print()
     print(f"  {'':<44} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}")

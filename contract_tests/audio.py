@@ -1,8 +1,8 @@
-"""Audio fixtures made in code (numpy + PyAV), so the kit needs no binary files.
+"""Audio fixtures made in code, so the kit needs no binary files.
 
-The signal is speech-like (a voiced tone whose loudness rises and falls about four times a second), so a
-lip-sync renderer has something to animate. Everything is a pure function of its arguments: the same
-`AudioSpec` always gives the same bytes.
+The signal is the test toolkit's synthetic speech (`a2v_testkit.speech`: vowels, fricatives, closures
+and pauses), so a lip-sync renderer has something to animate. Everything is a pure function of its
+arguments: the same `AudioSpec` always gives the same bytes.
 
 `FIXTURE_FILES` names the files the kit serves from its local audio server, and expects at
 `--audio-base-url` when the implementation cannot reach the kit's machine (write them with
@@ -14,10 +14,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, cast
+from typing import Final
 
 import av
-import numpy as np
+
+from a2v_testkit import FORMATS as ALL_FORMATS
+from a2v_testkit import AudioFormat, speech
 
 __all__ = [
     "FIXTURE_FILES",
@@ -31,21 +33,27 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class _Format:
-    container: str
-    codec: str
-    sample_format: str
-    extension: str
-    content_type: str
+class KitFormat:
+    """A container the kit sends, with the sample rates it tries in it."""
+
+    format: AudioFormat
     rates: tuple[int, ...]
+
+    @property
+    def extension(self) -> str:
+        return self.format.extension
+
+    @property
+    def content_type(self) -> str:
+        return self.format.content_type
 
 
 #: The containers the spec says are accepted ("WAV and MP3 always; also FLAC, Ogg/Opus").
-FORMATS: Final[dict[str, _Format]] = {
-    "wav": _Format("wav", "pcm_s16le", "s16", "wav", "audio/wav", (8000, 16000, 22050, 44100, 48000)),
-    "mp3": _Format("mp3", "libmp3lame", "s16p", "mp3", "audio/mpeg", (16000, 22050, 44100, 48000)),
-    "flac": _Format("flac", "flac", "s16", "flac", "audio/flac", (8000, 16000, 22050, 44100, 48000)),
-    "ogg": _Format("ogg", "libopus", "s16", "ogg", "audio/ogg", (16000, 24000, 48000)),
+FORMATS: Final[dict[str, KitFormat]] = {
+    "wav": KitFormat(ALL_FORMATS["wav"], (8000, 16000, 22050, 44100, 48000)),
+    "mp3": KitFormat(ALL_FORMATS["mp3"], (16000, 22050, 44100, 48000)),
+    "flac": KitFormat(ALL_FORMATS["flac"], (8000, 16000, 22050, 44100, 48000)),
+    "ogg": KitFormat(ALL_FORMATS["ogg"], (16000, 24000, 48000)),
 }
 
 
@@ -69,50 +77,9 @@ class AudioSpec:
         return FORMATS[self.fmt].content_type
 
 
-def _signal(spec: AudioSpec) -> np.ndarray:
-    """A (channels, samples) float32 speech-like signal in [-1, 1]."""
-    rng = np.random.default_rng(spec.seed)
-    n = round(spec.seconds * spec.sample_rate)
-    t = np.arange(n, dtype=np.float64) / spec.sample_rate
-    pitch = 110 + 40 * rng.random()
-    syllables = 3.5 + rng.random()
-    envelope = np.clip(np.sin(2 * np.pi * syllables * t + rng.random() * 6), 0, None) ** 0.7
-    voice = sum(np.sin(2 * np.pi * pitch * k * t) / k for k in range(1, 6))
-    mono = 0.3 * envelope * voice + 0.01 * rng.standard_normal(n)
-    mono = np.clip(mono, -1.0, 1.0).astype(np.float32)
-    return np.repeat(mono[None, :], spec.channels, axis=0)
-
-
 def make_audio(spec: AudioSpec) -> bytes:
     """Encode the signal for `spec` into its container and return the file's bytes."""
-    fmt = FORMATS[spec.fmt]
-    if spec.channels not in (1, 2):
-        raise ValueError(f"channels must be 1 or 2, got {spec.channels}")
-    samples = _signal(spec)
-    pcm = (samples * 32767).astype(np.int16)
-    layout = "mono" if spec.channels == 1 else "stereo"
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=fmt.container, options={"fflags": "+bitexact"}) as container:
-        stream = cast("av.AudioStream", container.add_stream(fmt.codec, rate=spec.sample_rate))
-        stream.layout = layout
-        resampler = av.AudioResampler(format=fmt.sample_format, layout=layout, rate=spec.sample_rate)
-        chunk = stream.codec_context.frame_size or 1024
-        pts = 0
-        for start in range(0, pcm.shape[1], chunk):
-            block = np.ascontiguousarray(pcm[:, start : start + chunk].T.reshape(1, -1))
-            frame = av.AudioFrame.from_ndarray(block, format="s16", layout=layout)
-            frame.sample_rate = spec.sample_rate
-            frame.pts = pts
-            pts += block.shape[1] // spec.channels
-            for resampled in resampler.resample(frame):
-                for packet in stream.encode(resampled):
-                    container.mux(packet)
-        for resampled in resampler.resample(None):
-            for packet in stream.encode(resampled):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return buffer.getvalue()
+    return speech(spec.fmt, spec.seconds, rate=spec.sample_rate, channels=spec.channels, seed=spec.seed)
 
 
 def decoded_duration(data: bytes) -> float:

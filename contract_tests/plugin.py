@@ -283,13 +283,10 @@ def a2v_transport(a2v_options: KitOptions) -> Iterator[Any]:
     if a2v_options.app is None:
         yield None
         return
-    from contract_tests.transport import InProcessTransport
+    from a2v_testkit import AppThread
 
-    transport = InProcessTransport(a2v_options.app)
-    try:
-        yield transport
-    finally:
-        transport.close()
+    with AppThread(a2v_options.app) as app:
+        yield app.transport()
 
 
 def _client(options: KitOptions, spec: Spec, transport: Any, token: str | None) -> A2VClient:

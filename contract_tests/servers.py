@@ -1,7 +1,7 @@
 """The kit's own little HTTP server on 127.0.0.1: it serves audio fixtures to the implementation and
 receives its callbacks.
 
-One Starlette app, run by uvicorn in a thread on a free port:
+A loopback host from the test toolkit (`a2v_testkit.FileHost`, uvicorn in a thread on a free port):
 
     GET  /audio/<name>        a registered file (fixtures, generated audio, a text file named .wav)
     GET  /missing/<name>      always 404 (for the 10001 check)
@@ -10,31 +10,20 @@ One Starlette app, run by uvicorn in a thread on a free port:
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import uvicorn
-from starlette.applications import Starlette
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from a2v_testkit import FileHost, Reply, free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from starlette.requests import Request
+    from a2v_testkit import Recorded
 
-__all__ = ["CallbackDelivery", "KitServer", "free_port", "run_in_thread"]
+__all__ = ["CallbackDelivery", "KitServer", "free_port", "kit_server"]
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on (right now): the "unreachable audio" URL uses one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_CALLBACKS = "/callbacks/"
 
 
 @dataclass(frozen=True)
@@ -44,93 +33,51 @@ class CallbackDelivery:
     body: bytes
     received_at: float
 
+    @classmethod
+    def of(cls, request: Recorded) -> CallbackDelivery:
+        return cls(request.path.removeprefix(_CALLBACKS), request.headers, request.body, request.received_at)
 
-@dataclass
+
 class KitServer:
-    """State of the kit's server: files to serve and callbacks received. `base_url` is set once running."""
+    """The kit's server: files to serve and callbacks received, on a running `FileHost`."""
 
-    base_url: str = ""
-    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-    deliveries: list[CallbackDelivery] = field(default_factory=list)
-    _cond: threading.Condition = field(default_factory=threading.Condition)
+    def __init__(self, host: FileHost) -> None:
+        self.host = host
+        #: Files served under /audio/, by name: (bytes, content type).
+        self.files: dict[str, tuple[bytes, str]] = {}
+        host.route(_CALLBACKS + "{key}", Reply(b"ok", content_type="text/plain"), methods=["POST"])
+
+    @property
+    def base_url(self) -> str:
+        return self.host.base_url
 
     def add_file(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[name] = (data, content_type)
-        return f"{self.base_url}/audio/{name}"
+        return self.host.add(f"/audio/{name}", data, content_type)
 
     def missing_url(self, name: str = "missing.wav") -> str:
-        return f"{self.base_url}/missing/{name}"
+        return self.host.url(f"/missing/{name}")  # never registered: 404
 
     def callback_url(self, key: str) -> str:
-        return f"{self.base_url}/callbacks/{key}"
+        return self.host.url(_CALLBACKS + key)
+
+    @property
+    def deliveries(self) -> list[CallbackDelivery]:
+        """Every callback received so far, oldest first."""
+        posts = self.host.requests(method="POST")
+        return [CallbackDelivery.of(r) for r in posts if r.path.startswith(_CALLBACKS)]
 
     def wait_for_callbacks(self, key: str, count: int = 1, timeout: float = 30.0) -> list[CallbackDelivery]:
         """Deliveries to `key` once there are `count` of them (or as many as came within `timeout`)."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                got = [d for d in self.deliveries if d.key == key]
-                remaining = deadline - time.monotonic()
-                if len(got) >= count or remaining <= 0:
-                    return got
-                self._cond.wait(remaining)
-
-    def app(self) -> Starlette:
-        async def audio(request: Request) -> Response:
-            name = request.path_params["name"]
-            if name not in self.files:
-                return PlainTextResponse(f"no such fixture {name!r}", status_code=404)
-            data, kind = self.files[name]
-            return Response(data, media_type=kind)
-
-        async def missing(request: Request) -> Response:
-            return PlainTextResponse("not found", status_code=404)
-
-        async def callback(request: Request) -> Response:
-            body = await request.body()
-            delivery = CallbackDelivery(
-                key=request.path_params["key"],
-                headers={k.lower(): v for k, v in request.headers.items()},
-                body=body,
-                received_at=time.time(),
-            )
-            with self._cond:
-                self.deliveries.append(delivery)
-                self._cond.notify_all()
-            return PlainTextResponse("ok")
-
-        return Starlette(
-            routes=[
-                Route("/audio/{name:path}", audio),
-                Route("/missing/{name:path}", missing),
-                Route("/callbacks/{key}", callback, methods=["POST"]),
-            ]
-        )
-
-
-@contextmanager
-def run_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn in a daemon thread; yields its base URL, stops it on exit."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="a2v-kit-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the kit's HTTP server did not start on {host}")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{host}:{bound}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        path = _CALLBACKS + key
+        try:
+            got = self.host.wait_for(count, path, method="POST", timeout=timeout)
+        except TimeoutError:
+            got = self.host.requests(path, method="POST")
+        return [CallbackDelivery.of(r) for r in got]
 
 
 @contextmanager
 def kit_server() -> Iterator[KitServer]:
-    state = KitServer()
-    with run_in_thread(state.app()) as url:
-        state.base_url = url
-        yield state
+    with FileHost() as host:
+        yield KitServer(host)

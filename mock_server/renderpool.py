@@ -30,7 +30,8 @@ __all__ = ["RenderJob", "RenderPool", "render_job"]
 
 log = logging.getLogger("mock_server")
 
-#: In each worker process: the queue progress goes to (set by the pool's initializer).
+#: In each worker process: the queue progress goes to (set by the pool's initializer) and the
+#: renderer's layer cache (made by the first job), so each character is drawn once per worker.
 _worker: dict[str, Any] = {}
 
 
@@ -111,9 +112,12 @@ def _code_for(err: BaseException) -> int:
 def render_job(job: RenderJob) -> tuple[str, Any, str]:
     """Run in a worker process: ("ok", duration, "") or ("error", code, message)."""
     try:
-        from reference_renderer import RenderError, RenderOptions, render
+        from reference_renderer import LayerCache, RenderError, RenderOptions, render
 
         queue = _worker.get("queue")
+        layers = _worker.get("layers")
+        if layers is None:
+            layers = _worker["layers"] = LayerCache()
         last = [0.0]
 
         def progress(done: int, total: int) -> None:
@@ -127,7 +131,13 @@ def render_job(job: RenderJob) -> tuple[str, Any, str]:
             size=job.size, fps=job.fps, min_duration=job.min_duration, max_duration=job.max_duration
         )
         result = render(
-            job.audio, character, job.output, mask_output=job.mask_output, options=options, progress=progress
+            job.audio,
+            character,
+            job.output,
+            mask_output=job.mask_output,
+            options=options,
+            progress=progress,
+            layer_cache=layers,
         )
         return "ok", float(result.duration), ""
     except Exception as err:

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import respx
 
-from partner._asgi import AppThread, AppTransport, in_app
+from a2v_testkit import AppThread, AppTransport, in_app
 from partner.admin import Admin
 from partner.audio import make_wav
 from partner.tenant import Tenant
@@ -110,7 +110,9 @@ class InProcessMock:
         self.settings = base.replace(**{"data_dir": Path(data_dir), **self._overrides})
         self.app = create_app(self.settings)
         try:
-            self.runner = AppThread(self.app, drop_errors=(DroppedConnection,)).start()
+            self.runner = AppThread(
+                self.app, drop_errors=(DroppedConnection,), raise_app_exceptions=False
+            ).start()
         except BaseException:
             self._cleanup()
             raise

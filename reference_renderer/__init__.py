@@ -6,6 +6,9 @@ Example::
 
     result = render("speech.mp3", "eva_a0008", "out.mp4", mask_output="out_mask.mp4")
     print(result.duration, result.frame_count, result.track[0])
+
+A process that renders again and again (a worker) keeps a ``LayerCache`` and passes it as
+``layer_cache=``, so each character is drawn once.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from .errors import (
     RenderError,
     UndecodableAudioError,
 )
+from .layers import LayerCache
 from .render import analyze_audio, render, render_preview
 from .types import SHAPES, MouthFrame, RenderOptions, RenderResult
 
@@ -32,6 +36,7 @@ __all__ = [
     "Character",
     "CharacterError",
     "EmptyAudioError",
+    "LayerCache",
     "MouthFrame",
     "RenderError",
     "RenderOptions",

@@ -8,7 +8,6 @@ and the field in its error, so a user's typo is a one-line fix.
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import re
 import zlib
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import CharacterError
+from .types import Rgb
 
 if TYPE_CHECKING:
     from .types import PathLike
@@ -34,7 +34,6 @@ __all__ = [
     "load_characters",
 ]
 
-Rgb = tuple[float, float, float]
 GENDERS = ("female", "male", "neutral")
 HAIR_STYLES = ("long", "bob", "short", "bun", "buzz", "curly")
 FRINGES = ("side", "straight", "part", "none")
@@ -76,9 +75,9 @@ class Character:
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@functools.cache
 def _builtin_data() -> dict[str, Any]:
-    """The parsed built-in YAML (it ships with the package, so parsing once per process is enough)."""
+    """The parsed built-in YAML, fresh on every call: it takes ~2 ms with libyaml, so no module-level
+    cache (state lives in the caller: a render worker keeps its ``load_characters`` result)."""
     text = resources.files(__package__).joinpath("characters.yaml").read_text(encoding="utf-8")
     return _parse_yaml(text, "characters.yaml (built-in)")
 
@@ -203,7 +202,7 @@ def load_characters(extra: PathLike | None = None) -> dict[str, Character]:
         chars = load_characters("my_characters.yaml")
         eva = chars["eva_a0008"]
     """
-    builtin = copy.deepcopy(_builtin_data())
+    builtin = _builtin_data()
     defaults: dict[str, Any] = builtin.get("defaults") or {}
     entries: dict[str, tuple[dict[str, Any], str]] = {
         cid: (_merge(defaults, raw or {}), "characters.yaml (built-in)")

@@ -15,6 +15,7 @@ Output is premultiplied RGBA in float32 (``rgb`` already multiplied by ``alpha``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,12 +39,20 @@ from .sdf import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from .characters import Character
-    from .sdf import Sdf
+    from .types import Rect, Rgb
 
-__all__ = ["Layout", "Rect", "draw_background", "draw_character", "layout", "mouth_params"]
-
-Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (end exclusive), even-aligned for yuv420p
+__all__ = [
+    "MOUTH_POSES",
+    "Layout",
+    "MouthPose",
+    "draw_background",
+    "draw_character",
+    "layout",
+    "mouth_params",
+]
 
 _MOUTH_INNER = (0.22, 0.05, 0.07)
 _TEETH = (0.97, 0.96, 0.93)
@@ -69,6 +78,19 @@ class Layout:
     mouth_w: float  # half-width of the neutral mouth
     eye_rects: tuple[Rect, Rect]
     mouth_rect: Rect
+
+    @property
+    def u(self) -> float:
+        """Pixels per design unit: geometry is designed on a 512-pixel canvas."""
+        return self.size / 512
+
+    @property
+    def shoulder_y(self) -> float:
+        return self.cy + 1.32 * self.b
+
+    def eye_x(self, side: int) -> float:
+        """Centre of the eye on ``side`` (-1 viewer's left, 1 right)."""
+        return self.cx + side * self.eye_dx
 
 
 def _even_rect(x0: float, y0: float, x1: float, y1: float, size: int) -> Rect:
@@ -118,23 +140,49 @@ def draw_background(ch: Character, size: int) -> np.ndarray:
     return np.clip(rgb, 0, 1).astype(np.float32)
 
 
-def mouth_params(shape: str, openness: float) -> tuple[float, float, float, bool, bool, bool]:
-    """``(width_scale, opening (x face half-height), lip thickness scale, upper teeth, lower teeth, tongue)``.
+@dataclass(frozen=True, slots=True)
+class MouthPose:
+    """How one Rhubarb shape is drawn: widths and thicknesses relative to the neutral mouth.
 
-    Closed shapes (X, A) have opening 0. The numbers follow Rhubarb's drawings: B shows clenched teeth,
-    C and D open progressively wider, E is a rounded open mouth, F a small pucker.
+    ``opening`` (x face half-height) grows from ``opening`` at openness 0 by ``opening_gain`` at 1;
+    closed shapes (X, A) have both 0.
     """
-    o = float(np.clip(openness, 0, 1))
-    table = {
-        "X": (1.0, 0.0, 1.0, False, False, False),
-        "A": (0.92, 0.0, 1.25, False, False, False),
-        "B": (0.95, 0.055 + 0.03 * o, 1.0, True, True, False),
-        "C": (1.0, 0.09 + 0.09 * o, 1.0, True, False, True),
-        "D": (1.08, 0.14 + 0.11 * o, 1.0, True, False, True),
-        "E": (0.74, 0.09 + 0.08 * o, 1.25, False, False, True),
-        "F": (0.52, 0.05 + 0.04 * o, 1.6, False, False, False),
+
+    width: float
+    opening: float
+    opening_gain: float
+    lip: float
+    upper_teeth: bool
+    lower_teeth: bool
+    tongue: bool
+
+    def opening_at(self, openness: float) -> float:
+        return self.opening + self.opening_gain * float(np.clip(openness, 0, 1))
+
+
+#: The numbers follow Rhubarb's drawings: B shows clenched teeth, C and D open progressively wider,
+#: E is a rounded open mouth, F a small pucker. Built once; read-only.
+MOUTH_POSES: Mapping[str, MouthPose] = MappingProxyType(
+    {
+        "X": MouthPose(1.0, 0.0, 0.0, 1.0, upper_teeth=False, lower_teeth=False, tongue=False),
+        "A": MouthPose(0.92, 0.0, 0.0, 1.25, upper_teeth=False, lower_teeth=False, tongue=False),
+        "B": MouthPose(0.95, 0.055, 0.03, 1.0, upper_teeth=True, lower_teeth=True, tongue=False),
+        "C": MouthPose(1.0, 0.09, 0.09, 1.0, upper_teeth=True, lower_teeth=False, tongue=True),
+        "D": MouthPose(1.08, 0.14, 0.11, 1.0, upper_teeth=True, lower_teeth=False, tongue=True),
+        "E": MouthPose(0.74, 0.09, 0.08, 1.25, upper_teeth=False, lower_teeth=False, tongue=True),
+        "F": MouthPose(0.52, 0.05, 0.04, 1.6, upper_teeth=False, lower_teeth=False, tongue=False),
     }
-    return table[shape]
+)
+
+
+def mouth_params(shape: str, openness: float) -> tuple[float, float, float, bool, bool, bool]:
+    """``(width_scale, opening (x face half-height), lip thickness scale, upper teeth, lower teeth, tongue)``
+    for ``shape`` at ``openness`` (0..1), from ``MOUTH_POSES``."""
+    try:
+        pose = MOUTH_POSES[shape]
+    except KeyError:
+        raise ValueError(f"unknown mouth shape {shape!r}; expected one of {', '.join(MOUTH_POSES)}") from None
+    return (pose.width, pose.opening_at(openness), pose.lip, pose.upper_teeth, pose.lower_teeth, pose.tongue)
 
 
 def draw_character(
@@ -152,41 +200,58 @@ def draw_character(
     """
     cv = Canvas(size, region)
     lay = layout(ch, size)
-    u = size / 512
-    cx, cy, a, b = lay.cx, lay.cy, lay.a, lay.b
-    skin = ch.skin
-    shoulder_y = cy + 1.32 * b
+    _back_hair(cv, ch, lay)
+    _neck(cv, ch, lay)
+    _clothes(cv, ch, lay)
+    _ears(cv, ch, lay)
+    _face(cv, ch, lay)
+    _nose(cv, ch, lay)
+    _mouth(cv, ch, lay, mouth)
+    for side in (-1, 1):
+        _eye(cv, ch, lay, side, eye_open, gaze)
+    _front_hair(cv, ch, lay)
+    for side in (-1, 1):
+        _brow(cv, ch, lay, side)
+    if ch.glasses is not None:
+        _glasses(cv, ch, lay, ch.glasses)
+    return cv.rgb, cv.alpha
 
-    _back_hair(cv, ch, cx, cy, a, b, size)
 
-    # Body and clothes.
+def _neck(cv: Canvas, ch: Character, lay: Layout) -> None:
+    cx, cy, a, b, u = lay.cx, lay.cy, lay.a, lay.b, lay.u
     neck = rounded_box(cx, cy + 1.05 * b, 0.36 * a, 0.55 * b, 0.1 * a)
-    cv.fill(neck, (cx - a, cy + 0.4 * b, cx + a, shoulder_y + 0.5 * b), shade(skin, 0.88))
+    cv.fill(neck, (cx - a, cy + 0.4 * b, cx + a, lay.shoulder_y + 0.5 * b), shade(ch.skin, 0.88))
     cv.fill(
         inter(ellipse(cx, cy + 0.80 * b, 0.6 * a, 0.3 * b), neck),
         (cx - a, cy + 0.5 * b, cx + a, cy + 1.2 * b),
-        shade(skin, 0.7),
+        shade(ch.skin, 0.7),
         opacity=0.55,
         soft=6 * u,
     )
-    body = rounded_box(cx, shoulder_y + 170 * u, 190 * u, 170 * u, 95 * u)
-    _clothes(cv, ch, body, cx, shoulder_y, a, b, u, size)
 
-    # Ears, face.
+
+def _ears(cv: Canvas, ch: Character, lay: Layout) -> None:
+    cx, cy, a, b, u = lay.cx, lay.cy, lay.a, lay.b, lay.u
     for side in (-1, 1):
         ex = cx + side * a * 0.96
         cv.fill(
             ellipse(ex, cy + 0.08 * b, 0.17 * a, 0.25 * b),
             (ex - a * 0.2, cy - 0.2 * b, ex + a * 0.2, cy + 0.4 * b),
-            shade(skin, 0.93),
+            shade(ch.skin, 0.93),
         )
         cv.fill(
             ellipse(ex + side * 0.02 * a, cy + 0.08 * b, 0.08 * a, 0.15 * b),
             (ex - a * 0.1, cy - 0.1 * b, ex + a * 0.1, cy + 0.3 * b),
-            shade(skin, 0.78),
+            shade(ch.skin, 0.78),
             opacity=0.6,
             soft=2 * u,
         )
+
+
+def _face(cv: Canvas, ch: Character, lay: Layout) -> None:
+    """The face with its shading, then what lies on the skin: blush and beard."""
+    cx, cy, a, b, u = lay.cx, lay.cy, lay.a, lay.b, lay.u
+    skin = ch.skin
 
     def face_sdf(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         t = np.clip((y - cy) / b, 0, 1)
@@ -225,35 +290,29 @@ def draw_character(
             soft=1.5 * u,
         )
 
-    # Nose: a small shadowed curve and nostril hint.
+
+def _nose(cv: Canvas, ch: Character, lay: Layout) -> None:
+    """A small shadowed curve and a nostril hint."""
+    cx, cy, a, b, u = lay.cx, lay.cy, lay.a, lay.b, lay.u
     ny = cy + 0.34 * b
     cv.fill(
         curve(lambda x: ny + 0.035 * b * ((x - cx) / (0.09 * a)) ** 2, cx - 0.1 * a, cx + 0.1 * a, 2.6 * u),
         (cx - 0.12 * a, ny - 0.02 * b, cx + 0.12 * a, ny + 0.06 * b),
-        shade(skin, 0.7),
+        shade(ch.skin, 0.7),
     )
     cv.fill(
         ellipse(cx - 0.03 * a, ny - 0.18 * b, 0.05 * a, 0.14 * b),
         (cx - 0.1 * a, ny - 0.34 * b, cx + 0.05 * a, ny),
-        shade(skin, 0.9),
+        shade(ch.skin, 0.9),
         opacity=0.5,
         soft=4 * u,
     )
 
-    _mouth(cv, ch, lay, mouth, u)
-    for side in (-1, 1):
-        _eye(cv, ch, lay, cx + side * lay.eye_dx, side, eye_open, gaze, u)
-    _front_hair(cv, ch, cx, cy, a, b, u)
-    for side in (-1, 1):
-        _brow(cv, ch, lay, cx + side * lay.eye_dx, side, u)
-    if ch.glasses is not None:
-        _glasses(cv, ch, lay, u)
-    return cv.rgb, cv.alpha
 
-
-def _back_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: float, size: int) -> None:
+def _back_hair(cv: Canvas, ch: Character, lay: Layout) -> None:
+    cx, cy, a, b = lay.cx, lay.cy, lay.a, lay.b
     style, col = ch.hair_style, shade(ch.hair_color, 0.8)
-    full = (0, 0, size, size)
+    full = (0, 0, lay.size, lay.size)
     if style == "long":
         cv.fill(
             union(
@@ -293,7 +352,8 @@ def _back_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: flo
         pass  # drawn as a cap in front
 
 
-def _front_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: float, u: float) -> None:
+def _front_hair(cv: Canvas, ch: Character, lay: Layout) -> None:
+    cx, cy, a, b = lay.cx, lay.cy, lay.a, lay.b
     col = ch.hair_color
 
     def hair_colour(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -329,9 +389,9 @@ def _front_hair(cv: Canvas, ch: Character, cx: float, cy: float, a: float, b: fl
             )
 
 
-def _clothes(
-    cv: Canvas, ch: Character, body: Sdf, cx: float, sy: float, a: float, b: float, u: float, size: int
-) -> None:
+def _clothes(cv: Canvas, ch: Character, lay: Layout) -> None:
+    cx, sy, a, b, u, size = lay.cx, lay.shoulder_y, lay.a, lay.b, lay.u, lay.size
+    body = rounded_box(cx, sy + 170 * u, 190 * u, 170 * u, 95 * u)
     col, acc = ch.clothes_color, ch.clothes_accent
     full = (0, sy - 40 * u, size, size)
     style = ch.clothes_style
@@ -399,10 +459,8 @@ def _clothes(
             )
 
 
-def _eye(
-    cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, eye_open: float, gaze: float, u: float
-) -> None:
-    ey, ew, eh = lay.eye_y, lay.eye_w, lay.eye_h
+def _eye(cv: Canvas, ch: Character, lay: Layout, side: int, eye_open: float, gaze: float) -> None:
+    ex, ey, ew, eh, u = lay.eye_x(side), lay.eye_y, lay.eye_w, lay.eye_h, lay.u
     e = float(np.clip(eye_open, 0, 1))
     box = (ex - ew * 1.3, ey - eh * 1.3, ex + ew * 1.3, ey + eh * 1.3)
     white = ellipse(ex, ey, ew, eh)
@@ -457,7 +515,8 @@ def _eye(
         )
 
 
-def _brow(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, u: float) -> None:
+def _brow(cv: Canvas, ch: Character, lay: Layout, side: int) -> None:
+    ex, u = lay.eye_x(side), lay.u
     by = lay.eye_y - lay.eye_h - 0.13 * lay.b
     bw = 0.26 * lay.a
     t = 4.2 * u * ch.brow_thickness
@@ -474,21 +533,20 @@ def _brow(cv: Canvas, ch: Character, lay: Layout, ex: float, side: int, u: float
     )
 
 
-def _glasses(cv: Canvas, ch: Character, lay: Layout, u: float) -> None:
-    assert ch.glasses is not None
-    t = 2.6 * u
+def _glasses(cv: Canvas, ch: Character, lay: Layout, frame: Rgb) -> None:
+    t = 2.6 * lay.u
     hw, hh = lay.eye_w * 1.45, lay.eye_h * 1.9
     for side in (-1, 1):
-        ex = lay.cx + side * lay.eye_dx
+        ex = lay.eye_x(side)
         ring = rounded_box(ex, lay.eye_y, hw, hh, hh * 0.6)
         box = (ex - hw - 4, lay.eye_y - hh - 4, ex + hw + 4, lay.eye_y + hh + 4)
         cv.fill(ring, box, (0.85, 0.92, 1.0), opacity=0.12)
-        cv.fill(stroke(ring, t), box, ch.glasses)
+        cv.fill(stroke(ring, t), box, frame)
         arm_x0, arm_x1 = sorted((ex + side * hw, lay.cx + side * lay.a * 0.98))
         cv.fill(
             curve(lambda x: lay.eye_y - hh * 0.5 + 0 * x, arm_x0, arm_x1, t),
             (arm_x0, lay.eye_y - hh, arm_x1, lay.eye_y),
-            ch.glasses,
+            frame,
         )
     bx0, bx1 = lay.cx - lay.eye_dx + hw, lay.cx + lay.eye_dx - hw
     cv.fill(
@@ -499,14 +557,14 @@ def _glasses(cv: Canvas, ch: Character, lay: Layout, u: float) -> None:
             t,
         ),
         (bx0, lay.eye_y - hh, bx1, lay.eye_y),
-        ch.glasses,
+        frame,
     )
 
 
-def _mouth(cv: Canvas, ch: Character, lay: Layout, mouth: tuple[str, float], u: float) -> None:
+def _mouth(cv: Canvas, ch: Character, lay: Layout, mouth: tuple[str, float]) -> None:
     shape, openness = mouth
     ws, opening, lip_k, upper, lower, tongue = mouth_params(shape, openness)
-    cx, my, b = lay.cx, lay.mouth_y, lay.b
+    cx, my, b, u = lay.cx, lay.mouth_y, lay.b, lay.u
     w = lay.mouth_w * ws
     lips = ch.lips
     box = (cx - w * 1.4, my - 0.3 * b, cx + w * 1.4, my + 0.35 * b)

@@ -13,7 +13,7 @@ Encoder settings, and why:
   (deterministic output for the same input).
 * a keyframe every 10 s (``g``): the frames between keyframes are nearly static and almost free,
   while a keyframe costs a full picture; browsers still seek within a fraction of a second.
-* streams tagged BT.709 limited range, matching ``compose.rgb_to_yuv420``.
+* streams tagged BT.709 limited range, matching ``yuv.rgb_to_yuv420``.
 * a frame that repeats the previous one exactly (``write_video(repeat=True)``) bypasses x264 and is
   written as an all-skip P frame (``h264.py``): x264 costs ~0.3 ms per 512x512 frame even when
   nothing changed, which is most mask frames and every frame of a silent, still stretch.

@@ -16,10 +16,12 @@ import numpy as np
 
 from .audio import check_duration, iter_chunks, scan_audio
 from .characters import get_character
-from .compose import Compositor, blink_levels, gaze_directions, head_offsets, mouth_key
+from .compose import Compositor
 from .encode import Mp4Writer, aac_layout, aac_rate, atomic_path, write_png
 from .errors import AudioTooLongError, RenderError
+from .layers import mouth_key
 from .lipsync import ANALYSIS_RATE, FeatureExtractor, track_from_features
+from .motion import blink_levels, gaze_directions, head_offsets
 from .types import RenderOptions, RenderResult
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from .audio import AudioInfo
     from .characters import Character
+    from .layers import LayerCache
     from .types import AudioSource, MouthFrame, PathLike
 
 __all__ = ["analyze_audio", "render", "render_preview"]
@@ -81,11 +84,13 @@ def render(
     mask_output: PathLike | None = None,
     options: RenderOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    layer_cache: LayerCache | None = None,
 ) -> RenderResult:
     """Render ``audio`` spoken by ``character`` to ``output`` (MP4), and its alpha to ``mask_output``.
 
     ``progress(frames_done, frames_total)`` is called about once per second of video and at the end.
-    A top-level function with plain arguments, so it can run in a ``ProcessPoolExecutor``.
+    A top-level function with plain arguments, so it can run in a ``ProcessPoolExecutor``. A worker
+    that renders again and again passes its own ``layer_cache``, so each character is drawn once.
 
     Example::
 
@@ -110,7 +115,7 @@ def render(
     speaking = np.array([frame.shape != "X" for frame in track])
     offsets = [(int(dx), int(dy)) for dx, dy in head_offsets(n, opts.fps, char.seed, opts.size, speaking)]
     keys = [mouth_key(frame.shape, frame.openness) for frame in track]
-    comp = Compositor(char, opts.size)
+    comp = Compositor(char, opts.size, layer_cache)
     report_every = max(1, opts.fps)
 
     with contextlib.ExitStack() as stack:
@@ -156,12 +161,18 @@ def render(
     return RenderResult(duration=n / opts.fps, frame_count=n, track=track)
 
 
-def render_preview(character: Character | str, output_png: PathLike, size: int = 512) -> None:
+def render_preview(
+    character: Character | str,
+    output_png: PathLike,
+    size: int = 512,
+    *,
+    layer_cache: LayerCache | None = None,
+) -> None:
     """Write the character's neutral pose (eyes open, mouth closed) as a ``size`` x ``size`` PNG."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 16 or size % 2:
         raise ValueError(f"preview size must be an even integer >= 16, got {size!r}")
     char = get_character(character)
-    write_png(output_png, Compositor(char, size).rgb_preview())
+    write_png(output_png, Compositor(char, size, layer_cache).rgb_preview())
 
 
 def _check_output(path: PathLike) -> None:

@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .characters import Rgb
-    from .draw import Rect
+    from .types import Rect, Rgb
 
 __all__ = [
     "Canvas",

@@ -11,14 +11,21 @@ __all__ = [
     "AudioSource",
     "MouthFrame",
     "PathLike",
+    "Rect",
     "RenderOptions",
     "RenderResult",
+    "Rgb",
     "Shape",
 ]
 
 PathLike: TypeAlias = str | os.PathLike[str]
 #: Audio as raw bytes (e.g. a download) or a path to a file.
 AudioSource: TypeAlias = bytes | str | os.PathLike[str]
+
+#: A colour as RGB floats in 0..1.
+Rgb: TypeAlias = tuple[float, float, float]
+#: A pixel rectangle ``(x0, y0, x1, y1)``, end exclusive; even-aligned where it meets yuv420p planes.
+Rect: TypeAlias = tuple[int, int, int, int]
 
 #: Mouth shapes, named as in Rhubarb Lip Sync (https://github.com/DanielSWolf/rhubarb-lip-sync):
 #: X idle/closed, A lips pressed (M, B, P), B slightly open with teeth (most consonants, EE),

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from a2v_testkit import free_port
 from contract_tests.audio import FIXTURE_FILES, decoded_duration
 from contract_tests.cli import main
-from contract_tests.servers import free_port
 
 if TYPE_CHECKING:
     from pathlib import Path

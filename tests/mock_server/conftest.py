@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
 
+from a2v_testkit import DeclaredLength, FileHost, Redirect, Stream, speech_wav
 from mock_server.testing import RunningServer, run_server
-from reference_renderer.testing import speech_wav
 
 TERMINAL = ("finished", "error")
 
@@ -22,11 +20,12 @@ def make_wav(seconds: float, rate: int = 16000) -> bytes:
     return speech_wav(seconds, rate)
 
 
-class AudioHost:
-    """A tiny HTTP server on 127.0.0.1 serving audio fixtures and misbehaving on purpose."""
+class AudioHost(FileHost):
+    """The loopback host of the mock's tests: audio fixtures and endpoints that misbehave on purpose."""
 
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {
+    def start(self) -> AudioHost:
+        super().start()
+        files = {
             "/one.wav": make_wav(1.0),
             "/half.wav": make_wav(0.5),
             "/ten.wav": make_wav(10.0),
@@ -36,69 +35,15 @@ class AudioHost:
             "/image.wav": b"\x89PNG\r\n\x1a\n" + b"\0" * 200,
             "/empty.wav": b"",
         }
-        self.requests: list[str] = []
-        host = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                host.requests.append(self.path)
-                path = self.path.split("?")[0]
-                if path in host.files:
-                    body = host.files[path]
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/octet-stream")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                elif path.startswith("/status/"):
-                    self.send_response(int(path.rsplit("/", 1)[1]))
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                elif path == "/loop":
-                    self.send_response(302)
-                    self.send_header("Location", "/loop")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                elif path == "/huge-declared":
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(10**9))
-                    self.end_headers()
-                elif path == "/huge-streamed":
-                    self.send_response(200)
-                    self.end_headers()  # no Content-Length: HTTP/1.0 body until close
-                    for _ in range(64):
-                        self.wfile.write(b"\0" * 65536)
-                elif path == "/slow":
-                    time.sleep(3)
-                    self.send_response(200)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                else:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256  # 50 tasks fetch at once
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def __enter__(self) -> AudioHost:
-        self.thread.start()
+        for path, data in files.items():
+            self.add(path, data)
+        for status in (403, 404, 410, 500):
+            self.add(f"/status/{status}", b"", status=status)
+        self.route("/loop", Redirect("/loop"))
+        self.route("/huge-declared", DeclaredLength(10**9))
+        self.route("/huge-streamed", Stream(chunks=64))
+        self.add("/slow", b"", delay=3)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2v_testkit import FileHost, Replies
 from mock_server.callbacks import sign
 
 from .conftest import Generate, wait_for
@@ -25,39 +24,31 @@ if TYPE_CHECKING:
 class Receiver:
     """Answers each delivery with the next status of `answers` (then 200) and records it."""
 
-    def __init__(self) -> None:
-        self.answers: list[int] = []
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
+    def __init__(self, host: FileHost) -> None:
+        self.host = host
+        self.answers = []
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
+    @property
+    def answers(self) -> list[int]:
+        return self._answers
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+    @answers.setter
+    def answers(self, statuses: list[int]) -> None:
+        self._answers = statuses
+        self.url = self.host.route("/hook", Replies(statuses), methods=["POST"])
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def received(self) -> list[tuple[dict[str, str], bytes]]:
+        return [(r.headers, r.body) for r in self.host.requests("/hook")]
 
     def wait(self, count: int, timeout: float = 10) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"got {len(self.received)} of {count} deliveries"
-            time.sleep(0.02)
+        self.host.wait_for(count, "/hook", timeout=timeout)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    found = Receiver()
-    yield found
-    found.server.shutdown()
-    found.server.server_close()
+    with FileHost() as host:
+        yield Receiver(host)
 
 
 def test_sign_matches_the_spec_formula() -> None:

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import yaml
 
+from a2v_testkit import free_port
 from mock_server.cli import main
 from mock_server.config import Settings
-from mock_server.testing import free_port
 
 from .conftest import AudioHost, wait_for
 

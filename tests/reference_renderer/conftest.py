@@ -1,6 +1,6 @@
 """Fixtures for the renderer tests: synthetic speech written in every format, and measuring helpers.
 
-Nothing is downloaded: audio is synthesised (``reference_renderer.testing``) and encoded with PyAV.
+Nothing is downloaded: audio is synthesised (``a2v_testkit.speech``) and encoded with PyAV.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import av.logging
 import numpy as np
 import pytest
 
-from reference_renderer.testing import encode_audio, speech_like
+from a2v_testkit import encode_audio, speech_like
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from a2v_testkit import encode_audio
 from reference_renderer import EmptyAudioError, UndecodableAudioError, probe_audio
 from reference_renderer.audio import check_duration, iter_chunks, scan_audio
 from reference_renderer.encode import write_png
 from reference_renderer.errors import AudioTooLongError, AudioTooShortError
-from reference_renderer.testing import encode_audio
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+import yaml
 
 from reference_renderer import Character, CharacterError, load_characters
 from reference_renderer.characters import get_character
@@ -12,6 +14,16 @@ from reference_renderer.draw import draw_character
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+def rgb(hex_colour: str) -> tuple[float, float, float]:
+    return tuple(int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def builtin_defaults() -> dict[str, Any]:
+    """The ``defaults:`` block of the shipped characters.yaml, read independently of the loader."""
+    text = resources.files("reference_renderer").joinpath("characters.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)["defaults"]
 
 
 def test_builtins() -> None:
@@ -65,8 +77,44 @@ characters:
     assert eva.hair_style == builtin.hair_style
     robo = chars["robo_1"]
     assert (robo.name, robo.display_name, robo.hair_style) == ("Robo", "Robo", "buzz")
-    assert robo.skin == load_characters()["eva_a0008"].skin or robo.skin  # defaults fill the rest
+    # A new id starts from `defaults` (not from another character): every field it does not give.
+    defaults = builtin_defaults()
+    assert robo.skin == rgb(defaults["skin"]) != eva.skin
+    assert robo.eye_color == rgb(defaults["eyes"]["color"])
+    assert robo.lips == rgb(defaults["lips"])
+    assert (robo.clothes_color, robo.clothes_style) == (
+        rgb(defaults["clothes"]["color"]),
+        defaults["clothes"]["style"],
+    )
+    assert (robo.background_top, robo.blush) == (
+        rgb(defaults["background"]["top"]),
+        defaults["extras"]["blush"],
+    )
+    assert robo.hair_color == (1 / 255 * 0x10,) * 3  # ... and what it gives wins
     assert len(chars) == len(load_characters()) + 1
+
+
+def test_user_defaults_apply_to_new_characters_only(tmp_path: Path) -> None:
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(
+        'defaults: {skin: "#102030"}\ncharacters:\n  new_1: {name: New}\n  eva_a0008: {name: Eva}\n',
+        encoding="utf-8",
+    )
+    chars = load_characters(extra)
+    assert chars["new_1"].skin == rgb("#102030")
+    assert chars["eva_a0008"].skin == load_characters()["eva_a0008"].skin
+    assert chars["eva_a0008"].name == "Eva"
+
+
+def test_each_load_reads_the_file_again(tmp_path: Path) -> None:
+    """No parsed YAML is kept between calls: an edited user file is seen by the next load."""
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("characters:\n  zed: {name: Zed}\n", encoding="utf-8")
+    first = load_characters(extra)
+    extra.write_text("characters:\n  zed: {name: Zoe}\n", encoding="utf-8")
+    assert (first["zed"].name, load_characters(extra)["zed"].name) == ("Zed", "Zoe")
+    first.clear()
+    assert "eva_a0008" in load_characters()  # the returned dict is the caller's own
 
 
 @pytest.mark.parametrize(

@@ -4,61 +4,10 @@ import numpy as np
 import pytest
 
 from reference_renderer import load_characters
-from reference_renderer.compose import (
-    EYE_LEVELS,
-    Compositor,
-    blink_levels,
-    gaze_directions,
-    head_offsets,
-    mouth_key,
-    rgb_to_yuv420,
-)
+from reference_renderer.compose import Compositor
 from reference_renderer.draw import draw_background, draw_character
-
-
-@pytest.mark.parametrize(
-    ("rgb", "yuv"),
-    [
-        ((0, 0, 0), (16, 128, 128)),
-        ((1, 1, 1), (235, 128, 128)),
-        ((1, 0, 0), (63, 102, 240)),
-        ((0, 0, 1), (32, 240, 118)),
-    ],
-)
-def test_bt709_limited_range(rgb, yuv) -> None:
-    img = np.broadcast_to(np.asarray(rgb, np.float32), (2, 2, 3))
-    y, u, v = rgb_to_yuv420(img)
-    assert (int(y[0, 0]), int(u[0, 0]), int(v[0, 0])) == yuv
-
-
-def test_blinks_are_natural_and_deterministic() -> None:
-    eyes = blink_levels(25 * 60, 25, seed=42)
-    np.testing.assert_array_equal(eyes, blink_levels(25 * 60, 25, seed=42))
-    assert set(np.unique(eyes)) <= set(EYE_LEVELS)
-    starts = np.flatnonzero((eyes[1:] < 1) & (eyes[:-1] == 1))
-    assert 8 <= len(starts) <= 35  # one blink every 2-5.5 s (a few doubles)
-    assert (eyes == 0).any()
-    assert not np.array_equal(eyes, blink_levels(25 * 60, 25, seed=43))
-
-
-def test_eyes_glance_aside_now_and_then() -> None:
-    gaze = gaze_directions(25 * 60, 25, seed=3)
-    np.testing.assert_array_equal(gaze, gaze_directions(25 * 60, 25, seed=3))
-    assert set(np.unique(gaze)) <= {-1.0, 0.0, 1.0}
-    assert 0.05 < (gaze != 0).mean() < 0.4  # mostly looking at the viewer
-    assert (gaze == -1).any()
-    assert (gaze == 1).any()
-
-
-def test_head_moves_in_small_even_steps() -> None:
-    offsets = head_offsets(1500, 25, seed=1, size=512)
-    assert (offsets % 2 == 0).all()
-    assert np.abs(offsets[:, 0]).max() <= 4
-    assert np.abs(offsets[:, 1]).max() <= 2
-    steps = np.abs(np.diff(offsets, axis=0))
-    assert steps.max() <= 2
-    assert 0.02 < (steps.sum(axis=1) > 0).mean() < 0.25  # moves now and then, mostly still
-    np.testing.assert_array_equal(offsets, head_offsets(1500, 25, seed=1, size=512))
+from reference_renderer.layers import LayerCache, mouth_key
+from reference_renderer.yuv import rgb_to_yuv420
 
 
 @pytest.mark.parametrize("offset", [(0, 0), (4, -2), (-4, 2)])
@@ -107,3 +56,16 @@ def test_bind_rejects_wrong_planes() -> None:
     comp = Compositor(load_characters()["eva_a0008"], 64)
     with pytest.raises(ValueError, match="do not fit a 64px frame"):
         comp.bind((np.zeros((64, 64), np.uint8), np.zeros((16, 16), np.uint8), np.zeros((32, 32), np.uint8)))
+
+
+def test_compositors_sharing_a_cache_keep_their_own_frames() -> None:
+    cache = LayerCache()
+    ch = load_characters()["eva_a0008"]
+    one, two = Compositor(ch, 96, cache), Compositor(ch, 96, cache)
+    assert one.layers is two.layers
+    neutral = [p.copy() for p in one.frame((0, 0), 1.0, ("X", 0))]
+    two.frame((0, 0), 0.0, ("D", 6))
+    for got, want in zip(one.frame((0, 0), 1.0, ("X", 0)), neutral, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(two.frame((0, 0), 0.0, ("D", 6))[0], neutral[0])
+    np.testing.assert_array_equal(Compositor(ch, 96).frame((0, 0), 1.0, ("X", 0))[0], neutral[0])

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from reference_renderer import SHAPES, load_characters
-from reference_renderer.draw import draw_background, draw_character, layout
+from reference_renderer.draw import MOUTH_POSES, draw_background, draw_character, layout, mouth_params
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,25 @@ def test_background_is_opaque_rgb(eva) -> None:
     assert bg.shape == (64, 64, 3)
     assert bg.min() >= 0.0
     assert bg.max() <= 1.0
+
+
+def test_mouth_poses_cover_every_shape_and_are_read_only() -> None:
+    assert set(MOUTH_POSES) == set(SHAPES)
+    with pytest.raises(TypeError):
+        MOUTH_POSES["X"] = MOUTH_POSES["A"]  # type: ignore[index]
+    assert mouth_params("X", 1.0)[1] == mouth_params("A", 1.0)[1] == 0.0  # closed shapes stay closed
+    assert mouth_params("D", 1.0)[1] > mouth_params("D", 0.0)[1] > mouth_params("C", 0.0)[1]
+    assert mouth_params("D", 3.0) == mouth_params("D", 1.0)  # openness is clipped to 0..1
+
+
+def test_unknown_mouth_shape_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown mouth shape 'Q'; expected one of X, A, B"):
+        mouth_params("Q", 0.5)
+
+
+def test_layout_scales_with_the_size(eva) -> None:
+    small, large = layout(eva, 256), layout(eva, 512)
+    assert (small.u, large.u) == (0.5, 1.0)
+    assert large.shoulder_y == pytest.approx(2 * small.shoulder_y)
+    assert large.eye_x(-1) < large.cx < large.eye_x(1)
+    assert large.eye_x(1) - large.cx == pytest.approx(large.eye_dx)

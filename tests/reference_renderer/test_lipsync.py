@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from a2v_testkit import speech_like
 from reference_renderer import SHAPES
 from reference_renderer.lipsync import ANALYSIS_RATE, FeatureExtractor, analyze, track_from_features
-from reference_renderer.testing import speech_like
 
 FPS = 25
 

@@ -1,8 +1,17 @@
-"""Speech-like test audio, made in code: for tests, the benchmark and demos (nothing is downloaded).
+"""Speech-like test audio made in code, in every container the tests use: nothing is downloaded.
 
-The signal is a cartoon of speech that exercises every branch of the lip-sync analysis: voiced vowels
+The signal is a cartoon of speech that exercises every branch of a lip-sync analysis: voiced vowels
 (harmonics of a gliding pitch shaped by two formants: open "a", spread "i"/"e", rounded "o"/"u"),
-fricatives (high-passed noise), plosive closures (short gaps) and pauses (true silence).
+fricatives (high-passed noise), plosive closures (short gaps) and pauses (true silence). Everything is a
+pure function of its arguments and an explicit seed: the same call gives the same samples, and the same
+bytes (the muxers run with `+bitexact`, so no encoder version string or timestamp leaks in).
+
+Example:
+    >>> samples, script = speech_like(1.0, 16_000, seed=3)
+    >>> len(samples), script[0].kind
+    (16000, 'silence')
+    >>> speech("mp3", 0.5, rate=22_050)[:3] in (b"ID3", b"\\xff\\xfb")      # doctest: +SKIP
+    True
 """
 
 from __future__ import annotations
@@ -11,15 +20,24 @@ import io
 import os
 import wave
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import av
 import numpy as np
 
 if TYPE_CHECKING:
-    from .types import PathLike
+    from pathlib import Path
 
-__all__ = ["FORMATS", "Segment", "encode_audio", "speech_like"]
+__all__ = [
+    "FORMATS",
+    "AudioFormat",
+    "Segment",
+    "encode",
+    "encode_audio",
+    "speech",
+    "speech_like",
+    "speech_wav",
+]
 
 _VOWELS: dict[str, tuple[float, float]] = {
     "a": (800.0, 1200.0),
@@ -29,14 +47,36 @@ _VOWELS: dict[str, tuple[float, float]] = {
     "u": (300.0, 700.0),
 }
 
-#: Container/codec choices by file suffix: (container format, codec, sample format, allowed rates).
-FORMATS: dict[str, tuple[str, str, str, tuple[int, ...] | None]] = {
-    "wav": ("wav", "pcm_s16le", "s16", None),
-    "mp3": ("mp3", "libmp3lame", "s16p", (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)),
-    "ogg": ("ogg", "libopus", "flt", (8000, 12000, 16000, 24000, 48000)),
-    "opus": ("ogg", "libopus", "flt", (8000, 12000, 16000, 24000, 48000)),
-    "m4a": ("ipod", "aac", "fltp", None),
-    "flac": ("flac", "flac", "s16", None),
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """How PyAV writes one kind of audio file; `rates` is None when the codec takes any sample rate."""
+
+    container: str
+    codec: str
+    sample_format: str
+    extension: str
+    content_type: str
+    rates: tuple[int, ...] | None = None
+
+
+_OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+#: Every format the tests write, by name (the file suffix).
+FORMATS: Final[dict[str, AudioFormat]] = {
+    "wav": AudioFormat("wav", "pcm_s16le", "s16", "wav", "audio/wav"),
+    "mp3": AudioFormat(
+        "mp3",
+        "libmp3lame",
+        "s16p",
+        "mp3",
+        "audio/mpeg",
+        (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    ),
+    "flac": AudioFormat("flac", "flac", "s16", "flac", "audio/flac"),
+    "ogg": AudioFormat("ogg", "libopus", "flt", "ogg", "audio/ogg", _OPUS_RATES),
+    "opus": AudioFormat("ogg", "libopus", "flt", "opus", "audio/ogg", _OPUS_RATES),
+    "m4a": AudioFormat("ipod", "aac", "fltp", "m4a", "audio/mp4"),
 }
 
 
@@ -56,7 +96,7 @@ def speech_like(
     """Return ``(samples, script)``: mono float32 in [-1, 1] of exactly ``round(duration*rate)`` samples.
 
     Words (syllables of optional fricative + vowel, separated by closures) alternate with pauses. The
-    script lists each event so tests can check the mouth against what was said.
+    script lists each event so tests can check a mouth against what was said.
     """
     rng = np.random.default_rng(seed)
     total = max(1, round(duration * rate))
@@ -118,41 +158,68 @@ def _add(
     return end
 
 
-def encode_audio(
-    samples: np.ndarray, rate: int, path: PathLike, channels: int = 1, fmt: str | None = None
-) -> None:
-    """Encode mono float ``samples`` at ``rate`` to ``path``; the suffix (or ``fmt``) picks the format.
+def encode(samples: np.ndarray, rate: int, fmt: str = "wav", channels: int = 1) -> bytes:
+    """Encode mono float ``samples`` at ``rate`` as a file of format ``fmt`` (a `FORMATS` key).
 
-    ``channels=2`` writes the same signal to both channels (the right one slightly quieter).
+    ``channels=2`` writes the same signal to both channels (the right one slightly quieter, so the two
+    differ). Raises `ValueError` for a format, rate or channel count the encoder cannot take.
     """
-    suffix = fmt or os.fspath(path).rsplit(".", 1)[-1].lower()
-    container_format, codec, sample_fmt, rates = FORMATS[suffix]
-    if rates is not None and rate not in rates:
-        raise ValueError(f"{codec} cannot encode at {rate} Hz; choose one of {rates}")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown audio format {fmt!r}; known: {', '.join(FORMATS)}")
+    spec = FORMATS[fmt]
+    if spec.rates is not None and rate not in spec.rates:
+        raise ValueError(f"{spec.codec} cannot encode at {rate} Hz; choose one of {spec.rates}")
+    if channels not in (1, 2):
+        raise ValueError(f"channels must be 1 or 2, got {channels}")
     layout = "stereo" if channels == 2 else "mono"
     data = np.asarray(samples, dtype=np.float32)
     planar = np.stack([data, data * 0.8]) if channels == 2 else data[None, :]
-    with av.open(os.fspath(path), "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=rate, layout=layout)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=spec.container, options={"fflags": "+bitexact"}) as container:
+        stream = container.add_stream(spec.codec, rate=rate, layout=layout)
         if not isinstance(stream, av.AudioStream):  # for the type checker: add_stream is generic
-            raise TypeError(f"{codec} is not an audio codec")
-        stream.format = sample_fmt
-        resampler = av.AudioResampler(format=sample_fmt, layout=layout, rate=rate)
+            raise TypeError(f"{spec.codec} is not an audio codec")
+        stream.format = spec.sample_format
+        resampler = av.AudioResampler(format=spec.sample_format, layout=layout, rate=rate)
         step = 4096
         for i in range(0, planar.shape[1], step):
             frame = av.AudioFrame.from_ndarray(
                 np.ascontiguousarray(planar[:, i : i + step]), format="fltp", layout=layout
             )
             frame.sample_rate = rate
+            frame.pts = i  # timestamps from 0 let the muxer record the codec's priming (Opus pre-skip)
             for converted in resampler.resample(frame):
                 container.mux(stream.encode(converted))
         for converted in resampler.resample(None):
             container.mux(stream.encode(converted))
         container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
+def encode_audio(
+    samples: np.ndarray,
+    rate: int,
+    path: str | os.PathLike[str] | Path,
+    channels: int = 1,
+    fmt: str | None = None,
+) -> None:
+    """`encode` into the file ``path``; its suffix (or ``fmt``) picks the format."""
+    name = fmt or os.fspath(path).rsplit(".", 1)[-1].lower()
+    with open(path, "wb") as out:
+        out.write(encode(samples, rate, name, channels))
+
+
+def speech(
+    fmt: str = "wav", seconds: float = 1.0, *, rate: int = 16_000, channels: int = 1, seed: int = 0
+) -> bytes:
+    """`speech_like` audio of ``seconds``, encoded as a ``fmt`` file: the one-call fixture."""
+    samples, _ = speech_like(seconds, rate, seed)
+    return encode(samples, rate, fmt, channels)
 
 
 def speech_wav(duration: float, rate: int = 16_000, seed: int = 0, lead_silence: float = 0.3) -> bytes:
-    """``speech_like`` audio as the bytes of a mono 16-bit PCM WAV file: the fixture servers hand out."""
+    """``speech_like`` audio as a mono 16-bit PCM WAV written by the `wave` module: the simplest file a
+    downloader can meet (a plain 44-byte header), byte-stable across PyAV versions."""
     samples, _ = speech_like(duration, rate, seed, lead_silence)
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
