@@ -24,8 +24,6 @@ import sys
 import tempfile
 import threading
 import time
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +33,9 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import run_load
 
+from a2v_testkit import FileHost, free_port, speech_wav
 from mock_server.scaletesting import (
     Cluster,
-    free_port,
     moto_server,
     spawn,
     temp_bucket,
@@ -45,16 +43,10 @@ from mock_server.scaletesting import (
     temp_vhost,
     wait_http,
 )
-from reference_renderer.testing import speech_wav
 
 TOKEN = "bench"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 CONFIG = {"audio_hosts": ["127.0.0.1"], "limits": {"max_audio_seconds": 12.0}, "queue_capacity": 1000}
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, *args: Any) -> None:
-        pass
 
 
 class Polls:
@@ -171,11 +163,8 @@ def main() -> int:
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="a2v-bench-scale-") as name:
         tmp = Path(name)
-        (tmp / "audio").mkdir()
-        (tmp / "audio" / "ten.wav").write_bytes(speech_wav(10.0, 16000))
-        host = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp / "audio")))
-        threading.Thread(target=host.serve_forever, daemon=True).start()
-        audio = f"http://127.0.0.1:{host.server_port}/ten.wav"
+        host = FileHost().start()
+        audio = host.add("/ten.wav", speech_wav(10.0, 16000), "audio/wav")
         polls = Polls()
 
         for workers in (1, 2):
@@ -233,7 +222,7 @@ def main() -> int:
                 rows.append(("video.get req/s", "scaled, 2 replicas", _load(load)))
             finally:
                 cluster.stop()
-        host.shutdown()
+        host.stop()
 
     width = max(len(r[1]) for r in rows)
     for what, setup, figure in rows:

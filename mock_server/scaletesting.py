@@ -22,13 +22,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
+from a2v_testkit import ServerThread, free_port
+
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
     from starlette.requests import Request
@@ -108,12 +109,6 @@ def temp_vhost(amqp_url: str = AMQP_URL) -> Iterator[str]:
         yield _with_path(amqp_url, f"/{name}")
     finally:
         _rabbitmqctl("delete_vhost", name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -259,20 +254,26 @@ def round_robin(backends: list[str]) -> Iterator[str]:
     import itertools
 
     import httpx
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.responses import Response
     from starlette.routing import Route
 
     turn = itertools.cycle(backends)
-    client = httpx.AsyncClient(timeout=120, follow_redirects=False, trust_env=False)
+    clients: list[httpx.AsyncClient] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=120, follow_redirects=False, trust_env=False) as client:
+            clients.append(client)
+            yield
+
     hop = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
     async def forward(request: Request) -> Response:
         upstream = next(turn)
         url = f"{upstream}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
         headers = [(k, v) for k, v in request.headers.items() if k.lower() not in hop]
-        answer = await client.request(request.method, url, headers=headers, content=await request.body())
+        answer = await clients[0].request(request.method, url, headers=headers, content=await request.body())
         kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in hop]
         response = Response(answer.content, status_code=answer.status_code)
         response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept] + [
@@ -281,20 +282,6 @@ def round_robin(backends: list[str]) -> Iterator[str]:
         return response
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    app = Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the round-robin balancer did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    app = Starlette(routes=[Route("/{path:path}", forward, methods=methods)], lifespan=lifespan)
+    with ServerThread(app, lifespan="on", name="a2v-round-robin") as server:
+        yield server.base_url

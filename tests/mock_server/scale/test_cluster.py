@@ -3,13 +3,13 @@ separate processes on PostgreSQL, RabbitMQ and S3 (moto). Cross-replica behaviou
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from a2v_spec import ErrorCode
+from a2v_testkit import FileHost, Reply
 from mock_server.scaletesting import Cluster
 
 if TYPE_CHECKING:
@@ -184,35 +185,14 @@ def test_a_dropped_database_connection_answers_503_then_recovers(cluster: Cluste
         assert httpx.get(f"{url}/readyz").status_code == 200
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.posts: list[tuple[str, str]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                video_id = yaml.safe_load(body)["data"]["video_id"]
-                receiver.posts.append((self.headers["X-A2V-Delivery"], video_id))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
     pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path, audio_host: AudioHost
 ) -> None:
     made = _cluster(
         pg_dsn, broker_url, bucket, s3_endpoint, tmp_path, rate_limit={"requests": 50, "per_seconds": 120}
     )
-    receiver = Receiver()
+    receiver = FileHost().start()
+    hook = receiver.route("/hook", Reply(status=204), methods=["POST"])
     try:
         made.start_replica()
         made.start_replica()
@@ -221,7 +201,7 @@ def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
         body = {
             "model_id": "eva_a0008",
             "audio_url": audio_host.url("/half.wav"),
-            "callback_url": receiver.url,
+            "callback_url": hook,
         }
         headers = {"Prefer": "outcome=error; error_code=10001; duration=0.2"}
         urls = made.urls
@@ -237,23 +217,19 @@ def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
         accepted = [r.json()["data"]["video_id"] for r in responses if r.status_code == 200]
         assert abs(len(accepted) - 50) <= 1, f"{len(accepted)} accepted for a limit of 50"
         assert all(r.json()["code"] == ErrorCode.TOO_MANY_REQUESTS for r in responses if r.status_code == 429)
-        deadline = time.monotonic() + 60
-        while len(receiver.posts) < len(accepted):
-            assert time.monotonic() < deadline, f"{len(receiver.posts)} callbacks of {len(accepted)}"
-            time.sleep(0.1)
+        receiver.wait_for(len(accepted), "/hook", "POST", timeout=60)
         time.sleep(1.0)  # nothing more arrives
-        assert len(receiver.posts) == len(accepted)
-        assert sorted(v for _, v in receiver.posts) == sorted(accepted)
-        assert len({d for d, _ in receiver.posts}) == len(accepted)
+        posts = receiver.requests("/hook", "POST")
+        assert len(posts) == len(accepted)
+        assert sorted(json.loads(p.body)["data"]["video_id"] for p in posts) == sorted(accepted)
+        assert len({p.headers["x-a2v-delivery"] for p in posts}) == len(accepted)
     finally:
         made.stop()
-        receiver.server.shutdown()
+        receiver.stop()
 
 
 def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Cluster, tmp_path: Path) -> None:
     """The contract kit's full profile through a balancer that sends each request to the next replica."""
-    import json
-
     from contract_tests.cli import main
     from mock_server.scaletesting import round_robin
 

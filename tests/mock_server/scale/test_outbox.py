@@ -4,13 +4,12 @@ with back-off; a refused host fails without a post."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2v_testkit import FileHost, Replies
 from mock_server.config import Settings
 from mock_server.outbox import OutboxDeliverer
 from mock_server.pgstore import PostgresStore
@@ -24,32 +23,20 @@ if TYPE_CHECKING:
 
 
 class Receiver:
-    """Records every callback; answers 500 to the first `fail_first` posts."""
+    """A callback receiver on the toolkit's FileHost; answers 500 to the first `fail_first` posts."""
 
     def __init__(self, fail_first: int = 0) -> None:
-        self.posts: list[tuple[str, str]] = []
-        self.fail_first = fail_first
-        receiver = self
+        self.host = FileHost().start()
+        self.url = self.host.route("/cb", Replies([500] * fail_first, then=204), methods=["POST"])
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.posts.append((self.headers["X-A2V-Delivery"], self.headers["X-A2V-Event"]))
-                failing = len(receiver.posts) <= receiver.fail_first
-                self.send_response(500 if failing else 204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/cb"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def posts(self) -> list[tuple[str, str]]:
+        return [
+            (r.headers["x-a2v-delivery"], r.headers["x-a2v-event"]) for r in self.host.requests("/cb", "POST")
+        ]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.host.stop()
 
 
 @pytest.fixture
