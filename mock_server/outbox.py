@@ -16,7 +16,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-import anyio
 import httpx
 
 from mock_server.callbacks import sign
@@ -52,23 +51,28 @@ class OutboxDeliverer:
         self.host_allowed = host_allowed
         self.loops = loops
         self.idle_seconds = idle_seconds
-        self.client = httpx.Client(
+        self.client = httpx.AsyncClient(
             timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
         )
         self.delivered = 0
         self._jobs: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def start(self) -> None:
         self._jobs = [asyncio.create_task(self._loop(), name=f"a2v-outbox-{i}") for i in range(self.loops)]
 
     async def aclose(self) -> None:
+        """Let each loop finish the delivery it holds (up to the callback timeout), then stop."""
+        self._stopping = True
+        if self._jobs:
+            await asyncio.wait(self._jobs, timeout=self.settings.callback_timeout_seconds + 1)
         for job in self._jobs:
             job.cancel()
         for job in self._jobs:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await job
         self._jobs = []
-        self.client.close()
+        await self.client.aclose()
 
     # `schedule` and `resume` keep the CallbackSender interface: the outbox row already exists.
     def schedule(self, task: Task, record: object = None) -> None:
@@ -78,23 +82,23 @@ class OutboxDeliverer:
         return 0
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
-                worked = await anyio.to_thread.run_sync(self.deliver_one, abandon_on_cancel=False)
+                worked = await self.deliver_one()
             except StoreUnavailable as err:
                 log.warning("callback outbox: %s", err)
                 worked = False
-            if not worked:
+            if not worked and not self._stopping:
                 await asyncio.sleep(self.idle_seconds)
 
-    def deliver_one(self) -> bool:
+    async def deliver_one(self) -> bool:
         """Lock, post and record one due delivery; False when none was due."""
         from urllib.parse import urlsplit
 
-        with self.store.claim_delivery() as record:
+        async with self.store.claim_delivery() as record:
             if record is None:
                 return False
-            task = self.store.get_task(record["video_id"])
+            task = await self.store.get_task(record["video_id"])
             now = time.time()
             if task is None or not task.callback_url:
                 record.update(state="failed", last_error="the task is gone", updated_at=now)
@@ -114,7 +118,7 @@ class OutboxDeliverer:
                 "User-Agent": "a2v-mock/1.0",
             }
             try:
-                response = self.client.post(task.callback_url, content=body, headers=headers)
+                response = await self.client.post(task.callback_url, content=body, headers=headers)
                 status, error, ok = response.status_code, None, 200 <= response.status_code < 300
             except httpx.HTTPError as err:
                 status, error, ok = None, f"{type(err).__name__}: {err}", False

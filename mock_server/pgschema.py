@@ -58,21 +58,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
 )
 
 
-def migrate(conn: psycopg.Connection[Any]) -> list[int]:
+async def migrate(conn: psycopg.AsyncConnection[Any]) -> list[int]:
     """Apply every migration `conn`'s database lacks, in order; returns the versions applied now."""
     applied: list[int] = []
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-        conn.execute(
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
+        await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
         )
-        cursor = conn.cursor(row_factory=tuple_row).execute("SELECT version FROM schema_migrations")
-        done = {int(row[0]) for row in cursor.fetchall()}
+        cursor = await conn.cursor(row_factory=tuple_row).execute("SELECT version FROM schema_migrations")
+        done = {int(row[0]) for row in await cursor.fetchall()}
         for version, sql in MIGRATIONS:
             if version in done:
                 continue
-            conn.execute(sql.encode())
-            conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+            await conn.execute(sql.encode())
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
             applied.append(version)
     return applied

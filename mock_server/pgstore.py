@@ -26,6 +26,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import secrets
@@ -43,7 +44,7 @@ from mock_server.pgschema import migrate
 from mock_server.store import ORDER, Task
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 __all__ = ["PostgresStore", "RateHit", "StoreUnavailable"]
 
@@ -84,7 +85,11 @@ def redact(dsn: str) -> str:
 
 
 class PostgresStore:
-    """Tasks, keys, tokens, deliveries and rate windows in the PostgreSQL database `dsn`."""
+    """Tasks, keys, tokens, deliveries and rate windows in the PostgreSQL database `dsn`.
+
+    Nothing connects in the constructor (the composition root does no I/O): the pool opens, and the
+    migrations run, on first use or `await open()`.
+    """
 
     def __init__(
         self,
@@ -100,8 +105,12 @@ class PostgresStore:
         self.retries = retries
         self.path = redact(dsn)  # what logs name, as `Store.path` does
         self.round_trips = 0
-        self.pool: psycopg_pool.ConnectionPool[psycopg.Connection[dict[str, Any]]] = (
-            psycopg_pool.ConnectionPool(
+        self.timeout = timeout
+        self.migrate_schema = migrate_schema
+        self._opened = False
+        self._open_lock = asyncio.Lock()
+        self.pool: psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]] = (
+            psycopg_pool.AsyncConnectionPool(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
@@ -112,69 +121,84 @@ class PostgresStore:
                 reconnect_timeout=30.0,
             )
         )
-        try:
-            self.pool.open(wait=True, timeout=timeout)
-        except psycopg_pool.PoolTimeout as err:
-            self.pool.close()
-            raise StoreUnavailable(f"PostgreSQL at {self.path} is not reachable: {err}") from err
-        if migrate_schema:
-            with self._conn() as conn:
-                migrate(conn)
 
-    def close(self) -> None:
-        self.pool.close()
+    async def open(self) -> PostgresStore:
+        """Connect (waiting up to `timeout`) and apply missing migrations; done once, on first use."""
+        async with self._open_lock:
+            if self._opened:
+                return self
+            try:
+                await self.pool.open(wait=True, timeout=self.timeout)
+            except psycopg_pool.PoolTimeout as err:
+                await self.pool.close()
+                raise StoreUnavailable(f"PostgreSQL at {self.path} is not reachable: {err}") from err
+            self._opened = True
+            if self.migrate_schema:
+                async with self._conn() as conn:
+                    await migrate(conn)
+        return self
 
-    @contextlib.contextmanager
-    def _conn(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+    async def aclose(self) -> None:
+        await self.pool.close()
+
+    @contextlib.asynccontextmanager
+    async def _conn(self) -> AsyncIterator[psycopg.AsyncConnection[dict[str, Any]]]:
+        if not self._opened:
+            await self.open()
         try:
-            with self.pool.connection() as conn:
+            async with self.pool.connection() as conn:
                 yield conn
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as err:
             raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}".strip()) from err
 
-    def _execute(self, sql: str, args: Any, fetch: Callable[[psycopg.Cursor[dict[str, Any]]], T]) -> T:
+    async def _execute(
+        self, sql: str, args: Any, fetch: Callable[[psycopg.AsyncCursor[dict[str, Any]]], Awaitable[T]]
+    ) -> T:
         """One statement; with `retries`, a lost connection is retried on a fresh one (for workers,
         whose statements are all safe to repeat)."""
         for attempt in range(self.retries + 1):
             try:
-                with self._conn() as conn:
+                async with self._conn() as conn:
                     self.round_trips += 1
-                    return fetch(conn.execute(sql, args))
+                    return await fetch(await conn.execute(sql, args))
             except StoreUnavailable:
                 if attempt == self.retries:
                     raise
-                time.sleep(min(2.0, 0.1 * 2**attempt))
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _one(self, sql: str, args: Any = None) -> dict[str, Any] | None:
-        return self._execute(sql, args, lambda cursor: cursor.fetchone())
+    async def _one(self, sql: str, args: Any = None) -> dict[str, Any] | None:
+        return await self._execute(sql, args, lambda cursor: cursor.fetchone())
 
-    def _all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
-        return self._execute(sql, args, lambda cursor: cursor.fetchall())
+    async def _all(self, sql: str, args: Any = None) -> list[dict[str, Any]]:
+        return await self._execute(sql, args, lambda cursor: cursor.fetchall())
 
-    def _run(self, sql: str, args: Any = None) -> int:
-        return self._execute(sql, args, lambda cursor: cursor.rowcount)
+    async def _run(self, sql: str, args: Any = None) -> int:
+        async def count(cursor: psycopg.AsyncCursor[dict[str, Any]]) -> int:
+            return cursor.rowcount
 
-    def ping(self) -> None:
+        return await self._execute(sql, args, count)
+
+    async def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers (for `/readyz`)."""
-        self._one("SELECT 1 AS ok")
+        await self._one("SELECT 1 AS ok")
 
     # --- meta ---
-    def secret(self) -> str:
+    async def secret(self) -> str:
         """The signing secret all replicas share (made once by whoever asks first)."""
-        self._run(
+        await self._run(
             "INSERT INTO meta VALUES ('signing_secret', %s) ON CONFLICT (key) DO NOTHING",
             (secrets.token_hex(32),),
         )
-        row = self._one("SELECT value FROM meta WHERE key = 'signing_secret'")
+        row = await self._one("SELECT value FROM meta WHERE key = 'signing_secret'")
         assert row is not None  # inserted just above; deleted by nothing
         return str(row["value"])
 
     # --- tasks ---
-    def insert_task(self, task: Task) -> None:
-        self._run(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", _task_args(task))
+    async def insert_task(self, task: Task) -> None:
+        await self._run(f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", _task_args(task))
 
-    def create_task(
+    async def create_task(
         self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
     ) -> tuple[str, str] | None:
         """Insert `task`, claiming `key` for it in the same transaction.
@@ -184,44 +208,46 @@ class PostgresStore:
         seconds is taken over.
         """
         if key is None:
-            self.insert_task(task)
+            await self.insert_task(task)
             return None
-        with self._conn() as conn, conn.transaction():
+        async with self._conn() as conn, conn.transaction():
             self.round_trips += 3  # BEGIN, the claim, COMMIT
-            claimed = conn.execute(
+            cursor = await conn.execute(
                 "INSERT INTO idempotency AS i VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, key) DO UPDATE"
                 " SET body_hash = EXCLUDED.body_hash, video_id = EXCLUDED.video_id,"
                 " created_at = EXCLUDED.created_at WHERE i.created_at <= %s RETURNING video_id",
                 (task.tenant, key, body_hash, task.video_id, time.time(), time.time() - ttl),
-            ).fetchone()
+            )
+            claimed = await cursor.fetchone()
             if claimed is None:  # held by a live task, committed (ON CONFLICT waited for its transaction)
                 self.round_trips += 1
-                row = conn.execute(
+                cursor = await conn.execute(
                     "SELECT body_hash, video_id FROM idempotency WHERE tenant = %s AND key = %s",
                     (task.tenant, key),
-                ).fetchone()
+                )
+                row = await cursor.fetchone()
                 assert row is not None  # the conflict proves it exists and nothing deletes it meanwhile
                 return str(row["body_hash"]), str(row["video_id"])
             self.round_trips += 1
-            conn.execute(
+            await conn.execute(
                 f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join(['%s'] * 14)})", _task_args(task)
             )
         return None
 
-    def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
+    async def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
         if tenant is None:
-            row = self._one(f"SELECT {_COLUMNS} FROM tasks WHERE video_id = %s", (video_id,))
+            row = await self._one(f"SELECT {_COLUMNS} FROM tasks WHERE video_id = %s", (video_id,))
         else:
-            row = self._one(
+            row = await self._one(
                 f"SELECT {_COLUMNS} FROM tasks WHERE video_id = %s AND tenant = %s", (video_id, tenant)
             )
         return _task(row) if row else None
 
-    def list_tasks(
+    async def list_tasks(
         self, tenant: str | None, status: str | None = None, limit: int = 20, offset: int = 0
     ) -> tuple[list[Task], int]:
         where, args = _where(tenant=tenant, status=status)
-        rows = self._all(
+        rows = await self._all(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tasks {where}"
             " ORDER BY created_at DESC, video_id DESC LIMIT %s OFFSET %s",
             [*args, limit, offset],
@@ -230,44 +256,44 @@ class PostgresStore:
             return [_task(r) for r in rows], int(rows[0]["total"])
         if offset == 0:
             return [], 0
-        row = self._one(f"SELECT count(*) AS n FROM tasks {where}", args)  # a page past the end
+        row = await self._one(f"SELECT count(*) AS n FROM tasks {where}", args)  # a page past the end
         return [], int(row["n"]) if row else 0
 
-    def unfinished(self) -> list[Task]:
-        rows = self._all(
+    async def unfinished(self) -> list[Task]:
+        rows = await self._all(
             f"SELECT {_COLUMNS} FROM tasks WHERE status IN ('pending', 'in_progressing')"
             " ORDER BY created_at, video_id"
         )
         return [_task(r) for r in rows]
 
-    def count_unfinished(self, tenant: str | None = None) -> int:
+    async def count_unfinished(self, tenant: str | None = None) -> int:
         """Tasks waiting or running, overall or of one tenant (its queue share)."""
         where = "WHERE status IN ('pending', 'in_progressing')" + (" AND tenant = %s" if tenant else "")
-        row = self._one(f"SELECT count(*) AS n FROM tasks {where}", (tenant,) if tenant else None)
+        row = await self._one(f"SELECT count(*) AS n FROM tasks {where}", (tenant,) if tenant else None)
         return int(row["n"]) if row else 0
 
-    def note_attempt(self, video_id: str, worker: str) -> int | None:
+    async def note_attempt(self, video_id: str, worker: str) -> int | None:
         """A worker took the task's message: count the attempt and name the worker (None: no task)."""
-        row = self._one(
+        row = await self._one(
             "UPDATE tasks SET attempts = attempts + 1, worker = %s WHERE video_id = %s RETURNING attempts",
             (worker, video_id),
         )
         return int(row["attempts"]) if row else None
 
-    def attempt_of(self, video_id: str) -> tuple[int, str | None]:
+    async def attempt_of(self, video_id: str) -> tuple[int, str | None]:
         """(attempts, last worker) of a task, for tests and the admin view."""
-        row = self._one("SELECT attempts, worker FROM tasks WHERE video_id = %s", (video_id,))
+        row = await self._one("SELECT attempts, worker FROM tasks WHERE video_id = %s", (video_id,))
         return (int(row["attempts"]), row["worker"]) if row else (0, None)
 
-    def mark_dispatched(self, video_id: str) -> None:
+    async def mark_dispatched(self, video_id: str) -> None:
         """Record that the task's render message is on the broker (confirmed)."""
-        self._run(f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id = %s", (video_id,))
+        await self._run(f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id = %s", (video_id,))
 
-    def claim_undispatched(self, older_than: float, limit: int = 100) -> list[str]:
+    async def claim_undispatched(self, older_than: float, limit: int = 100) -> list[str]:
         """Unfinished tasks created over `older_than` seconds ago whose message was never confirmed (a
         replica died between commit and publish, or the broker was down): marked dispatched for this
         replica to publish (`release_dispatch()` if it cannot)."""
-        rows = self._all(
+        rows = await self._all(
             f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id IN ("
             " SELECT video_id FROM tasks WHERE dispatched_at IS NULL"
             " AND status IN ('pending', 'in_progressing')"
@@ -277,24 +303,24 @@ class PostgresStore:
         )
         return [str(r["video_id"]) for r in rows]
 
-    def release_dispatch(self, video_id: str) -> None:
-        self._run("UPDATE tasks SET dispatched_at = NULL WHERE video_id = %s", (video_id,))
+    async def release_dispatch(self, video_id: str) -> None:
+        await self._run("UPDATE tasks SET dispatched_at = NULL WHERE video_id = %s", (video_id,))
 
-    def overdue(self, deadline_seconds: float, limit: int = 100) -> list[str]:
+    async def overdue(self, deadline_seconds: float, limit: int = 100) -> list[str]:
         """Unfinished tasks older than the deadline (ended with 10007 by whoever sweeps first)."""
-        rows = self._all(
+        rows = await self._all(
             "SELECT video_id FROM tasks WHERE status IN ('pending', 'in_progressing')"
             f" AND created_at + %s < {_NOW_SQL} ORDER BY created_at LIMIT %s",
             (deadline_seconds, limit),
         )
         return [str(r["video_id"]) for r in rows]
 
-    def count_by_status(self) -> dict[str, int]:
+    async def count_by_status(self) -> dict[str, int]:
         """Tasks per status (for the metrics)."""
-        rows = self._all("SELECT status, count(*) AS n FROM tasks GROUP BY status")
+        rows = await self._all("SELECT status, count(*) AS n FROM tasks GROUP BY status")
         return {str(r["status"]): int(r["n"]) for r in rows}
 
-    def advance(
+    async def advance(
         self,
         video_id: str,
         status: str,
@@ -310,7 +336,7 @@ class PostgresStore:
         """
         code, message = error if error else (None, None)
         now = time.time()
-        row = self._one(
+        row = await self._one(
             f"""
             WITH moved AS (
                 UPDATE tasks SET status = %(status)s,
@@ -345,40 +371,39 @@ class PostgresStore:
         )
         return _task(row) if row else None
 
-    def set_progress(self, video_id: str, progress: int) -> None:
-        self._run(
+    async def set_progress(self, video_id: str, progress: int) -> None:
+        await self._run(
             "UPDATE tasks SET progress = %s, updated_at = %s"
             " WHERE video_id = %s AND status = 'in_progressing' AND progress < %s",
             (progress, int(time.time()), video_id, progress),
         )
 
-    def delete_tenant(self, tenant: str | None) -> list[str]:
+    async def delete_tenant(self, tenant: str | None) -> list[str]:
         """Delete one tenant's rows (all when None); returns the deleted video ids."""
-        with self._conn() as conn, conn.transaction():
+        async with self._conn() as conn, conn.transaction():
             self.round_trips += 6
             if tenant is None:
-                ids = [r["video_id"] for r in conn.execute("DELETE FROM tasks RETURNING video_id")]
+                cursor = await conn.execute("DELETE FROM tasks RETURNING video_id")
+                ids = [str(r["video_id"]) for r in await cursor.fetchall()]
                 for table in ("idempotency", "tokens", "callbacks"):
-                    conn.execute(f"DELETE FROM {table}")
+                    await conn.execute(f"DELETE FROM {table}")
                 return ids
-            ids = [
-                r["video_id"]
-                for r in conn.execute("DELETE FROM tasks WHERE tenant = %s RETURNING video_id", (tenant,))
-            ]
+            cursor = await conn.execute("DELETE FROM tasks WHERE tenant = %s RETURNING video_id", (tenant,))
+            ids = [str(r["video_id"]) for r in await cursor.fetchall()]
             for table in ("idempotency", "tokens", "callbacks"):
-                conn.execute(f"DELETE FROM {table} WHERE tenant = %s", (tenant,))
+                await conn.execute(f"DELETE FROM {table} WHERE tenant = %s", (tenant,))
             return ids
 
     # --- idempotency ---
-    def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
-        row = self._one(
+    async def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
+        row = await self._one(
             "SELECT body_hash, video_id FROM idempotency WHERE tenant = %s AND key = %s AND created_at > %s",
             (tenant, key, time.time() - ttl),
         )
         return (str(row["body_hash"]), str(row["video_id"])) if row else None
 
-    def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
-        self._run(
+    async def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
+        await self._run(
             "INSERT INTO idempotency VALUES (%s, %s, %s, %s, %s) ON CONFLICT (tenant, key) DO UPDATE"
             " SET body_hash = EXCLUDED.body_hash, video_id = EXCLUDED.video_id,"
             " created_at = EXCLUDED.created_at",
@@ -386,21 +411,21 @@ class PostgresStore:
         )
 
     # --- login tokens ---
-    def add_token(self, token: str, tenant: str, expired_at: int) -> None:
-        self._run(
+    async def add_token(self, token: str, tenant: str, expired_at: int) -> None:
+        await self._run(
             "INSERT INTO tokens VALUES (%s, %s, %s) ON CONFLICT (token) DO UPDATE"
             " SET tenant = EXCLUDED.tenant, expired_at = EXCLUDED.expired_at",
             (token, tenant, expired_at),
         )
 
-    def token(self, token: str) -> tuple[str, int] | None:
-        row = self._one("SELECT tenant, expired_at FROM tokens WHERE token = %s", (token,))
+    async def token(self, token: str) -> tuple[str, int] | None:
+        row = await self._one("SELECT tenant, expired_at FROM tokens WHERE token = %s", (token,))
         return (str(row["tenant"]), int(row["expired_at"])) if row else None
 
     # --- callbacks (the outbox) ---
-    def save_delivery(self, record: dict[str, Any]) -> None:
+    async def save_delivery(self, record: dict[str, Any]) -> None:
         """Insert or update a delivery record (same keys as the SQLite store's)."""
-        self._run(
+        await self._run(
             f"INSERT INTO callbacks ({_DELIVERY_COLUMNS}, next_at) VALUES"
             " (%(delivery_id)s, %(video_id)s, %(tenant)s, %(url)s, %(event)s, %(attempts)s, %(last_status)s,"
             " %(last_error)s, %(state)s, %(created_at)s, %(updated_at)s, %(next_at)s)"
@@ -410,12 +435,14 @@ class PostgresStore:
             {"next_at": record.get("next_at", record["updated_at"]), **record},
         )
 
-    def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[dict[str, Any]]:
+    async def deliveries(
+        self, tenant: str | None = None, video_id: str | None = None
+    ) -> list[dict[str, Any]]:
         where, args = _where(tenant=tenant, video_id=video_id)
-        return self._all(f"SELECT {_DELIVERY_COLUMNS} FROM callbacks {where} ORDER BY created_at", args)
+        return await self._all(f"SELECT {_DELIVERY_COLUMNS} FROM callbacks {where} ORDER BY created_at", args)
 
-    @contextlib.contextmanager
-    def claim_delivery(self) -> Iterator[dict[str, Any] | None]:
+    @contextlib.asynccontextmanager
+    async def claim_delivery(self) -> AsyncIterator[dict[str, Any] | None]:
         """Lock one due delivery for this process (None when none is due) until the block ends.
 
         The caller posts the callback inside the block and updates the yielded record (`attempts`,
@@ -424,20 +451,21 @@ class PostgresStore:
         and the delivery becomes due for another replica (same delivery id: at least once, and exactly
         once unless a process dies between the POST and the commit).
         """
-        with self._conn() as conn, conn.transaction():
+        async with self._conn() as conn, conn.transaction():
             self.round_trips += 2
-            row = conn.execute(
+            cursor = await conn.execute(
                 f"SELECT {_DELIVERY_COLUMNS}, next_at FROM callbacks"
                 f" WHERE state IN ('pending', 'retrying') AND next_at <= {_NOW_SQL}"
                 " ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-            ).fetchone()
+            )
+            row = await cursor.fetchone()
             if row is None:
                 yield None
                 return
             record = dict(row)
             yield record
             self.round_trips += 2
-            conn.execute(
+            await conn.execute(
                 "UPDATE callbacks SET attempts = %(attempts)s, last_status = %(last_status)s,"
                 " last_error = %(last_error)s, state = %(state)s, updated_at = %(updated_at)s,"
                 " next_at = %(next_at)s WHERE delivery_id = %(delivery_id)s",
@@ -445,10 +473,10 @@ class PostgresStore:
             )
 
     # --- rate limit windows ---
-    def rate_hit(self, key: str, requests: int, per_seconds: float, cost: int = 1) -> RateHit:
+    async def rate_hit(self, key: str, requests: int, per_seconds: float, cost: int = 1) -> RateHit:
         """Count `cost` requests of `key` in its fixed window of `per_seconds`, atomically for every
         replica (one upsert; the database clock decides windows)."""
-        row = self._one(
+        row = await self._one(
             f"""
             INSERT INTO ratelimit AS r (key, started, used, ok)
             SELECT %(key)s, now_s, CASE WHEN %(cost)s <= %(limit)s THEN %(cost)s ELSE 0 END,
@@ -468,11 +496,11 @@ class PostgresStore:
         reset = max(0, math.ceil(float(row["started"]) + per_seconds - float(row["now_s"])))
         return RateHit(bool(row["ok"]), int(row["used"]), reset)
 
-    def reset_rate(self, key: str | None = None) -> None:
+    async def reset_rate(self, key: str | None = None) -> None:
         if key is None:
-            self._run("DELETE FROM ratelimit")
+            await self._run("DELETE FROM ratelimit")
         else:
-            self._run("DELETE FROM ratelimit WHERE key = %s", (key,))
+            await self._run("DELETE FROM ratelimit WHERE key = %s", (key,))
 
 
 def _where(**filters: str | None) -> tuple[str, list[Any]]:

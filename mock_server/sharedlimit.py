@@ -32,14 +32,14 @@ class SharedRateLimiter:
             raise ValueError(f"rate_limit needs requests >= 0 and per_seconds > 0, got {limit!r}")
         self.requests, self.per_seconds, self.enabled = requests, per, True
 
-    def reset(self, key: str | None = None) -> None:
-        self.store.reset_rate(key)
+    async def reset(self, key: str | None = None) -> None:
+        await self.store.reset_rate(key)
 
-    def hit(self, key: str, cost: int = 1) -> Window:
+    async def hit(self, key: str, cost: int = 1) -> Window:
         """Count one request of `key` across replicas. Unlimited: only the headers, no round trip."""
         if not self.enabled:
             return Window(self.requests, self.requests, int(self.per_seconds), allowed=True)
-        found = self.store.rate_hit(key, self.requests, self.per_seconds, cost)
+        found = await self.store.rate_hit(key, self.requests, self.per_seconds, cost)
         if not found.allowed:
             return Window(self.requests, 0, max(found.reset, 1), allowed=False)
         return Window(self.requests, max(0, self.requests - found.used), found.reset, allowed=True)

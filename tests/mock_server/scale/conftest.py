@@ -57,3 +57,8 @@ def s3_endpoint() -> Iterator[str]:
 def bucket(s3_endpoint: str) -> Iterator[str]:
     with temp_bucket(s3_endpoint) as name:
         yield name
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
