@@ -1,40 +1,73 @@
 """The admin API under `/__admin`: reset, journal, scenario, tasks, callbacks.
 
 JSON in the API's envelope. Protected by `Authorization: Bearer <admin_key>` when an admin key is set.
-`tenant` parameters accept a tenant id or a token (a login token resolves to its user's tenant).
+`tenant` parameters accept a tenant id or a token (a login token resolves to its user's tenant). Each
+endpoint is a small task over `AdminServices` (WireMock's `AdminTask` over its `Admin` interface).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.responses import Response
 from starlette.routing import Route
 
+from a2v_spec import ErrorCode, Status
 from mock_server.auth import bearer_token
 from mock_server.errors import ApiError, envelope_bytes
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from mock_server.app import Mock
+    from a2v_spec import Spec
+    from mock_server.auth import Authenticator
+    from mock_server.config import Settings
+    from mock_server.control import Scenario
+    from mock_server.errors import Errors
+    from mock_server.journal import Journal
+    from mock_server.store import Store, Task
+    from mock_server.tasks import TaskRunner
+    from mock_server.views import VideoViews
 
-__all__ = ["routes"]
+__all__ = ["AdminApi", "AdminServices"]
 
-_FORCE_STATUSES = ("in_progressing", "finished", "error")
+_FORCE_STATUSES = (Status.IN_PROGRESSING, Status.FINISHED, Status.ERROR)
+_TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
+
+
+class AdminServices(Protocol):
+    """What the admin API uses of the server."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def spec(self) -> Spec: ...
+    @property
+    def errors(self) -> Errors: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def auth(self) -> Authenticator: ...
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def runner(self) -> TaskRunner: ...
+    @property
+    def views(self) -> VideoViews: ...
+    def apply_scenario(self) -> None: ...
+
+    async def reset(self, tenant: str | None = None) -> None: ...
 
 
 def _ok(data: Any) -> Response:
-    return Response(envelope_bytes(0, "success", data), media_type="application/json")
+    return Response(envelope_bytes(ErrorCode.SUCCESS, "success", data), media_type="application/json")
 
 
-def _mock(request: Request) -> Mock:
-    mock: Mock = request.app.state.mock
-    key = mock.settings.admin_key
-    if key is not None and bearer_token(request.headers.get("authorization")) != key:
-        raise ApiError(1001, "the admin API needs 'Authorization: Bearer <admin key>'")
-    return mock
+def _invalid(message: str) -> ApiError:
+    return ApiError(ErrorCode.INVALID_PARAMETER, message)
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -44,9 +77,11 @@ async def _json(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except ValueError as err:
-        raise ApiError(1004, f"request body is not valid JSON: {err}") from None
+        raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
     if not isinstance(body, dict):
-        raise ApiError(1004, f"request body must be a JSON object, got {type(body).__name__}")
+        raise ApiError(
+            ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
+        )
     return body
 
 
@@ -57,130 +92,148 @@ def _int(request: Request, name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ApiError(1003, f"invalid parameter '{name}': {raw!r} is not an integer") from None
+        raise _invalid(f"invalid parameter '{name}': {raw!r} is not an integer") from None
 
 
-def _tenant(mock: Mock, value: str | None) -> str | None:
-    return None if not value else mock.auth.tenant_of(value)
+def _status(raw: str | None) -> Status | None:
+    if not raw:
+        return None
+    try:
+        return Status(raw)
+    except ValueError:
+        raise _invalid(
+            f"invalid parameter 'status': must be one of {', '.join(Status)}, got {raw!r}"
+        ) from None
 
 
-async def reset(request: Request) -> Response:
-    mock = _mock(request)
-    body = await _json(request)
-    tenant = body.get("tenant")
-    if tenant is not None and not isinstance(tenant, str):
-        raise ApiError(1003, "invalid parameter 'tenant': must be a string")
-    await mock.reset(_tenant(mock, tenant))
-    return _ok({"reset": tenant or "all"})
+class AdminApi:
+    def __init__(self, services: AdminServices) -> None:
+        self.s = services
 
+    def routes(self) -> list[Route]:
+        return [
+            Route("/reset", self.reset, methods=["POST"]),
+            Route("/journal", self.journal, methods=["GET"]),
+            Route("/scenario", self.scenario, methods=["GET", "PUT"]),
+            Route("/tasks", self.tasks, methods=["GET"]),
+            Route("/tasks/{video_id}", self.force_task, methods=["POST"]),
+            Route("/callbacks", self.callbacks, methods=["GET"]),
+        ]
 
-async def journal(request: Request) -> Response:
-    mock = _mock(request)
-    q = request.query_params
-    entries = mock.journal.query(
-        tenant=_tenant(mock, q.get("tenant")),
-        method=q.get("method") or None,
-        path=q.get("path") or None,
-        status=_int(request, "status"),
-        limit=_int(request, "limit"),
-    )
-    return _ok(entries)
+    def _authorize(self, request: Request) -> None:
+        key = self.s.settings.admin_key
+        if key is not None and bearer_token(request.headers.get("authorization")) != key:
+            raise ApiError(ErrorCode.UNAUTHORIZED, "the admin API needs 'Authorization: Bearer <admin key>'")
 
+    async def _tenant(self, value: str | None) -> str | None:
+        return None if not value else await self.s.auth.tenant_of(value)
 
-async def scenario(request: Request) -> Response:
-    mock = _mock(request)
-    if request.method == "PUT":
-        try:
-            mock.scenario.merge(await _json(request))
-        except (ValueError, TypeError) as err:
-            raise ApiError(1003, f"invalid scenario: {err}") from None
-        mock.apply_scenario()
-    return _ok(mock.scenario.to_dict())
+    def _row(self, task: Task, base: str) -> dict[str, Any]:
+        plan = task.plan.to_dict()
+        del plan["base_url"]
+        return {**self.s.views.video(task, base), "tenant": task.tenant, "plan": plan}
 
+    async def reset(self, request: Request) -> Response:
+        self._authorize(request)
+        tenant = (await _json(request)).get("tenant")
+        if tenant is not None and not isinstance(tenant, str):
+            raise _invalid("invalid parameter 'tenant': must be a string")
+        await self.s.reset(await self._tenant(tenant))
+        return _ok({"reset": tenant or "all"})
 
-def _task_row(mock: Mock, task: Any, base: str) -> dict[str, Any]:
-    from mock_server.api import video_view
-
-    return {
-        **video_view(mock, task, base),
-        "tenant": task.tenant,
-        "plan": {k: v for k, v in task.plan.items() if k != "base_url"},
-    }
-
-
-async def tasks(request: Request) -> Response:
-    mock = _mock(request)
-    items, _ = mock.store.list_tasks(
-        _tenant(mock, request.query_params.get("tenant")), request.query_params.get("status"), limit=10_000
-    )
-    base = str(request.base_url).rstrip("/")
-    return _ok([_task_row(mock, t, base) for t in items])
-
-
-async def force_task(request: Request) -> Response:
-    mock = _mock(request)
-    video_id = request.path_params["video_id"]
-    body = await _json(request)
-    status = body.get("status")
-    if status not in _FORCE_STATUSES:
-        raise ApiError(
-            1003, f"invalid parameter 'status': must be one of {', '.join(_FORCE_STATUSES)}, got {status!r}"
+    async def journal(self, request: Request) -> Response:
+        self._authorize(request)
+        q = request.query_params
+        entries = self.s.journal.query(
+            tenant=await self._tenant(q.get("tenant")),
+            method=q.get("method") or None,
+            path=q.get("path") or None,
+            status=_int(request, "status"),
+            limit=_int(request, "limit"),
         )
-    task = mock.store.get_task(video_id)
-    if task is None:
-        raise ApiError(20002, f"unknown video_id {video_id!r}")
-    if status == "in_progressing":
-        progress = body.get("progress", 1)
-        if not isinstance(progress, int) or not 1 <= progress <= 99:
-            raise ApiError(1003, f"invalid parameter 'progress': must be an integer 1-99, got {progress!r}")
-        moved = mock.store.advance(video_id, "in_progressing", progress=progress)
-    else:
+        return _ok(entries)
+
+    async def scenario(self, request: Request) -> Response:
+        self._authorize(request)
+        if request.method == "PUT":
+            try:
+                self.s.scenario.merge(await _json(request))
+            except (ValueError, TypeError) as err:
+                raise _invalid(f"invalid scenario: {err}") from None
+            self.s.apply_scenario()
+        return _ok(self.s.scenario.to_dict())
+
+    async def tasks(self, request: Request) -> Response:
+        self._authorize(request)
+        q = request.query_params
+        items, _ = await self.s.store.list_tasks(
+            await self._tenant(q.get("tenant")), _status(q.get("status")), limit=10_000
+        )
+        base = str(request.base_url).rstrip("/")
+        return _ok([self._row(t, base) for t in items])
+
+    async def force_task(self, request: Request) -> Response:
+        self._authorize(request)
+        video_id = request.path_params["video_id"]
+        body = await _json(request)
+        status = body.get("status")
+        if status not in _FORCE_STATUSES:
+            allowed = ", ".join(_FORCE_STATUSES)
+            raise _invalid(f"invalid parameter 'status': must be one of {allowed}, got {status!r}")
+        status = Status(status)
+        task = await self.s.store.get_task(video_id)
+        if task is None:
+            raise ApiError(ErrorCode.VIDEO_NOT_FOUND, f"unknown video_id {video_id!r}")
+        if status is Status.IN_PROGRESSING:
+            progress = body.get("progress", 1)
+            if isinstance(progress, bool) or not isinstance(progress, int) or not 1 <= progress <= 99:
+                raise _invalid(f"invalid parameter 'progress': must be an integer 1-99, got {progress!r}")
+            moved = await self.s.store.advance(video_id, status, progress=progress)
+        else:
+            moved = await self._end(task, status, body)
+        if moved is None:
+            raise _invalid(
+                f"cannot move task {video_id} from {str(task.status)!r} to {str(status)!r}:"
+                " statuses only move forward"
+            )
+        return _ok(self._row(moved, str(request.base_url).rstrip("/")))
+
+    async def _end(self, task: Task, status: Status, body: dict[str, Any]) -> Task | None:
+        """Finish or fail `task` now (a finished task gets `duration` seconds of silence as its video)."""
+        runner, video_id = self.s.runner, task.video_id
         error = None
-        if status == "error":
-            code = body.get("error_code", 1500)
-            if mock.spec.schemas.errors("/components/schemas/TaskErrorCode", code):
-                raise ApiError(1003, f"invalid parameter 'error_code': {code!r} cannot end a task")
+        if status is Status.ERROR:
+            code = body.get("error_code", ErrorCode.INTERNAL_ERROR)
+            if self.s.spec.schemas.errors(_TASK_CODES_POINTER, code):
+                raise _invalid(f"invalid parameter 'error_code': {code!r} cannot end a task")
+            code = ErrorCode(code)
             error = (
                 code,
-                str(body.get("message") or f"{mock.errors.message(code)} (forced through the admin API)"),
+                str(body.get("message") or f"{self.s.errors.message(code)} (forced through the admin API)"),
             )
         duration = body.get("duration")
-        if duration is not None and (not isinstance(duration, int | float) or not 0 <= duration <= 600):
-            raise ApiError(1003, f"invalid parameter 'duration': must be 0-600 seconds, got {duration!r}")
+        if duration is not None and (
+            isinstance(duration, bool) or not isinstance(duration, int | float) or not 0 <= duration <= 600
+        ):
+            raise _invalid(f"invalid parameter 'duration': must be 0-600 seconds, got {duration!r}")
         if task.terminal:
-            moved = None
-        elif status == "finished" and not mock.runner.has_files(video_id):
-            # A finished task must have files: render `duration` seconds of silence for it.
-            await mock.runner.cancel(video_id)
+            return None
+        if status is Status.FINISHED and not await runner.has_files(video_id):
+            await runner.cancel(video_id)
             try:
-                rendered = await mock.runner.render_placeholder(video_id, float(duration or 1.0))
+                rendered = await runner.render_placeholder(video_id, float(duration or 1.0))
             except Exception:
-                mock.runner.start(video_id)  # leave it running rather than stuck
+                runner.start(video_id)  # leave it running rather than stuck
                 raise
-            moved = await mock.runner.end(video_id, "finished", duration=rendered)
-        else:
-            moved = await mock.runner.end(video_id, status, error, duration=duration)
-            if moved is not None:
-                await mock.runner.cancel(video_id)
-    if moved is None:
-        raise ApiError(
-            1003,
-            f"cannot move task {video_id} from {task.status!r} to {status!r}: statuses only move forward",
+            return await runner.end(video_id, status, duration=rendered)
+        moved = await runner.end(video_id, status, error, duration=duration)
+        if moved is not None:
+            await runner.cancel(video_id)
+        return moved
+
+    async def callbacks(self, request: Request) -> Response:
+        self._authorize(request)
+        q = request.query_params
+        return _ok(
+            await self.s.store.deliveries(await self._tenant(q.get("tenant")), q.get("video_id") or None)
         )
-    return _ok(_task_row(mock, moved, str(request.base_url).rstrip("/")))
-
-
-async def callbacks(request: Request) -> Response:
-    mock = _mock(request)
-    q = request.query_params
-    return _ok(mock.store.deliveries(_tenant(mock, q.get("tenant")), q.get("video_id") or None))
-
-
-routes = [
-    Route("/reset", reset, methods=["POST"]),
-    Route("/journal", journal, methods=["GET"]),
-    Route("/scenario", scenario, methods=["GET", "PUT"]),
-    Route("/tasks", tasks, methods=["GET"]),
-    Route("/tasks/{video_id}", force_task, methods=["POST"]),
-    Route("/callbacks", callbacks, methods=["GET"]),
-]

@@ -1,9 +1,13 @@
-"""Bearer tokens and tenants.
+"""Bearer tokens and tenants, resolved once per request into an `Identity`.
 
 Open mode (no `api_keys`): any non-empty token is accepted and is its own tenant, so parallel test runs
 isolate themselves by using different tokens. Closed mode: only the configured keys, plus access tokens
 issued by `account.login`. A login token belongs to the tenant `user:<username>` and stops working at
 its `expired_at` (1002).
+
+`Authenticator.identify(header)` parses the header and looks the token up once; the journal and the rate
+limit read the identity's tenant, and an operation that needs auth calls `Identity.require()`, which
+raises the error decided at lookup.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from a2v_spec import ErrorCode
 from mock_server.errors import ApiError
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
     from mock_server.store import Store
 
-__all__ = ["Authenticator", "Principal", "bearer_token"]
+__all__ = ["Authenticator", "Identity", "Principal", "bearer_token"]
 
 _MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'"
 
@@ -29,6 +34,23 @@ _MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'
 class Principal:
     token: str
     tenant: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who sent a request: the token, its tenant (None without a token) and why it would be refused."""
+
+    token: str | None
+    tenant: str | None
+    refusal: ApiError | None
+
+    def require(self) -> Principal:
+        """The caller, for an operation that needs auth; raises the refusal (1001, 1002) otherwise."""
+        if self.refusal is not None:
+            raise self.refusal
+        assert self.token is not None
+        assert self.tenant is not None
+        return Principal(self.token, self.tenant)
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -51,10 +73,10 @@ class Authenticator:
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
         self._issued: dict[str, tuple[str, int] | None] = {}
 
-    def _lookup(self, token: str) -> tuple[str, int] | None:
+    async def _lookup(self, token: str) -> tuple[str, int] | None:
         if token in self._issued:
             return self._issued[token]
-        found = self.store.token(token)
+        found = await self.store.token(token)
         if len(self._issued) > 100_000:
             self._issued.clear()
         self._issued[token] = found
@@ -64,40 +86,38 @@ class Authenticator:
         """Drop the cache (after a reset deleted tokens)."""
         self._issued.clear()
 
-    def authenticate(self, header: str | None) -> Principal:
+    async def identify(self, header: str | None) -> Identity:
         token = bearer_token(header)
         if token is None:
-            raise ApiError(1001, _MISSING)
-        issued = self._lookup(token)
+            return Identity(None, None, ApiError(ErrorCode.UNAUTHORIZED, _MISSING))
+        issued = await self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
             if time.time() >= expired_at:
-                raise ApiError(1002, f"token expired at {expired_at}")
-            return Principal(token, tenant)
+                return Identity(
+                    token, tenant, ApiError(ErrorCode.TOKEN_EXPIRED, f"token expired at {expired_at}")
+                )
+            return Identity(token, tenant, None)
         if self.settings.open_mode or token in self._keys:
-            return Principal(token, token)
-        raise ApiError(1001, "unknown token; use an API key or an access_token from account.login")
+            return Identity(token, token, None)
+        refusal = ApiError(
+            ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"
+        )
+        return Identity(token, token, refusal)
 
-    def peek(self, token: str | None) -> str | None:
-        """The tenant of `token` without judging it (for the journal and rate limit); None without one."""
-        if token is None:
-            return None
-        issued = self._lookup(token)
-        return issued[0] if issued else token
-
-    def login(self, username: str, password: str) -> dict[str, object]:
+    async def login(self, username: str, password: str) -> dict[str, object]:
         users = self.settings.users
         if users or not self.settings.open_mode:
             expected = users.get(username)
             if expected is None or not hmac.compare_digest(expected.encode(), password.encode()):
-                raise ApiError(1011, "invalid username or password")
+                raise ApiError(ErrorCode.INVALID_CREDENTIALS, "invalid username or password")
         access, refresh = secrets.token_hex(16), secrets.token_hex(16)
         expired_at = int(time.time()) + self.token_ttl
-        self.store.add_token(access, f"user:{username}", expired_at)
+        await self.store.add_token(access, f"user:{username}", expired_at)
         self._issued[access] = (f"user:{username}", expired_at)
         return {"access_token": access, "refresh_token": refresh, "expired_at": expired_at}
 
-    def tenant_of(self, token_or_tenant: str) -> str:
+    async def tenant_of(self, token_or_tenant: str) -> str:
         """The tenant a token belongs to (for the admin API, which accepts either)."""
-        issued = self._lookup(token_or_tenant)
+        issued = await self._lookup(token_or_tenant)
         return issued[0] if issued else token_or_tenant

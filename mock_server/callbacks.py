@@ -14,16 +14,17 @@ import hmac
 import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from urllib.parse import SplitResult
+from a2v_spec import ErrorCode
+from mock_server.errors import envelope_bytes
 
+if TYPE_CHECKING:
     from mock_server.config import Settings
-    from mock_server.store import Store, Task
+    from mock_server.store import Delivery, Store, Task
+    from mock_server.views import VideoViews
 
 __all__ = ["CallbackSender", "sign"]
 
@@ -40,13 +41,14 @@ class CallbackSender:
         self,
         settings: Settings,
         store: Store,
-        body_of: Callable[[Task], bytes],
-        host_allowed: Callable[[SplitResult], bool],
+        views: VideoViews,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.body_of = body_of
-        self.host_allowed = host_allowed
+        self.views = views
+        hosts = settings.audio_hosts
+        #: Hosts a callback may go to: the same list as audio (None allows any).
+        self.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
         self.client = httpx.AsyncClient(
             timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
         )
@@ -60,30 +62,34 @@ class CallbackSender:
                 await job
         await self.client.aclose()
 
-    def schedule(self, task: Task, record: dict[str, Any] | None = None) -> None:
+    def schedule(self, task: Task, record: Delivery | None = None) -> None:
         if not task.callback_url:
             return
         job = asyncio.create_task(self._deliver(task, record))
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
-    def resume(self) -> int:
+    def idle(self) -> bool:
+        """True when no delivery is under way (each ends delivered or failed, or is cancelled)."""
+        return not self._pending
+
+    async def resume(self) -> int:
         """Go on with deliveries a previous run left unfinished (same delivery id, attempts kept)."""
         resumed = 0
-        for record in self.store.deliveries():
+        for record in await self.store.deliveries():
             if record["state"] in ("pending", "retrying"):
-                task = self.store.get_task(record["video_id"])
+                task = await self.store.get_task(record["video_id"])
                 if task is not None and task.terminal:
                     self.schedule(task, record)
                     resumed += 1
         return resumed
 
-    async def _deliver(self, task: Task, resumed: dict[str, Any] | None = None) -> None:
+    async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
         from urllib.parse import urlsplit
 
         assert task.callback_url is not None  # checked by schedule()
         now = time.time()
-        record: dict[str, Any] = resumed or {
+        record: Delivery = resumed or {
             "delivery_id": uuid.uuid4().hex,
             "video_id": task.video_id,
             "tenant": task.tenant,
@@ -96,20 +102,22 @@ class CallbackSender:
             "created_at": now,
             "updated_at": now,
         }
-        self.store.save_delivery(record)
-        if not self.host_allowed(urlsplit(task.callback_url)):
+        await self.store.save_delivery(record)
+        host = (urlsplit(task.callback_url).hostname or "").lower()
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
             record.update(
                 state="failed",
                 last_error="callback_url host is not allowed by this mock",
                 updated_at=time.time(),
             )
-            self.store.save_delivery(record)
+            await self.store.save_delivery(record)
             return
         if record["attempts"] >= self.settings.callback_attempts:
             record.update(state="failed", updated_at=time.time())
-            self.store.save_delivery(record)
+            await self.store.save_delivery(record)
             return
-        body = self.body_of(task)
+        base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
+        body = envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
         for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
             stamp = int(time.time())
             headers = {
@@ -132,7 +140,7 @@ class CallbackSender:
                 else ("failed" if attempt == self.settings.callback_attempts else "retrying")
             )
             record["updated_at"] = time.time()
-            self.store.save_delivery(record)
+            await self.store.save_delivery(record)
             if ok:
                 return
             if attempt < self.settings.callback_attempts:

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from a2v_spec import Limits
+from mock_server.values import LatencyRange, RateLimit, TaskFate, Timings
 
 __all__ = ["Settings"]
 
@@ -62,16 +63,16 @@ class Settings:
     #: HMAC key of file URLs; None = a random key kept in the data dir (URLs survive restarts).
     signing_secret: str | None = None
     # --- runtime scenario (also settable with PUT /__admin/scenario) ---
-    latency_ms: dict[str, float] = field(default_factory=lambda: {"min": 0.0, "max": 0.0})
+    #: `{min: 0, max: 0}` milliseconds (a mapping in a config file).
+    latency_ms: LatencyRange = field(default_factory=LatencyRange)
     error_rate: float = 0.0
     drop_rate: float = 0.0
     #: `{requests: 30, per_seconds: 60}` or None (a large limit, still reported in headers).
-    rate_limit: dict[str, float] | None = None
+    rate_limit: RateLimit | None = None
     #: Minimum seconds per status: `{pending_seconds: 0, in_progress_seconds: 0}`.
-    timings: dict[str, float] = field(
-        default_factory=lambda: {"pending_seconds": 0.0, "in_progress_seconds": 0.0}
-    )
-    next_tasks: list[dict[str, Any]] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    #: Fates of the next `video.generate` calls: `[{tenant, outcome, error_code, duration}]`.
+    next_tasks: list[TaskFate] = field(default_factory=list)
     seed: int | None = None
     #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
     url_ttl_seconds: int | None = None
@@ -90,6 +91,12 @@ class Settings:
     http: str = "auto"
 
     def __post_init__(self) -> None:
+        # Mappings from a config file become their typed values (which check their own ranges).
+        self.latency_ms = LatencyRange.from_value(self.latency_ms)
+        self.timings = Timings.from_value(self.timings)
+        self.rate_limit = RateLimit.from_value(self.rate_limit)
+        if isinstance(self.next_tasks, list):
+            self.next_tasks = [TaskFate.from_value(item) for item in self.next_tasks]
         _check_types(self)
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")

@@ -1,10 +1,13 @@
 """Errors are data: every failure is a code of the spec's catalog, rendered as the API envelope.
 
     ApiError            a request answered with an error envelope (status from the catalog)
+     +- NoOperation         no operation at this path (1007)
+     +- MethodNotAllowed    the path exists, not with this method (1006, with `Allow`)
     TaskFailure         why a task ended in `error` (a task code such as 10001, or 1500)
     ResponseMismatch    test mode: a response the server produced does not match the spec
 
 The HTTP status of a code is never written here: `Errors.status(code)` reads it from `spec.errors`.
+`Errors.response` is the one place an error becomes an HTTP answer.
 """
 
 from __future__ import annotations
@@ -14,10 +17,22 @@ from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 
+from a2v_spec import ErrorCode
+
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from a2v_spec import ErrorDef
 
-__all__ = ["ApiError", "Errors", "ResponseMismatch", "TaskFailure", "envelope_bytes"]
+__all__ = [
+    "ApiError",
+    "Errors",
+    "MethodNotAllowed",
+    "NoOperation",
+    "ResponseMismatch",
+    "TaskFailure",
+    "envelope_bytes",
+]
 
 
 class ApiError(Exception):
@@ -25,23 +40,42 @@ class ApiError(Exception):
 
     def __init__(
         self,
-        code: int,
+        code: ErrorCode,
         message: str | None = None,
         *,
         status: int | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message or f"error {code}")
+        super().__init__(message or f"error {int(code)}")
         self.code = code
         self.message = message
         self.status = status
         self.headers = headers or {}
 
 
+class NoOperation(ApiError):
+    """Nothing is served at this path."""
+
+    def __init__(self, path: str, hint: str = "see /openapi.yaml") -> None:
+        super().__init__(ErrorCode.NOT_FOUND, f"no operation at {path}; {hint}")
+
+
+class MethodNotAllowed(ApiError):
+    """The path is served, but not for this method; `Allow` lists the methods that are."""
+
+    def __init__(self, method: str, path: str, allowed: Iterable[str]) -> None:
+        allow = ", ".join(sorted(allowed))
+        super().__init__(
+            ErrorCode.METHOD_NOT_ALLOWED,
+            f"method {method} is not allowed on {path}; use {allow}",
+            headers={"Allow": allow},
+        )
+
+
 class TaskFailure(Exception):
     """A task ends in `error` with this catalog code and message."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -51,8 +85,8 @@ class ResponseMismatch(AssertionError):
     """Test mode found a response that the spec does not allow."""
 
 
-def envelope_bytes(code: int, message: str, data: object = None) -> bytes:
-    return json.dumps({"code": code, "message": message, "data": data}, separators=(",", ":")).encode()
+def envelope_bytes(code: ErrorCode, message: str, data: object = None) -> bytes:
+    return json.dumps({"code": int(code), "message": message, "data": data}, separators=(",", ":")).encode()
 
 
 class Errors:
@@ -75,3 +109,8 @@ class Errors:
         status = err.status or self.status(err.code)
         body = envelope_bytes(err.code, err.message or self.message(err.code))
         return Response(body, status_code=status, headers=err.headers, media_type="application/json")
+
+    @staticmethod
+    def internal(err: BaseException) -> ApiError:
+        """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client)."""
+        return ApiError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(err).__name__}")

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from a2v_spec import ErrorCode
 from mock_server.errors import TaskFailure
 
 if TYPE_CHECKING:
@@ -45,11 +46,12 @@ class AudioFetcher:
     def _check_url(self, url: str) -> None:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise TaskFailure(10002, f"audio_url is not an http or https URL: {url}")
+            raise TaskFailure(ErrorCode.AUDIO_UNREACHABLE, f"audio_url is not an http or https URL: {url}")
         if self.allowed_hosts is not None and parts.hostname.lower() not in self.allowed_hosts:
             allowed = ", ".join(sorted(self.allowed_hosts))
             raise TaskFailure(
-                10002, f"audio_url host {parts.hostname!r} is not allowed (audio_hosts: {allowed})"
+                ErrorCode.AUDIO_UNREACHABLE,
+                f"audio_url host {parts.hostname!r} is not allowed (audio_hosts: {allowed})",
             )
 
     async def fetch(self, url: str, dest: Path) -> int:
@@ -59,31 +61,43 @@ class AudioFetcher:
         try:
             async with self.client.stream("GET", url) as response:
                 if response.status_code in (404, 410):
-                    raise TaskFailure(10001, f"audio_url answered HTTP {response.status_code}: {url}")
+                    raise TaskFailure(
+                        ErrorCode.FILE_NOT_FOUND, f"audio_url answered HTTP {response.status_code}: {url}"
+                    )
                 if not 200 <= response.status_code < 300:
-                    raise TaskFailure(10002, f"audio_url answered HTTP {response.status_code}: {url}")
+                    raise TaskFailure(
+                        ErrorCode.AUDIO_UNREACHABLE, f"audio_url answered HTTP {response.status_code}: {url}"
+                    )
                 declared = response.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > limit:
-                    raise TaskFailure(10005, f"audio is {int(declared)} bytes; the limit is {limit} bytes")
+                    raise TaskFailure(
+                        ErrorCode.AUDIO_TOO_LARGE,
+                        f"audio is {int(declared)} bytes; the limit is {limit} bytes",
+                    )
                 size = 0
                 with dest.open("wb") as handle:
                     async for chunk in response.aiter_bytes():
                         size += len(chunk)
                         if size > limit:
-                            raise TaskFailure(10005, f"audio is over the limit of {limit} bytes")
+                            raise TaskFailure(
+                                ErrorCode.AUDIO_TOO_LARGE, f"audio is over the limit of {limit} bytes"
+                            )
                         handle.write(chunk)
                 return size
         except TaskFailure:
             raise
         except httpx.TooManyRedirects as err:
             raise TaskFailure(
-                10002, f"audio_url redirected more than {self.limits.audio_max_redirects} times: {url}"
+                ErrorCode.AUDIO_UNREACHABLE,
+                f"audio_url redirected more than {self.limits.audio_max_redirects} times: {url}",
             ) from err
         except httpx.TimeoutException as err:
             raise TaskFailure(
-                10002, f"audio_url timed out after {self.limits.audio_fetch_timeout_seconds:g} s: {url}"
+                ErrorCode.AUDIO_UNREACHABLE,
+                f"audio_url timed out after {self.limits.audio_fetch_timeout_seconds:g} s: {url}",
             ) from err
         except httpx.HTTPError as err:
             raise TaskFailure(
-                10002, f"audio_url could not be downloaded ({type(err).__name__}: {err}): {url}"
+                ErrorCode.AUDIO_UNREACHABLE,
+                f"audio_url could not be downloaded ({type(err).__name__}: {err}): {url}",
             ) from err

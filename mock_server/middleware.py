@@ -1,9 +1,15 @@
-"""The gateway every request passes first: faults, rate limit, journal, headers, response checks.
+"""The layers around the router, each one concept; `app.MockApp.build_middleware_stack` stacks them.
 
-A pure ASGI middleware (no per-request Request objects on the fast path). In order:
-latency -> dropped connection -> random 500 -> rate limit (429 with `Retry-After`; `ping` costs
-nothing) -> the app -> `X-Ratelimit-*` on the response -> journal entry -> in test mode, the response
-validated against the spec (a mismatch becomes a 500 and is raised).
+Outermost first:
+
+    Journal        records every answered request (status, catalog code, tenant, duration)
+    Identify       parses the bearer token and resolves its tenant, once per request
+    ResponseCheck  test mode: the API's answer validated against the spec (a mismatch answers 500)
+    RateLimit      counts the request for its token; 429 over the limit; `X-Ratelimit-*` on every answer
+    Faults         scenario faults on API requests: latency, dropped connection, random 500
+    ErrorLayer     every exception below becomes the catalog's envelope, here and nowhere else
+
+Admin, docs and spec requests are "quiet": they pass every layer but the error layer untouched.
 """
 
 from __future__ import annotations
@@ -14,150 +20,45 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from mock_server.api import handle_api
-from mock_server.auth import bearer_token
-from mock_server.errors import ApiError, ResponseMismatch, envelope_bytes
+from starlette.exceptions import HTTPException
+
+from a2v_spec import ErrorCode
+from mock_server import context
+from mock_server.errors import (
+    ApiError,
+    Errors,
+    MethodNotAllowed,
+    NoOperation,
+    ResponseMismatch,
+    envelope_bytes,
+)
 from mock_server.journal import Entry
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from mock_server.app import Mock
+    from mock_server.auth import Authenticator
+    from mock_server.control import Scenario
+    from mock_server.faults import FaultInjector
+    from mock_server.journal import Journal
+    from mock_server.pipeline import Validator
+    from mock_server.ratelimit import RateLimiter
 
-__all__ = ["DroppedConnection", "Gateway"]
+__all__ = ["ErrorLayer", "Faults", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
 log = logging.getLogger("mock_server")
 
+API_PREFIX = "/v1/"
 _UNCOUNTED = ("/v1/ping",)
 _QUIET = ("/__admin", "/docs", "/openapi.yaml", "/favicon")
 
 
-class DroppedConnection(ConnectionError):
-    """The scenario dropped this request's connection (raised where there is no socket to close)."""
+def _quiet(scope: Scope) -> bool:
+    return scope["type"] != "http" or scope["path"].startswith(_QUIET)
 
 
-def _mock(scope: Scope) -> Mock:
-    return scope["app"].state.mock
-
-
-class Gateway:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        mock = _mock(scope)
-        path: str = scope["path"]
-        if path.startswith(_QUIET):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        headers = {k: v for k, v in scope["headers"] if k in (b"authorization",)}
-        token = (
-            bearer_token(headers[b"authorization"].decode("latin-1")) if b"authorization" in headers else None
-        )
-        tenant = mock.auth.peek(token)
-        client = scope.get("client") or ("local", 0)
-        key = token or f"anonymous:{client[0]}"
-        is_api = path.startswith("/v1/")
-        scenario = mock.scenario
-
-        status_code = [0]
-        code: list[int | None] = [None]
-
-        def record() -> None:
-            mock.journal.add(
-                Entry(
-                    time=time.time(),
-                    tenant=tenant,
-                    method=scope["method"],
-                    path=path,
-                    query=scope.get("query_string", b"").decode("latin-1"),
-                    status=status_code[0],
-                    code=code[0],
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                )
-            )
-
-        if is_api:
-            delay = scenario.latency()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if scenario.roll(scenario.drop_rate):
-                status_code[0] = 0
-                record()
-                await self._drop(scope)
-                return
-        window = mock.limiter.hit(key, 0 if path in _UNCOUNTED or not is_api else 1)
-        limit_headers = [(k.lower().encode(), v.encode()) for k, v in window.headers().items()]
-
-        forced: ApiError | None = None
-        if is_api and scenario.roll(scenario.error_rate):
-            forced = ApiError(1500, "internal error injected by the mock's scenario (error_rate)")
-        elif not window.allowed:
-            forced = ApiError(1009, "Too Many Request", headers={"Retry-After": str(window.reset)})
-        if forced is not None:
-            status = forced.status or mock.errors.status(forced.code)
-            body = envelope_bytes(forced.code, forced.message or mock.errors.message(forced.code))
-            extra = [(k.lower().encode(), v.encode()) for k, v in forced.headers.items()]
-            status_code[0], code[0] = status, forced.code
-            await _send_json(send, status, body, [*extra, *limit_headers])
-            record()
-            return
-
-        validate = mock.settings.test_mode and is_api
-        buffered: list[Message] = []
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status_code[0] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), *limit_headers]}
-            elif message["type"] == "http.response.body" and code[0] is None and status_code[0] >= 200:
-                code[0] = _code(message.get("body", b""))
-            if validate:
-                buffered.append(message)
-            else:
-                await send(message)
-
-        # The API skips Starlette's router and exception layers (hot path); the rest goes through them.
-        await (handle_api if is_api else self.app)(scope, receive, wrapped)
-        if validate:
-            await self._checked(scope, buffered, send, limit_headers)
-        record()
-
-    async def _checked(
-        self, scope: Scope, messages: list[Message], send: Send, limit_headers: list[Any]
-    ) -> None:
-        mock = _mock(scope)
-        start = next((m for m in messages if m["type"] == "http.response.start"), None)
-        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-        op = scope.get("a2v.operation")
-        if start is None or scope.get("a2v.forced") or op is None:
-            for message in messages:
-                await send(message)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", [])}
-        try:
-            mock.validator.response(op, start["status"], headers, body)
-        except ResponseMismatch as err:
-            log.error("test mode: response does not match the spec: %s", err)
-            mock.violations.append(err)
-            payload = envelope_bytes(1500, f"the mock's response does not match the spec: {err}")
-            await _send_json(send, 500, payload, limit_headers)
-            raise
-        for message in messages:
-            await send(message)
-
-    async def _drop(self, scope: Scope) -> None:
-        raw_send = scope.get("a2v.raw_send")
-        transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
-        if transport is None:
-            raise DroppedConnection("connection dropped by the mock's scenario (drop_rate)")
-        transport.close()
-        for _ in range(3):  # let the server see the connection is gone before the app returns
-            await asyncio.sleep(0)
+def _is_api(scope: Scope) -> bool:
+    return scope["path"].startswith(API_PREFIX)
 
 
 async def _send_json(send: Send, status: int, body: bytes, headers: list[Any]) -> None:
@@ -166,7 +67,193 @@ async def _send_json(send: Send, status: int, body: bytes, headers: list[Any]) -
     await send({"type": "http.response.body", "body": body})
 
 
+class ErrorLayer:
+    """Renders `ApiError`, Starlette's own 404/405/413 and any unexpected exception as the envelope."""
+
+    def __init__(self, app: ASGIApp, errors: Errors) -> None:
+        self.app = app
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sender)
+        except Exception as exc:
+            if started or scope["type"] != "http":
+                raise
+            await self.errors.response(self.as_api_error(scope, exc))(scope, receive, send)
+
+    @staticmethod
+    def as_api_error(scope: Scope, exc: Exception) -> ApiError:
+        if isinstance(exc, ApiError):
+            return exc
+        if isinstance(exc, HTTPException):
+            if exc.status_code == 405:
+                allow = (exc.headers or {}).get("Allow", "GET").split(", ")
+                return MethodNotAllowed(scope["method"], scope["path"], allow)
+            return NoOperation(scope["path"])
+        log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        return Errors.internal(exc)
+
+
+class Faults:
+    """Latency, dropped connections and random 500s, as the scenario says, on API requests only."""
+
+    def __init__(self, app: ASGIApp, scenario: Scenario, injector: FaultInjector, errors: Errors) -> None:
+        self.app = app
+        self.scenario = scenario
+        self.injector = injector
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _quiet(scope) or not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        scenario = self.scenario
+        delay = scenario.latency()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if scenario.roll(scenario.drop_rate):
+            await self.injector.drop_connection(scope)
+            return
+        if scenario.roll(scenario.error_rate):
+            message = "internal error injected by the mock's scenario (error_rate)"
+            await self.errors.response(ApiError(ErrorCode.INTERNAL_ERROR, message))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class RateLimit:
+    """A request counts against its token's window (`ping` and non-API requests cost nothing)."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, errors: Errors) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _quiet(scope):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        token = context.identity(scope).token
+        key = token or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
+        window = self.limiter.hit(key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1)
+        limit_headers = window.raw_headers()
+        if not window.allowed:
+            code = ErrorCode.TOO_MANY_REQUESTS
+            body = envelope_bytes(code, self.errors.message(code))
+            retry = [(b"retry-after", str(window.reset).encode())]
+            await _send_json(send, self.errors.status(code), body, [*retry, *limit_headers])
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *limit_headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class ResponseCheck:
+    """Test mode: an API answer that the spec does not allow becomes a 500, is recorded and raised."""
+
+    def __init__(self, app: ASGIApp, validator: Validator, violations: list[Exception]) -> None:
+        self.app = app
+        self.validator = validator
+        self.violations = violations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _quiet(scope) or not _is_api(scope):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+
+        async def buffer(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, receive, buffer)
+        start = next((m for m in messages if m["type"] == "http.response.start"), None)
+        op = context.operation(scope)
+        if start is not None and op is not None and not context.was_forced(scope):
+            raw = start.get("headers", [])
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
+            body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+            try:
+                self.validator.response(op, start["status"], headers, body)
+            except ResponseMismatch as err:
+                log.error("test mode: response does not match the spec: %s", err)
+                self.violations.append(err)
+                text = f"the mock's response does not match the spec: {err}"
+                limits = [(k, v) for k, v in raw if k.startswith(b"x-ratelimit-")]
+                await _send_json(send, 500, envelope_bytes(ErrorCode.INTERNAL_ERROR, text), limits)
+                raise
+        for message in messages:
+            await send(message)
+
+
+class Identify:
+    """Resolves the request's `Identity` once, for the layers and the operation after it."""
+
+    def __init__(self, app: ASGIApp, auth: Authenticator) -> None:
+        self.app = app
+        self.auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _quiet(scope):
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            identity = await self.auth.identify(None if header is None else header.decode("latin-1"))
+            context.set_identity(scope, identity)
+        await self.app(scope, receive, send)
+
+
+class JournalLayer:
+    """Records each request with its status (0 when no answer was sent) and the envelope's code."""
+
+    def __init__(self, app: ASGIApp, journal: Journal) -> None:
+        self.app = app
+        self.journal = journal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _quiet(scope):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, code = 0, None
+
+        async def recording(message: Message) -> None:
+            nonlocal status, code
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and code is None and status >= 200:
+                code = _code(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording)
+        finally:
+            self.journal.add(
+                Entry(
+                    time=time.time(),
+                    tenant=context.tenant(scope),
+                    method=scope["method"],
+                    path=scope["path"],
+                    query=scope.get("query_string", b"").decode("latin-1"),
+                    status=status,
+                    code=code,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+            )
+
+
 def _code(body: bytes) -> int | None:
+    """The envelope's `code`, read from the first bytes when it comes first (as ours always does)."""
     if not body.startswith(b"{"):
         return None
     head = body[:40]

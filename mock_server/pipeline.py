@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from a2v_spec import SchemaError
+from a2v_spec import ErrorCode, SchemaError, resolve_pointer, resolve_refs
 from mock_server.errors import ApiError, ResponseMismatch
 
 if TYPE_CHECKING:
@@ -48,16 +48,8 @@ class Validator:
     def _schema(self, pointer: str) -> dict[str, Any]:
         """The (dereferenced) schema at `pointer`, for its `type` and `default`."""
         if pointer not in self._schemas:
-            node: Any = self.spec.document
-            for part in pointer.lstrip("/").split("/"):
-                key = part.replace("~1", "/").replace("~0", "~")
-                node = node[int(key)] if isinstance(node, list) else node[key]
-            while isinstance(node, dict) and "$ref" in node:
-                target: Any = self.spec.document
-                for part in node["$ref"].lstrip("#/").split("/"):
-                    target = target[part]
-                node = target
-            self._schemas[pointer] = node
+            document = self.spec.document
+            self._schemas[pointer] = resolve_refs(document, resolve_pointer(document, pointer))
         return self._schemas[pointer]
 
     def _inline(self, node: Any, depth: int = 0) -> Any:
@@ -66,10 +58,7 @@ class Validator:
             raise ValueError("request schema nests $refs too deeply (recursive?)")
         if isinstance(node, dict):
             if "$ref" in node and isinstance(node["$ref"], str) and node["$ref"].startswith("#/"):
-                target: Any = self.spec.document
-                for part in node["$ref"][2:].split("/"):
-                    key = part.replace("~1", "/").replace("~0", "~")
-                    target = target[int(key)] if isinstance(target, list) else target[key]
+                target = resolve_pointer(self.spec.document, node["$ref"])
                 rest = {k: v for k, v in node.items() if k != "$ref"}
                 inlined = self._inline(target, depth + 1)
                 return {"allOf": [inlined, self._inline(rest, depth + 1)]} if rest else inlined
@@ -94,7 +83,7 @@ class Validator:
         if errors:
             err = errors[0]
             where = f"{name}.{err.path}" if err.path and name else (err.path or name)
-            raise ApiError(1003, f"invalid parameter '{where}': {err.reason}")
+            raise ApiError(ErrorCode.INVALID_PARAMETER, f"invalid parameter '{where}': {err.reason}")
 
     def _coerce(self, pointer: str, name: str, raw: str) -> Any:
         kind = self._schema(pointer).get("type")
@@ -104,11 +93,15 @@ class Validator:
             if kind == "number":
                 return float(raw)
         except ValueError:
-            raise ApiError(1003, f"invalid parameter '{name}': {raw!r} is not an {kind}") from None
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': {raw!r} is not an {kind}"
+            ) from None
         if kind == "boolean":
             if raw.lower() in ("true", "false"):
                 return raw.lower() == "true"
-            raise ApiError(1003, f"invalid parameter '{name}': {raw!r} is not a boolean")
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': {raw!r} is not a boolean"
+            )
         return raw
 
     async def request(self, op: Operation, request: Request) -> Validated:
@@ -117,7 +110,10 @@ class Validator:
             if param.location == "query":
                 values = request.query_params.getlist(param.name)
                 if len(values) > 1:
-                    raise ApiError(1003, f"invalid parameter '{param.name}': given {len(values)} times")
+                    raise ApiError(
+                        ErrorCode.INVALID_PARAMETER,
+                        f"invalid parameter '{param.name}': given {len(values)} times",
+                    )
                 raw = values[0] if values else None
                 target = out.query
             elif param.location == "header":
@@ -128,7 +124,7 @@ class Validator:
             if raw is None:
                 if param.required:
                     raise ApiError(
-                        1003,
+                        ErrorCode.INVALID_PARAMETER,
                         f"invalid parameter '{param.name}': required {param.location} parameter is missing",
                     )
                 default = self._schema(param.schema_pointer).get("default")
@@ -145,17 +141,28 @@ class Validator:
         return out
 
     async def _read_body(self, request: Request) -> bytes:
-        """The body, refused with 1013 as soon as it is known to be over the limit (never read whole)."""
+        """The body, refused with 1013 as soon as it is known to be over the limit (never read whole).
+
+        Not Starlette's `RequestBodyLimitMiddleware`: when the app answers without reading an oversized
+        body (a 1001 for a missing token, a 404), that middleware replaces the answer with its own
+        plain-text 413, so the catalog's envelope and the error precedence the kit checks (auth before
+        the body) would be lost; and it wraps `receive` and `send` of every request for the few that
+        have a body. The spec's limit applies to the operations that take a body, here.
+        """
         limit = self.max_body_bytes
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise ApiError(1013, f"request body is {int(declared)} bytes; the limit is {limit}")
+            raise ApiError(
+                ErrorCode.PAYLOAD_TOO_LARGE, f"request body is {int(declared)} bytes; the limit is {limit}"
+            )
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ApiError(1013, f"request body is larger than the limit of {limit} bytes")
+                raise ApiError(
+                    ErrorCode.PAYLOAD_TOO_LARGE, f"request body is larger than the limit of {limit} bytes"
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -165,18 +172,27 @@ class Validator:
         media = content_type.split(";")[0].strip().lower()
         if not raw and not content_type:
             if op.body_required:
-                raise ApiError(1005, "Content-Type must be application/json, got no body")
+                raise ApiError(
+                    ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json, got no body"
+                )
             return None
         if media != "application/json" and not media.endswith("+json"):
-            raise ApiError(1005, f"Content-Type must be application/json, got {content_type or 'none'!r}")
+            raise ApiError(
+                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                f"Content-Type must be application/json, got {content_type or 'none'!r}",
+            )
         try:
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as err:
-            raise ApiError(1004, f"request body is not valid JSON: {err}") from None
+            raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
         except RecursionError:
-            raise ApiError(1004, "request body is not a usable JSON object: it nests too deeply") from None
+            raise ApiError(
+                ErrorCode.MALFORMED_BODY, "request body is not a usable JSON object: it nests too deeply"
+            ) from None
         if not isinstance(body, dict):
-            raise ApiError(1004, f"request body must be a JSON object, got {type(body).__name__}")
+            raise ApiError(
+                ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
+            )
         self._check(op.body_pointer, "", body)
         return body
 

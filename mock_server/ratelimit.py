@@ -9,6 +9,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mock_server.values import RateLimit
 
 __all__ = ["UNLIMITED", "RateLimiter", "Window"]
 
@@ -23,30 +29,28 @@ class Window:
     reset: int
     allowed: bool
 
-    def headers(self) -> dict[str, str]:
-        return {
-            "X-Ratelimit-Total": str(self.total),
-            "X-Ratelimit-Left": str(self.left),
-            "X-Ratelimit-Reset": str(self.reset),
-        }
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """`X-Ratelimit-Total`, `-Left` and `-Reset`, as ASGI header pairs."""
+        return [
+            (b"x-ratelimit-total", str(self.total).encode()),
+            (b"x-ratelimit-left", str(self.left).encode()),
+            (b"x-ratelimit-reset", str(self.reset).encode()),
+        ]
 
 
 class RateLimiter:
     """`requests` per `per_seconds` for each key; `configure(None)` turns limiting off."""
 
-    def __init__(self, limit: dict[str, float] | None = None, clock: object = time.monotonic) -> None:
+    def __init__(self, limit: RateLimit | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._windows: dict[str, tuple[float, int]] = {}
         self.configure(limit)
 
-    def configure(self, limit: dict[str, float] | None) -> None:
+    def configure(self, limit: RateLimit | None) -> None:
         if limit is None:
             self.requests, self.per_seconds, self.enabled = UNLIMITED, 60.0, False
         else:
-            requests, per = int(limit["requests"]), float(limit.get("per_seconds", 60))
-            if requests < 0 or per <= 0:
-                raise ValueError(f"rate_limit needs requests >= 0 and per_seconds > 0, got {limit!r}")
-            self.requests, self.per_seconds, self.enabled = requests, per, True
+            self.requests, self.per_seconds, self.enabled = limit.requests, limit.per_seconds, True
         self._windows.clear()
 
     def reset(self, key: str | None = None) -> None:
@@ -57,7 +61,7 @@ class RateLimiter:
 
     def hit(self, key: str, cost: int = 1) -> Window:
         """Count one request of `key` (cost 0 only reports) and say whether it is allowed."""
-        now = self._clock()  # type: ignore[operator]
+        now = self._clock()
         start, used = self._windows.get(key, (now, 0))
         if now - start >= self.per_seconds:
             start, used = now, 0

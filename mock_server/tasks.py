@@ -2,11 +2,11 @@
 
     pending --(pending_seconds)--> in_progressing --(fetch, render)--> finished | error
 
-Each accepted task runs as one asyncio task; renders are bounded by the process pool, and the number
-of unfinished tasks by `queue_capacity` (the caller answers 1010 over it). Every task has a deadline
-(`task_deadline_seconds` after creation) that ends it with 10007 whatever it is waiting for. Statuses
-only move forward (the store refuses anything else), so a forced status from the admin API and the
-worker can race safely.
+Each accepted task runs as one asyncio task; renders go to the render queue, and the number of
+unfinished tasks is bounded by `queue_capacity` (the caller answers 1010 over it). Every task has a
+deadline (`task_deadline_seconds` after creation) that ends it with 10007 whatever it is waiting for.
+Statuses only move forward (the store refuses anything else), so a forced status from the admin API and
+the worker can race safely. Renders are written to the file store's staging paths and `put` when done.
 """
 
 from __future__ import annotations
@@ -16,20 +16,24 @@ import contextlib
 import logging
 import time
 import wave
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from a2v_spec import ErrorCode, Status
 from mock_server.errors import TaskFailure
-from mock_server.renderpool import RenderJob
+from mock_server.queue import RenderJob
+from mock_server.values import Outcome
+from mock_server.views import video_file
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
     from pathlib import Path
 
     from a2v_spec import Limits
     from mock_server.config import Settings
     from mock_server.errors import Errors
     from mock_server.fetch import AudioFetcher
-    from mock_server.renderpool import RenderPool
+    from mock_server.files import FileStore
+    from mock_server.queue import RenderQueue
     from mock_server.store import Store, Task
 
 __all__ = ["TaskRunner"]
@@ -49,30 +53,28 @@ class TaskRunner:
         store: Store,
         errors: Errors,
         fetcher: AudioFetcher,
-        pool: RenderPool,
-        files_root: Path,
-        on_end: Callable[[Task], Awaitable[None]] | None = None,
+        queue: RenderQueue,
+        files: FileStore,
+        on_end: Callable[[Task], None],
     ) -> None:
         self.settings = settings
         self.limits = limits
         self.store = store
         self.errors = errors
         self.fetcher = fetcher
-        self.pool = pool
-        self.files_root = files_root
+        self.queue = queue
+        self.files = files
         self.on_end = on_end
         self.running: dict[str, asyncio.Task[None]] = {}
-        (files_root / "videos").mkdir(parents=True, exist_ok=True)
-        (files_root.parent / "tmp").mkdir(parents=True, exist_ok=True)
 
     # --- life cycle ---
-    def recover(self) -> int:
+    async def recover(self) -> int:
         """Start every task a previous run left unfinished; returns how many."""
-        tasks = self.store.unfinished()
+        tasks = await self.store.unfinished()
         for task in tasks:
             self.start(task.video_id)
         if tasks:
-            log.info("recovered %d unfinished task(s) from %s", len(tasks), self.store.path)
+            log.info("recovered %d unfinished task(s)", len(tasks))
         return len(tasks)
 
     def start(self, video_id: str) -> None:
@@ -99,41 +101,56 @@ class TaskRunner:
 
     # --- ending ---
     async def end(
-        self, video_id: str, status: str, error: tuple[int, str] | None = None, duration: float | None = None
+        self,
+        video_id: str,
+        status: Status,
+        error: tuple[ErrorCode, str] | None = None,
+        duration: float | None = None,
     ) -> Task | None:
-        task = self.store.advance(video_id, status, error=error, duration=duration)
-        if task is not None and task.terminal and self.on_end is not None:
-            await self.on_end(task)
+        task = await self.store.advance(video_id, status, error=error, duration=duration)
+        if task is not None and task.terminal:
+            self.on_end(task)
         return task
 
-    def has_files(self, video_id: str) -> bool:
-        videos = self.files_root / "videos"
-        return (videos / f"{video_id}.mp4").is_file() and (videos / f"{video_id}.mask.mp4").is_file()
+    async def has_files(self, video_id: str) -> bool:
+        return await self.files.exists(video_file(video_id)) and await self.files.exists(
+            video_file(video_id, True)
+        )
 
-    def _job(
-        self, video_id: str, audio: Path, model_id: str, min_duration: float, max_duration: float
-    ) -> RenderJob:
-        videos = self.files_root / "videos"
+    async def _render(self, task: Task, audio: Path, min_duration: float, max_duration: float) -> float:
+        """Render into staging files, then hand both to the file store."""
+        names = video_file(task.video_id), video_file(task.video_id, True)
+        staged = [self.files.staging(name) for name in names]
         extra = self.settings.characters_file
-        return RenderJob(
-            job_id=video_id,
+        job = RenderJob(
+            job_id=task.video_id,
             audio=str(audio),
-            model_id=model_id,
-            output=str(videos / f"{video_id}.mp4"),
-            mask_output=str(videos / f"{video_id}.mask.mp4"),
+            model_id=task.model_id,
+            output=str(staged[0]),
+            mask_output=str(staged[1]),
             size=self.limits.video_size,
             fps=self.limits.video_fps,
             min_duration=min_duration,
             max_duration=max_duration,
             characters_file=None if extra is None else str(extra),
         )
+        try:
+            duration = await self.queue.render(
+                job, lambda done, total: self._progress(task.video_id, done, total)
+            )
+            for name, path in zip(names, staged, strict=True):
+                await self.files.put(name, path)
+        finally:
+            for path in staged:
+                path.unlink(missing_ok=True)
+        return duration
 
     async def render_placeholder(self, video_id: str, seconds: float) -> float:
         """Render `seconds` of silence as the task's video (for a status forced to `finished`)."""
-        task = self.store.get_task(video_id)
+        task = await self.store.get_task(video_id)
         if task is None:
-            raise TaskFailure(1500, f"unknown task {video_id}")
-        audio = self.files_root.parent / "tmp" / f"{video_id}.silence.wav"
+            raise TaskFailure(ErrorCode.INTERNAL_ERROR, f"unknown task {video_id}")
+        audio = self.files.staging(f"{video_id}.silence.wav")
         seconds = max(0.2, seconds)
         with wave.open(str(audio), "wb") as handle:
             handle.setnchannels(1)
@@ -141,17 +158,19 @@ class TaskRunner:
             handle.setframerate(16000)
             handle.writeframes(b"\0\0" * int(16000 * seconds))
         try:
-            return round(await self.pool.render(self._job(video_id, audio, task.model_id, 0.0, 3600.0)), 3)
+            return round(await self._render(task, audio, 0.0, 3600.0), 3)
         finally:
             audio.unlink(missing_ok=True)
 
-    def on_progress(self, video_id: str, done: int, total: int) -> None:
+    def _progress(self, video_id: str, done: int, total: int) -> None:
         if total > 0:
-            self.store.set_progress(video_id, min(99, _FETCHED + int((99 - _FETCHED) * done / total)))
+            progress = min(99, _FETCHED + int((99 - _FETCHED) * done / total))
+            job = asyncio.ensure_future(self.store.set_progress(video_id, progress))
+            job.add_done_callback(_log_failure)
 
     # --- running ---
     async def _run(self, video_id: str) -> None:
-        task = self.store.get_task(video_id)
+        task = await self.store.get_task(video_id)
         if task is None or task.terminal:
             return
         remaining = task.created_at + self.settings.task_deadline_seconds - time.time()
@@ -161,28 +180,19 @@ class TaskRunner:
             async with asyncio.timeout(remaining):
                 await self._process(task)
         except TimeoutError:
-            await self.end(
-                video_id,
-                "error",
-                (10007, f"task did not end within {self.settings.task_deadline_seconds:g} s and was stopped"),
-            )
+            deadline = self.settings.task_deadline_seconds
+            message = f"task did not end within {deadline:g} s and was stopped"
+            await self.end(video_id, Status.ERROR, (ErrorCode.TASK_TIMED_OUT, message))
         except TaskFailure as failure:
-            await self.end(video_id, "error", (failure.code, failure.message))
+            await self.end(video_id, Status.ERROR, (failure.code, failure.message))
         except asyncio.CancelledError:
             raise
         except Exception as err:
             log.exception("task %s failed", video_id)
-            await self.end(
-                video_id,
-                "error",
-                (1500, f"internal error while running the task: {type(err).__name__}: {err}"),
-            )
+            message = f"internal error while running the task: {type(err).__name__}: {err}"
+            await self.end(video_id, Status.ERROR, (ErrorCode.INTERNAL_ERROR, message))
         finally:
-            self._cleanup(video_id)
-
-    def _cleanup(self, video_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            (self.files_root.parent / "tmp" / f"{video_id}.audio").unlink()
+            self.files.staging(f"{video_id}.audio").unlink(missing_ok=True)
 
     async def _wait_until(
         self, deadline: float, video_id: str | None = None, p0: int = 1, p1: int = 1
@@ -192,35 +202,37 @@ class TaskRunner:
         span = max(deadline - start, 1e-9)
         while (now := time.time()) < deadline:
             if video_id is not None and p1 > p0:
-                self.store.set_progress(video_id, p0 + int((p1 - p0) * (now - start) / span))
+                await self.store.set_progress(video_id, p0 + int((p1 - p0) * (now - start) / span))
             await asyncio.sleep(min(0.1, deadline - now))
 
     async def _process(self, task: Task) -> None:
-        plan: dict[str, Any] = task.plan
-        accepted = float(plan.get("accepted_at", task.created_at))
-        pending_s = float(plan.get("pending_seconds", 0.0))
-        progress_s = float(plan.get("in_progress_seconds", 0.0))
-        if task.status == "pending":
-            await self._wait_until(accepted + pending_s)
-            moved = self.store.advance(task.video_id, "in_progressing", progress=1)
+        plan = task.plan
+        if task.status is Status.PENDING:
+            await self._wait_until(plan.accepted_at + plan.timings.pending_seconds)
+            moved = await self.store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
             if moved is None:  # forced forward meanwhile: go on unless it already ended
-                current = self.store.get_task(task.video_id)
+                current = await self.store.get_task(task.video_id)
                 if current is None or current.terminal:
                     return
         started = time.time()
-        if plan.get("outcome") == "error":
-            await self._wait_until(started + progress_s, task.video_id, 1, 95)
-            code = int(plan.get("error_code", 1500))
+        in_progress = plan.timings.in_progress_seconds
+        if plan.outcome is Outcome.ERROR:
+            await self._wait_until(started + in_progress, task.video_id, 1, 95)
+            code = plan.error_code
             raise TaskFailure(code, f"{self.errors.message(code)} (forced by the mock's test control)")
-        audio = self.files_root.parent / "tmp" / f"{task.video_id}.audio"
+        audio = self.files.staging(f"{task.video_id}.audio")
         await self.fetcher.fetch(task.audio_url, audio)
-        self.store.set_progress(task.video_id, _FETCHED)
-        job = self._job(
-            task.video_id, audio, task.model_id, self.limits.min_audio_seconds, self.limits.max_audio_seconds
+        await self.store.set_progress(task.video_id, _FETCHED)
+        duration = await self._render(
+            task, audio, self.limits.min_audio_seconds, self.limits.max_audio_seconds
         )
-        duration = await self.pool.render(job)
-        current = self.store.get_task(task.video_id)
+        current = await self.store.get_task(task.video_id)
         await self._wait_until(
-            started + progress_s, task.video_id, current.progress if current else _FETCHED, 99
+            started + in_progress, task.video_id, current.progress if current else _FETCHED, 99
         )
-        await self.end(task.video_id, "finished", duration=round(duration, 3))
+        await self.end(task.video_id, Status.FINISHED, duration=round(duration, 3))
+
+
+def _log_failure(job: asyncio.Future[None]) -> None:
+    if not job.cancelled() and job.exception() is not None:
+        log.error("could not record a task's progress: %r", job.exception())

@@ -100,7 +100,7 @@ class InProcessMock:
     def start(self) -> InProcessMock:
         from mock_server.app import create_app
         from mock_server.config import Settings
-        from mock_server.middleware import DroppedConnection
+        from mock_server.faults import DroppedConnection
 
         data_dir = self._data_dir
         if data_dir is None:

@@ -10,7 +10,7 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.middleware import DroppedConnection
+from mock_server.faults import DroppedConnection
 from mock_server.testing import app_client, run_server
 
 from .conftest import TEST_SETTINGS, AudioHost, wait_for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +13,7 @@ from a2v_spec import load_spec
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.testing import RunningServer, app_client
+from mock_server.values import Timings
 
 from .conftest import TEST_SETTINGS, AudioHost, wait_for
 
@@ -151,7 +153,7 @@ def test_login_issues_a_token_of_the_users_tenant(api: httpx.Client, audio_host:
 
 
 def test_expired_login_token_is_1002(server: RunningServer) -> None:
-    server.mock.store.add_token("expired-token", "user:old", int(time.time()) - 1)
+    asyncio.run(server.mock.store.add_token("expired-token", "user:old", int(time.time()) - 1))
     response = httpx.get(
         f"{server.base_url}/v1/a2v/character.list", headers={"Authorization": "Bearer expired-token"}
     )
@@ -219,7 +221,7 @@ def test_queue_full_answers_1010_with_retry_after(tmp_path: Any, audio_host: Aud
     settings = Settings(
         data_dir=tmp_path, prewarm=False, queue_capacity=2, queue_retry_after=7, **TEST_SETTINGS
     )
-    settings.timings = {"pending_seconds": 30.0, "in_progress_seconds": 0.0}
+    settings.timings = Timings(pending_seconds=30.0)
     body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
     with app_client(create_app(settings), headers={"Authorization": "Bearer q"}) as client:
         for _ in range(2):

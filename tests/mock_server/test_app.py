@@ -8,7 +8,7 @@ import httpx
 import pytest
 import yaml
 
-from mock_server import api
+from mock_server import handlers
 from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.errors import ResponseMismatch
@@ -41,7 +41,7 @@ async def _bad_ping(*args: Any) -> Any:
 def test_test_mode_turns_a_wrong_response_into_a_loud_500(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setitem(api.HANDLERS, "ping", _bad_ping)
+    monkeypatch.setitem(handlers.HANDLERS, "ping", _bad_ping)
     app = create_app(Settings(data_dir=tmp_path, prewarm=False, test_mode=True))
     with app_client(app) as client, pytest.raises(ResponseMismatch, match="pong"):
         client.get("/v1/ping")
@@ -51,7 +51,7 @@ def test_test_mode_turns_a_wrong_response_into_a_loud_500(
 def test_test_mode_over_a_socket_answers_500(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(api.HANDLERS, "listCharacters", _bad_ping)
+    monkeypatch.setitem(handlers.HANDLERS, "listCharacters", _bad_ping)
     with run_server(**TEST_SETTINGS, prewarm=False) as server:
         response = httpx.get(
             f"{server.base_url}/v1/a2v/character.list", headers={"Authorization": "Bearer t"}
@@ -65,7 +65,7 @@ def test_test_mode_over_a_socket_answers_500(
 
 
 def test_without_test_mode_responses_are_not_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setitem(api.HANDLERS, "ping", _bad_ping)
+    monkeypatch.setitem(handlers.HANDLERS, "ping", _bad_ping)
     with app_client(create_app(Settings(data_dir=tmp_path, prewarm=False))) as client:
         assert client.get("/v1/ping").json()["data"] == {"pong": "yes"}
 
@@ -75,7 +75,7 @@ async def _boom(*args: Any) -> Any:
 
 
 def test_unexpected_errors_answer_1500_in_the_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(api.HANDLERS, "listCharacters", _boom)
+    monkeypatch.setitem(handlers.HANDLERS, "listCharacters", _boom)
     with run_server(prewarm=False) as server:
         response = httpx.get(
             f"{server.base_url}/v1/a2v/character.list", headers={"Authorization": "Bearer t"}

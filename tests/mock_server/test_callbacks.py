@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -107,7 +108,11 @@ def test_a_receiver_that_never_accepts_gets_five_attempts(
     receiver.answers = [500] * 10
     video_id = generate("/status/404", callback_url=receiver.url)
     receiver.wait(5)
-    time.sleep(0.3)
+    # The delivery's job must end by itself; while it runs, a sixth attempt could still come.
+    deadline = time.monotonic() + 10
+    while not server.mock.callbacks.idle():
+        assert time.monotonic() < deadline, "the delivery is still retrying after its fifth attempt"
+        time.sleep(0.02)
     assert len(receiver.received) == 5
     records = client.get(f"{server.base_url}/__admin/callbacks", params={"video_id": video_id}).json()["data"]
     assert records[0]["state"] == "failed"
@@ -115,12 +120,13 @@ def test_a_receiver_that_never_accepts_gets_five_attempts(
 
 
 def test_unfinished_deliveries_resume_after_a_restart(tmp_path: Any, receiver: Receiver) -> None:
-    from mock_server.store import Store, Task
+    from a2v_spec import ErrorCode, Status
+    from mock_server.store import SqliteStore, Task
     from mock_server.testing import run_server
 
     from .conftest import TEST_SETTINGS
 
-    store = Store(tmp_path)
+    store = SqliteStore(tmp_path)
     now = int(time.time())
     task = Task(
         "a" * 32,
@@ -129,29 +135,29 @@ def test_unfinished_deliveries_resume_after_a_restart(tmp_path: Any, receiver: R
         "eva_a0008",
         "http://x/a",
         receiver.url,
-        "error",
+        Status.ERROR,
         5,
-        10001,
+        ErrorCode.FILE_NOT_FOUND,
         "gone",
         None,
         now,
         now,
     )
-    store.insert_task(task)
+    asyncio.run(store.insert_task(task))
     record = {
         "delivery_id": "d" * 32, "video_id": task.video_id, "tenant": "t", "url": receiver.url,
         "event": "video.error", "attempts": 2, "last_status": 500, "last_error": None, "state": "retrying",
         "created_at": now, "updated_at": now,
     }  # fmt: skip
-    store.save_delivery(record)
-    store.close()
+    asyncio.run(store.save_delivery(record))
+    asyncio.run(store.aclose())
     with run_server(**TEST_SETTINGS, data_dir=tmp_path, prewarm=False) as server:
         receiver.wait(1)
         headers, body = receiver.received[0]
         assert headers["x-a2v-delivery"] == "d" * 32
         assert json.loads(body)["data"]["error"]["code"] == 10001
         deadline = time.monotonic() + 5
-        while (found := server.mock.store.deliveries()[0])["state"] != "delivered":
+        while (found := asyncio.run(server.mock.store.deliveries())[0])["state"] != "delivered":
             assert time.monotonic() < deadline, found
             time.sleep(0.02)
         assert found["attempts"] == 3

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mock_server.config import Settings
+from mock_server.values import RateLimit
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -56,7 +57,7 @@ def test_a_config_file_spreads_groups_and_resolves_paths(tmp_path: Path) -> None
     assert settings.api_keys == ["solo-key"]
     assert not settings.open_mode
     assert settings.error_rate == 0.25
-    assert settings.rate_limit == {"requests": 30, "per_seconds": 60}
+    assert settings.rate_limit == RateLimit(requests=30, per_seconds=60)
     assert settings.limits == {"max_audio_seconds": 120}
 
 

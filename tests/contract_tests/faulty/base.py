@@ -3,6 +3,7 @@ one thing in requests or responses. Each fault module builds `app(settings)` fro
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -98,10 +99,14 @@ class Rewriter:
                 await _send(send, status, headers, body)
                 return
         sent = False
+        answered = asyncio.Event()
 
         async def replay() -> Message:
             nonlocal sent
             if sent:
+                # As a server does: the client is gone only once the answer is complete (a streaming
+                # response such as Starlette's FileResponse stops early when told otherwise).
+                await answered.wait()
                 return {"type": "http.disconnect"}
             sent = True
             return {"type": "http.request", "body": request_body, "more_body": False}
@@ -114,6 +119,8 @@ class Rewriter:
                 start.update(message)
             elif message["type"] == "http.response.body":
                 body_parts.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    answered.set()
 
         await self.app(scope, replay, capture)
         exchange = Exchange(

@@ -1,7 +1,8 @@
-"""SQLite persistence: tasks, idempotency keys, login tokens, callback deliveries.
+"""The embedded `Store`: one SQLite file, `<data_dir>/mock.sqlite3`.
 
 WAL mode, and every write commits before the caller answers, so nothing accepted is lost by a crash.
-The store is used from the event loop thread only; statements are small and indexed (microseconds).
+The store is used from the event loop thread only; statements are small and indexed (microseconds), so
+the coroutines run them inline instead of paying for a thread hop.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ import json
 import secrets
 import sqlite3
 import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
+from mock_server.store.protocol import Delivery, Task
+from mock_server.values import Plan
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["TERMINAL", "Store", "Task", "new_video_id"]
+__all__ = ["SqliteStore", "new_video_id"]
 
-TERMINAL = frozenset({"finished", "error"})
-ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
-
-_UNFINISHED_COUNT = "SELECT COUNT(*) FROM tasks WHERE status IN ('pending','in_progressing')"
+_UNFINISHED_IN = f"({','.join(repr(str(s)) for s in sorted(UNFINISHED))})"
+_TERMINAL_IN = f"({','.join(repr(str(s)) for s in sorted(TERMINAL))})"
+_UNFINISHED_COUNT = f"SELECT COUNT(*) FROM tasks WHERE status IN {_UNFINISHED_IN}"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -54,29 +57,7 @@ def new_video_id() -> str:
     return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 
-@dataclass
-class Task:
-    video_id: str
-    tenant: str
-    token: str
-    model_id: str
-    audio_url: str
-    callback_url: str | None
-    status: str
-    progress: int
-    error_code: int | None
-    error_message: str | None
-    duration: float | None
-    created_at: int
-    updated_at: int
-    plan: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-
-class Store:
+class SqliteStore:
     """The database file `<data_dir>/mock.sqlite3`."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -88,30 +69,28 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         self.db.close()
 
     # --- meta ---
-    def secret(self) -> str:
-        row = self.db.execute("SELECT value FROM meta WHERE key='signing_secret'").fetchone()
-        if row:
-            return str(row[0])
+    async def secret(self) -> str:
         value = secrets.token_hex(32)
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('signing_secret', ?)", (value,))
-        return self.secret()
+        row = self.db.execute("SELECT value FROM meta WHERE key='signing_secret'").fetchone()
+        return str(row[0])
 
     # --- tasks ---
-    def insert_task(self, task: Task) -> None:
+    async def insert_task(self, task: Task) -> None:
         self.db.execute(
             "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 task.video_id, task.tenant, task.token, task.model_id, task.audio_url, task.callback_url,
-                task.status, task.progress, task.error_code, task.error_message, task.duration,
-                task.created_at, task.updated_at, json.dumps(task.plan),
+                str(task.status), task.progress, task.error_code, task.error_message, task.duration,
+                task.created_at, task.updated_at, json.dumps(task.plan.to_dict()),
             ),
         )  # fmt: skip
 
-    def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
+    async def get_task(self, video_id: str, tenant: str | None = None) -> Task | None:
         if tenant is None:
             row = self.db.execute("SELECT * FROM tasks WHERE video_id=?", (video_id,)).fetchone()
         else:
@@ -120,8 +99,8 @@ class Store:
             ).fetchone()
         return _task(row) if row else None
 
-    def list_tasks(
-        self, tenant: str | None, status: str | None = None, limit: int = 20, offset: int = 0
+    async def list_tasks(
+        self, tenant: str | None, status: Status | None = None, limit: int = 20, offset: int = 0
     ) -> tuple[list[Task], int]:
         where, args = [], []
         if tenant is not None:
@@ -129,7 +108,7 @@ class Store:
             args.append(tenant)
         if status is not None:
             where.append("status=?")
-            args.append(status)
+            args.append(str(status))
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         total = self.db.execute(f"SELECT COUNT(*) FROM tasks {clause}", args).fetchone()[0]
         rows = self.db.execute(
@@ -138,49 +117,47 @@ class Store:
         ).fetchall()
         return [_task(r) for r in rows], int(total)
 
-    def unfinished(self) -> list[Task]:
+    async def unfinished(self) -> list[Task]:
         rows = self.db.execute(
-            "SELECT * FROM tasks WHERE status IN ('pending','in_progressing') ORDER BY created_at, video_id"
+            f"SELECT * FROM tasks WHERE status IN {_UNFINISHED_IN} ORDER BY created_at, video_id"
         ).fetchall()
         return [_task(r) for r in rows]
 
-    def count_unfinished(self) -> int:
+    async def count_unfinished(self) -> int:
         return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
 
-    def advance(
+    async def advance(
         self,
         video_id: str,
-        status: str,
+        status: Status,
         *,
         progress: int | None = None,
-        error: tuple[int, str] | None = None,
+        error: tuple[ErrorCode, str] | None = None,
         duration: float | None = None,
     ) -> Task | None:
-        """Move a task forward (never back, never out of a terminal status); None if it could not move."""
-        task = self.get_task(video_id)
-        if task is None or task.terminal or ORDER[status] < ORDER[task.status]:
+        task = await self.get_task(video_id)
+        if task is None or task.terminal or status.rank < task.status.rank:
             return None
         new_progress = task.progress if progress is None else max(task.progress, progress)
-        if status == "finished":
+        if status is Status.FINISHED:
             new_progress = 100
         code, message = error if error else (None, None)
         now = int(time.time())
         self.db.execute(
             "UPDATE tasks SET status=?, progress=?, error_code=?, error_message=?,"
             " duration=COALESCE(?, duration), updated_at=?"
-            " WHERE video_id=? AND status NOT IN ('finished','error')",
-            (status, new_progress, code, message, duration, now, video_id),
+            f" WHERE video_id=? AND status NOT IN {_TERMINAL_IN}",
+            (str(status), new_progress, code, message, duration, now, video_id),
         )
-        return self.get_task(video_id)
+        return await self.get_task(video_id)
 
-    def set_progress(self, video_id: str, progress: int) -> None:
+    async def set_progress(self, video_id: str, progress: int) -> None:
         self.db.execute(
-            "UPDATE tasks SET progress=?, updated_at=? WHERE video_id=? AND status='in_progressing'"
-            " AND progress<?",
-            (progress, int(time.time()), video_id, progress),
+            "UPDATE tasks SET progress=?, updated_at=? WHERE video_id=? AND status=? AND progress<?",
+            (progress, int(time.time()), video_id, str(Status.IN_PROGRESSING), progress),
         )
 
-    def delete_tenant(self, tenant: str | None) -> list[str]:
+    async def delete_tenant(self, tenant: str | None) -> list[str]:
         """Delete one tenant's rows (all when None); returns the deleted video ids."""
         if tenant is None:
             ids = [r[0] for r in self.db.execute("SELECT video_id FROM tasks")]
@@ -193,36 +170,36 @@ class Store:
         return ids
 
     # --- idempotency ---
-    def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
+    async def idempotent(self, tenant: str, key: str, ttl: float) -> tuple[str, str] | None:
         row = self.db.execute(
             "SELECT body_hash, video_id FROM idempotency WHERE tenant=? AND key=? AND created_at>?",
             (tenant, key, time.time() - ttl),
         ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
+    async def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO idempotency VALUES (?,?,?,?,?)",
             (tenant, key, body_hash, video_id, time.time()),
         )
 
     # --- login tokens ---
-    def add_token(self, token: str, tenant: str, expired_at: int) -> None:
+    async def add_token(self, token: str, tenant: str, expired_at: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?)", (token, tenant, expired_at))
 
-    def token(self, token: str) -> tuple[str, int] | None:
+    async def token(self, token: str) -> tuple[str, int] | None:
         row = self.db.execute("SELECT tenant, expired_at FROM tokens WHERE token=?", (token,)).fetchone()
         return (row[0], int(row[1])) if row else None
 
     # --- callbacks ---
-    def save_delivery(self, record: dict[str, Any]) -> None:
+    async def save_delivery(self, record: Delivery) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO callbacks VALUES (:delivery_id,:video_id,:tenant,:url,:event,:attempts,"
             ":last_status,:last_error,:state,:created_at,:updated_at)",
             record,
         )
 
-    def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[dict[str, Any]]:
+    async def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[Delivery]:
         where, args = [], []
         if tenant is not None:
             where.append("tenant=?")
@@ -237,5 +214,8 @@ class Store:
 
 def _task(row: sqlite3.Row) -> Task:
     data = dict(row)
-    data["plan"] = json.loads(data["plan"] or "{}")
+    data["status"] = Status(data["status"])
+    if data["error_code"] is not None:
+        data["error_code"] = ErrorCode(data["error_code"])
+    data["plan"] = Plan.from_dict(json.loads(data["plan"] or "{}"), data["created_at"])
     return Task(**data)

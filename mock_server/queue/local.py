@@ -1,10 +1,10 @@
-"""Renders run in a pool of processes, never on the event loop.
+"""The embedded render queue: a pool of processes on this machine, never the event loop.
 
-`RenderPool.render()` submits `render_job` (a top-level function, so it pickles) to a
+`LocalRenderPool.render()` submits `render_job` (a top-level function, so it pickles) to a
 `ProcessPoolExecutor` made with the `spawn` start method (safe beside threads). Progress comes back
-through a multiprocessing queue that a thread of this process drains into `on_progress` on the event
-loop. Renderer errors are mapped to catalog codes inside the child and returned as data, so no custom
-exception has to cross the process boundary.
+through a multiprocessing queue that a thread of this process drains into the job's `progress`
+callback on the event loop. Renderer errors are mapped to catalog codes inside the child and returned
+as data, so no custom exception has to cross the process boundary.
 """
 
 from __future__ import annotations
@@ -17,36 +17,26 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
+from a2v_spec import ErrorCode
 from mock_server.errors import TaskFailure
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["RenderJob", "RenderPool", "render_job"]
+    from mock_server.queue.protocol import RenderJob
+
+__all__ = ["LocalRenderPool", "render_job"]
 
 log = logging.getLogger("mock_server")
 
 #: In each worker process: the queue progress goes to (set by the pool's initializer) and the
 #: renderer's layer cache (made by the first job), so each character is drawn once per worker.
 _worker: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class RenderJob:
-    job_id: str
-    audio: str
-    model_id: str
-    output: str
-    mask_output: str
-    size: int
-    fps: int
-    min_duration: float
-    max_duration: float
-    characters_file: str | None
 
 
 def _init_worker(queue: Any, nice: int) -> None:
@@ -92,7 +82,7 @@ def _characters(extra: str | None) -> dict[str, Any]:
     return dict(load_characters(extra))
 
 
-def _code_for(err: BaseException) -> int:
+def _code_for(err: BaseException) -> ErrorCode:
     from reference_renderer import (
         AudioTooLongError,
         AudioTooShortError,
@@ -101,12 +91,12 @@ def _code_for(err: BaseException) -> int:
     )
 
     if isinstance(err, EmptyAudioError | AudioTooShortError):
-        return 10006
+        return ErrorCode.AUDIO_TOO_SHORT
     if isinstance(err, UndecodableAudioError):
-        return 10003
+        return ErrorCode.AUDIO_NOT_DECODABLE
     if isinstance(err, AudioTooLongError):
-        return 10004
-    return 1500
+        return ErrorCode.AUDIO_TOO_LONG
+    return ErrorCode.INTERNAL_ERROR
 
 
 def render_job(job: RenderJob) -> tuple[str, Any, str]:
@@ -142,21 +132,21 @@ def render_job(job: RenderJob) -> tuple[str, Any, str]:
         return "ok", float(result.duration), ""
     except Exception as err:
         try:
-            code = _code_for(err) if isinstance(err, RenderError) else 1500
+            code = _code_for(err) if isinstance(err, RenderError) else ErrorCode.INTERNAL_ERROR
         except Exception:
-            code = 1500
-        return "error", code, f"{err}" or type(err).__name__
+            code = ErrorCode.INTERNAL_ERROR
+        return "error", int(code), f"{err}" or type(err).__name__
 
 
-class RenderPool:
-    """A bounded pool of render processes; `on_progress(job_id, done, total)` runs on the loop."""
+class LocalRenderPool:
+    """A bounded pool of render processes (the `RenderQueue` of one machine)."""
 
-    def __init__(
-        self, workers: int, on_progress: Callable[[str, int, int], None] | None = None, nice: int = 19
-    ) -> None:
+    def __init__(self, workers: int, *, nice: int = 19, characters_file: str | None = None) -> None:
         self.workers = workers
         self.nice = nice
-        self.on_progress = on_progress
+        self.characters_file = characters_file
+        #: job id -> its progress callback, while the job runs.
+        self._progress: dict[str, Callable[[int, int], None]] = {}
         self._ctx = multiprocessing.get_context("spawn")
         self._queue: Any = None
         self._executor: ProcessPoolExecutor | None = None
@@ -185,34 +175,48 @@ class RenderPool:
                 return
             if item is None:
                 return
-            if self.on_progress is not None and self._loop is not None:
+            if self._loop is not None:
                 with contextlib.suppress(RuntimeError):  # the loop closed while shutting down
-                    self._loop.call_soon_threadsafe(self.on_progress, *item)
+                    self._loop.call_soon_threadsafe(self._report, *item)
 
-    async def prewarm(self, characters_file: str | None = None) -> None:
+    def _report(self, job_id: str, done: int, total: int) -> None:
+        callback = self._progress.get(job_id)
+        if callback is not None:
+            callback(done, total)
+
+    async def prewarm(self) -> None:
         """Start every worker process and warm it up (imports, characters, encoder)."""
         executor = self._ensure()
         loop = asyncio.get_running_loop()
         try:
-            jobs = [loop.run_in_executor(executor, warm, characters_file) for _ in range(self.workers)]
+            jobs = [loop.run_in_executor(executor, warm, self.characters_file) for _ in range(self.workers)]
             await asyncio.gather(*jobs)
         except Exception as err:  # the renderer is missing or broken: tasks will report it
             log.warning("render workers could not import the renderer: %s", err)
 
-    async def render(self, job: RenderJob) -> float:
+    async def render(self, job: RenderJob, progress: Callable[[int, int], None] | None = None) -> float:
         """Render in a worker process; returns the video duration or raises TaskFailure."""
         executor = self._ensure()
         loop = asyncio.get_running_loop()
+        if progress is not None:
+            self._progress[job.job_id] = progress
         try:
             status, value, message = await loop.run_in_executor(executor, render_job, job)
         except Exception as err:  # a worker died (killed, out of memory): the pool is broken
             self._executor = None
-            raise TaskFailure(1500, f"render process failed: {type(err).__name__}: {err}") from err
+            raise TaskFailure(
+                ErrorCode.INTERNAL_ERROR, f"render process failed: {type(err).__name__}: {err}"
+            ) from err
+        finally:
+            self._progress.pop(job.job_id, None)
         if status == "error":
-            raise TaskFailure(int(value), message)
+            raise TaskFailure(ErrorCode(value), message)
         return float(value)
 
-    def shutdown(self) -> None:
+    async def aclose(self) -> None:
+        await anyio.to_thread.run_sync(self._shutdown)
+
+    def _shutdown(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None

@@ -1,0 +1,42 @@
+"""The file store: where finished videos and character previews live, and how they are served.
+
+Names are `<kind>/<file>` (`videos/<id>.mp4`, `previews/<model>.png`). Producers write a file to a local
+`staging` path and `put` it; the `/files` endpoint checks the URL's signature and hands the request to
+`response`, so an object store can answer with a redirect to its own signed URL instead of the bytes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+__all__ = ["FileStore"]
+
+
+class FileStore(Protocol):
+    def staging(self, name: str) -> Path:
+        """A local path to write `name` to before `put` (same file system as the store, when local)."""
+        ...
+
+    async def put(self, name: str, source: Path) -> None:
+        """Make `source` the file `name` (atomically: readers see the old file or the new one)."""
+        ...
+
+    async def exists(self, name: str) -> bool: ...
+
+    async def delete(self, name: str) -> None:
+        """Remove `name`; a missing file is not an error."""
+        ...
+
+    async def clear(self, kind: str) -> None:
+        """Remove every file of `kind` (`videos`)."""
+        ...
+
+    async def response(self, request: Request, name: str) -> Response:
+        """The answer to a (signature-checked) GET or HEAD of `name`; `NoSuchFile` when it is absent."""
+        ...

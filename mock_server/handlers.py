@@ -1,0 +1,205 @@
+"""The six operations of `openapi.yaml`: each a coroutine `(services, call) -> data`.
+
+A handler sees the services through `ApiServices`, the narrow interface below (not the app), and the
+request through `Call`: the caller (already authenticated when the operation needs it), the values the
+spec validated, the `Prefer` fate and the base URL. It returns the envelope's `data`; errors are raised as
+`ApiError` and rendered from the catalog by the error layer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from a2v_spec import ErrorCode, Status
+from mock_server.errors import ApiError
+from mock_server.store import Task, new_video_id
+from mock_server.values import Outcome, Plan, TaskFate, Timings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from a2v_spec import Limits, Spec
+    from mock_server.auth import Authenticator, Principal
+    from mock_server.characters import Characters
+    from mock_server.config import Settings
+    from mock_server.control import Scenario
+    from mock_server.files import Signer
+    from mock_server.pipeline import Validated
+    from mock_server.store import Store
+    from mock_server.tasks import TaskRunner
+    from mock_server.views import VideoViews
+
+__all__ = ["HANDLERS", "ApiServices", "Call"]
+
+#: Codes that can end a task (`TaskErrorCode` in the spec).
+_TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
+
+
+class ApiServices(Protocol):
+    """What the operations use of the server."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def spec(self) -> Spec: ...
+    @property
+    def limits(self) -> Limits: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def auth(self) -> Authenticator: ...
+    @property
+    def signer(self) -> Signer: ...
+    @property
+    def characters(self) -> Characters: ...
+    @property
+    def scenario(self) -> Scenario: ...
+    @property
+    def runner(self) -> TaskRunner: ...
+    @property
+    def views(self) -> VideoViews: ...
+    @property
+    def cache(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as a handler sees it."""
+
+    principal: Principal | None
+    values: Validated
+    fate: TaskFate
+    base_url: str
+
+    @property
+    def caller(self) -> Principal:
+        assert self.principal is not None  # the operation needs auth: the pipeline required it
+        return self.principal
+
+
+async def ping(s: ApiServices, call: Call) -> Any:
+    return {"pong": True, "time": int(time.time())}
+
+
+async def login(s: ApiServices, call: Call) -> Any:
+    return await s.auth.login(call.values.body["username"], call.values.body["password"])
+
+
+async def list_characters(s: ApiServices, call: Call) -> Any:
+    now = int(time.time())
+    key = (call.base_url, now)  # the same list for every caller within a second: URLs are signed per second
+    cached = s.cache.get("characters")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    data = [
+        {
+            "model_id": c.model_id,
+            "name": c.name,
+            "display_name": c.display_name,
+            "gender": c.gender,
+            "preview_url": s.signer.url(call.base_url, f"/files/previews/{c.model_id}.png", now)[0],
+        }
+        for c in s.characters.all()
+    ]
+    s.cache["characters"] = (key, data)
+    return data
+
+
+def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
+    """The task's fate: the `Prefer` header's, else the scenario's next queued fate, else a real render."""
+    fate = call.fate
+    queued = s.scenario.take_next_task(tenant) if fate.outcome is None else None
+    if queued is not None:
+        duration = fate.duration if fate.duration is not None else queued.duration
+        fate = TaskFate(queued.outcome, fate.error_code or queued.error_code, duration)
+    outcome = Outcome.ERROR if fate.error_code is not None else (fate.outcome or Outcome.FINISH)
+    code = fate.error_code or ErrorCode.INTERNAL_ERROR
+    if s.spec.schemas.errors(_TASK_CODES_POINTER, int(code)):
+        message = f"invalid parameter 'Prefer': error_code {int(code)} cannot end a task"
+        raise ApiError(ErrorCode.INVALID_PARAMETER, message)
+    timings = s.scenario.timings if fate.duration is None else Timings.spread(fate.duration)
+    return Plan(outcome, code, timings, accepted_at=now, base_url=call.base_url)
+
+
+async def generate(s: ApiServices, call: Call) -> Any:
+    who, body = call.caller, call.values.body
+    model_id = body["model_id"]
+    if model_id not in s.characters:
+        raise ApiError(ErrorCode.MODEL_NOT_FOUND, f"unknown model_id {model_id!r}; see character.list")
+    key = call.values.headers.get("Idempotency-Key")
+    body_hash = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    if key is not None:
+        seen = await s.store.idempotent(who.tenant, key, s.limits.idempotency_ttl_seconds)
+        if seen is not None:
+            if seen[0] != body_hash:
+                raise ApiError(
+                    ErrorCode.IDEMPOTENCY_CONFLICT,
+                    f"Idempotency-Key {key!r} was used with a different request body",
+                )
+            return {"video_id": seen[1]}
+    waiting = await s.store.count_unfinished()
+    if waiting >= s.settings.queue_capacity:
+        retry = s.settings.queue_retry_after
+        raise ApiError(
+            ErrorCode.QUEUE_FULL,
+            f"task queue is full ({waiting} tasks waiting); retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+    now = time.time()
+    task = Task(
+        video_id=new_video_id(),
+        tenant=who.tenant,
+        token=who.token,
+        model_id=model_id,
+        audio_url=body["audio_url"],
+        callback_url=body.get("callback_url"),
+        status=Status.PENDING,
+        progress=0,
+        error_code=None,
+        error_message=None,
+        duration=None,
+        created_at=int(now),
+        updated_at=int(now),
+        plan=_plan(s, call, who.tenant, now),
+    )
+    await s.store.insert_task(task)
+    if key is not None:
+        await s.store.remember_key(who.tenant, key, body_hash, task.video_id)
+    s.runner.start(task.video_id)
+    return {"video_id": task.video_id}
+
+
+async def get_video(s: ApiServices, call: Call) -> Any:
+    video_id = call.values.query["video_id"]
+    task = await s.store.get_task(video_id, call.caller.tenant)
+    if task is None:
+        raise ApiError(ErrorCode.VIDEO_NOT_FOUND, f"unknown video_id {video_id!r}")
+    return s.views.video(task, call.base_url)
+
+
+async def list_videos(s: ApiServices, call: Call) -> Any:
+    query = call.values.query
+    page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
+    status = None if query.get("status") is None else Status(query["status"])
+    tasks, total = await s.store.list_tasks(call.caller.tenant, status, limit=size, offset=(page - 1) * size)
+    return {
+        "items": [s.views.video(t, call.base_url) for t in tasks],
+        "page": page,
+        "page_size": size,
+        "total": total,
+    }
+
+
+#: operationId -> handler; every operation of the spec has one (checked when the app is built).
+HANDLERS: dict[str, Callable[[ApiServices, Call], Awaitable[Any]]] = {
+    "ping": ping,
+    "login": login,
+    "listCharacters": list_characters,
+    "generateVideo": generate,
+    "getVideo": get_video,
+    "listVideos": list_videos,
+}

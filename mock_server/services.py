@@ -1,0 +1,168 @@
+"""The composition root: every service of one mock server, built in one place by `build_services`.
+
+    settings + spec -> store, auth, signer, files, characters, fetcher, render queue, callbacks,
+                       limiter, journal, scenario, task runner, views, validator, routing table
+
+Nothing here does I/O but opening the store; `start()` (run by the app's lifespan) resumes unfinished
+tasks and deliveries, reads the signing secret and warms the render workers, and `aclose()` undoes it.
+Handlers, layers and the admin API receive these services through their own narrow interfaces
+(`handlers.ApiServices`, `admin.AdminServices`, constructor arguments), never the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mock_server.auth import Authenticator
+from mock_server.callbacks import CallbackSender
+from mock_server.characters import Characters
+from mock_server.control import Scenario
+from mock_server.errors import Errors
+from mock_server.faults import UvicornFaultInjector
+from mock_server.fetch import AudioFetcher
+from mock_server.files import LocalFileStore, Signer
+from mock_server.journal import Journal
+from mock_server.pipeline import Validator
+from mock_server.queue import LocalRenderPool
+from mock_server.ratelimit import RateLimiter
+from mock_server.routing import OperationTable
+from mock_server.store import SqliteStore
+from mock_server.tasks import TaskRunner
+from mock_server.views import VideoViews, video_file
+
+if TYPE_CHECKING:
+    from a2v_spec import Limits, Spec
+    from mock_server.config import Settings
+    from mock_server.faults import FaultInjector
+    from mock_server.files import FileStore
+    from mock_server.queue import RenderQueue
+    from mock_server.store import Store
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    spec: Spec
+    limits: Limits
+    errors: Errors
+    table: OperationTable
+    validator: Validator
+    store: Store
+    auth: Authenticator
+    signer: Signer
+    files: FileStore
+    characters: Characters
+    fetcher: AudioFetcher
+    queue: RenderQueue
+    callbacks: CallbackSender
+    limiter: RateLimiter
+    journal: Journal
+    scenario: Scenario
+    runner: TaskRunner
+    views: VideoViews
+    injector: FaultInjector
+    #: Test mode: every response that did not match the spec (also raised and logged).
+    violations: list[Exception] = field(default_factory=list)
+    #: Small per-second caches of read-only answers (the character list).
+    cache: dict[str, Any] = field(default_factory=dict)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    async def start(self) -> None:
+        if self.settings.signing_secret is None:
+            self.signer.use_secret(await self.store.secret())
+        await self.runner.recover()
+        await self.callbacks.resume()
+        if self.settings.prewarm:
+            job = asyncio.create_task(self.queue.prewarm())
+            self._background.add(job)
+            job.add_done_callback(self._background.discard)
+
+    async def aclose(self) -> None:
+        for job in list(self._background):
+            job.cancel()
+        await self.runner.stop()
+        await self.callbacks.aclose()
+        await self.fetcher.aclose()
+        await self.queue.aclose()
+        await self.store.aclose()
+
+    def apply_scenario(self) -> None:
+        """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
+        self.limiter.configure(self.scenario.rate_limit)
+        ttl = self.scenario.url_ttl_seconds
+        self.signer.ttl = self.limits.url_ttl_seconds if ttl is None else ttl
+        self.cache.clear()  # cached answers hold URLs signed with the old lifetime
+
+    async def reset(self, tenant: str | None = None) -> None:
+        """Forget one tenant's tasks, files, keys, deliveries, journal and counters (all when None)."""
+        if tenant is None:
+            await self.runner.stop()
+        for video_id in await self.store.delete_tenant(tenant):
+            await self.runner.cancel(video_id)
+            await self.files.delete(video_file(video_id))
+            await self.files.delete(video_file(video_id, mask=True))
+        self.journal.reset(tenant)
+        self.limiter.reset(tenant)
+        self.auth.forget()
+        if tenant is None:
+            self.scenario.restore(self.settings)
+            self.apply_scenario()
+            self.violations.clear()
+            await self.files.clear("videos")
+
+
+def build_services(settings: Settings, spec: Spec) -> Services:
+    """Build every service of one server from its settings (the only place that chooses implementations)."""
+    limits = dataclasses.replace(spec.limits, **settings.limits)
+    errors = Errors(spec.errors)
+    data_dir = settings.data_dir.resolve()
+    store = SqliteStore(data_dir)
+    files = LocalFileStore(data_dir / "files")
+    signer = Signer(settings.signing_secret, limits.url_ttl_seconds)
+    views = VideoViews(signer, errors)
+    characters_file = None if settings.characters_file is None else str(settings.characters_file)
+    queue = LocalRenderPool(
+        settings.render_workers, nice=settings.render_nice, characters_file=characters_file
+    )
+    fetcher = AudioFetcher(limits, settings.audio_hosts)
+    scenario = Scenario.from_settings(settings)
+    callbacks = CallbackSender(settings, store, views)
+    runner = TaskRunner(
+        settings=settings,
+        limits=limits,
+        store=store,
+        errors=errors,
+        fetcher=fetcher,
+        queue=queue,
+        files=files,
+        on_end=callbacks.schedule,
+    )
+    services = Services(
+        settings=settings,
+        spec=spec,
+        limits=limits,
+        errors=errors,
+        table=OperationTable(spec),
+        validator=Validator(spec, limits.max_request_bytes),
+        store=store,
+        auth=Authenticator(settings, store, limits.access_token_ttl_seconds),
+        signer=signer,
+        files=files,
+        characters=Characters(settings.characters_file, files, limits.video_size),
+        fetcher=fetcher,
+        queue=queue,
+        callbacks=callbacks,
+        limiter=RateLimiter(scenario.rate_limit),
+        journal=Journal(settings.journal_size),
+        scenario=scenario,
+        runner=runner,
+        views=views,
+        injector=UvicornFaultInjector(),
+    )
+    services.apply_scenario()
+    return services
