@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from mock_server.faults import FaultInjector
     from mock_server.journal import Journal
     from mock_server.pipeline import Validator
-    from mock_server.ratelimit import RateLimiter
+    from mock_server.ratelimit import Limiter
 
 __all__ = ["ErrorLayer", "Faults", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
@@ -132,7 +132,7 @@ class Faults:
 class RateLimit:
     """A request counts against its token's window (`ping` and non-API requests cost nothing)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, errors: Errors) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, errors: Errors) -> None:
         self.app = app
         self.limiter = limiter
         self.errors = errors
@@ -144,7 +144,9 @@ class RateLimit:
         path: str = scope["path"]
         token = context.identity(scope).token
         key = token or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
-        window = self.limiter.hit(key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1)
+        window = await self.limiter.ahit(
+            key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
+        )
         limit_headers = window.raw_headers()
         if not window.allowed:
             code = ErrorCode.TOO_MANY_REQUESTS

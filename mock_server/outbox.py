@@ -18,16 +18,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from a2v_spec import ErrorCode
 from mock_server.callbacks import sign
-from mock_server.pgstore import StoreUnavailable
+from mock_server.errors import ServiceUnavailable, envelope_bytes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from urllib.parse import SplitResult
-
     from mock_server.config import Settings
-    from mock_server.pgstore import PostgresStore
-    from mock_server.store import Task
+    from mock_server.store.postgres import PostgresStore
+    from mock_server.store.protocol import Delivery, Task
+    from mock_server.views import VideoViews
 
 __all__ = ["OutboxDeliverer"]
 
@@ -39,16 +38,17 @@ class OutboxDeliverer:
         self,
         settings: Settings,
         store: PostgresStore,
-        body_of: Callable[[Task], bytes],
-        host_allowed: Callable[[SplitResult], bool],
+        views: VideoViews,
         *,
         loops: int = 2,
         idle_seconds: float = 0.2,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.body_of = body_of
-        self.host_allowed = host_allowed
+        self.views = views
+        hosts = settings.audio_hosts
+        #: Hosts a callback may go to: the same list as audio (None allows any), as `CallbackSender`.
+        self.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
         self.loops = loops
         self.idle_seconds = idle_seconds
         self.client = httpx.AsyncClient(
@@ -74,18 +74,28 @@ class OutboxDeliverer:
         self._jobs = []
         await self.client.aclose()
 
-    # `schedule` and `resume` keep the CallbackSender interface: the outbox row already exists.
-    def schedule(self, task: Task, record: object = None) -> None:
+    # The `CallbackSender` interface: ending a task already wrote its outbox row.
+    def schedule(self, task: Task, record: Delivery | None = None) -> None:
         pass
 
-    def resume(self) -> int:
+    def idle(self) -> bool:
+        return True
+
+    async def resume(self) -> int:
+        """Start the delivery loops (they go on with whatever is due, from any earlier run)."""
+        if not self._jobs:
+            self.start()
         return 0
+
+    def body_of(self, task: Task) -> bytes:
+        base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
+        return envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
 
     async def _loop(self) -> None:
         while not self._stopping:
             try:
                 worked = await self.deliver_one()
-            except StoreUnavailable as err:
+            except ServiceUnavailable as err:
                 log.warning("callback outbox: %s", err)
                 worked = False
             if not worked and not self._stopping:
@@ -103,7 +113,8 @@ class OutboxDeliverer:
             if task is None or not task.callback_url:
                 record.update(state="failed", last_error="the task is gone", updated_at=now)
                 return True
-            if not self.host_allowed(urlsplit(task.callback_url)):
+            host = (urlsplit(task.callback_url).hostname or "").lower()
+            if self.allowed_hosts is not None and host not in self.allowed_hosts:
                 record.update(state="failed", last_error="callback_url host is not allowed by this mock")
                 record["updated_at"] = now
                 return True

@@ -13,29 +13,27 @@ from typing import TYPE_CHECKING
 from mock_server.ratelimit import UNLIMITED, Window
 
 if TYPE_CHECKING:
-    from mock_server.pgstore import PostgresStore
+    from mock_server.store.postgres import PostgresStore
+    from mock_server.values import RateLimit
 
 __all__ = ["SharedRateLimiter"]
 
 
 class SharedRateLimiter:
-    def __init__(self, store: PostgresStore, limit: dict[str, float] | None = None) -> None:
+    def __init__(self, store: PostgresStore, limit: RateLimit | None = None) -> None:
         self.store = store
         self.configure(limit)
 
-    def configure(self, limit: dict[str, float] | None) -> None:
+    def configure(self, limit: RateLimit | None) -> None:
         if limit is None:
             self.requests, self.per_seconds, self.enabled = UNLIMITED, 60.0, False
-            return
-        requests, per = int(limit["requests"]), float(limit.get("per_seconds", 60))
-        if requests < 0 or per <= 0:
-            raise ValueError(f"rate_limit needs requests >= 0 and per_seconds > 0, got {limit!r}")
-        self.requests, self.per_seconds, self.enabled = requests, per, True
+        else:
+            self.requests, self.per_seconds, self.enabled = limit.requests, limit.per_seconds, True
 
-    async def reset(self, key: str | None = None) -> None:
+    async def areset(self, key: str | None = None) -> None:
         await self.store.reset_rate(key)
 
-    async def hit(self, key: str, cost: int = 1) -> Window:
+    async def ahit(self, key: str, cost: int = 1) -> Window:
         """Count one request of `key` across replicas. Unlimited: only the headers, no round trip."""
         if not self.enabled:
             return Window(self.requests, self.requests, int(self.per_seconds), allowed=True)

@@ -1,16 +1,16 @@
-"""`a2v-mock worker`: render tasks from the broker on any machine.
+"""`a2v-mock worker`: run tasks from the broker on any machine.
 
-A worker consumes `a2v.render(video_id)` messages. For each it runs the same task state machine as the
-embedded server (`TaskRunner`: wait the planned pending time, fetch the audio with the same limits,
-render, keep the deadline), against the shared PostgreSQL store, with a render "pool" that renders in
-this process and uploads both videos to the object store before the task may become `finished`. Only
-then does the message get acknowledged (acks late): a worker killed at any point leaves the message to
-be redelivered, and a task that finished anyway (the other copy won) is left as it is.
+A worker consumes `a2v.render(video_id)` messages. For each it runs the embedded server's own task
+state machine (`TaskRunner`: wait the planned pending time, fetch the audio with the same limits,
+render, keep the deadline) against the shared PostgreSQL store, rendering in this process
+(`InlineRenderQueue`) and putting both videos in the object store before the task may become
+`finished`. Only then is the message acknowledged (acks late): a worker killed at any point leaves it
+to be redelivered, and a task that meanwhile ended (another copy won) is left as it is.
 
-Each worker process builds its state on its first message (after a prefork fork, never before): a
-store with a few connections that retries a lost connection, the S3 client, and an event loop thread
-for the runner. Callbacks are not sent here: ending a task writes its delivery to the store's outbox,
-which the API replicas deliver.
+Each worker process builds its state on its first message (after a prefork fork, never before; at once
+in the default solo pool): a store with two connections that retries a lost connection, the S3 client,
+and an event loop thread for the runner. Callbacks are not sent here: ending a task writes its delivery
+to the store's outbox, which the API replicas deliver.
 
 Example::
 
@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
@@ -34,12 +35,12 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 
-from mock_server import renderpool
-from mock_server.celeryapp import RENDER_TASK, make_celery
-from mock_server.errors import TaskFailure
+from mock_server.errors import ServiceUnavailable, TaskFailure
+from mock_server.files.s3 import S3FileStore
 from mock_server.metrics import Metrics
-from mock_server.pgstore import PostgresStore, StoreUnavailable
-from mock_server.s3files import S3Files
+from mock_server.queue import local
+from mock_server.queue.distributed import RENDER_TASK, make_celery
+from mock_server.store.postgres import PostgresStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -47,20 +48,20 @@ if TYPE_CHECKING:
     from celery import Celery, Task
 
     from mock_server.config import Settings
-    from mock_server.renderpool import RenderJob
+    from mock_server.queue import RenderJob
     from mock_server.tasks import TaskRunner
 
-__all__ = ["UploadingRenderer", "WorkerContext", "WorkerOptions", "build_worker_app", "run_worker"]
+__all__ = ["InlineRenderQueue", "WorkerContext", "WorkerOptions", "build_worker_app", "run_worker"]
 
 log = logging.getLogger("mock_server.worker")
 
-#: Seconds between two progress writes of one render (each is a store round trip).
+#: Seconds between two progress reports of one render (each is a store round trip).
 _PROGRESS_EVERY = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
 class WorkerOptions:
-    """Where the shared state lives; the same values the API replicas use."""
+    """Where the shared state lives: the same values the API replicas use."""
 
     store: str
     queue: str
@@ -68,70 +69,59 @@ class WorkerOptions:
     s3_endpoint_url: str | None = None
     queue_name: str = "a2v-render"
     concurrency: int = 1
-    #: Serve this worker's Prometheus metrics on 127.0.0.1:<port> (None: not served).
+    #: Serve this worker's Prometheus metrics on `metrics_host:metrics_port` (None: not served).
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
 
 
 class _ProgressSink:
-    """Stands in for the pool's progress queue: `render_job` puts (job_id, done, total) here."""
+    """Stands in for the local pool's progress queue: `render_job` puts (job_id, done, total) here."""
 
     def __init__(self) -> None:
-        self.target: Callable[[str, int, int], None] | None = None
+        self.target: Callable[[int, int], None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._last = 0.0
 
     def put(self, item: tuple[str, int, int]) -> None:
         now = time.monotonic()
-        if self.target is not None and (now - self._last >= _PROGRESS_EVERY or item[1] >= item[2]):
+        _, done, total = item
+        if self.target is None or self.loop is None:
+            return
+        if now - self._last >= _PROGRESS_EVERY or done >= total:
             self._last = now
-            with contextlib.suppress(StoreUnavailable):  # progress is advisory
-                self.target(*item)
+            self.loop.call_soon_threadsafe(self.target, done, total)
 
 
-class UploadingRenderer:
-    """The `RenderPool` interface for a worker: render here (on a thread), then upload the results.
+class InlineRenderQueue:
+    """The `RenderQueue` of a worker: the render runs in this process, on a thread, one at a time
+    (the worker process is the unit of concurrency, so a `kill -9` takes exactly its own render)."""
 
-    Returning from `render()` means both objects are in the store; only then may the task finish.
-    """
-
-    def __init__(
-        self, files: S3Files, characters_file: str | None = None, metrics: Metrics | None = None
-    ) -> None:
-        self.files = files
+    def __init__(self, characters_file: str | None = None, metrics: Metrics | None = None) -> None:
         self.characters_file = characters_file
         self.metrics = metrics
-        self.on_progress: Callable[[str, int, int], None] | None = None
-        self.renders = 0
-        self.render_seconds = 0.0
         self._sink = _ProgressSink()
-        renderpool._worker["queue"] = self._sink  # render_job reports progress to the pool's queue
+        local._worker["queue"] = self._sink  # where `render_job` reports progress in this process
 
-    async def prewarm(self, characters_file: str | None = None) -> None:
+    async def prewarm(self) -> None:
         with contextlib.suppress(Exception):  # a broken renderer is reported by the tasks
-            await anyio.to_thread.run_sync(renderpool.warm, characters_file)
+            await anyio.to_thread.run_sync(local.warm, self.characters_file)
 
-    async def render(self, job: RenderJob) -> float:
-        self._sink.target = self.on_progress
-        return await anyio.to_thread.run_sync(self._render_and_upload, job)
-
-    def _render_and_upload(self, job: RenderJob) -> float:
+    async def render(self, job: RenderJob, progress: Callable[[int, int], None] | None = None) -> float:
+        self._sink.target, self._sink.loop = progress, asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            status, value, message = renderpool.render_job(job)
-            if self.metrics is not None:
-                self.metrics.observe_render(time.perf_counter() - started, ok=status == "ok")
-            if status == "error":
-                raise TaskFailure(int(value), message)
-            for local in (job.output, job.mask_output):
-                self.files.put(f"videos/{Path(local).name}", Path(local))
+            status, value, message = await anyio.to_thread.run_sync(local.render_job, job)
         finally:
-            for local in (job.output, job.mask_output):
-                Path(local).unlink(missing_ok=True)
-            self.renders += 1
-            self.render_seconds += time.perf_counter() - started
+            self._sink.target = None
+        if self.metrics is not None:
+            self.metrics.observe_render(time.perf_counter() - started, ok=status == "ok")
+        if status == "error":
+            from a2v_spec import ErrorCode
+
+            raise TaskFailure(ErrorCode(int(value)), message)
         return float(value)
 
-    def shutdown(self) -> None:
+    async def aclose(self) -> None:
         pass
 
 
@@ -146,9 +136,13 @@ class WorkerContext:
 
         spec = load_spec()
         limits = dataclasses.replace(spec.limits, **settings.limits)
-        self.store = PostgresStore(options.store, min_size=1, max_size=2, retries=8, migrate_schema=True)
-        self.files = S3Files(options.files, endpoint_url=options.s3_endpoint_url)
-        self.tmp = Path(tempfile.mkdtemp(prefix="a2v-worker-"))
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.store = PostgresStore(options.store, min_size=1, max_size=2, retries=8)
+        self.files = S3FileStore(
+            options.files,
+            endpoint_url=options.s3_endpoint_url,
+            staging_dir=Path(tempfile.mkdtemp(prefix="a2v-worker-")),
+        )
         characters = None if settings.characters_file is None else str(settings.characters_file)
         self.metrics = Metrics()
         self.metrics.watch(
@@ -157,43 +151,45 @@ class WorkerContext:
                 "a2v_object_uploads": ("Objects written to the object store", lambda: self.files.uploads),
             }
         )
-        self.renderer = UploadingRenderer(self.files, characters, self.metrics)
-        if options.metrics_port is not None:
-            from prometheus_client import start_http_server
-
-            start_http_server(options.metrics_port, options.metrics_host, registry=self.metrics.registry)
+        self.queue = InlineRenderQueue(characters, self.metrics)
         self._portal_cm = anyio.from_thread.start_blocking_portal(name="a2v-worker-loop")
         self.portal = self._portal_cm.__enter__()
 
         async def build() -> TaskRunner:
-            runner = TaskRunner(
+            await self.store.open()
+            return TaskRunner(
                 settings=settings,
                 limits=limits,
-                store=self.store,  # type: ignore[arg-type]
+                store=self.store,
                 errors=Errors(spec.errors),
                 fetcher=AudioFetcher(limits, settings.audio_hosts),
-                pool=self.renderer,  # type: ignore[arg-type]
-                files_root=self.tmp / "files",
+                queue=self.queue,
+                files=self.files,
+                on_end=lambda task: None,  # the store's outbox carries the callback
             )
-            self.renderer.on_progress = runner.on_progress
-            return runner
 
         self.runner = self.portal.call(build)
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
         if settings.prewarm:
-            self.portal.call(self.renderer.prewarm, characters)
+            self.portal.call(self.queue.prewarm)
+        if options.metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            start_http_server(options.metrics_port, options.metrics_host, registry=self.metrics.registry)
+
+    async def _run(self, video_id: str) -> None:
+        if await self.store.note_attempt(video_id, self.name) is None:
+            return  # deleted (a reset) since it was queued
+        await self.runner._run(video_id)
 
     def run(self, video_id: str) -> None:
-        """Run one task to its end (or to the deadline); raises StoreUnavailable if the store is gone."""
-        if self.store.note_attempt(video_id, self.name) is None:
-            return  # deleted (a reset) since it was queued
-        self.portal.call(self.runner._run, video_id)
+        """Run one task to its end (or its deadline); raises ServiceUnavailable if the store stays away."""
+        self.portal.call(self._run, video_id)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.portal.call(self.runner.fetcher.aclose)
+            self.portal.call(self.store.aclose)
         self._portal_cm.__exit__(None, None, None)
-        self.store.close()
 
 
 def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
@@ -212,17 +208,17 @@ def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
     def render(self: Task[Any, Any], video_id: str) -> None:
         try:
             context().run(video_id)
-        except StoreUnavailable as err:  # keep the task: publish it again and ack this copy
+        except ServiceUnavailable as err:  # keep the task: publish it again, then ack this copy
             log.warning("store unavailable while running %s; retrying: %s", video_id, err)
             raise self.retry(exc=err, countdown=2) from err
 
-    app.a2v_context = context  # for tests in this process
+    app.a2v_context = context  # for the solo pool's eager start, and tests in this process
     return app
 
 
 def run_worker(settings: Settings, options: WorkerOptions, loglevel: str = "INFO") -> int:
-    """Consume render messages until SIGTERM (warm shutdown: the current render finishes and is acked;
-    SIGKILL leaves it to be redelivered elsewhere)."""
+    """Consume render messages until SIGTERM (warm shutdown: the current render finishes, is stored
+    and acknowledged; SIGKILL leaves it unacknowledged, to be redelivered elsewhere)."""
     app = build_worker_app(settings, options)
     pool = "solo" if options.concurrency == 1 else "prefork"
     if pool == "solo":  # build (and warm) before consuming: no fork follows

@@ -9,6 +9,7 @@ import pytest
 
 from mock_server.config import Settings
 from mock_server.envconfig import overlay, variables
+from mock_server.values import RateLimit
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,7 @@ from mock_server.envconfig import overlay, variables
         (
             {"A2V_RATE_LIMIT": "{requests: 30, per_seconds: 60}"},
             "rate_limit",
-            {"requests": 30, "per_seconds": 60},
+            RateLimit(30, 60.0),
         ),
         ({"A2V_DATA_DIR": "/srv/a2v"}, "data_dir", Path("/srv/a2v")),
         ({"A2V_TEST_MODE": "true"}, "test_mode", True),

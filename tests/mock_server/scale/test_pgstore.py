@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-
 from mock_server.pgschema import MIGRATIONS, migrate
 from mock_server.pgstore import PostgresStore, StoreUnavailable, redact
+
 from mock_server.store import Store, Task, new_video_id
 
 if TYPE_CHECKING:

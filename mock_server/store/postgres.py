@@ -40,8 +40,11 @@ import psycopg_pool
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from mock_server.pgschema import migrate
-from mock_server.store import ORDER, Task
+from a2v_spec import ErrorCode, Status
+from mock_server.errors import ServiceUnavailable
+from mock_server.store.pgschema import migrate
+from mock_server.store.protocol import Delivery, Task
+from mock_server.values import Plan
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
@@ -62,7 +65,7 @@ _RANK_SQL = "CASE status WHEN 'pending' THEN 0 WHEN 'in_progressing' THEN 1 ELSE
 _NOW_SQL = "extract(epoch FROM clock_timestamp())::float8"
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(ServiceUnavailable):
     """The database could not be reached or dropped the connection; the request may be retried."""
 
 
@@ -244,9 +247,9 @@ class PostgresStore:
         return _task(row) if row else None
 
     async def list_tasks(
-        self, tenant: str | None, status: str | None = None, limit: int = 20, offset: int = 0
+        self, tenant: str | None, status: Status | None = None, limit: int = 20, offset: int = 0
     ) -> tuple[list[Task], int]:
-        where, args = _where(tenant=tenant, status=status)
+        where, args = _where(tenant=tenant, status=None if status is None else str(status))
         rows = await self._all(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM tasks {where}"
             " ORDER BY created_at DESC, video_id DESC LIMIT %s OFFSET %s",
@@ -323,10 +326,10 @@ class PostgresStore:
     async def advance(
         self,
         video_id: str,
-        status: str,
+        status: Status,
         *,
         progress: int | None = None,
-        error: tuple[int, str] | None = None,
+        error: tuple[ErrorCode, str] | None = None,
         duration: float | None = None,
     ) -> Task | None:
         """Move a task forward (never back, never out of a terminal status); None if it could not move.
@@ -357,15 +360,15 @@ class PostgresStore:
             SELECT * FROM moved
             """,
             {
-                "status": status,
+                "status": str(status),
                 "progress": progress,
-                "code": code,
+                "code": None if code is None else int(code),
                 "message": message,
                 "duration": duration,
                 "now_s": int(now),
                 "now": now,
                 "video_id": video_id,
-                "rank": ORDER[status],
+                "rank": status.rank,
                 "delivery_id": uuid.uuid4().hex,
             },
         )
@@ -423,7 +426,7 @@ class PostgresStore:
         return (str(row["tenant"]), int(row["expired_at"])) if row else None
 
     # --- callbacks (the outbox) ---
-    async def save_delivery(self, record: dict[str, Any]) -> None:
+    async def save_delivery(self, record: Delivery) -> None:
         """Insert or update a delivery record (same keys as the SQLite store's)."""
         await self._run(
             f"INSERT INTO callbacks ({_DELIVERY_COLUMNS}, next_at) VALUES"
@@ -510,14 +513,18 @@ def _where(**filters: str | None) -> tuple[str, list[Any]]:
 
 
 def _task_args(task: Task) -> tuple[Any, ...]:
+    code = None if task.error_code is None else int(task.error_code)
     return (
         task.video_id, task.tenant, task.token, task.model_id, task.audio_url, task.callback_url,
-        task.status, task.progress, task.error_code, task.error_message, task.duration,
-        task.created_at, task.updated_at, Jsonb(task.plan),
+        str(task.status), task.progress, code, task.error_message, task.duration,
+        task.created_at, task.updated_at, Jsonb(task.plan.to_dict()),
     )  # fmt: skip
 
 
 def _task(row: dict[str, Any]) -> Task:
     data = {k: v for k, v in row.items() if k != "total"}
-    data["plan"] = dict(data.get("plan") or {})
+    data["status"] = Status(data["status"])
+    if data["error_code"] is not None:
+        data["error_code"] = ErrorCode(data["error_code"])
+    data["plan"] = Plan.from_dict(dict(data.get("plan") or {}), data["created_at"])
     return Task(**data)
