@@ -29,6 +29,7 @@ from mock_server.api import ApiEndpoint
 from mock_server.config import Settings
 from mock_server.errors import Errors, NoOperation
 from mock_server.faults import RawSendKeeper
+from mock_server.metrics import RequestMetrics
 from mock_server.middleware import (
     API_PREFIX,
     ErrorLayer,
@@ -82,6 +83,7 @@ class MockApp(Starlette):
             app = ResponseCheck(app, s.validator, s.violations)
         app = Identify(app, s.auth)
         app = JournalLayer(app, s.journal)
+        app = RequestMetrics(app, s.metrics, {op.path for op in s.spec.operations.values()})
 
         async def last_resort(request: Request, exc: Exception) -> Response:
             # An exception in a layer above the error layer: still the envelope (the cause was raised on).
@@ -119,6 +121,9 @@ def create_app(settings: Settings | None = None, spec: Spec | None = None) -> Mo
         ApiRoute(API_PREFIX, ApiEndpoint(services.table, services.validator, services.errors, services)),
         _files_endpoint(services),
         Mount("/__admin", routes=AdminApi(services).routes()),
+        Route("/healthz", services.health.healthz, methods=["GET"]),
+        Route("/readyz", services.health.readyz, methods=["GET"]),
+        Route("/metrics", services.metrics.endpoint, methods=["GET"]),
         *docs.routes(),
     ]
     app = MockApp(services, routes)

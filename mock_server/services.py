@@ -16,6 +16,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from mock_server.auth import Authenticator
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
@@ -25,6 +27,7 @@ from mock_server.faults import UvicornFaultInjector
 from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
 from mock_server.journal import Journal
+from mock_server.metrics import Health, Metrics
 from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
 from mock_server.ratelimit import Limiter, RateLimiter
@@ -34,6 +37,8 @@ from mock_server.tasks import TaskRunner
 from mock_server.views import VideoViews, video_file
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
     from mock_server.faults import FaultInjector
@@ -75,6 +80,9 @@ class Services:
     cache: dict[str, Any] = field(default_factory=dict)
     #: The render queue's broker side (publisher, depth, health) when `queue` is set.
     broker: CeleryQueue | None = None
+    #: Prometheus metrics (`/metrics`) and liveness/readiness (`/healthz`, `/readyz`).
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(default_factory=Health)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def start(self) -> None:
@@ -88,6 +96,7 @@ class Services:
             job.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
+        self.health.draining = True
         for job in list(self._background):
             job.cancel()
         await self.runner.stop()
@@ -212,5 +221,29 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         injector=UvicornFaultInjector(),
     )
     services.broker = broker
+    _observe(services, store, files, broker)
     services.apply_scenario()
     return services
+
+
+def _observe(services: Services, store: Any, files: FileStore, broker: CeleryQueue | None) -> None:
+    """What `/readyz` checks and `/metrics` reads, for the implementations chosen."""
+    checks: dict[str, Callable[[], Awaitable[None]]] = {}
+    counters: dict[str, tuple[str, Callable[[], float]]] = {}
+
+    async def store_ready() -> None:
+        await store.count_unfinished()
+
+    checks["store"] = store_ready
+    if hasattr(store, "round_trips"):
+        counters["a2v_store_round_trips"] = ("Statements sent to PostgreSQL", lambda: store.round_trips)
+    if broker is not None:
+        checks["queue"] = lambda: anyio.to_thread.run_sync(broker.ping)
+        counters["a2v_queue_published"] = ("Render messages published", lambda: broker.published)
+    ping = getattr(files, "ping", None)
+    if ping is not None:
+        checks["files"] = lambda: anyio.to_thread.run_sync(ping)
+    services.health.checks.update(checks)
+    services.metrics.watch(
+        tasks=store.count_by_status, depth=None if broker is None else broker.depth, counters=counters
+    )

@@ -126,6 +126,11 @@ class SqliteStore:
     async def count_unfinished(self) -> int:
         return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Tasks per status (for the metrics)."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     async def advance(
         self,
         video_id: str,
