@@ -97,7 +97,7 @@ def test_a_task_made_on_one_replica_is_read_and_downloaded_on_the_other(
         again = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
         listed = client.get("/v1/a2v/video.list").json()["data"]
     assert again["video_url"].startswith(second)
-    assert [v["video_id"] for v in listed["videos"]] == [video_id]
+    assert [v["video_id"] for v in listed["items"]] == [video_id]
     whole = httpx.get(again["video_url"], timeout=15)
     assert (whole.status_code, whole.headers["content-type"]) == (200, "video/mp4")
     assert whole.content[4:8] == b"ftyp"

@@ -4,22 +4,27 @@ with back-off; a refused host fails without a post."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2v_spec import Status, load_spec
 from a2v_testkit import FileHost, Replies
 from mock_server.config import Settings
+from mock_server.errors import Errors
+from mock_server.files import Signer
 from mock_server.outbox import OutboxDeliverer
-from mock_server.pgstore import PostgresStore
+from mock_server.store.postgres import PostgresStore
+from mock_server.views import VideoViews
 from tests.mock_server.scale.test_pgstore import make_task
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from urllib.parse import SplitResult
 
-    from mock_server.store import Task
+
+pytestmark = pytest.mark.anyio
 
 
 class Receiver:
@@ -46,20 +51,16 @@ def receiver() -> Iterator[Receiver]:
     made.close()
 
 
-def _allowed(url: SplitResult) -> bool:
-    return url.hostname == "127.0.0.1"
-
-
-def _body(task: Task) -> bytes:
-    return f'{{"video_id":"{task.video_id}"}}'.encode()
+def _views() -> VideoViews:
+    return VideoViews(Signer("secret", 60), Errors(load_spec().errors))
 
 
 async def _run_until(deliverers: list[OutboxDeliverer], done: Any, timeout: float = 20) -> None:
     for d in deliverers:
-        d.start()
+        await d.resume()
     try:
         deadline = time.monotonic() + timeout
-        while not done():
+        while not (await done() if inspect.iscoroutinefunction(done) else done()):
             assert time.monotonic() < deadline, "deliveries did not end"
             await asyncio.sleep(0.05)
     finally:
@@ -67,53 +68,60 @@ async def _run_until(deliverers: list[OutboxDeliverer], done: Any, timeout: floa
             await d.aclose()
 
 
-def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Receiver) -> None:
-    settings = Settings(callback_backoff_seconds=0.05)
+async def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Receiver) -> None:
+    settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
     stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
-    ids = []
     for i in range(40):
         task = make_task(callback_url=receiver.url)
-        stores[0].insert_task(task)
-        stores[i % 2].advance(task.video_id, "finished" if i % 3 else "error", error=None)
-        ids.append(task.video_id)
-    deliverers = [OutboxDeliverer(settings, s, _body, _allowed, loops=3, idle_seconds=0.02) for s in stores]
+        await stores[0].insert_task(task)
+        ended = Status.FINISHED if i % 3 else Status.ERROR
+        await stores[i % 2].advance(task.video_id, ended, error=None)
+    views = _views()
+    deliverers = [OutboxDeliverer(settings, s, views, loops=3, idle_seconds=0.02) for s in stores]
     try:
-        asyncio.run(_run_until(deliverers, lambda: len(receiver.posts) >= 40))
-        time.sleep(0.3)  # nothing more arrives
+        await _run_until(deliverers, lambda: len(receiver.posts) >= 40)
+        await asyncio.sleep(0.3)  # nothing more arrives
     finally:
         for s in stores:
-            s.close()
+            await s.aclose()
     assert len(receiver.posts) == 40
     assert len({delivery for delivery, _ in receiver.posts}) == 40
     assert sum(d.delivered for d in deliverers) == 40
     assert all(d.delivered > 0 for d in deliverers), "both replicas took part"
 
 
-def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn: str) -> None:
+async def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn: str) -> None:
     receiver = Receiver(fail_first=2)
     store = PostgresStore(pg_dsn)
     try:
         task = make_task(callback_url=receiver.url)
-        store.insert_task(task)
-        store.advance(task.video_id, "finished")
-        deliverer = OutboxDeliverer(Settings(callback_backoff_seconds=0.05), store, _body, _allowed)
-        asyncio.run(_run_until([deliverer], lambda: len(receiver.posts) >= 3))
-        [record] = store.deliveries(video_id=task.video_id)
+        await store.insert_task(task)
+        await store.advance(task.video_id, Status.FINISHED)
+        settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
+        deliverer = OutboxDeliverer(settings, store, _views())
+        await _run_until([deliverer], lambda: len(receiver.posts) >= 3)
+        [record] = await store.deliveries(video_id=task.video_id)
     finally:
-        store.close()
+        await store.aclose()
         receiver.close()
     assert (record["state"], record["attempts"], record["last_status"]) == ("delivered", 3, 204)
     assert len({d for d, _ in receiver.posts}) == 1
 
 
-def test_a_refused_host_fails_without_a_post(pg_dsn: str, receiver: Receiver) -> None:
+async def test_a_refused_host_fails_without_a_post(pg_dsn: str, receiver: Receiver) -> None:
     store = PostgresStore(pg_dsn)
     try:
         task = make_task(callback_url=receiver.url.replace("127.0.0.1", "localhost"))
-        store.insert_task(task)
-        store.advance(task.video_id, "finished")
-        deliverer = OutboxDeliverer(Settings(), store, _body, _allowed)
-        asyncio.run(_run_until([deliverer], lambda: store.deliveries()[0]["state"] == "failed"))
+        await store.insert_task(task)
+        await store.advance(task.video_id, Status.FINISHED)
+        deliverer = OutboxDeliverer(Settings(audio_hosts=["127.0.0.1"]), store, _views())
+        states: list[str] = []
+
+        async def failed() -> bool:
+            states[:] = [d["state"] for d in await store.deliveries()]
+            return states == ["failed"]
+
+        await _run_until([deliverer], failed)
     finally:
-        store.close()
+        await store.aclose()
     assert receiver.posts == []

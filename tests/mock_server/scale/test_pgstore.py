@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
-from mock_server.pgschema import MIGRATIONS, migrate
-from mock_server.pgstore import PostgresStore, StoreUnavailable, redact
 
-from mock_server.store import Store, Task, new_video_id
+from a2v_spec import ErrorCode, Status
+from mock_server.store import SqliteStore, Task, new_video_id
+from mock_server.store.pgschema import MIGRATIONS, migrate
+from mock_server.store.postgres import PostgresStore, StoreUnavailable, redact
+from mock_server.values import Plan, Timings
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -28,35 +30,20 @@ def make_task(tenant: str = "t1", callback_url: str | None = None, **changes: An
         "model_id": "eva_a0008",
         "audio_url": "http://127.0.0.1/a.wav",
         "callback_url": callback_url,
-        "status": "pending",
+        "status": Status.PENDING,
         "progress": 0,
         "error_code": None,
         "error_message": None,
         "duration": None,
         "created_at": now,
         "updated_at": now,
-        "plan": {"pending_seconds": 0.5, "base_url": "http://x"},
+        "plan": Plan(timings=Timings(pending_seconds=0.5), accepted_at=float(now), base_url="http://x"),
     }
     values.update(changes)
     return Task(**values)
 
 
 pytestmark = pytest.mark.anyio
-
-
-class _AsyncSqlite:
-    """The embedded store behind coroutines, as the store protocol has them."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.store, name)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return method(*args, **kwargs)
-
-        return call
 
 
 @pytest.fixture
@@ -70,9 +57,9 @@ async def pg(pg_dsn: str) -> AsyncIterator[PostgresStore]:
 async def store(request: pytest.FixtureRequest, tmp_path: Path, pg_dsn: str) -> AsyncIterator[Any]:
     """Both stores, for the semantics they must share."""
     if request.param == "sqlite":
-        sqlite = Store(tmp_path)
-        yield _AsyncSqlite(sqlite)
-        sqlite.close()
+        sqlite = SqliteStore(tmp_path)
+        yield sqlite
+        await sqlite.aclose()
     else:
         made = await PostgresStore(pg_dsn).open()
         yield made
@@ -90,7 +77,7 @@ async def test_task_round_trip_and_listing(store: Any) -> None:
     assert (total, [t.video_id for t in tasks]) == (2, [second.video_id])
     tasks, total = await store.list_tasks("t1", limit=1, offset=5)
     assert (tasks, total) == ([], 2)
-    assert (await store.list_tasks(None, status="pending"))[1] == 3
+    assert (await store.list_tasks(None, status=Status.PENDING))[1] == 3
     assert await store.count_unfinished() == 3
     assert [t.video_id for t in await store.unfinished()] == [first.video_id, second.video_id, other.video_id]
 
@@ -98,14 +85,23 @@ async def test_task_round_trip_and_listing(store: Any) -> None:
 @pytest.mark.parametrize(
     ("moves", "expected"),
     [
-        ([("in_progressing", {"progress": 1}), ("finished", {"duration": 1.5})], ("finished", 100, 1.5)),
-        ([("finished", {}), ("error", {"error": (1500, "x")})], ("finished", 100, None)),
-        ([("in_progressing", {"progress": 40}), ("pending", {})], ("in_progressing", 40, None)),
-        ([("error", {"error": (10001, "gone")}), ("in_progressing", {})], ("error", 0, None)),
+        (
+            [(Status.IN_PROGRESSING, {"progress": 1}), (Status.FINISHED, {"duration": 1.5})],
+            ("finished", 100, 1.5),
+        ),
+        (
+            [(Status.FINISHED, {}), (Status.ERROR, {"error": (ErrorCode.INTERNAL_ERROR, "x")})],
+            ("finished", 100, None),
+        ),
+        ([(Status.IN_PROGRESSING, {"progress": 40}), (Status.PENDING, {})], ("in_progressing", 40, None)),
+        (
+            [(Status.ERROR, {"error": (ErrorCode.FILE_NOT_FOUND, "gone")}), (Status.IN_PROGRESSING, {})],
+            ("error", 0, None),
+        ),
     ],
 )
 async def test_advance_only_moves_forward(
-    store: Any, moves: list[tuple[str, dict[str, Any]]], expected: tuple[Any, ...]
+    store: Any, moves: list[tuple[Status, dict[str, Any]]], expected: tuple[Any, ...]
 ) -> None:
     task = make_task()
     await store.insert_task(task)
@@ -118,7 +114,7 @@ async def test_advance_only_moves_forward(
 async def test_progress_keys_tokens_secret_and_reset(store: Any) -> None:
     task = make_task()
     await store.insert_task(task)
-    await store.advance(task.video_id, "in_progressing", progress=1)
+    await store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
     await store.set_progress(task.video_id, 50)
     await store.set_progress(task.video_id, 30)  # never back
     assert (await store.get_task(task.video_id)).progress == 50
@@ -173,9 +169,11 @@ async def test_a_different_body_sees_the_held_key(pg: PostgresStore) -> None:
 async def test_ending_twice_moves_once_and_writes_one_outbox_row(pg: PostgresStore) -> None:
     task = make_task(callback_url="http://127.0.0.1:9/cb")
     await pg.insert_task(task)
-    results = await asyncio.gather(*(pg.advance(task.video_id, "finished", duration=1.0) for _ in range(8)))
+    results = await asyncio.gather(
+        *(pg.advance(task.video_id, Status.FINISHED, duration=1.0) for _ in range(8))
+    )
     assert sum(r is not None for r in results) == 1
-    await pg.advance(task.video_id, "error", error=(1500, "late"))
+    await pg.advance(task.video_id, Status.ERROR, error=(ErrorCode.INTERNAL_ERROR, "late"))
     [delivery] = await pg.deliveries(video_id=task.video_id)
     assert (delivery["event"], delivery["state"], delivery["attempts"]) == ("video.finished", "pending", 0)
 
@@ -183,7 +181,7 @@ async def test_ending_twice_moves_once_and_writes_one_outbox_row(pg: PostgresSto
 async def test_a_delivery_is_claimed_by_one_replica_at_a_time(pg_dsn: str, pg: PostgresStore) -> None:
     task = make_task(callback_url="http://127.0.0.1:9/cb")
     await pg.insert_task(task)
-    await pg.advance(task.video_id, "finished")
+    await pg.advance(task.video_id, Status.FINISHED)
     other = await PostgresStore(pg_dsn, migrate_schema=False).open()
     try:
         async with pg.claim_delivery() as mine:

@@ -10,15 +10,17 @@ import subprocess
 import time
 from typing import TYPE_CHECKING, Any
 
+import anyio.from_thread
 import pytest
 import yaml
 
-from mock_server.celeryapp import make_celery
-from mock_server.distqueue import CeleryQueue
-from mock_server.pgstore import PostgresStore
-from mock_server.s3files import S3Files
+from a2v_spec import ErrorCode, Status
+from mock_server.files.s3 import S3FileStore
+from mock_server.queue.distributed import CeleryQueue, make_celery
 from mock_server.scaletesting import S3_KEYS, spawn
 from mock_server.store import Task, new_video_id
+from mock_server.store.postgres import PostgresStore
+from mock_server.values import Plan, Timings
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -34,11 +36,14 @@ class Stack:
 
     def __init__(self, dsn: str, broker: str, files: str, endpoint: str, tmp: Path) -> None:
         self.dsn, self.broker, self.files_url, self.endpoint, self.tmp = dsn, broker, files, endpoint, tmp
+        self._portal = anyio.from_thread.start_blocking_portal()
+        self.portal = self._portal.__enter__()
         self.store = PostgresStore(dsn)
         self.queue = CeleryQueue(make_celery(broker), self.store)
         import boto3
 
-        self.files = S3Files(files, client=boto3.client("s3", endpoint_url=endpoint, **S3_KEYS))
+        client = boto3.client("s3", endpoint_url=endpoint, **S3_KEYS)
+        self.files = S3FileStore(files, client=client, staging_dir=tmp / "staging")
         self.config = tmp / "a2v.yaml"
         self.config.write_text(
             yaml.safe_dump(
@@ -66,22 +71,37 @@ class Stack:
         self.workers.append(process)
         return process
 
-    def submit(self, audio_url: str, *, callback_url: str | None = None, **plan: Any) -> str:
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run a coroutine function of the store or queue on this stack's event loop thread."""
+        return self.portal.call(function, *args)
+
+    def submit(self, audio_url: str, *, callback_url: str | None = None, pending_seconds: float = 0.0) -> str:
         now = int(time.time())
+        plan = Plan(timings=Timings(pending_seconds=pending_seconds), accepted_at=time.time())
         task = Task(
             video_id=new_video_id(), tenant="t", token="t", model_id="eva_a0008", audio_url=audio_url,
-            callback_url=callback_url, status="pending", progress=0, error_code=None, error_message=None,
-            duration=None, created_at=now, updated_at=now, plan={"accepted_at": time.time(), **plan},
+            callback_url=callback_url, status=Status.PENDING, progress=0, error_code=None,
+            error_message=None, duration=None, created_at=now, updated_at=now, plan=plan,
         )  # fmt: skip
-        self.store.insert_task(task)
-        self.queue.submit(task.video_id)
+        self.call(self.store.insert_task, task)
+        self.call(self.queue.submit, task.video_id)
         return task.video_id
+
+    def task(self, video_id: str) -> Task:
+        task = self.call(self.store.get_task, video_id)
+        assert task is not None
+        return task  # type: ignore[no-any-return]
+
+    def attempt_of(self, video_id: str) -> tuple[int, str | None]:
+        return self.call(self.store.attempt_of, video_id)  # type: ignore[no-any-return]
+
+    def exists(self, name: str) -> bool:
+        return self.files.exists_now(name)
 
     def wait(self, video_id: str, until: Callable[[Task], bool], timeout: float = 90) -> Task:
         deadline = time.monotonic() + timeout
         while True:
-            task = self.store.get_task(video_id)
-            assert task is not None
+            task = self.task(video_id)
             if until(task):
                 return task
             for process in self.workers:
@@ -104,7 +124,8 @@ class Stack:
                 process.kill()
                 process.wait()
         self.queue.close()
-        self.store.close()
+        self.call(self.store.aclose)
+        self._portal.__exit__(None, None, None)
 
 
 def ended(task: Task) -> bool:
@@ -127,13 +148,13 @@ def test_two_workers_render_and_upload(stack: Stack, audio_host: AudioHost) -> N
     ids.append(stack.submit(audio_host.url("/image.wav")))
     results = [stack.wait(video_id, ended) for video_id in ids]
     assert [t.status for t in results] == ["finished"] * 4 + ["error"]
-    assert results[-1].error_code == 10003
+    assert results[-1].error_code == ErrorCode.AUDIO_NOT_DECODABLE
     for task in results[:4]:
         assert task.duration == pytest.approx(1.0, abs=0.1)
-        assert stack.files.exists(f"videos/{task.video_id}.mp4")
-        assert stack.files.exists(f"videos/{task.video_id}.mask.mp4")
-        assert stack.store.attempt_of(task.video_id)[0] == 1
-    workers = {stack.store.attempt_of(t.video_id)[1] for t in results}
+        assert stack.exists(f"videos/{task.video_id}.mp4")
+        assert stack.exists(f"videos/{task.video_id}.mask.mp4")
+        assert stack.attempt_of(task.video_id)[0] == 1
+    workers = {stack.attempt_of(t.video_id)[1] for t in results}
     assert len(workers) == 2, "both workers took tasks"
     assert stack.queue.depth() == 0
 
@@ -143,7 +164,7 @@ def test_a_worker_killed_mid_render_leaves_the_task_to_the_other(stack: Stack, a
     video_id = stack.submit(audio_host.url("/ten.wav"))
     task = stack.wait(video_id, lambda t: t.status == "in_progressing" and t.progress > 5, timeout=60)
     assert task.progress < 99, "the render ended before the kill"
-    attempts, worker = stack.store.attempt_of(video_id)
+    attempts, worker = stack.attempt_of(video_id)
     assert attempts == 1
     assert worker is not None
     assert worker.endswith(f":{first.pid}")
@@ -152,11 +173,11 @@ def test_a_worker_killed_mid_render_leaves_the_task_to_the_other(stack: Stack, a
     first.wait()
     finished = stack.wait(video_id, ended)
     assert finished.status == "finished"
-    attempts, worker = stack.store.attempt_of(video_id)
+    attempts, worker = stack.attempt_of(video_id)
     assert attempts == 2
     assert worker is not None
     assert not worker.endswith(f":{first.pid}")
-    assert stack.files.exists(f"videos/{video_id}.mp4")
+    assert stack.exists(f"videos/{video_id}.mp4")
 
 
 def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_host: AudioHost) -> None:
@@ -166,11 +187,11 @@ def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_ho
     stack.queue.publish(video_id)  # a duplicate message, as after a lost ack
     task = stack.wait(video_id, ended)
     deadline = time.monotonic() + 60
-    while stack.store.attempt_of(video_id)[0] < 2:
+    while stack.attempt_of(video_id)[0] < 2:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert task.status == "finished"
-    assert len(stack.store.deliveries(video_id=video_id)) == 1
+    assert len(stack.call(lambda: stack.store.deliveries(video_id=video_id))) == 1
     listed = stack.files.client.list_objects_v2(Bucket=stack.files.bucket, Prefix="run/videos/")
     assert sorted(o["Key"] for o in listed["Contents"]) == [
         f"run/videos/{video_id}.mask.mp4",
@@ -191,7 +212,7 @@ def test_tasks_waiting_in_the_broker_survive_its_restart(stack: Stack, audio_hos
 def test_a_worker_rides_out_a_broker_restart(stack: Stack, audio_host: AudioHost) -> None:
     stack.start_worker()
     ids = [stack.submit(audio_host.url("/half.wav"), pending_seconds=2.0) for _ in range(3)]
-    stack.wait(ids[0], lambda t: stack.store.attempt_of(t.video_id)[0] >= 1, timeout=60)
+    stack.wait(ids[0], lambda t: stack.attempt_of(t.video_id)[0] >= 1, timeout=60)
     subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True, timeout=120)
     subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=120)
     assert [stack.wait(video_id, ended, timeout=120).status for video_id in ids] == ["finished"] * 3
@@ -203,8 +224,7 @@ def test_sigterm_lets_a_worker_finish_its_render(stack: Stack, audio_host: Audio
     stack.wait(video_id, lambda t: t.status == "in_progressing" and t.progress > 5, timeout=60)
     worker.terminate()  # warm shutdown: finish, store, acknowledge, exit
     assert worker.wait(timeout=120) == 0
-    task = stack.store.get_task(video_id)
-    assert task is not None
+    task = stack.task(video_id)
     assert task.status == "finished"
-    assert stack.store.attempt_of(video_id)[0] == 1
+    assert stack.attempt_of(video_id)[0] == 1
     assert stack.queue.depth() == 0  # acknowledged: nothing left to redeliver
