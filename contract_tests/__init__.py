@@ -28,10 +28,10 @@ from contract_tests.errors import (
     A2VUnavailable,
 )
 from contract_tests.models import Character, Pong, TaskError, Tokens, Video, VideoPage
-from contract_tests.report import KitReport
+from contract_tests.report import KitReport, Outcome
 from contract_tests.requirements import REQUIREMENTS, Requirement
 from contract_tests.runner import run
-from contract_tests.verdict import ContractViolation
+from contract_tests.violations import ContractViolation, Violation
 
 __all__ = [
     "REQUIREMENTS",
@@ -50,11 +50,13 @@ __all__ = [
     "ContractViolation",
     "KitOptions",
     "KitReport",
+    "Outcome",
     "Pong",
     "Requirement",
     "TaskError",
     "Tokens",
     "Video",
     "VideoPage",
+    "Violation",
     "run",
 ]

@@ -1,8 +1,13 @@
 """A small typed client for the A2V API, sync and async, on httpx.
 
 The kit drives every implementation through it, and partners can use it as a reference for their own
-clients: it branches on the envelope's `code` (not on messages), raises catalog-backed exceptions
-(`contract_tests.errors`), polls with back-off and honours `Retry-After` on 429 and 503.
+clients: it takes each operation's method and path from the spec, branches on the envelope's `code`
+(not on messages), raises catalog-backed exceptions (`contract_tests.errors`), polls with back-off and
+honours `Retry-After` on 429 and 503.
+
+Built like httpx's `BaseClient`: `BaseClient` holds every pure step — building an operation's request
+(`Call`), reading its answer, the retry and polling decisions (`Polling`) — and `A2VClient` /
+`AsyncA2VClient` only do the I/O (send, sleep), so the two cannot drift apart.
 
 Example:
     >>> client = A2VClient("http://127.0.0.1:8000", "my-api-key")      # doctest: +SKIP
@@ -16,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
 
 import httpx
 
-from a2v_spec import Spec, load_spec
+from a2v_spec import ErrorCode, Spec, Status, load_spec
 from contract_tests.errors import (
     A2VError,
     A2VProtocolError,
@@ -29,22 +35,27 @@ from contract_tests.errors import (
     A2VUnavailable,
     error_class_for,
 )
-from contract_tests.models import Character, Pong, Tokens, Video, VideoPage
+from contract_tests.models import Character, Pong, Tokens, Video, VideoPage, error_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["A2VClient", "AsyncA2VClient", "raise_for_envelope"]
+__all__ = [
+    "A2VClient",
+    "AsyncA2VClient",
+    "BaseClient",
+    "Call",
+    "Polling",
+    "RequestOptions",
+    "raise_for_envelope",
+]
 
 DEFAULT_TIMEOUT = 30.0
-PATHS = {
-    "ping": "/v1/ping",
-    "login": "/v1/auth/account.login",
-    "listCharacters": "/v1/a2v/character.list",
-    "generateVideo": "/v1/a2v/video.generate",
-    "getVideo": "/v1/a2v/video.get",
-    "listVideos": "/v1/a2v/video.list",
-}
+#: HTTP statuses a request is retried on, after the answer's `Retry-After`.
+RETRY_STATUSES = frozenset({429, 503})
+
+T = TypeVar("T")
+Busy = A2VRateLimited | A2VUnavailable
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -57,10 +68,13 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _wait_for(response: httpx.Response, default: float = 1.0, cap: float = 30.0) -> float:
-    """Seconds to wait before retrying a 429/503: its `Retry-After`, else `default`; at most `cap`."""
+def retry_delay(response: httpx.Response, attempt: int, retries: int, cap: float = 30.0) -> float | None:
+    """Seconds to wait before sending again (429/503 with tries left: its `Retry-After`, else 1 s, at
+    most `cap`), or None when this answer is the one to return."""
+    if response.status_code not in RETRY_STATUSES or attempt >= retries:
+        return None
     retry_after = _retry_after(response)
-    return min(default if retry_after is None else retry_after, cap)
+    return min(1.0 if retry_after is None else retry_after, cap)
 
 
 def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> Any:
@@ -82,21 +96,105 @@ def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> An
             response=response,
         )
     code = body["code"]
-    if code == 0 and response.status_code < 400:
+    if code == ErrorCode.SUCCESS and response.status_code < 400:
         return body.get("data")
     cls = error_class_for(code, response.status_code, spec)
     kwargs: dict[str, Any] = {
-        "code": code,
+        "code": error_code(code),
         "status_code": response.status_code,
         "request": response.request,
         "response": response,
     }
-    if issubclass(cls, A2VRateLimited | A2VUnavailable):
+    if issubclass(cls, Busy):
         kwargs["retry_after"] = _retry_after(response)
     raise cls(str(body.get("message", "")), **kwargs)
 
 
-class _Base:
+class RequestOptions(TypedDict, total=False):
+    """What `request()` takes besides the method and path."""
+
+    params: dict[str, Any] | None
+    json_body: Any
+    content: bytes | None
+    headers: dict[str, str] | None
+    auth: bool
+    #: How often a 429/503 is sent again (after its `Retry-After`) before it is returned; default 2.
+    retries: int
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One operation's request, ready to send, and how to read its envelope's `data`."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], T]
+    params: dict[str, Any] | None = None
+    json_body: Any = None
+    headers: dict[str, str] | None = None
+    auth: bool = True
+
+    @property
+    def options(self) -> RequestOptions:
+        return {
+            "params": self.params,
+            "json_body": self.json_body,
+            "headers": self.headers,
+            "auth": self.auth,
+        }
+
+
+@dataclass
+class Polling:
+    """The polling decision of `wait_for_video`, without I/O: after each read, done or how long to wait.
+
+    Back-off: x1.5 per read, from `interval` up to `max_interval`; a busy answer (429/503) waits its
+    `Retry-After` instead. Past the deadline, `A2VTimeout` names the last status seen.
+    """
+
+    video_id: str
+    timeout: float
+    interval: float
+    max_interval: float
+    on_progress: Callable[[Video], None] | None = None
+    clock: Callable[[], float] = time.monotonic
+    last: Video | None = None
+    deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = self.clock() + self.timeout
+
+    def after(self, read: Video | Busy) -> float | None:
+        """None when `read` is a terminal video (it is `last`), else the seconds to sleep."""
+        if isinstance(read, Busy):
+            wait = read.retry_after if read.retry_after is not None else self.interval
+        else:
+            self.last = read
+            if self.on_progress is not None:
+                self.on_progress(read)
+            if read.status.is_terminal:
+                return None
+            wait = self.interval
+            self.interval = min(self.interval * 1.5, self.max_interval)
+        remaining = self.deadline - self.clock()
+        if remaining <= 0:
+            status = self.last.status if self.last else None
+            raise A2VTimeout(
+                f"video {self.video_id} did not end within {self.timeout:g} s (last status: {status})",
+                video_id=self.video_id,
+                last_status=status,
+            )
+        return min(wait, remaining)
+
+    @property
+    def result(self) -> Video:
+        assert self.last is not None, "after() returned None only for a read video"
+        return self.last
+
+
+class BaseClient:
+    """What the sync and async clients share: the spec, the token, and every step that does no I/O."""
+
     def __init__(self, base_url: str, token: str | None, spec: Spec | None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -110,28 +208,82 @@ class _Base:
         headers.update(extra or {})
         return headers
 
+    def _request_kwargs(self, options: RequestOptions) -> tuple[dict[str, Any], int]:
+        """httpx's keyword arguments for `options`, and how many retries they allow."""
+        content = options.get("content")
+        kwargs = {
+            "params": options.get("params"),
+            "json": options.get("json_body") if content is None else None,
+            "content": content,
+            "headers": self._headers(options.get("auth", True), options.get("headers")),
+        }
+        return kwargs, options.get("retries", 2)
+
+    def _call(self, operation_id: str, parse: Callable[[Any], T], **kwargs: Any) -> Call[T]:
+        """The request for `operation_id`, with the method and path the spec gives it."""
+        operation = self.spec.operation(operation_id)
+        return Call(operation.method.upper(), operation.path, parse, **kwargs)
+
+    def _read(self, call: Call[T], response: httpx.Response) -> T:
+        data = raise_for_envelope(response, self.spec)
+        try:
+            return call.parse(data)
+        except (KeyError, TypeError, ValueError) as err:
+            raise A2VProtocolError(
+                f"{call.method} {call.path} answered data the client cannot read: {err}",
+                status_code=response.status_code,
+                request=response.request,
+                response=response,
+            ) from err
+
     @staticmethod
-    def _generate_body(model_id: str, audio_url: str, callback_url: str | None) -> dict[str, Any]:
+    def _file_error(response: httpx.Response) -> A2VError | None:
+        if response.status_code < 400:
+            return None
+        return A2VError(
+            f"download failed: HTTP {response.status_code}",
+            status_code=response.status_code,
+            request=response.request,
+            response=response,
+        )
+
+    # -- the operations, as calls -------------------------------------------------------------------
+    def _ping(self) -> Call[Pong]:
+        return self._call("ping", lambda data: Pong.from_dict(data or {}), auth=False)
+
+    def _login(self, username: str, password: str) -> Call[Tokens]:
+        body = {"username": username, "password": password}
+        return self._call("login", Tokens.from_dict, json_body=body, auth=False)
+
+    def _list_characters(self) -> Call[list[Character]]:
+        return self._call("listCharacters", lambda data: [Character.from_dict(item) for item in data or []])
+
+    def _generate_video(
+        self, model_id: str, audio_url: str, callback_url: str | None, idempotency_key: str | None
+    ) -> Call[str]:
         body: dict[str, Any] = {"model_id": model_id, "audio_url": audio_url}
         if callback_url is not None:
             body["callback_url"] = callback_url
-        return body
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        return self._call("generateVideo", _video_id, json_body=body, headers=headers)
 
-    @staticmethod
-    def _list_params(page: int, page_size: int, status: str | None) -> dict[str, Any]:
+    def _get_video(self, video_id: str) -> Call[Video]:
+        return self._call("getVideo", Video.from_dict, params={"video_id": video_id})
+
+    def _list_videos(self, page: int, page_size: int, status: Status | str | None) -> Call[VideoPage]:
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if status is not None:
-            params["status"] = status
-        return params
-
-    @staticmethod
-    def _video_id(data: Any) -> str:
-        if not isinstance(data, dict) or not isinstance(data.get("video_id"), str):
-            raise A2VProtocolError(f"video.generate answered no video_id: {str(data)[:200]}")
-        return str(data["video_id"])
+            params["status"] = str(status)
+        return self._call("listVideos", VideoPage.from_dict, params=params)
 
 
-class A2VClient(_Base):
+def _video_id(data: Any) -> str:
+    if not isinstance(data, dict) or not isinstance(data.get("video_id"), str):
+        raise ValueError(f"video.generate answered no video_id: {str(data)[:200]}")
+    return str(data["video_id"])
+
+
+class A2VClient(BaseClient):
     """Synchronous client. `transport` lets tests reach an app in-process (any `httpx.BaseTransport`)."""
 
     def __init__(
@@ -158,52 +310,41 @@ class A2VClient(_Base):
     def with_token(self, token: str | None) -> A2VClient:
         """A client sharing this one's connection pool but sending another token (None: no header)."""
         other = A2VClient.__new__(A2VClient)
-        _Base.__init__(other, self.base_url, token, self.spec)
+        BaseClient.__init__(other, self.base_url, token, self.spec)
         other._http = self._http
         return other
 
-    # -- raw access, used by the kit's checks -------------------------------------------------------
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-        retries: int = 2,
-    ) -> httpx.Response:
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
         """Send one request and return the raw answer; 429/503 are retried after `Retry-After`."""
-        for attempt in range(retries + 1):
-            response = self._http.request(
-                method,
-                path,
-                params=params,
-                json=json_body if content is None else None,
-                content=content,
-                headers=self._headers(auth, headers),
-            )
+        kwargs, retries = self._request_kwargs(options)
+        attempt = 0
+        while True:
+            response = self._http.request(method, path, **kwargs)
             self.last_response = response
-            if response.status_code not in (429, 503) or attempt == retries:
+            delay = retry_delay(response, attempt, retries)
+            if delay is None:
                 return response
-            time.sleep(_wait_for(response))
-        raise AssertionError("unreachable")  # pragma: no cover
+            time.sleep(delay)
+            attempt += 1
 
-    def _call(self, operation: str, method: str = "GET", **kwargs: Any) -> Any:
-        return raise_for_envelope(self.request(method, PATHS[operation], **kwargs), self.spec)
+    def request_operation(self, operation_id: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """`request()` to the method and path the spec gives `operation_id`; the raw answer."""
+        operation = self.spec.operation(operation_id)
+        return self.request(operation.method.upper(), operation.path, **options)
+
+    def send(self, call: Call[T]) -> T:
+        """Send an operation's call and read its answer (the typed value, or the catalog's exception)."""
+        return self._read(call, self.request(call.method, call.path, **call.options))
 
     # -- the API ----------------------------------------------------------------------------------------
     def ping(self) -> Pong:
-        return Pong.from_dict(self._call("ping", auth=False) or {})
+        return self.send(self._ping())
 
     def login(self, username: str, password: str) -> Tokens:
-        data = self._call("login", "POST", json_body={"username": username, "password": password}, auth=False)
-        return Tokens.from_dict(data)
+        return self.send(self._login(username, password))
 
     def list_characters(self) -> list[Character]:
-        return [Character.from_dict(item) for item in self._call("listCharacters") or []]
+        return self.send(self._list_characters())
 
     def generate_video(
         self,
@@ -213,17 +354,15 @@ class A2VClient(_Base):
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
-        body = self._generate_body(model_id, audio_url, callback_url)
-        return self._video_id(self._call("generateVideo", "POST", json_body=body, headers=headers))
+        return self.send(self._generate_video(model_id, audio_url, callback_url, idempotency_key))
 
     def get_video(self, video_id: str) -> Video:
-        return Video.from_dict(self._call("getVideo", params={"video_id": video_id}))
+        return self.send(self._get_video(video_id))
 
-    def list_videos(self, page: int = 1, page_size: int = 20, status: str | None = None) -> VideoPage:
-        return VideoPage.from_dict(
-            self._call("listVideos", params=self._list_params(page, page_size, status))
-        )
+    def list_videos(
+        self, page: int = 1, page_size: int = 20, status: Status | str | None = None
+    ) -> VideoPage:
+        return self.send(self._list_videos(page, page_size, status))
 
     def wait_for_video(
         self,
@@ -235,47 +374,32 @@ class A2VClient(_Base):
         on_progress: Callable[[Video], None] | None = None,
     ) -> Video:
         """Poll until the task is `finished` or `error`, backing off x1.5 up to `max_interval`."""
-        deadline = time.monotonic() + timeout
-        interval = poll_interval
-        last: Video | None = None
-        while True:
-            try:
-                last = self.get_video(video_id)
-            except (A2VRateLimited, A2VUnavailable) as err:
-                wait = err.retry_after if err.retry_after is not None else interval
-            else:
-                if on_progress is not None:
-                    on_progress(last)
-                if last.is_terminal:
-                    return last
-                wait = interval
-                interval = min(interval * 1.5, max_interval)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                status = last.status if last else None
-                raise A2VTimeout(
-                    f"video {video_id} did not end within {timeout:g} s (last status: {status})",
-                    video_id=video_id,
-                    last_status=status,
-                )
-            time.sleep(min(wait, remaining))
+        polling = Polling(video_id, timeout, poll_interval, max_interval, on_progress)
+        while (wait := polling.after(self._poll(video_id))) is not None:
+            time.sleep(wait)
+        return polling.result
+
+    def _poll(self, video_id: str) -> Video | Busy:
+        try:
+            return self.get_video(video_id)
+        except (A2VRateLimited, A2VUnavailable) as err:
+            return err
+
+    def fetch(self, url: str, *, range: str | None = None) -> httpx.Response:
+        """GET a result file as it answers (no Authorization header: the URL is signed)."""
+        response = self._http.get(url, headers={"Range": range} if range else {})
+        self.last_response = response
+        return response
 
     def download(self, url: str, *, range: str | None = None) -> bytes:
-        """Fetch a result file (no Authorization header: the URL is signed). Raises A2VError on non-2xx."""
-        headers = {"Range": range} if range else {}
-        response = self._http.get(url, headers=headers)
-        self.last_response = response
-        if response.status_code >= 400:
-            raise A2VError(
-                f"download failed: HTTP {response.status_code}",
-                status_code=response.status_code,
-                request=response.request,
-                response=response,
-            )
+        """Fetch a result file's bytes. Raises A2VError on non-2xx."""
+        response = self.fetch(url, range=range)
+        if (error := self._file_error(response)) is not None:
+            raise error
         return response.content
 
 
-class AsyncA2VClient(_Base):
+class AsyncA2VClient(BaseClient):
     """The same API as `A2VClient`, with `async` methods."""
 
     def __init__(
@@ -299,45 +423,33 @@ class AsyncA2VClient(_Base):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        content: bytes | None = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-        retries: int = 2,
-    ) -> httpx.Response:
-        for attempt in range(retries + 1):
-            response = await self._http.request(
-                method,
-                path,
-                params=params,
-                json=json_body if content is None else None,
-                content=content,
-                headers=self._headers(auth, headers),
-            )
+    async def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        kwargs, retries = self._request_kwargs(options)
+        attempt = 0
+        while True:
+            response = await self._http.request(method, path, **kwargs)
             self.last_response = response
-            if response.status_code not in (429, 503) or attempt == retries:
+            delay = retry_delay(response, attempt, retries)
+            if delay is None:
                 return response
-            await asyncio.sleep(_wait_for(response))
-        raise AssertionError("unreachable")  # pragma: no cover
+            await asyncio.sleep(delay)
+            attempt += 1
 
-    async def _call(self, operation: str, method: str = "GET", **kwargs: Any) -> Any:
-        return raise_for_envelope(await self.request(method, PATHS[operation], **kwargs), self.spec)
+    async def request_operation(self, operation_id: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        operation = self.spec.operation(operation_id)
+        return await self.request(operation.method.upper(), operation.path, **options)
+
+    async def send(self, call: Call[T]) -> T:
+        return self._read(call, await self.request(call.method, call.path, **call.options))
 
     async def ping(self) -> Pong:
-        return Pong.from_dict(await self._call("ping", auth=False) or {})
+        return await self.send(self._ping())
 
     async def login(self, username: str, password: str) -> Tokens:
-        body = {"username": username, "password": password}
-        return Tokens.from_dict(await self._call("login", "POST", json_body=body, auth=False))
+        return await self.send(self._login(username, password))
 
     async def list_characters(self) -> list[Character]:
-        return [Character.from_dict(item) for item in await self._call("listCharacters") or []]
+        return await self.send(self._list_characters())
 
     async def generate_video(
         self,
@@ -347,16 +459,15 @@ class AsyncA2VClient(_Base):
         callback_url: str | None = None,
         idempotency_key: str | None = None,
     ) -> str:
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
-        body = self._generate_body(model_id, audio_url, callback_url)
-        return self._video_id(await self._call("generateVideo", "POST", json_body=body, headers=headers))
+        return await self.send(self._generate_video(model_id, audio_url, callback_url, idempotency_key))
 
     async def get_video(self, video_id: str) -> Video:
-        return Video.from_dict(await self._call("getVideo", params={"video_id": video_id}))
+        return await self.send(self._get_video(video_id))
 
-    async def list_videos(self, page: int = 1, page_size: int = 20, status: str | None = None) -> VideoPage:
-        data = await self._call("listVideos", params=self._list_params(page, page_size, status))
-        return VideoPage.from_dict(data)
+    async def list_videos(
+        self, page: int = 1, page_size: int = 20, status: Status | str | None = None
+    ) -> VideoPage:
+        return await self.send(self._list_videos(page, page_size, status))
 
     async def wait_for_video(
         self,
@@ -367,40 +478,24 @@ class AsyncA2VClient(_Base):
         max_interval: float = 5,
         on_progress: Callable[[Video], None] | None = None,
     ) -> Video:
-        deadline = time.monotonic() + timeout
-        interval = poll_interval
-        last: Video | None = None
-        while True:
-            try:
-                last = await self.get_video(video_id)
-            except (A2VRateLimited, A2VUnavailable) as err:
-                wait = err.retry_after if err.retry_after is not None else interval
-            else:
-                if on_progress is not None:
-                    on_progress(last)
-                if last.is_terminal:
-                    return last
-                wait = interval
-                interval = min(interval * 1.5, max_interval)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                status = last.status if last else None
-                raise A2VTimeout(
-                    f"video {video_id} did not end within {timeout:g} s (last status: {status})",
-                    video_id=video_id,
-                    last_status=status,
-                )
-            await asyncio.sleep(min(wait, remaining))
+        polling = Polling(video_id, timeout, poll_interval, max_interval, on_progress)
+        while (wait := polling.after(await self._poll(video_id))) is not None:
+            await asyncio.sleep(wait)
+        return polling.result
+
+    async def _poll(self, video_id: str) -> Video | Busy:
+        try:
+            return await self.get_video(video_id)
+        except (A2VRateLimited, A2VUnavailable) as err:
+            return err
+
+    async def fetch(self, url: str, *, range: str | None = None) -> httpx.Response:
+        response = await self._http.get(url, headers={"Range": range} if range else {})
+        self.last_response = response
+        return response
 
     async def download(self, url: str, *, range: str | None = None) -> bytes:
-        headers = {"Range": range} if range else {}
-        response = await self._http.get(url, headers=headers)
-        self.last_response = response
-        if response.status_code >= 400:
-            raise A2VError(
-                f"download failed: HTTP {response.status_code}",
-                status_code=response.status_code,
-                request=response.request,
-                response=response,
-            )
+        response = await self.fetch(url, range=range)
+        if (error := self._file_error(response)) is not None:
+            raise error
         return response.content

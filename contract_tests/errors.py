@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
-    from a2v_spec import Spec
+    from a2v_spec import ErrorCode, Spec
 
 __all__ = [
     "A2VAuthError",
@@ -38,13 +38,14 @@ __all__ = [
 
 
 class A2VError(Exception):
-    """An error answer. `code` and `message` come from the envelope; `status_code` is the HTTP status."""
+    """An error answer. `code` (an `ErrorCode` when the catalog has it) and `message` come from the
+    envelope; `status_code` is the HTTP status."""
 
     def __init__(
         self,
         message: str,
         *,
-        code: int | None = None,
+        code: ErrorCode | int | None = None,
         status_code: int | None = None,
         request: httpx.Request | None = None,
         response: httpx.Response | None = None,

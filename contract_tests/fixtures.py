@@ -1,158 +1,169 @@
-"""Shared building blocks of the checks: where audio comes from and one recorded task run."""
+"""The kit's pytest fixtures, for its own checks and for a team's tests run next to them.
+
+All are session-scoped and skip the test when the kit is not configured (no `--a2v-base-url`), so a
+suite that merely has the plugin installed is not disturbed; what they need (PyAV, uvicorn, the client)
+is imported when a fixture is first used, not when pytest loads the plugin.
+
+    a2v_options          the run's `KitOptions`
+    a2v_profile          how hard to fuzz (`Profile`)
+    a2v_spec             the parsed spec the implementation is checked against
+    a2v_transport        an in-process transport to the run's ASGI app, else None (real HTTP)
+    a2v_client           the reference client with the run's key
+    a2v_second_client    the reference client with the second key (skips without one)
+    a2v_audio_server     the kit's HTTP server on 127.0.0.1 (audio fixtures, callback receiver)
+    a2v_audio            audio URLs the implementation can download (`AudioSource`)
+    a2v_model_id         the first character of `character.list`
+    a2v_finished_task    one WAV task taken from generate to `finished`, every state observed
+"""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from contract_tests.audio import FIXTURE_FILES, AudioSpec, decoded_duration, fixture_bytes, make_audio
-from contract_tests.errors import A2VError, A2VTimeout
-from contract_tests.models import STATUS_ORDER, Video
-from contract_tests.servers import free_port
-from contract_tests.verdict import ContractViolation
+import pytest
+
+from a2v_spec import Spec, Status, load_spec
+from contract_tests import stash
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
-    from a2v_spec import Spec
+    from collections.abc import Iterator
+
+    import httpx
+
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions, Profile
     from contract_tests.servers import KitServer
+    from contract_tests.task_run import TaskRun
 
-__all__ = ["AudioSource", "TaskRun", "run_task"]
-
-
-@dataclass
-class AudioSource:
-    """Audio URLs the implementation can download: from the kit's server, or from `--audio-base-url`."""
-
-    server: KitServer
-    spec: Spec
-    remote_base: str | None = None
-    _durations: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def can_generate(self) -> bool:
-        """Only the local server can serve audio made on the fly (hypothesis-chosen formats, rates, ...)."""
-        return self.remote_base is None
-
-    def fixture(self, name: str) -> str:
-        """URL of one of `FIXTURE_FILES` (served locally, or expected at `--audio-base-url`)."""
-        if self.remote_base is not None:
-            return f"{self.remote_base.rstrip('/')}/{name}"
-        if name not in self.server.files:
-            data = fixture_bytes(name, max_audio_seconds=self.spec.limits.max_audio_seconds)
-            kind = "audio/wav" if name.endswith(".wav") else FIXTURE_FILES[name].content_type  # type: ignore[union-attr]
-            self.server.add_file(name, data, kind)
-        return f"{self.server.base_url}/audio/{name}"
-
-    def fixture_seconds(self, name: str) -> float:
-        """Decoded duration of a fixture (made locally even when served remotely: they are deterministic)."""
-        if name not in self._durations:
-            data = fixture_bytes(name, max_audio_seconds=self.spec.limits.max_audio_seconds)
-            self._durations[name] = decoded_duration(data)
-        return self._durations[name]
-
-    def generated(self, audio: AudioSpec) -> tuple[str, float]:
-        """URL and decoded duration of audio made for `audio` (local server only)."""
-        data = make_audio(audio)
-        url = self.server.add_file(audio.filename, data, audio.content_type)
-        return url, decoded_duration(data)
-
-    def missing(self) -> str:
-        if self.remote_base is not None:
-            return f"{self.remote_base.rstrip('/')}/a2v-contract-missing-{int(time.time())}.wav"
-        return self.server.missing_url()
-
-    @staticmethod
-    def unreachable() -> str:
-        return f"http://127.0.0.1:{free_port()}/speech.wav"
+__all__ = [
+    "a2v_audio",
+    "a2v_audio_server",
+    "a2v_client",
+    "a2v_finished_task",
+    "a2v_model_id",
+    "a2v_options",
+    "a2v_profile",
+    "a2v_second_client",
+    "a2v_spec",
+    "a2v_transport",
+]
 
 
-@dataclass
-class TaskRun:
-    """Everything observed of one task, from `video.generate` to its end."""
-
-    video_id: str
-    audio_seconds: float | None
-    history: list[Video] = field(default_factory=list)
-    final: Video | None = None
-    elapsed: float = 0.0
+@pytest.fixture(scope="session")
+def a2v_options(pytestconfig: pytest.Config) -> KitOptions:
+    if not stash.active(pytestconfig):
+        pytest.skip("the A2V contract kit is not configured (pass --a2v-base-url and --a2v-api-key)")
+    return pytestconfig.stash[stash.OPTIONS]
 
 
-def run_task(
-    client: A2VClient,
-    model_id: str,
-    audio_url: str,
-    *,
-    timeout: float,
-    audio_seconds: float | None = None,
-    callback_url: str | None = None,
-) -> TaskRun:
-    """Generate and poll to the end, checking forward motion and progress on every observation.
+@pytest.fixture(scope="session")
+def a2v_profile(a2v_options: KitOptions) -> Profile:
+    return a2v_options.profile_settings
 
-    Raises ContractViolation for A2V-GENERATE-READABLE, -LIFECYCLE-FORWARD, -PROGRESS and -FINISHES.
-    """
-    started = time.monotonic()
+
+@pytest.fixture(scope="session")
+def a2v_spec(a2v_options: KitOptions) -> Spec:
+    return load_spec(a2v_options.spec_path)
+
+
+@pytest.fixture(scope="session")
+def a2v_transport(a2v_options: KitOptions) -> Iterator[httpx.BaseTransport | None]:
+    """An in-process transport when the run was given an ASGI app, else None (real HTTP)."""
+    if a2v_options.app is None:
+        yield None
+        return
+    from a2v_testkit import AppThread
+
+    with AppThread(a2v_options.app) as app:
+        yield app.transport()
+
+
+def _client(
+    options: KitOptions, spec: Spec, transport: httpx.BaseTransport | None, token: str
+) -> Iterator[A2VClient]:
+    from contract_tests.client import A2VClient
+
+    client = A2VClient(options.base_url, token, transport=transport, timeout=30.0, spec=spec)
     try:
-        video_id = client.generate_video(model_id, audio_url, callback_url=callback_url)
+        yield client
+    finally:
+        if transport is None:  # the transport fixture closes the in-process one
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def a2v_client(
+    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None
+) -> Iterator[A2VClient]:
+    """The reference client with the run's API key."""
+    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.api_key)
+
+
+@pytest.fixture(scope="session")
+def a2v_second_client(
+    a2v_options: KitOptions, a2v_spec: Spec, a2v_transport: httpx.BaseTransport | None
+) -> Iterator[A2VClient]:
+    """A client with `--second-api-key` (skips the test when none was given)."""
+    if not a2v_options.second_api_key:
+        pytest.skip("no --second-api-key: tenant isolation not checked")
+    yield from _client(a2v_options, a2v_spec, a2v_transport, a2v_options.second_api_key)
+
+
+@pytest.fixture(scope="session")
+def a2v_audio_server() -> Iterator[KitServer]:
+    """The kit's HTTP server on 127.0.0.1: audio fixtures and a callback receiver."""
+    from contract_tests.servers import kit_server
+
+    with kit_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def a2v_audio(a2v_options: KitOptions, a2v_spec: Spec, a2v_audio_server: KitServer) -> AudioSource:
+    from contract_tests.audio_source import AudioSource
+
+    return AudioSource(a2v_audio_server, a2v_spec, a2v_options.audio_base_url)
+
+
+@pytest.fixture(scope="session")
+def a2v_model_id(a2v_client: A2VClient) -> str:
+    """The first character of `character.list` (what the kit generates videos with)."""
+    from contract_tests.errors import A2VError
+
+    try:
+        characters = a2v_client.list_characters()
     except A2VError as err:
         raise ContractViolation(
-            "A2V-LIFECYCLE-FINISHES",
-            f"video.generate refused a valid request: {err}",
-            expected="HTTP 200 with a video_id",
-            response=err.response,
+            "A2V-CHARACTERS", f"character.list failed: {err}", response=err.response
         ) from err
-    run = TaskRun(video_id=video_id, audio_seconds=audio_seconds)
-
-    def observe(video: Video) -> None:
-        if run.history:
-            prev = run.history[-1]
-            if prev.is_terminal and video.status != prev.status:
-                raise ContractViolation(
-                    "A2V-LIFECYCLE-FORWARD",
-                    f"video {video_id} left terminal status {prev.status!r} for {video.status!r}",
-                    expected=f"status stays {prev.status!r}",
-                    response=client.last_response,
-                )
-            if STATUS_ORDER.get(video.status, 0) < STATUS_ORDER.get(prev.status, 0):
-                raise ContractViolation(
-                    "A2V-LIFECYCLE-FORWARD",
-                    f"video {video_id} moved backwards from {prev.status!r} to {video.status!r}",
-                    expected="pending -> in_progressing -> finished | error",
-                    response=client.last_response,
-                )
-            if (
-                isinstance(video.progress, int)
-                and isinstance(prev.progress, int)
-                and video.progress < prev.progress
-            ):
-                raise ContractViolation(
-                    "A2V-LIFECYCLE-PROGRESS",
-                    f"video {video_id} progress decreased from {prev.progress} to {video.progress}",
-                    expected=f"progress >= {prev.progress}",
-                    response=client.last_response,
-                )
-        run.history.append(video)
-
-    try:
-        first = client.get_video(video_id)
-    except A2VError as err:
+    if not characters:
         raise ContractViolation(
-            "A2V-GENERATE-READABLE",
-            f"video.get for the id video.generate just returned failed: {err}",
-            expected="HTTP 200 with the new task",
-            response=err.response,
-        ) from err
-    observe(first)
-    try:
-        run.final = client.wait_for_video(
-            video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
+            "A2V-CHARACTERS", "character.list returned no character", response=a2v_client.last_response
         )
-    except A2VTimeout as err:
+    return characters[0].model_id
+
+
+@pytest.fixture(scope="session")
+def a2v_finished_task(
+    a2v_options: KitOptions, a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+) -> TaskRun:
+    """One WAV fixture taken from generate to its end; the checks of files and shapes read it."""
+    from contract_tests.task_run import run_task
+
+    run = run_task(
+        a2v_client,
+        a2v_model_id,
+        a2v_audio.fixture("speech.wav"),
+        timeout=a2v_options.timeout,
+        audio_seconds=a2v_audio.fixture_seconds("speech.wav"),
+    )
+    if run.final.status is not Status.FINISHED:
         raise ContractViolation(
             "A2V-LIFECYCLE-FINISHES",
-            f"video {video_id} did not end within {timeout:g} s (last status {err.last_status!r})",
-            expected=f"status finished or error within --timeout {timeout:g} s",
-            response=client.last_response,
-        ) from err
-    run.elapsed = time.monotonic() - started
+            f"a valid 1 s WAV ended in status {run.final.status!r} ({run.final.error})",
+            expected=f"status {Status.FINISHED}",
+            response=a2v_client.last_response,
+        )
     return run

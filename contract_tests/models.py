@@ -1,16 +1,33 @@
-"""Typed values of the A2V API: what the client returns instead of raw envelopes."""
+"""Typed values of the A2V API: what the client returns instead of raw envelopes.
+
+Statuses are `a2v_spec.Status` and known error codes `a2v_spec.ErrorCode`; `from_dict` raises
+ValueError (or KeyError) for data that is not the value at all, which the client reports as a
+protocol error naming the operation.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TERMINAL_STATUSES", "Character", "Pong", "TaskError", "Tokens", "Video", "VideoPage"]
+from a2v_spec import ErrorCode, Status
 
-#: Statuses a task never leaves (the spec's lifecycle diagram).
-TERMINAL_STATUSES = frozenset({"finished", "error"})
-#: The order of the lifecycle: a task's status index never decreases.
-STATUS_ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
+__all__ = ["Character", "Pong", "TaskError", "Tokens", "Video", "VideoPage", "error_code"]
+
+
+def error_code(value: int) -> ErrorCode | int:
+    """The catalog's name for `value` when it has one; an implementation may answer other codes."""
+    try:
+        return ErrorCode(value)
+    except ValueError:
+        return value
+
+
+def _status(value: Any) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        raise ValueError(f"status {value!r} is not one of {[str(s) for s in Status]}") from None
 
 
 @dataclass(frozen=True)
@@ -55,7 +72,9 @@ class Character:
 
 @dataclass(frozen=True)
 class TaskError:
-    code: int
+    """Why a task ended in `error`: a task code of the catalog (or -1 when the answer gave none)."""
+
+    code: ErrorCode | int
     message: str
 
 
@@ -64,7 +83,7 @@ class Video:
     """One task as `video.get` answers it. `raw` keeps the exact `data` object for schema checks."""
 
     video_id: str
-    status: str
+    status: Status
     progress: int | None = None
     model_id: str | None = None
     audio_url: str | None = None
@@ -80,14 +99,14 @@ class Video:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+        return self.status.is_terminal
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Video:
         error = data.get("error")
         return cls(
             video_id=str(data["video_id"]),
-            status=str(data["status"]),
+            status=_status(data["status"]),
             progress=data.get("progress"),
             model_id=data.get("model_id"),
             audio_url=data.get("audio_url"),
@@ -98,7 +117,7 @@ class Video:
             duration=data.get("duration"),
             error=(
                 TaskError(
-                    code=error["code"] if isinstance(error.get("code"), int) else -1,
+                    code=error_code(error["code"]) if isinstance(error.get("code"), int) else -1,
                     message=str(error.get("message", "")),
                 )
                 if isinstance(error, dict)

@@ -17,47 +17,41 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from contract_tests.requirements import REQUIREMENTS
-from contract_tests.verdict import ContractViolation
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["ItemResult", "KitReport", "RequirementResult", "violations_in"]
+    from contract_tests.violations import Violation
 
-ORDER = ("failed", "blocked", "passed", "skipped")
+__all__ = ["ItemResult", "KitReport", "Outcome", "RequirementResult"]
 
 
-def violations_in(exc: BaseException | None) -> list[ContractViolation]:
-    """Every ContractViolation inside `exc`, looking through exception groups, causes and contexts."""
-    found: list[ContractViolation] = []
-    seen: set[int] = set()
+class Outcome(StrEnum):
+    """The verdict on one test, or on one requirement; declared from worst to best."""
 
-    def walk(err: BaseException | None) -> None:
-        if err is None or id(err) in seen:
-            return
-        seen.add(id(err))
-        if isinstance(err, ContractViolation):
-            found.append(err)
-            return
-        if isinstance(err, BaseExceptionGroup):
-            for inner in err.exceptions:
-                walk(inner)
-        walk(err.__cause__)
-        walk(err.__context__)
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    PASSED = "passed"
+    SKIPPED = "skipped"
 
-    walk(exc)
-    return found
+    @property
+    def conforms(self) -> bool:
+        """Passed and skipped leave the implementation conforming; failed and blocked do not."""
+        return self in (Outcome.PASSED, Outcome.SKIPPED)
 
 
 @dataclass
 class ItemResult:
+    """What one kit test found: its outcome, the violations it saw (of any id) and why it stopped."""
+
     nodeid: str
     requirements: list[str]
-    outcome: str  # passed / failed / skipped / blocked
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    outcome: Outcome
+    violations: list[Violation] = field(default_factory=list)
     message: str = ""
     duration: float = 0.0
 
@@ -65,11 +59,11 @@ class ItemResult:
 @dataclass
 class RequirementResult:
     id: str
-    outcome: str
+    outcome: Outcome
     title: str
     quote: str
     pointer: str
-    violations: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
 
@@ -85,33 +79,28 @@ class KitReport:
 
     def requirements(self) -> dict[str, RequirementResult]:
         """The verdict per requirement id, in the table's order, for every id some test touched."""
-        touched: dict[str, list[str]] = {}
-        failures: dict[str, list[dict[str, Any]]] = {}
+        touched: dict[str, list[Outcome]] = {}
+        failures: dict[str, list[Violation]] = {}
         notes: dict[str, list[str]] = {}
         durations: dict[str, float] = {}
         for item in self.items:
             for v in item.violations:
-                failures.setdefault(v["requirement"], []).append(v)
-                touched.setdefault(v["requirement"], [])
-            violated = {v["requirement"] for v in item.violations}
+                failures.setdefault(v.requirement, []).append(v)
+                touched.setdefault(v.requirement, [])
+            violated = {v.requirement for v in item.violations}
             for rid in item.requirements:
                 # A failed test verified its other ids (a test that could not verify them is "blocked").
-                outcome = "passed" if item.outcome == "failed" and rid not in violated else item.outcome
+                outcome = item.outcome
+                if outcome is Outcome.FAILED and rid not in violated:
+                    outcome = Outcome.PASSED
                 touched.setdefault(rid, []).append(outcome)
                 durations[rid] = durations.get(rid, 0.0) + item.duration
-                if item.message and item.outcome in ("blocked", "skipped"):
+                if item.message and item.outcome in (Outcome.BLOCKED, Outcome.SKIPPED):
                     notes.setdefault(rid, []).append(item.message)
         results: dict[str, RequirementResult] = {}
         for rid in [r for r in REQUIREMENTS if r in touched] + [r for r in touched if r not in REQUIREMENTS]:
-            outcomes = touched[rid]
-            if rid in failures:
-                outcome = "failed"
-            elif "blocked" in outcomes:
-                outcome = "blocked"
-            elif "passed" in outcomes:
-                outcome = "passed"
-            else:
-                outcome = "skipped"
+            # The worst outcome wins; a violation naming the id fails it even if no test declared it.
+            outcome = min([*touched[rid], *([Outcome.FAILED] if rid in failures else [])], key=_rank)
             req = REQUIREMENTS.get(rid)
             results[rid] = RequirementResult(
                 id=rid,
@@ -125,35 +114,35 @@ class KitReport:
             )
         return results
 
-    def outcomes(self) -> dict[str, str]:
+    def outcomes(self) -> dict[str, Outcome]:
         return {rid: r.outcome for rid, r in self.requirements().items()}
 
     @property
     def conforms(self) -> bool:
-        return not any(r.outcome in ("failed", "blocked") for r in self.requirements().values())
+        return all(r.outcome.conforms for r in self.requirements().values())
 
     # -- rendering ---------------------------------------------------------------------------------------
     def text(self) -> str:
         reqs = self.requirements()
-        counts = {k: sum(1 for r in reqs.values() if r.outcome == k) for k in ORDER}
+        counts = {k: sum(1 for r in reqs.values() if r.outcome is k) for k in Outcome}
         lines = ["A2V contract: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
         for r in reqs.values():
             lines.append(f"  {r.outcome.upper():8} {r.id:28} {r.title}")
         for r in reqs.values():
-            if r.outcome not in ("failed", "blocked"):
+            if r.outcome.conforms:
                 continue
             lines.append("")
             lines.append(f"{r.outcome.upper()} {r.id}: {r.title}")
             lines.append(f'  spec ({r.pointer}): "{r.quote}"')
             for v in r.violations[:3]:
-                lines.append(f"  - {v['message']}")
-                if v.get("expected"):
-                    lines.append(f"    expected: {v['expected']}")
-                if v.get("got"):
-                    lines.append(f"    got:      {v['got']}")
-                if v.get("curl"):
-                    lines.append(f"    request:  {v['curl']}")
-            if r.outcome == "blocked":
+                lines.append(f"  - {v.message}")
+                if v.expected:
+                    lines.append(f"    expected: {v.expected}")
+                if v.got:
+                    lines.append(f"    got:      {v.got}")
+                if v.curl:
+                    lines.append(f"    request:  {v.curl}")
+            if r.outcome is Outcome.BLOCKED:
                 lines.extend(f"  - {note}" for note in r.notes[:3])
         return "\n".join(lines)
 
@@ -174,9 +163,9 @@ class KitReport:
             "testsuite",
             name="a2v-contract",
             tests=str(len(reqs)),
-            failures=str(sum(r.outcome == "failed" for r in reqs.values())),
-            errors=str(sum(r.outcome == "blocked" for r in reqs.values())),
-            skipped=str(sum(r.outcome == "skipped" for r in reqs.values())),
+            failures=str(sum(r.outcome is Outcome.FAILED for r in reqs.values())),
+            errors=str(sum(r.outcome is Outcome.BLOCKED for r in reqs.values())),
+            skipped=str(sum(r.outcome is Outcome.SKIPPED for r in reqs.values())),
             time=f"{(self.finished or time.time()) - self.started:.3f}",
         )
         for r in reqs.values():
@@ -186,27 +175,30 @@ class KitReport:
             )
             detail = [f'spec {r.pointer}: "{r.quote}"']
             for v in r.violations:
-                detail += [v["message"], f"expected: {v.get('expected', '')}", f"got: {v.get('got', '')}"]
-                detail.append(f"request: {v.get('curl', '')}")
+                detail += [v.message, f"expected: {v.expected}", f"got: {v.got}", f"request: {v.curl}"]
             detail += r.notes
-            if r.outcome == "failed":
-                first = r.violations[0]["message"] if r.violations else r.title
+            if r.outcome is Outcome.FAILED:
+                first = r.violations[0].message if r.violations else r.title
                 ET.SubElement(case, "failure", message=first[:300]).text = "\n".join(detail)
-            elif r.outcome == "blocked":
+            elif r.outcome is Outcome.BLOCKED:
                 ET.SubElement(
                     case, "error", message=(r.notes[0] if r.notes else "blocked")[:300]
                 ).text = "\n".join(detail)
-            elif r.outcome == "skipped":
+            elif r.outcome is Outcome.SKIPPED:
                 ET.SubElement(case, "skipped", message=(r.notes[0] if r.notes else "skipped")[:300])
         path.parent.mkdir(parents=True, exist_ok=True)
         ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def _unique(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _rank(outcome: Outcome) -> int:
+    return list(Outcome).index(outcome)
+
+
+def _unique(violations: list[Violation]) -> list[Violation]:
     seen = set()
     out = []
     for v in violations:
-        key = (v["message"], v.get("curl"))
+        key = (v.message, v.curl)
         if key not in seen:
             seen.add(key)
             out.append(v)

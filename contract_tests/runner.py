@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from contract_tests.plugin import CHECKS_DIR, ProvidedOptions
+from contract_tests.hooks import CHECKS_DIR, ProvidedOptions
 from contract_tests.report import KitReport
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ import httpx
 
 from a2v_spec import ErrorCode
 from mock_server.errors import envelope_bytes
+from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -77,7 +78,7 @@ class CallbackSender:
         """Go on with deliveries a previous run left unfinished (same delivery id, attempts kept)."""
         resumed = 0
         for record in await self.store.deliveries():
-            if record["state"] in ("pending", "retrying"):
+            if not DeliveryState(record["state"]).is_final:
                 task = await self.store.get_task(record["video_id"])
                 if task is not None and task.terminal:
                     self.schedule(task, record)
@@ -98,7 +99,7 @@ class CallbackSender:
             "attempts": 0,
             "last_status": None,
             "last_error": None,
-            "state": "pending",
+            "state": DeliveryState.PENDING,
             "created_at": now,
             "updated_at": now,
         }
@@ -106,14 +107,14 @@ class CallbackSender:
         host = (urlsplit(task.callback_url).hostname or "").lower()
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
             record.update(
-                state="failed",
+                state=DeliveryState.FAILED,
                 last_error="callback_url host is not allowed by this mock",
                 updated_at=time.time(),
             )
             await self.store.save_delivery(record)
             return
         if record["attempts"] >= self.settings.callback_attempts:
-            record.update(state="failed", updated_at=time.time())
+            record.update(state=DeliveryState.FAILED, updated_at=time.time())
             await self.store.save_delivery(record)
             return
         base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
@@ -134,11 +135,12 @@ class CallbackSender:
                 ok = 200 <= response.status_code < 300
             except httpx.HTTPError as err:
                 record["last_status"], record["last_error"], ok = None, f"{type(err).__name__}: {err}", False
-            record["state"] = (
-                "delivered"
-                if ok
-                else ("failed" if attempt == self.settings.callback_attempts else "retrying")
-            )
+            if ok:
+                record["state"] = DeliveryState.DELIVERED
+            elif attempt == self.settings.callback_attempts:
+                record["state"] = DeliveryState.FAILED
+            else:
+                record["state"] = DeliveryState.RETRYING
             record["updated_at"] = time.time()
             await self.store.save_delivery(record)
             if ok:

@@ -15,7 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from partner.admin import Admin, AdminError
+    from partner.admin import Admin, AdminError, TaskOutcome
     from partner.audio import AudioHost, make_wav
     from partner.inprocess import A2VRespx, InProcessMock, default_base_url
     from partner.live import A2VServer, LiveMock
@@ -28,6 +28,7 @@ __all__ = [
     "AudioHost",
     "InProcessMock",
     "LiveMock",
+    "TaskOutcome",
     "default_base_url",
     "make_wav",
 ]
@@ -35,6 +36,7 @@ __all__ = [
 _HOMES = {
     "Admin": "partner.admin",
     "AdminError": "partner.admin",
+    "TaskOutcome": "partner.admin",
     "AudioHost": "partner.audio",
     "make_wav": "partner.audio",
     "A2VRespx": "partner.inprocess",

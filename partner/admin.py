@@ -6,18 +6,28 @@ the API allows it (queued task fates, the journal, the task list), so a test see
 
 Example:
     >>> def test_my_client_reports_a_failed_task(a2v_server):       # doctest: +SKIP
-    ...     a2v_server.admin.fail_next_task(code=10003)
+    ...     a2v_server.admin.fail_next_task(code=ErrorCode.AUDIO_NOT_DECODABLE)
     ...     ...
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from a2v_spec import ErrorCode, Status
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Admin", "AdminError"]
+__all__ = ["Admin", "AdminError", "TaskOutcome"]
+
+
+class TaskOutcome(StrEnum):
+    """The fate a test gives a task: `FINISH` renders the real audio, `ERROR` ends it with a code."""
+
+    FINISH = "finish"
+    ERROR = "error"
 
 
 class AdminError(RuntimeError):
@@ -63,21 +73,26 @@ class Admin:
         self._call("POST", "reset", json={})
 
     def next_task(
-        self, outcome: str = "finish", *, error_code: int | None = None, duration: float | None = None
+        self,
+        outcome: TaskOutcome = TaskOutcome.FINISH,
+        *,
+        error_code: ErrorCode | None = None,
+        duration: float | None = None,
     ) -> None:
-        """Fix the fate of this token's next `video.generate`: `finish` (after `duration` seconds if
-        given) or `error` with `error_code`."""
-        item: dict[str, Any] = {"tenant": self.token, "outcome": outcome}
+        """Fix the fate of this token's next `video.generate`: `FINISH` (after `duration` seconds if
+        given) or `ERROR` with `error_code`."""
+        item: dict[str, Any] = {"tenant": self.token, "outcome": str(TaskOutcome(outcome))}
         if error_code is not None:
-            item["error_code"] = error_code
+            item["error_code"] = int(error_code)
         if duration is not None:
             item["duration"] = duration
         queued = list(self.scenario().get("next_tasks") or [])
         self.scenario(next_tasks=[*queued, item])
 
-    def fail_next_task(self, code: int = 10003) -> None:
-        """This token's next task ends in `error` with `code` (a task code of the catalog, e.g. 10001)."""
-        self.next_task("error", error_code=code)
+    def fail_next_task(self, code: ErrorCode = ErrorCode.AUDIO_NOT_DECODABLE) -> None:
+        """This token's next task ends in `error` with `code` (a code of the catalog, e.g.
+        `ErrorCode.FILE_NOT_FOUND`)."""
+        self.next_task(TaskOutcome.ERROR, error_code=code)
 
     def slow_tasks(self, seconds: float, *, pending_seconds: float | None = None) -> None:
         """Every task takes at least `seconds` to end: it stays `pending` for `pending_seconds` (default
@@ -118,11 +133,13 @@ class Admin:
         """This token's tasks as the mock stores them (with their planned fate)."""
         return list(self._call("GET", "tasks", params={"tenant": self.token}))
 
-    def set_task(self, video_id: str, status: str, *, error_code: int | None = None) -> dict[str, Any]:
+    def set_task(
+        self, video_id: str, status: Status, *, error_code: ErrorCode | None = None
+    ) -> dict[str, Any]:
         """Move a task to `status` now (forward only, as the lifecycle allows)."""
-        body: dict[str, Any] = {"status": status}
+        body: dict[str, Any] = {"status": str(Status(status))}
         if error_code is not None:
-            body["error_code"] = error_code
+            body["error_code"] = int(error_code)
         return dict(self._call("POST", f"tasks/{video_id}", json=body))
 
     def callbacks(self) -> list[dict[str, Any]]:

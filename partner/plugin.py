@@ -15,7 +15,7 @@ both mocks) and `a2v_base_url` (the URL `a2v_respx` answers for).
 
 Example:
     >>> def test_my_client_survives_a_failed_task(a2v_respx):              # doctest: +SKIP
-    ...     a2v_respx.admin.fail_next_task(code=10003)
+    ...     a2v_respx.admin.fail_next_task(code=ErrorCode.AUDIO_NOT_DECODABLE)
     ...     client = MyClient(a2v_respx.base_url, a2v_respx.token)
     ...     with pytest.raises(MyVideoFailed):
     ...         client.make_video("eva_a0008", a2v_respx.add_audio())

@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from contract_tests.verdict import check
+from a2v_spec import TERMINAL
+from contract_tests.violations import check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions
-    from contract_tests.fixtures import AudioSource
     from contract_tests.servers import CallbackDelivery
 
 requirement = pytest.mark.a2v_requirement
@@ -75,7 +76,11 @@ def test_callback_is_delivered(
     check(not errors, rid, f"the callback body does not match VideoResponse: {errors[0] if errors else ''}")
     data = body["data"]
     check(data["video_id"] == video_id, rid, f"the callback is for {data['video_id']}, not {video_id}")
-    check(data["status"] in ("finished", "error"), rid, f"the callback reports status {data['status']!r}")
+    check(
+        data["status"] in {str(status) for status in TERMINAL},
+        rid,
+        f"the callback reports status {data['status']!r}, not a terminal one",
+    )
     event = delivery.headers.get("x-a2v-event")
     check(event == f"video.{data['status']}", rid, f"X-A2V-Event is {event!r} for status {data['status']!r}")
     check(delivery.headers.get("x-a2v-delivery"), rid, "no X-A2V-Delivery header")

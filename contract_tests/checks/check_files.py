@@ -8,9 +8,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
-from contract_tests.checks.check_lifecycle import check_duration
+from a2v_spec import ErrorCode
+from contract_tests.checks.support import check_duration, envelope_code
 from contract_tests.media import MediaInfo, probe
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     import httpx
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from a2v_spec import Spec
     from contract_tests.client import A2VClient
     from contract_tests.config import Profile
-    from contract_tests.fixtures import TaskRun
+    from contract_tests.task_run import TaskRun
 
 requirement = pytest.mark.a2v_requirement
 
@@ -35,8 +36,7 @@ class _Files:
 
     @staticmethod
     def _get(client: A2VClient, url: str) -> httpx.Response:
-        response = client._http.get(url)
-        client.last_response = response
+        response = client.fetch(url)
         check(
             response.status_code == 200,
             "A2V-FILE-VIDEO-MP4",
@@ -152,7 +152,7 @@ def test_range_requests(files: _Files, a2v_client: A2VClient, which: str) -> Non
     url = files.video.video_url if which == "video" else files.video.mask_video_url
     assert url is not None
     for start, end in ((0, 99), (100, 1123), (len(full) - 10, len(full) - 1)):
-        response = a2v_client._http.get(url, headers={"Range": f"bytes={start}-{end}"})
+        response = a2v_client.fetch(url, range=f"bytes={start}-{end}")
         check(
             response.status_code == 206,
             "A2V-FILE-RANGE",
@@ -208,23 +208,14 @@ def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
     for label, bad in _tampered(url):
         if bad == url or (label == "path altered" and bad == files.video.mask_video_url):
             continue
-        response = a2v_client._http.get(bad)
+        response = a2v_client.fetch(bad)
         check(
-            response.status_code == 403 and _envelope_code(response) == 1012,
+            response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,
             "A2V-FILE-TAMPER",
-            f"{label}: the altered URL answered HTTP {response.status_code}, code {_envelope_code(response)}",
-            expected="HTTP 403 with code 1012 in the envelope",
+            f"{label}: the altered URL answered HTTP {response.status_code}, code {envelope_code(response)}",
+            expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} in the envelope",
             response=response,
         )
-
-
-def _envelope_code(response: httpx.Response) -> object:
-    """The envelope's `code`, or None when the body is not the API's JSON envelope."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body.get("code") if isinstance(body, dict) else None
 
 
 @requirement("A2V-FILE-EXPIRES")
@@ -243,12 +234,12 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
         )
     server_now = a2v_client.ping().time or int(time.time())
     time.sleep(max(0, video.url_expires_at - server_now) + 1.5)
-    response = a2v_client._http.get(video.video_url)
+    response = a2v_client.fetch(video.video_url)
     check(
-        response.status_code == 403 and _envelope_code(response) == 1012,
+        response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,
         "A2V-FILE-EXPIRES",
-        f"the URL answered HTTP {response.status_code}, code {_envelope_code(response)} after its "
+        f"the URL answered HTTP {response.status_code}, code {envelope_code(response)} after its "
         f"url_expires_at ({video.url_expires_at})",
-        expected="HTTP 403 with code 1012 after url_expires_at",
+        expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} after url_expires_at",
         response=response,
     )

@@ -10,49 +10,31 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import Phase, given
 from hypothesis import strategies as st
 
+from a2v_spec import ErrorCode, Status
 from contract_tests.audio import FIXTURE_FILES, FORMATS, AudioSpec
-from contract_tests.checks.check_api import conforms, expect_error
-from contract_tests.fixtures import run_task
+from contract_tests.checks.support import (
+    check_duration,
+    check_shape,
+    conforms,
+    expect_error,
+    kit_settings,
+    seeded,
+)
 from contract_tests.media import probe
-from contract_tests.verdict import ContractViolation, check
+from contract_tests.task_run import run_task
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
-    from contract_tests.fixtures import AudioSource, TaskRun
-    from contract_tests.models import Video
+    from contract_tests.task_run import TaskRun
 
 requirement = pytest.mark.a2v_requirement
-VIDEO_SCHEMA = "/components/schemas/Video"
-
-
-def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
-    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status."""
-    errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
-    check(
-        not errors,
-        "A2V-LIFECYCLE-SHAPE",
-        f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
-        expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
-        response=client.last_response,
-    )
-
-
-def check_duration(
-    info_seconds: float, audio_seconds: float, fps: float, what: str, response: Any = None
-) -> None:
-    frame = 1.0 / (fps or 25)
-    check(
-        abs(info_seconds - audio_seconds) <= frame + 1e-6,
-        "A2V-FILE-DURATION",
-        f"{what} lasts {info_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
-        expected=f"{audio_seconds:.3f} s within one frame ({frame:.3f} s)",
-        response=response,
-    )
 
 
 @requirement("A2V-GENERATE-READABLE")
@@ -60,7 +42,7 @@ def test_new_task_is_readable_at_once(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
-    response = a2v_client.request("GET", "/v1/a2v/video.get", params={"video_id": video_id})
+    response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
     check(
         response.status_code == 200,
         "A2V-GENERATE-READABLE",
@@ -80,7 +62,7 @@ def test_new_task_is_readable_at_once(
 @requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
 def test_valid_wav_finishes(a2v_finished_task: TaskRun) -> None:
     statuses = [v.status for v in a2v_finished_task.history]
-    check(statuses[-1] == "finished", "A2V-LIFECYCLE-FINISHES", f"statuses seen: {statuses}")
+    check(statuses[-1] is Status.FINISHED, "A2V-LIFECYCLE-FINISHES", f"statuses seen: {statuses}")
     progress = [v.progress for v in a2v_finished_task.history]
     check(
         progress[-1] == 100, "A2V-LIFECYCLE-PROGRESS", f"a finished task has progress {progress[-1]}, not 100"
@@ -93,7 +75,7 @@ def test_every_observed_state_has_its_shape(
 ) -> None:
     for video in a2v_finished_task.history:
         check_shape(video, a2v_spec, a2v_client)
-    final = a2v_finished_task.history[-1]
+    final = a2v_finished_task.final
     check(
         final.video_url and final.mask_video_url and final.url_expires_at,
         "A2V-LIFECYCLE-SHAPE",
@@ -133,22 +115,14 @@ def test_any_accepted_audio_finishes_with_its_duration(
     a2v_audio: AudioSource,
     a2v_model_id: str,
 ) -> None:
-    @settings(
-        max_examples=a2v_profile.audio_examples,
-        deadline=None,
-        database=None,
-        derandomize=a2v_options.seed is None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate],
-        report_multiple_bugs=False,
-    )
+    @kit_settings(a2v_options, a2v_profile.audio_examples, phases=[Phase.generate])
     @given(audio=_audio_strategy(a2v_audio))
     def run(audio: tuple[str, float, str]) -> None:
         url, seconds, label = audio
         task = run_task(a2v_client, a2v_model_id, url, timeout=a2v_options.timeout, audio_seconds=seconds)
-        final = task.history[-1]
+        final = task.final
         check(
-            final.status == "finished",
+            final.status is Status.FINISHED,
             "A2V-LIFECYCLE-FINISHES",
             f"valid audio {label} ({seconds:.2f} s) ended in {final.status!r}: {final.error}",
             expected="status finished",
@@ -169,9 +143,7 @@ def test_any_accepted_audio_finishes_with_its_duration(
             info.video_seconds, seconds, info.fps, f"the video of {label}", a2v_client.last_response
         )
 
-    if a2v_options.seed is not None:
-        run = seed(a2v_options.seed)(run)
-    run()
+    seeded(run, a2v_options)()
 
 
 @requirement("A2V-LIFECYCLE-LIST")
@@ -183,7 +155,7 @@ def test_list_shows_new_task_first_and_filters(
     a2v_finished_task: TaskRun,
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
-    response = a2v_client.request("GET", "/v1/a2v/video.list", params={"page": 1, "page_size": 100})
+    response = a2v_client.request_operation("listVideos", params={"page": 1, "page_size": 100})
     body = conforms(response, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")
     items = body["data"]["items"]
     ids = [i["video_id"] for i in items]
@@ -211,23 +183,24 @@ def test_list_shows_new_task_first_and_filters(
         response=response,
     )
     finished_id = a2v_finished_task.video_id
-    in_finished = a2v_client.request(
-        "GET", "/v1/a2v/video.list", params={"status": "finished", "page_size": 100}
+    in_finished = a2v_client.request_operation(
+        "listVideos", params={"status": Status.FINISHED, "page_size": 100}
     )
     listed = conforms(in_finished, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
     check(
-        all(i["status"] == "finished" for i in listed) and finished_id in {i["video_id"] for i in listed},
+        all(i["status"] == Status.FINISHED for i in listed)
+        and finished_id in {i["video_id"] for i in listed},
         "A2V-LIFECYCLE-LIST",
         "status=finished must list exactly the finished tasks (the kit's is missing or others leak in)",
         response=in_finished,
     )
-    in_pending = a2v_client.request(
-        "GET", "/v1/a2v/video.list", params={"status": "pending", "page_size": 100}
+    in_pending = a2v_client.request_operation(
+        "listVideos", params={"status": Status.PENDING, "page_size": 100}
     )
     pending = conforms(in_pending, a2v_spec, "listVideos", "A2V-LIFECYCLE-LIST")["data"]["items"]
     check(
         finished_id not in {i["video_id"] for i in pending}
-        and all(i["status"] == "pending" for i in pending),
+        and all(i["status"] == Status.PENDING for i in pending),
         "A2V-LIFECYCLE-LIST",
         "status=pending lists a task that is not pending",
         response=in_pending,
@@ -235,10 +208,10 @@ def test_list_shows_new_task_first_and_filters(
 
 
 _TASK_ERRORS = [
-    ("A2V-ERROR-AUDIO-404", "missing", 10001),
-    ("A2V-ERROR-AUDIO-UNREACHABLE", "unreachable", 10002),
-    ("A2V-ERROR-NOT-AUDIO", "not_audio.wav", 10003),
-    ("A2V-ERROR-AUDIO-TOO-LONG", "too_long.wav", 10004),
+    ("A2V-ERROR-AUDIO-404", "missing", ErrorCode.FILE_NOT_FOUND),
+    ("A2V-ERROR-AUDIO-UNREACHABLE", "unreachable", ErrorCode.AUDIO_UNREACHABLE),
+    ("A2V-ERROR-NOT-AUDIO", "not_audio.wav", ErrorCode.AUDIO_NOT_DECODABLE),
+    ("A2V-ERROR-AUDIO-TOO-LONG", "too_long.wav", ErrorCode.AUDIO_TOO_LONG),
 ]
 
 
@@ -253,7 +226,7 @@ def _task_error_params() -> list[Any]:
 def test_bad_audio_ends_in_documented_error(
     requirement_id: str,
     source: str,
-    code: int,
+    code: ErrorCode,
     a2v_options: KitOptions,
     a2v_spec: Spec,
     a2v_client: A2VClient,
@@ -263,21 +236,21 @@ def test_bad_audio_ends_in_documented_error(
     url = {"missing": a2v_audio.missing, "unreachable": a2v_audio.unreachable}.get(source)
     audio_url = url() if url is not None else a2v_audio.fixture(source)
     task = run_task(a2v_client, a2v_model_id, audio_url, timeout=a2v_options.timeout)
-    final = task.history[-1]
+    final = task.final
     for video in task.history:
         check_shape(video, a2v_spec, a2v_client)
     check(
-        final.status == "error",
+        final.status is Status.ERROR,
         requirement_id,
         f"the task ended in {final.status!r}",
-        expected=f"status error with error.code {code}",
+        expected=f"status error with error.code {int(code)}",
         response=a2v_client.last_response,
     )
     check(
         final.error is not None and final.error.code == code,
         requirement_id,
         f"error is {final.raw.get('error')!r}",
-        expected=f"error.code {code} ({a2v_spec.errors[code].message})",
+        expected=f"error.code {int(code)} ({a2v_spec.errors[code].message})",
         response=a2v_client.last_response,
     )
 
@@ -291,9 +264,9 @@ def test_tokens_do_not_see_each_other(
     a2v_model_id: str,
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
-    other = a2v_second_client.request("GET", "/v1/a2v/video.get", params={"video_id": video_id})
-    expect_error(other, "A2V-AUTH-TENANT-ISOLATION", 404, 20002, a2v_spec)
-    listed = a2v_second_client.request("GET", "/v1/a2v/video.list", params={"page_size": 100})
+    other = a2v_second_client.request_operation("getVideo", params={"video_id": video_id})
+    expect_error(other, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    listed = a2v_second_client.request_operation("listVideos", params={"page_size": 100})
     items = conforms(listed, a2v_spec, "listVideos", "A2V-AUTH-TENANT-ISOLATION")["data"]["items"]
     check(
         video_id not in {i["video_id"] for i in items},
@@ -302,8 +275,8 @@ def test_tokens_do_not_see_each_other(
         response=listed,
     )
     mine = a2v_second_client.generate_video(a2v_model_id, a2v_audio.missing())
-    back = a2v_client.request("GET", "/v1/a2v/video.get", params={"video_id": mine})
-    expect_error(back, "A2V-AUTH-TENANT-ISOLATION", 404, 20002, a2v_spec)
+    back = a2v_client.request_operation("getVideo", params={"video_id": mine})
+    expect_error(back, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
 
 
 @requirement("A2V-IDEMPOTENCY-REPLAY")
@@ -329,7 +302,5 @@ def test_idempotency_key_with_other_body_conflicts(
     key = f"kit-{secrets.token_hex(8)}"
     a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
     body = {"model_id": a2v_model_id, "audio_url": a2v_audio.missing() + "?other=1"}
-    response = a2v_client.request(
-        "POST", "/v1/a2v/video.generate", json_body=body, headers={"Idempotency-Key": key}
-    )
-    expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", 409, 1008, a2v_spec)
+    response = a2v_client.request_operation("generateVideo", json_body=body, headers={"Idempotency-Key": key})
+    expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", ErrorCode.IDEMPOTENCY_CONFLICT, a2v_spec)

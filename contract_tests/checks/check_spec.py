@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from contract_tests.verdict import ContractViolation
+from a2v_spec import join
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -16,15 +17,11 @@ if TYPE_CHECKING:
 requirement = pytest.mark.a2v_requirement
 
 
-def _escape(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
 def iter_examples(node: Any, pointer: str = "") -> Iterator[tuple[str, str, Any]]:
     """(where, schema pointer, example value) for every example of the document."""
     if isinstance(node, list):
         for index, child in enumerate(node):
-            yield from iter_examples(child, f"{pointer}/{index}")
+            yield from iter_examples(child, pointer + join(index))
         return
     if not isinstance(node, dict):
         return
@@ -33,13 +30,13 @@ def iter_examples(node: Any, pointer: str = "") -> Iterator[tuple[str, str, Any]
             yield f"{pointer}/example", f"{pointer}/schema", node["example"]
         for name, example in (node.get("examples") or {}).items():
             if isinstance(example, dict) and "value" in example:
-                yield f"{pointer}/examples/{_escape(name)}", f"{pointer}/schema", example["value"]
+                yield pointer + join("examples", name), f"{pointer}/schema", example["value"]
     elif "example" in node and ("type" in node or "$ref" in node or "allOf" in node or "pattern" in node):
         yield f"{pointer}/example", pointer, node["example"]
     for key, child in node.items():
         if key in ("example", "examples"):
             continue
-        yield from iter_examples(child, f"{pointer}/{_escape(str(key))}")
+        yield from iter_examples(child, pointer + join(key))
 
 
 @requirement("A2V-SPEC-VALID")

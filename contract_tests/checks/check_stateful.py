@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 
-from contract_tests.checks.check_fuzz import FUZZ_REQUIREMENTS, _tame, send_case, validate
-from contract_tests.verdict import ContractViolation
+from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
+from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
-    from contract_tests.fixtures import AudioSource
 
 
 @pytest.mark.a2v_requirement("A2V-STATEFUL-LINKS", *FUZZ_REQUIREMENTS, independent=True)
@@ -44,11 +43,13 @@ def test_links_state_machine(
     except Exception:
         model_id = None
     sent: dict[str, Any] = {}
+    generate_path = a2v_spec.operation("generateVideo").path
+    get_path = a2v_spec.operation("getVideo").path
 
     class KitStateMachine(base):  # type: ignore[misc, valid-type]
         def before_call(self, case: Any) -> None:
-            _tame(case, a2v_audio)
-            if model_id and case.operation.path == "/v1/a2v/video.generate" and isinstance(case.body, dict):
+            tame(case, a2v_audio, a2v_spec)
+            if model_id and case.operation.path == generate_path and isinstance(case.body, dict):
                 case.body = {**case.body, "model_id": model_id}
 
         def call(self, case: Any, **kwargs: Any) -> Any:
@@ -59,9 +60,9 @@ def test_links_state_machine(
         def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
             raw = sent.pop(case.id)
             validate(case, raw, a2v_spec, only=set(FUZZ_REQUIREMENTS), base_url=a2v_options.base_url)
-            if case.operation.path == "/v1/a2v/video.generate" and raw.status_code == 200:
+            if case.operation.path == generate_path and raw.status_code == 200:
                 created.add(raw.json()["data"]["video_id"])
-            if case.operation.path == "/v1/a2v/video.get":
+            if case.operation.path == get_path:
                 video_id = (case.query or {}).get("video_id")
                 if video_id in created and raw.status_code == 404:
                     raise ContractViolation(
@@ -72,14 +73,7 @@ def test_links_state_machine(
                     )
 
     KitStateMachine.run(
-        settings=settings(
-            max_examples=a2v_profile.stateful_examples,
-            stateful_step_count=a2v_profile.stateful_steps,
-            deadline=None,
-            database=None,
-            derandomize=a2v_options.seed is None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],
-            report_multiple_bugs=False,
+        settings=kit_settings(
+            a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
         )
     )

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
     from mock_server.queue.protocol import RenderJob
 
-__all__ = ["LocalRenderPool", "render_job"]
+__all__ = ["LocalRenderPool", "Rendered", "render_job"]
 
 log = logging.getLogger("mock_server")
 
@@ -99,8 +100,17 @@ def _code_for(err: BaseException) -> ErrorCode:
     return ErrorCode.INTERNAL_ERROR
 
 
-def render_job(job: RenderJob) -> tuple[str, Any, str]:
-    """Run in a worker process: ("ok", duration, "") or ("error", code, message)."""
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker process sends back: the video's duration, or the catalog code of its failure."""
+
+    duration: float = 0.0
+    failure: ErrorCode | None = None
+    message: str = ""
+
+
+def render_job(job: RenderJob) -> Rendered:
+    """Run in a worker process (never raises: an error crosses the process boundary as data)."""
     try:
         from reference_renderer import LayerCache, RenderError, RenderOptions, render
 
@@ -129,13 +139,13 @@ def render_job(job: RenderJob) -> tuple[str, Any, str]:
             progress=progress,
             layer_cache=layers,
         )
-        return "ok", float(result.duration), ""
+        return Rendered(duration=float(result.duration))
     except Exception as err:
         try:
             code = _code_for(err) if isinstance(err, RenderError) else ErrorCode.INTERNAL_ERROR
         except Exception:
             code = ErrorCode.INTERNAL_ERROR
-        return "error", int(code), f"{err}" or type(err).__name__
+        return Rendered(failure=code, message=f"{err}" or type(err).__name__)
 
 
 class LocalRenderPool:
@@ -201,7 +211,7 @@ class LocalRenderPool:
         if progress is not None:
             self._progress[job.job_id] = progress
         try:
-            status, value, message = await loop.run_in_executor(executor, render_job, job)
+            rendered = await loop.run_in_executor(executor, render_job, job)
         except Exception as err:  # a worker died (killed, out of memory): the pool is broken
             self._executor = None
             raise TaskFailure(
@@ -209,9 +219,9 @@ class LocalRenderPool:
             ) from err
         finally:
             self._progress.pop(job.job_id, None)
-        if status == "error":
-            raise TaskFailure(ErrorCode(value), message)
-        return float(value)
+        if rendered.failure is not None:
+            raise TaskFailure(rendered.failure, rendered.message)
+        return rendered.duration
 
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._shutdown)

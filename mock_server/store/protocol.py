@@ -9,6 +9,7 @@ Writes are durable when the coroutine returns (an accepted task is never lost by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_server.values import Plan
@@ -16,7 +17,21 @@ from mock_server.values import Plan
 if TYPE_CHECKING:
     from a2v_spec import ErrorCode, Status
 
-__all__ = ["Delivery", "Store", "Task"]
+__all__ = ["Delivery", "DeliveryState", "Store", "Task"]
+
+
+class DeliveryState(StrEnum):
+    """Where a callback delivery stands; `DELIVERED` and `FAILED` are final."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (DeliveryState.DELIVERED, DeliveryState.FAILED)
+
 
 #: A callback delivery record as the admin API shows it (`delivery_id`, `video_id`, `tenant`, `url`,
 #: `event`, `attempts`, `last_status`, `last_error`, `state`, `created_at`, `updated_at`).

@@ -18,17 +18,21 @@ if TYPE_CHECKING:
 
 
 @pytest.mark.parametrize(
-    "argv",
+    ("argv", "says"),
     [
-        [],
-        ["--base-url", "http://127.0.0.1:1"],
-        ["--base-url", "ftp://x", "--api-key", "k"],
-        ["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--skip", "nonsense"],
+        ([], "--base-url and --api-key are required"),
+        (["--base-url", "http://127.0.0.1:1"], "--base-url and --api-key are required"),
+        (["--base-url", "ftp://x", "--api-key", "k"], "must be an http(s) URL"),
+        (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--skip", "nonsense"], "names no group"),
     ],
 )
-def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Each is refused for its own reason, before the kit tries to reach the implementation (an
+    unreachable base URL would also exit 2, so the message is what tells the cases apart)."""
     assert main(argv) == 2
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert says in err
+    assert "cannot reach" not in err
 
 
 def test_unreachable_implementation_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import httpx
 import pytest
 
-from contract_tests.client import A2VClient, AsyncA2VClient
+from a2v_spec import ErrorCode, Spec, Status, load_spec
+from contract_tests.client import A2VClient, AsyncA2VClient, Polling
 from contract_tests.errors import (
     A2VAuthError,
     A2VError,
@@ -20,6 +22,7 @@ from contract_tests.errors import (
     A2VTimeout,
     A2VUnavailable,
 )
+from contract_tests.models import Video
 
 VIDEO_ID = "7895cd9a63564367b0c7b06e6837b5c6"
 
@@ -38,16 +41,16 @@ def client_for(handler: Any) -> A2VClient:
 @pytest.mark.parametrize(
     ("status", "code", "error_class"),
     [
-        (401, 1001, A2VAuthError),
-        (401, 1002, A2VAuthError),
-        (400, 1003, A2VRequestError),
-        (409, 1008, A2VRequestError),
-        (404, 20001, A2VNotFound),
-        (404, 20002, A2VNotFound),
-        (429, 1009, A2VRateLimited),
-        (503, 1010, A2VUnavailable),
-        (500, 1500, A2VServerError),
-        (418, 4242, A2VRequestError),
+        (401, ErrorCode.UNAUTHORIZED, A2VAuthError),
+        (401, ErrorCode.TOKEN_EXPIRED, A2VAuthError),
+        (400, ErrorCode.INVALID_PARAMETER, A2VRequestError),
+        (409, ErrorCode.IDEMPOTENCY_CONFLICT, A2VRequestError),
+        (404, ErrorCode.MODEL_NOT_FOUND, A2VNotFound),
+        (404, ErrorCode.VIDEO_NOT_FOUND, A2VNotFound),
+        (429, ErrorCode.TOO_MANY_REQUESTS, A2VRateLimited),
+        (503, ErrorCode.QUEUE_FULL, A2VUnavailable),
+        (500, ErrorCode.INTERNAL_ERROR, A2VServerError),
+        (418, 4242, A2VRequestError),  # not in the catalog: the HTTP status decides
     ],
 )
 def test_errors_are_classified_from_the_catalog(
@@ -97,9 +100,10 @@ def test_wait_for_video_backs_off_and_honours_retry_after(monkeypatch: pytest.Mo
     answers = iter(
         [
             envelope(200, 0, {"video_id": VIDEO_ID, "status": "pending", "progress": 0}),
-            envelope(429, 1009, headers={"Retry-After": "0"}),  # retried inside request()
-            envelope(429, 1009, headers={"Retry-After": "0"}),
-            envelope(429, 1009, headers={"Retry-After": "7"}),  # retries exhausted: wait_for_video waits 7 s
+            envelope(429, ErrorCode.TOO_MANY_REQUESTS, headers={"Retry-After": "0"}),  # retried in request()
+            envelope(429, ErrorCode.TOO_MANY_REQUESTS, headers={"Retry-After": "0"}),
+            # retries exhausted: wait_for_video waits the 7 s
+            envelope(429, ErrorCode.TOO_MANY_REQUESTS, headers={"Retry-After": "7"}),
             envelope(200, 0, {"video_id": VIDEO_ID, "status": "in_progressing", "progress": 40}),
             envelope(200, 0, {"video_id": VIDEO_ID, "status": "finished", "progress": 100, "video_url": "u"}),
         ]
@@ -109,7 +113,7 @@ def test_wait_for_video_backs_off_and_honours_retry_after(monkeypatch: pytest.Mo
     video = client.wait_for_video(
         VIDEO_ID, poll_interval=1, max_interval=5, on_progress=lambda v: seen.append(v.progress)
     )
-    assert video.status == "finished"
+    assert video.status is Status.FINISHED
     assert seen == [0, 40, 100]
     assert sleeps == [1, 0.0, 0.0, 7.0, 1.5]
 
@@ -118,7 +122,7 @@ def test_wait_for_video_times_out_naming_the_last_status(monkeypatch: pytest.Mon
     client = client_for(lambda request: envelope(200, 0, {"video_id": VIDEO_ID, "status": "in_progressing"}))
     with pytest.raises(A2VTimeout) as caught:
         client.wait_for_video(VIDEO_ID, timeout=0.05, poll_interval=0.01)
-    assert caught.value.last_status == "in_progressing"
+    assert caught.value.last_status is Status.IN_PROGRESSING
     assert "in_progressing" in str(caught.value)
 
 
@@ -149,12 +153,55 @@ async def test_async_client_has_the_same_api() -> None:
                                       "preview_url": "u"}])  # fmt: skip
         return envelope(
             200, 0, {"video_id": VIDEO_ID, "status": "error", "error": {"code": 10001, "message": "x"}}
-        )
+        )  # the wire format: a bare number, read back as a catalog name
 
     async with AsyncA2VClient("http://a2v.test", "key", transport=httpx.MockTransport(handler)) as client:
         assert [c.model_id for c in await client.list_characters()] == ["eva"]
         video_id = await client.generate_video("eva", "https://x/a.wav")
         video = await client.wait_for_video(video_id, poll_interval=0.01)
-        assert video.status == "error"
+        assert video.status is Status.ERROR
         assert video.error is not None
-        assert video.error.code == 10001
+        assert video.error.code is ErrorCode.FILE_NOT_FOUND
+
+
+def test_paths_come_from_the_spec() -> None:
+    """Move getVideo in a copy of the spec: the client follows it (nothing hard-coded)."""
+    document = copy.deepcopy(load_spec().document)
+    document["paths"]["/v2/videos/get"] = document["paths"].pop("/v1/a2v/video.get")
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        return envelope(200, 0, {"video_id": VIDEO_ID, "status": "pending"})
+
+    client = A2VClient("http://a2v.test", "key", transport=httpx.MockTransport(handler), spec=Spec(document))
+    assert client.get_video(VIDEO_ID).status is Status.PENDING
+    assert seen == ["/v2/videos/get"]
+
+
+def test_a_status_outside_the_spec_is_a_protocol_error() -> None:
+    client = client_for(lambda request: envelope(200, 0, {"video_id": VIDEO_ID, "status": "done"}))
+    with pytest.raises(A2VProtocolError, match="status 'done' is not one of"):
+        client.get_video(VIDEO_ID)
+
+
+def test_polling_backs_off_and_stops_at_a_terminal_status() -> None:
+    """The polling decision alone, on a fake clock: what both clients sleep between reads."""
+    now = [0.0]
+    polling = Polling(VIDEO_ID, timeout=10, interval=1, max_interval=2, clock=lambda: now[0])
+    video = {"video_id": VIDEO_ID}
+    waits = [polling.after(Video.from_dict({**video, "status": status})) for status in ("pending",) * 3]
+    busy = A2VRateLimited("slow down", retry_after=4.0)
+    assert [*waits, polling.after(busy)] == [1, 1.5, 2, 4.0]
+    assert polling.after(Video.from_dict({**video, "status": "finished"})) is None
+    assert polling.result.status is Status.FINISHED
+    now[0] = 11.0
+    with pytest.raises(A2VTimeout):
+        polling.after(Video.from_dict({**video, "status": "pending"}))
+
+
+def test_a_known_code_comes_back_by_name() -> None:
+    client = client_for(lambda request: envelope(404, 20002))
+    with pytest.raises(A2VNotFound) as caught:
+        client.get_video(VIDEO_ID)
+    assert caught.value.code is ErrorCode.VIDEO_NOT_FOUND

@@ -1,14 +1,25 @@
-"""The kit finds every deliberately faulty server, and names the requirement the fault breaks."""
+"""The kit finds every deliberately faulty server (and a broken spec), and names the requirement broken.
+
+Every requirement has a fault that makes its check fail: a check never seen failing proves nothing.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import copy
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import yaml
 
+from a2v_spec import load_spec, resolve_pointer, unescape
+from contract_tests.checks.check_spec import iter_examples
+from contract_tests.requirements import REQUIREMENTS
 from tests.contract_tests.faulty.faults import FAULTS, Fault
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from mock_server.config import Settings
     from tests.contract_tests.conftest import RunKit
 
@@ -24,3 +35,44 @@ def test_kit_catches_fault(fault: Fault, run_kit: RunKit, mock_settings: Setting
         assert outcomes.get(rid) == "passed", (
             f"{rid} should not be blamed for {fault.name}:\n{result.report.text()}"
         )
+
+
+def _example_of_wrong_type(document: dict[str, Any]) -> None:
+    """The first typed example of the document gets a value of another JSON type."""
+    for where, schema_pointer, value in iter_examples(document):
+        if "type" in resolve_pointer(document, schema_pointer):
+            parent, _, key = where.rpartition("/")
+            resolve_pointer(document, parent)[unescape(key)] = (
+                42 if isinstance(value, dict | list | str) else "x"
+            )
+            return
+    raise AssertionError("the spec has no typed example to break")
+
+
+def _no_info(document: dict[str, Any]) -> None:
+    del document["info"]
+
+
+@pytest.mark.parametrize(
+    ("requirement", "damage"),
+    [("A2V-SPEC-EXAMPLES", _example_of_wrong_type), ("A2V-SPEC-VALID", _no_info)],
+    ids=["example-of-wrong-type", "no-info"],
+)
+def test_kit_catches_a_broken_spec(
+    requirement: str, damage: Callable[[dict[str, Any]], None], run_kit: RunKit, tmp_path: Path
+) -> None:
+    document = copy.deepcopy(load_spec().document)
+    damage(document)
+    broken = tmp_path / "openapi.yaml"
+    broken.write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    result = run_kit(base_url="http://127.0.0.1:9", only=["A2V-SPEC-*"], spec_path=broken)
+
+    outcomes = result.report.outcomes()
+    assert outcomes[requirement] == "failed", result.report.text()
+    assert set(outcomes.values()) == {"failed", "passed"}, result.report.text()
+
+
+def test_every_requirement_has_a_fault_that_fails_it() -> None:
+    caught = {fault.caught_by for fault in FAULTS} | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+    assert sorted(set(REQUIREMENTS) - caught) == []

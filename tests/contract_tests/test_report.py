@@ -8,49 +8,52 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from contract_tests.report import ItemResult, KitReport, violations_in
-from contract_tests.verdict import ContractViolation
+from contract_tests.report import ItemResult, KitReport, Outcome
+from contract_tests.violations import ContractViolation, Violation, violations_in
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-def violation(rid: str) -> dict[str, str]:
-    return {"requirement": rid, "message": f"{rid} broken", "expected": "x", "got": "y", "curl": "curl ..."}
+PASSED, FAILED, BLOCKED, SKIPPED = Outcome.PASSED, Outcome.FAILED, Outcome.BLOCKED, Outcome.SKIPPED
+
+
+def violation(rid: str) -> Violation:
+    return Violation(rid, f"{rid} broken", expected="x", got="y", curl="curl ...")
 
 
 @pytest.mark.parametrize(
     ("items", "expected"),
     [
-        ([ItemResult("t1", ["A", "B"], "passed")], {"A": "passed", "B": "passed"}),
+        ([ItemResult("t1", ["A", "B"], PASSED)], {"A": "passed", "B": "passed"}),
         # A failed test verified its other ids...
-        ([ItemResult("t1", ["A", "B"], "failed", [violation("A")])], {"A": "failed", "B": "passed"}),
+        ([ItemResult("t1", ["A", "B"], FAILED, [violation("A")])], {"A": "failed", "B": "passed"}),
         # ...a blocked one did not; a violation it saw still fails the id it names.
-        ([ItemResult("t1", ["B"], "blocked", [violation("A")])], {"A": "failed", "B": "blocked"}),
+        ([ItemResult("t1", ["B"], BLOCKED, [violation("A")])], {"A": "failed", "B": "blocked"}),
         # Failed anywhere is failed; skipped only when nothing checked it.
         (
-            [ItemResult("t1", ["A"], "passed"), ItemResult("t2", ["A"], "failed", [violation("A")])],
+            [ItemResult("t1", ["A"], PASSED), ItemResult("t2", ["A"], FAILED, [violation("A")])],
             {"A": "failed"},
         ),
         (
-            [ItemResult("t1", ["A"], "skipped", message="no key"), ItemResult("t2", ["A"], "passed")],
+            [ItemResult("t1", ["A"], SKIPPED, message="no key"), ItemResult("t2", ["A"], PASSED)],
             {"A": "passed"},
         ),
-        ([ItemResult("t1", ["A"], "skipped", message="no key")], {"A": "skipped"}),
+        ([ItemResult("t1", ["A"], SKIPPED, message="no key")], {"A": "skipped"}),
     ],
 )
 def test_outcomes(items: list[ItemResult], expected: dict[str, str]) -> None:
     report = KitReport(items=items)
     assert report.outcomes() == expected
-    assert report.conforms == all(v in ("passed", "skipped") for v in expected.values())
+    assert report.conforms == all(v in (PASSED, SKIPPED) for v in expected.values())
 
 
 def test_junit_has_one_testcase_per_requirement(tmp_path: Path) -> None:
     report = KitReport(
         items=[
-            ItemResult("t1", ["A2V-PING"], "passed"),
-            ItemResult("t2", ["A2V-FILE-RANGE"], "failed", [violation("A2V-FILE-RANGE")]),
-            ItemResult("t3", ["A2V-CALLBACK-DELIVERY"], "skipped", message="skipped by --skip"),
+            ItemResult("t1", ["A2V-PING"], PASSED),
+            ItemResult("t2", ["A2V-FILE-RANGE"], FAILED, [violation("A2V-FILE-RANGE")]),
+            ItemResult("t3", ["A2V-CALLBACK-DELIVERY"], SKIPPED, message="skipped by --skip"),
         ]
     )
     path = tmp_path / "junit.xml"

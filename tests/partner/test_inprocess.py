@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from a2v_spec import ErrorCode, Status
 from contract_tests.client import A2VClient
 from partner.audio import AudioHost, make_wav
 from partner.inprocess import A2VRespx, default_base_url
@@ -40,26 +41,28 @@ def test_loopback_audio_passes_through_to_a_real_server(standalone: A2VRespx) ->
     finally:
         host.close()
 
-    assert video.status == "finished"
+    assert video.status is Status.FINISHED
     assert video.duration == pytest.approx(0.5, abs=0.04)  # within one frame at 25 fps
 
 
-def test_non_audio_ends_the_task_with_10003(standalone: A2VRespx) -> None:
+def test_non_audio_ends_the_task_as_not_decodable(standalone: A2VRespx) -> None:
     audio_url = standalone.add_audio("https://cdn.partner.test/notes.txt", b"just text", "text/plain")
 
     with A2VClient(standalone.base_url, standalone.token) as client:
         video = client.wait_for_video(client.generate_video("eva_a0008", audio_url), poll_interval=0.1)
 
     assert video.error is not None
-    assert video.error.code == 10003
+    assert video.error.code == ErrorCode.AUDIO_NOT_DECODABLE
 
 
 def test_new_token_is_a_new_tenant(standalone: A2VRespx) -> None:
     first = standalone.token
     with standalone.client() as client:
-        client.post(
+        made = client.post(
             "/v1/a2v/video.generate", json={"model_id": "eva_a0008", "audio_url": standalone.add_audio()}
         )
+    video_id = made.json()["data"]["video_id"]  # the first tenant has a task the second must not see
+    assert video_id in [task["video_id"] for task in standalone.admin.tasks()]
 
     second = standalone.new_token()
 

@@ -17,7 +17,9 @@ def test_inert_until_a_fixture_is_requested(pytester: pytest.Pytester) -> None:
         import sys
         import threading
 
-        def test_nothing_started():
+        def test_nothing_started(pytestconfig):
+            plugins = pytestconfig.pluginmanager
+            assert plugins.has_plugin("a2v_partner") or plugins.has_plugin("partner.plugin")
             heavy = ("mock_server", "partner.live", "partner.inprocess")
             assert not [m for m in sys.modules if m.startswith(heavy)]
             assert [t.name for t in threading.enumerate()] == ["MainThread"]
@@ -44,6 +46,7 @@ def test_a2v_server_isolates_tests_and_drives_scenarios(pytester: pytest.Pyteste
 
         import httpx
 
+        from a2v_spec import ErrorCode, Status
         from contract_tests.client import A2VClient
 
         seen = {}
@@ -68,11 +71,11 @@ def test_a2v_server_isolates_tests_and_drives_scenarios(pytester: pytest.Pyteste
             assert [e["path"] for e in a2v_server.admin.journal()] == ["/v1/a2v/video.list"]
 
         def test_failed_task(a2v_server):
-            a2v_server.admin.fail_next_task(code=10004)
+            a2v_server.admin.fail_next_task(code=ErrorCode.AUDIO_TOO_LONG)
             with A2VClient(a2v_server.base_url, a2v_server.token) as client:
                 video_id = client.generate_video("eva_a0008", a2v_server.add_audio())
                 video = client.wait_for_video(video_id, timeout=30)
-            assert (video.status, video.error.code) == ("error", 10004)
+            assert (video.status, video.error.code) == (Status.ERROR, ErrorCode.AUDIO_TOO_LONG)
         """
     )
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from a2v_spec import ErrorCode, Status
 from contract_tests.client import A2VClient, AsyncA2VClient, raise_for_envelope
 from contract_tests.errors import A2VError, A2VNotFound, A2VRateLimited, A2VTimeout
 
@@ -57,8 +58,10 @@ def test_generates_waits_and_downloads(mock: Any, client: A2VClient) -> None:
     assert progress == sorted(progress)
 
 
-@pytest.mark.parametrize("code", [10001, 10003, 1500])
-def test_a_failed_task_carries_its_code(mock: Any, client: A2VClient, code: int) -> None:
+@pytest.mark.parametrize(
+    "code", [ErrorCode.FILE_NOT_FOUND, ErrorCode.AUDIO_NOT_DECODABLE, ErrorCode.INTERNAL_ERROR]
+)
+def test_a_failed_task_carries_its_code(mock: Any, client: A2VClient, code: ErrorCode) -> None:
     mock.admin.fail_next_task(code=code)
 
     video = client.wait_for_video(client.generate_video("eva_a0008", mock.add_audio()), poll_interval=0.1)
@@ -75,17 +78,20 @@ def test_a_slow_task_times_out_the_wait(mock: Any, client: A2VClient) -> None:
     with pytest.raises(A2VTimeout) as timeout:
         client.wait_for_video(video_id, timeout=0.3, poll_interval=0.1)
 
-    assert timeout.value.last_status == "pending"
+    assert timeout.value.last_status == Status.PENDING
 
 
 def test_a_forced_task_state_is_what_the_client_reads(mock: Any, client: A2VClient) -> None:
     mock.admin.slow_tasks(60)
     video_id = client.generate_video("eva_a0008", mock.add_audio())
 
-    mock.admin.set_task(video_id, "error", error_code=10007)
+    mock.admin.set_task(video_id, Status.ERROR, error_code=ErrorCode.TASK_TIMED_OUT)
 
     video = client.get_video(video_id)
-    assert (video.status, video.error.code if video.error else None) == ("error", 10007)
+    assert (video.status, video.error.code if video.error else None) == (
+        Status.ERROR,
+        ErrorCode.TASK_TIMED_OUT,
+    )
     assert [task["video_id"] for task in mock.admin.tasks()] == [video_id]
 
 
@@ -107,7 +113,7 @@ def test_a_forced_429_raises_rate_limited(mock: Any, client: A2VClient) -> None:
     with pytest.raises(A2VRateLimited) as limited:
         raise_for_envelope(client.request("GET", "/v1/a2v/character.list", retries=0))
 
-    assert limited.value.code == 1009
+    assert limited.value.code == ErrorCode.TOO_MANY_REQUESTS
     assert limited.value.retry_after is not None
     assert limited.value.retry_after > 0
 
@@ -133,7 +139,7 @@ def test_tenants_do_not_see_each_other(mock: Any, client: A2VClient) -> None:
 
     with pytest.raises(A2VNotFound) as missing:
         other.get_video(video_id)
-    assert missing.value.code == 20002
+    assert missing.value.code == ErrorCode.VIDEO_NOT_FOUND
 
 
 def test_the_async_client(mock: Any) -> None:

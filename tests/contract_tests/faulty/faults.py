@@ -11,8 +11,9 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from a2v_spec import TERMINAL, ErrorCode, Status
 from tests.contract_tests.faulty.base import Exchange, Rewriter, is_video_file, json_api, mock_app
 from tests.contract_tests.faulty.media import remux
 
@@ -89,7 +90,7 @@ def unknown_id_200(settings: Settings) -> Any:
                 {
                     "code": 0,
                     "message": "success",
-                    "data": {"video_id": video_id, "status": "pending", "progress": 0},
+                    "data": {"video_id": video_id, "status": Status.PENDING, "progress": 0},
                 }
             )
 
@@ -104,7 +105,9 @@ def malformed_json_500(settings: Settings) -> Any:
             try:
                 json.loads(body)
             except ValueError:
-                payload = json.dumps({"code": 1500, "message": "Internal Error", "data": None}).encode()
+                payload = json.dumps(
+                    {"code": ErrorCode.INTERNAL_ERROR, "message": "Internal Error", "data": None}
+                ).encode()
                 return 500, [(b"content-type", b"application/json")], payload
         return None
 
@@ -143,10 +146,10 @@ def status_backwards(settings: Settings) -> Any:
         n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
         if n == 1:
             _strip_result(data)
-            data.update(status="in_progressing", progress=1)
+            data.update(status=Status.IN_PROGRESSING, progress=1)
         elif n == 2:
             _strip_result(data)
-            data.update(status="pending", progress=1)
+            data.update(status=Status.PENDING, progress=1)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -155,9 +158,9 @@ def never_ends(settings: Settings) -> Any:
     """No task ever leaves in_progressing (a job stuck forever)."""
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") in ("finished", "error"):
+        if data.get("status") in TERMINAL:
             _strip_result(data)
-            data.update(status="in_progressing", progress=99)
+            data.update(status=Status.IN_PROGRESSING, progress=99)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -170,7 +173,7 @@ def progress_decreasing(settings: Settings) -> Any:
         n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
         if n <= 2:
             _strip_result(data)
-            data.update(status="in_progressing", progress=60 if n == 1 else 30)
+            data.update(status=Status.IN_PROGRESSING, progress=60 if n == 1 else 30)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
@@ -179,7 +182,7 @@ def error_without_error_object(settings: Settings) -> Any:
     """Tasks in status error do not say why (no `error` object)."""
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") == "error":
+        if data.get("status") == Status.ERROR:
             data.pop("error", None)
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
@@ -199,7 +202,13 @@ def not_readable_after_create(settings: Settings) -> Any:
             video_id = body["data"]["video_id"]
             if time.monotonic() - created.get(video_id, 0.0) < 2.0:
                 exchange.status = 404
-                exchange.set_json({"code": 20002, "message": f"unknown video_id {video_id!r}", "data": None})
+                exchange.set_json(
+                    {
+                        "code": ErrorCode.VIDEO_NOT_FOUND,
+                        "message": f"unknown video_id {video_id!r}",
+                        "data": None,
+                    }
+                )
 
     return Rewriter(mock_app(settings), rewrite)
 
@@ -208,8 +217,8 @@ def wrong_model_error_code(settings: Settings) -> Any:
     """An unknown model_id answers 404 with the video code 20002 instead of 20001."""
 
     def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
-        if exchange.path == "/v1/a2v/video.generate" and body.get("code") == 20001:
-            body["code"] = 20002
+        if exchange.path == "/v1/a2v/video.generate" and body.get("code") == ErrorCode.MODEL_NOT_FOUND:
+            body["code"] = ErrorCode.VIDEO_NOT_FOUND
 
     return Rewriter(mock_app(settings), _api(rewrite))
 
@@ -239,7 +248,7 @@ def lenient_page_size(settings: Settings) -> Any:
 def _valid_list_param(name: str, value: str) -> bool:
     if name == "page":
         return value.isdigit() and 1 <= int(value) <= 100000
-    return value in ("pending", "in_progressing", "finished", "error")
+    return value in set(Status)
 
 
 def plain_404_for_unknown_path(settings: Settings) -> Any:
@@ -249,7 +258,7 @@ def plain_404_for_unknown_path(settings: Settings) -> Any:
         if (
             exchange.status == 404
             and exchange.path.startswith("/v1/")
-            and (json_api(exchange) or {}).get("code") == 1007
+            and (json_api(exchange) or {}).get("code") == ErrorCode.NOT_FOUND
         ):
             exchange.body = b"Not Found"
             exchange.set_header("content-type", "text/plain; charset=utf-8")
@@ -335,6 +344,127 @@ def callback_signed_with_wrong_key(settings: Settings) -> Any:
 def no_body_limit(settings: Settings) -> Any:
     """Request bodies of any size are read and processed (no 64 KiB limit, no 413)."""
     return mock_app(settings.replace(limits={**settings.limits, "max_request_bytes": 1 << 30}))
+
+
+def ping_needs_a_token(settings: Settings) -> Any:
+    """ping refuses calls without a token (401 / 1001), though the spec says it needs none."""
+
+    def before(scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        if scope["path"] == "/v1/ping" and b"authorization" not in dict(scope["headers"]):
+            payload = {"code": ErrorCode.UNAUTHORIZED, "message": "Unauthorized", "data": None}
+            return 401, [(b"content-type", b"application/json")], json.dumps(payload).encode()
+        return None
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def login_answers_wrong_code(settings: Settings) -> Any:
+    """Unknown credentials answer 401 with the token code 1001 instead of 1011."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/auth/account.login":
+            exchange.status = 401
+            body.update(code=ErrorCode.UNAUTHORIZED, message="Unauthorized", data=None)
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def idempotency_key_ignored(settings: Settings) -> Any:
+    """The Idempotency-Key header is dropped: a retry makes a second task, another body no conflict."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"idempotency-key"]
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def list_ignores_status(settings: Settings) -> Any:
+    """video.list ignores its `status` filter and lists every task."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        if scope["path"] == "/v1/a2v/video.list":
+            query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+            scope["query_string"] = urlencode([(k, v) for k, v in query if k != "status"]).encode()
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def video_list_crashes(settings: Settings) -> Any:
+    """video.list always fails with HTTP 500 / 1500."""
+
+    def before(scope: dict[str, Any], body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+        if scope["path"] == "/v1/a2v/video.list":
+            payload = {"code": ErrorCode.INTERNAL_ERROR, "message": "Internal Error", "data": None}
+            return 500, [(b"content-type", b"application/json")], json.dumps(payload).encode()
+        return None
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+#: Each task error code reported as another one (a failed task that names the wrong cause).
+_SWAPPED = {
+    ErrorCode.FILE_NOT_FOUND: ErrorCode.AUDIO_UNREACHABLE,
+    ErrorCode.AUDIO_UNREACHABLE: ErrorCode.FILE_NOT_FOUND,
+    ErrorCode.AUDIO_NOT_DECODABLE: ErrorCode.AUDIO_TOO_LONG,
+    ErrorCode.AUDIO_TOO_LONG: ErrorCode.AUDIO_NOT_DECODABLE,
+}
+
+
+def task_error_code_swapped(settings: Settings) -> Any:
+    """Failed tasks name the wrong cause: 10001 <-> 10002, 10003 <-> 10004."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("code") in _SWAPPED:
+            error["code"] = int(_SWAPPED[error["code"]])
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def range_ignored(settings: Settings) -> Any:
+    """File downloads ignore the Range header and always send the whole file (HTTP 200)."""
+
+    def before(scope: dict[str, Any], body: bytes) -> None:
+        if scope["path"].startswith("/files/"):
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]
+
+    return Rewriter(mock_app(settings), before=before)
+
+
+def mask_shorter_than_video(settings: Settings) -> Any:
+    """The mask MP4 holds only the first half of the frames the video has."""
+
+    def rewrite(exchange: Exchange) -> None:
+        path = exchange.path
+        if path.startswith("/files/videos/") and path.endswith(".mask.mp4") and exchange.status == 200:
+            exchange.body = remux(exchange.body, keep_fraction=0.5)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def callbacks_never_sent(settings: Settings) -> Any:
+    """A task with a callback_url never calls it back."""
+    return mock_app(settings.replace(callback_attempts=0))
+
+
+def error_code_with_wrong_status(settings: Settings) -> Any:
+    """An unknown video_id answers HTTP 404 with code 1003, a catalog code the catalog answers with 400."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/video.get" and body.get("code") == ErrorCode.VIDEO_NOT_FOUND:
+            body["code"] = ErrorCode.INVALID_PARAMETER
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def ping_answers_202(settings: Settings) -> Any:
+    """ping answers HTTP 202, a status its operation does not document."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if exchange.path == "/v1/ping" and exchange.status == 200:
+            exchange.status = 202
+
+    return Rewriter(mock_app(settings), rewrite)
 
 
 @dataclass(frozen=True)
@@ -456,4 +586,40 @@ FAULTS = [
         "A2V-CALLBACK-SIGNATURE",
         ("A2V-CALLBACK-DELIVERY",),
     ),
+    Fault(ping_needs_a_token, ("A2V-PING", "A2V-CHARACTERS"), "A2V-PING", ("A2V-CHARACTERS",)),
+    Fault(login_answers_wrong_code, ("A2V-LOGIN", "A2V-PING"), "A2V-LOGIN", ("A2V-PING",)),
+    Fault(
+        idempotency_key_ignored,
+        ("A2V-IDEMPOTENCY-REPLAY", "A2V-PING"),
+        "A2V-IDEMPOTENCY-REPLAY",
+        ("A2V-PING",),
+    ),
+    Fault(
+        idempotency_key_ignored,
+        ("A2V-IDEMPOTENCY-CONFLICT", "A2V-PING"),
+        "A2V-IDEMPOTENCY-CONFLICT",
+        ("A2V-PING",),
+        label="idempotency_key_ignored_conflict",
+    ),
+    Fault(list_ignores_status, ("A2V-LIFECYCLE-LIST", "A2V-PING"), "A2V-LIFECYCLE-LIST", ("A2V-PING",)),
+    Fault(video_list_crashes, ("A2V-FUZZ-NO-SERVER-ERROR",), "A2V-FUZZ-NO-SERVER-ERROR"),
+    *[
+        Fault(task_error_code_swapped, (rid,), rid, label=f"task_error_code_swapped_{rid}")
+        for rid in (
+            "A2V-ERROR-AUDIO-404",
+            "A2V-ERROR-AUDIO-UNREACHABLE",
+            "A2V-ERROR-NOT-AUDIO",
+            "A2V-ERROR-AUDIO-TOO-LONG",
+        )
+    ],
+    Fault(range_ignored, ("A2V-FILE-RANGE", "A2V-FILE-MASK"), "A2V-FILE-RANGE", ("A2V-FILE-MASK",)),
+    Fault(
+        mask_shorter_than_video,
+        ("A2V-FILE-MASK", "A2V-FILE-VIDEO-MP4"),
+        "A2V-FILE-MASK",
+        ("A2V-FILE-VIDEO-MP4",),
+    ),
+    Fault(callbacks_never_sent, ("A2V-CALLBACK-*",), "A2V-CALLBACK-DELIVERY", timeout=10),
+    Fault(error_code_with_wrong_status, ("A2V-ENVELOPE-ERROR-CODE",), "A2V-ENVELOPE-ERROR-CODE"),
+    Fault(ping_answers_202, ("A2V-FUZZ-STATUS-CODE",), "A2V-FUZZ-STATUS-CODE"),
 ]

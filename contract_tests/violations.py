@@ -1,15 +1,21 @@
 """How a check says "the implementation breaks requirement X": a `ContractViolation` naming the id, what
-was expected, what was seen and the request that showed it (as a curl command anyone can re-run)."""
+was expected, what was seen and the request that showed it (as a curl command anyone can re-run).
+
+The exception carries a `Violation` (plain data: what the report, JSON and JUnit XML show), so the
+report never has to know about exceptions, and `violations_in` finds every violation inside whatever a
+test raised (hypothesis wraps them in exception groups, fixtures in causes).
+"""
 
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["ContractViolation", "check", "curl", "describe_response"]
+__all__ = ["ContractViolation", "Violation", "check", "curl", "describe_response", "violations_in"]
 
 _HIDDEN_HEADERS = {"host", "content-length", "accept-encoding", "connection", "user-agent"}
 
@@ -51,6 +57,17 @@ def describe_response(response: httpx.Response | None, limit: int = 400) -> str:
     return f"HTTP {response.status_code} {body}"
 
 
+@dataclass(frozen=True)
+class Violation:
+    """The evidence that `requirement` is broken: what was expected, what came back, how to replay it."""
+
+    requirement: str
+    message: str
+    expected: str = ""
+    got: str = ""
+    curl: str = ""
+
+
 class ContractViolation(AssertionError):
     """The implementation broke `requirement`. Raised by checks; the report attributes it to the id."""
 
@@ -80,17 +97,34 @@ class ContractViolation(AssertionError):
             lines.append(f"  request:  {self.curl}")
         super().__init__("\n".join(lines))
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "requirement": self.requirement,
-            "message": self.detail,
-            "expected": self.expected,
-            "got": self.seen,
-            "curl": self.curl,
-        }
+    @property
+    def violation(self) -> Violation:
+        return Violation(self.requirement, self.detail, self.expected, self.seen, self.curl)
 
 
 def check(condition: object, requirement: str, message: str, **kwargs: Any) -> None:
     """Raise `ContractViolation(requirement, message, ...)` unless `condition` holds."""
     if not condition:
         raise ContractViolation(requirement, message, **kwargs)
+
+
+def violations_in(exc: BaseException | None) -> list[ContractViolation]:
+    """Every ContractViolation inside `exc`, looking through exception groups, causes and contexts."""
+    found: list[ContractViolation] = []
+    seen: set[int] = set()
+
+    def walk(err: BaseException | None) -> None:
+        if err is None or id(err) in seen:
+            return
+        seen.add(id(err))
+        if isinstance(err, ContractViolation):
+            found.append(err)
+            return
+        if isinstance(err, BaseExceptionGroup):
+            for inner in err.exceptions:
+                walk(inner)
+        walk(err.__cause__)
+        walk(err.__context__)
+
+    walk(exc)
+    return found

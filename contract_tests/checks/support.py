@@ -1,0 +1,311 @@
+"""What the check modules share: judging one answer against the spec, and sending schemathesis cases.
+
+Check modules import from here and never from each other, so each `check_*.py` is one layer of the kit
+and this is the vocabulary they are written in:
+
+    envelope / envelope_code      the answer's envelope (or a violation), its `code`
+    expect_error                  HTTP status + catalog code + `data: null` + a message
+    conforms                      the body matches the schema documented for its status
+    check_shape / check_duration  a Video object for its status; a duration within one frame
+    send_case / validate / tame   a schemathesis case sent with the kit's client, judged per requirement
+    kit_settings / seeded         hypothesis settings every generating check runs with
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+from hypothesis import HealthCheck, Phase, reject, seed, settings
+
+from contract_tests.violations import ContractViolation, check
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from a2v_spec import ErrorCode, Spec
+    from contract_tests.audio_source import AudioSource
+    from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions
+    from contract_tests.models import Video
+
+F = TypeVar("F", bound="Callable[..., Any]")
+
+__all__ = [
+    "FUZZ_REQUIREMENTS",
+    "VIDEO_SCHEMA",
+    "check_duration",
+    "check_shape",
+    "conforms",
+    "envelope",
+    "envelope_code",
+    "envelope_code_matches",
+    "expect_error",
+    "kit_settings",
+    "seeded",
+    "send_case",
+    "tame",
+    "validate",
+]
+
+VIDEO_SCHEMA = "/components/schemas/Video"
+#: The ids every fuzzed answer is judged on (negative cases add A2V-FUZZ-NEGATIVE-REJECTED).
+FUZZ_REQUIREMENTS = (
+    "A2V-FUZZ-NO-SERVER-ERROR",
+    "A2V-FUZZ-STATUS-CODE",
+    "A2V-FUZZ-CONTENT-TYPE",
+    "A2V-FUZZ-RESPONSE-SCHEMA",
+    "A2V-RATELIMIT-HEADERS",
+    "A2V-ENVELOPE-ERROR-CODE",
+)
+
+
+# -- one answer ---------------------------------------------------------------------------------------
+
+
+def envelope(response: httpx.Response, requirement_id: str = "A2V-FUZZ-RESPONSE-SCHEMA") -> dict[str, Any]:
+    """The answer's JSON envelope; a violation of `requirement_id` when it is not a JSON object."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise ContractViolation(
+            requirement_id,
+            "the answer is not a JSON envelope",
+            expected='{"code": int, "message": str, "data": ...}',
+            response=response,
+        )
+    return body
+
+
+def envelope_code(response: httpx.Response) -> object:
+    """The envelope's `code`, or None when the body is not the API's JSON envelope (never raises)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def expect_error(response: httpx.Response, requirement_id: str, code: ErrorCode, spec: Spec) -> None:
+    """The answer is the catalog's HTTP status for `code`, with envelope `code`, `data: null` and a
+    message."""
+    status = spec.errors[code].http_status
+    body = envelope(response, requirement_id)
+    expected = f"HTTP {status}, code {int(code)} ({spec.errors[code].message}), data null"
+    check(
+        response.status_code == status and body.get("code") == code,
+        requirement_id,
+        f"expected HTTP {status} / {int(code)}, got HTTP {response.status_code} / {body.get('code')!r}",
+        expected=expected,
+        response=response,
+    )
+    check(
+        body.get("data") is None,
+        requirement_id,
+        "an error's data must be null",
+        expected=expected,
+        response=response,
+    )
+    check(
+        isinstance(body.get("message"), str) and body["message"],
+        requirement_id,
+        "an error needs a non-empty message",
+        expected=expected,
+        response=response,
+    )
+
+
+def conforms(response: httpx.Response, spec: Spec, operation_id: str, requirement_id: str) -> dict[str, Any]:
+    """The body matches the schema documented for its status."""
+    body = envelope(response, requirement_id)
+    pointer = spec.response_pointer(spec.operation(operation_id), response.status_code)
+    if pointer is None:
+        raise ContractViolation(
+            requirement_id,
+            f"{operation_id} documents no HTTP {response.status_code}",
+            response=response,
+        )
+    errors = spec.schemas.errors(pointer, body)
+    check(
+        not errors,
+        requirement_id,
+        f"{operation_id} answer does not match {pointer}: {errors[0] if errors else ''}",
+        expected="a body matching the spec's schema",
+        response=response,
+    )
+    return body
+
+
+def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
+    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status."""
+    errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
+    check(
+        not errors,
+        "A2V-LIFECYCLE-SHAPE",
+        f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
+        expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
+        response=client.last_response,
+    )
+
+
+def check_duration(
+    info_seconds: float, audio_seconds: float, fps: float, what: str, response: httpx.Response | None = None
+) -> None:
+    """A2V-FILE-DURATION: `what` lasts as long as the submitted audio, within one video frame."""
+    frame = 1.0 / (fps or 25)
+    check(
+        abs(info_seconds - audio_seconds) <= frame + 1e-6,
+        "A2V-FILE-DURATION",
+        f"{what} lasts {info_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
+        expected=f"{audio_seconds:.3f} s within one frame ({frame:.3f} s)",
+        response=response,
+    )
+
+
+def envelope_code_matches(response: httpx.Response, spec: Spec) -> str | None:
+    """None when an error answer's code is a catalog code whose HTTP status is the answer's."""
+    if response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None  # the schema checks report a non-JSON answer
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, int) or isinstance(code, bool) or code not in spec.errors:
+        return f"error answer with code {code!r}, which is not in x-a2v-error-catalog"
+    expected = spec.errors[code].http_status
+    if expected is not None and expected != response.status_code:
+        return f"code {code} must be answered with HTTP {expected}, got {response.status_code}"
+    return None
+
+
+# -- schemathesis cases -------------------------------------------------------------------------------
+
+
+def _schemathesis_checks() -> list[tuple[str, Any]]:
+    """Each schemathesis response check, with the requirement id a failure of it breaks."""
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        negative_data_rejection,
+        response_headers_conformance,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    return [
+        ("A2V-FUZZ-NO-SERVER-ERROR", not_a_server_error),
+        ("A2V-FUZZ-STATUS-CODE", status_code_conformance),
+        ("A2V-FUZZ-CONTENT-TYPE", content_type_conformance),
+        ("A2V-RATELIMIT-HEADERS", response_headers_conformance),
+        ("A2V-FUZZ-RESPONSE-SCHEMA", response_schema_conformance),
+        ("A2V-FUZZ-NEGATIVE-REJECTED", negative_data_rejection),
+    ]
+
+
+def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
+    """Send a schemathesis case with the kit's client (so in-process runs work too)."""
+    kwargs = case.as_transport_kwargs(base_url=base_url)
+    headers = {k: v for k, v in kwargs.get("headers", {}).items() if k.lower() != "connection"}
+    content = kwargs.get("data")
+    if isinstance(content, str):
+        content = content.encode()
+    try:
+        return client.request(
+            kwargs["method"],
+            kwargs["url"],
+            params=kwargs.get("params") or None,
+            json_body=kwargs.get("json"),
+            content=content,
+            headers=headers,
+            auth=False,
+        )
+    except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError):
+        # HTTP itself cannot carry this case (e.g. a header value with a newline): not the server's fault.
+        reject()
+    except httpx.TransportError as err:
+        raise ContractViolation(
+            "A2V-FUZZ-NO-SERVER-ERROR",
+            f"{case.operation.label}: no answer, the connection failed: {type(err).__name__}: {err}",
+            expected="an HTTP answer (4xx for bad input)",
+            curl_command=case.as_curl_command(base_url=base_url),
+        ) from err
+
+
+def validate(
+    case: Any, response: httpx.Response, spec: Spec, only: set[str] | None = None, base_url: str | None = None
+) -> None:
+    """Run every mapped check; raise the first ContractViolation (each names its requirement)."""
+    from schemathesis.core.failures import FailureGroup
+
+    curl_command = case.as_curl_command(headers=dict(response.request.headers), base_url=base_url)
+    for requirement_id, check_fn in _schemathesis_checks():
+        if only is not None and requirement_id not in only:
+            continue
+        try:
+            case.validate_response(response, checks=[check_fn], headers=dict(response.request.headers))
+        except FailureGroup as group:
+            failure = group.exceptions[0]
+            raise ContractViolation(
+                requirement_id,
+                f"{case.operation.label}: {failure.title}: {failure.message}"[:1500],
+                response=response,
+                curl_command=curl_command,
+            ) from None
+    if only is None or "A2V-ENVELOPE-ERROR-CODE" in only:
+        problem = envelope_code_matches(response, spec)
+        if problem:
+            raise ContractViolation(
+                "A2V-ENVELOPE-ERROR-CODE",
+                f"{case.operation.label}: {problem}",
+                expected="a catalog code answered with its catalog HTTP status",
+                response=response,
+                curl_command=curl_command,
+            )
+
+
+def tame(case: Any, audio: AudioSource, spec: Spec) -> Any:
+    """Point generate cases at the kit's 404 audio and drop callbacks, so no random host is contacted."""
+    body = case.body
+    if case.operation.path == spec.operation("generateVideo").path and isinstance(body, dict):
+        body = dict(body)
+        if "audio_url" in body:
+            body["audio_url"] = audio.missing()
+        body.pop("callback_url", None)
+        case.body = body
+    return case
+
+
+# -- hypothesis ---------------------------------------------------------------------------------------
+
+
+def kit_settings(
+    options: KitOptions,
+    max_examples: int,
+    *,
+    phases: Sequence[Phase] = (Phase.explicit, Phase.generate),
+    **more: Any,
+) -> settings:
+    """Reproducible runs: derandomized unless `--seed` is given, no example database (the kit runs in
+    other people's CI), no deadline (the implementation's speed is not the kit's to judge), every
+    health check off (a slow server is not a bad strategy), one bug reported."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=options.seed is None,
+        suppress_health_check=list(HealthCheck),
+        phases=list(phases),
+        report_multiple_bugs=False,
+        **more,
+    )
+
+
+def seeded(test: F, options: KitOptions) -> F:
+    """`test` with the run's `--seed` applied, if one was given."""
+    if options.seed is None:
+        return test
+    result: F = seed(options.seed)(test)
+    return result
