@@ -21,6 +21,7 @@ import httpx
 from a2v_spec import ErrorCode
 from mock_server.callbacks import sign
 from mock_server.errors import ServiceUnavailable, envelope_bytes
+from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -111,11 +112,13 @@ class OutboxDeliverer:
             task = await self.store.get_task(record["video_id"])
             now = time.time()
             if task is None or not task.callback_url:
-                record.update(state="failed", last_error="the task is gone", updated_at=now)
+                record.update(state=DeliveryState.FAILED, last_error="the task is gone", updated_at=now)
                 return True
             host = (urlsplit(task.callback_url).hostname or "").lower()
             if self.allowed_hosts is not None and host not in self.allowed_hosts:
-                record.update(state="failed", last_error="callback_url host is not allowed by this mock")
+                record.update(
+                    state=DeliveryState.FAILED, last_error="callback_url host is not allowed by this mock"
+                )
                 record["updated_at"] = now
                 return True
             body = self.body_of(task)
@@ -138,7 +141,9 @@ class OutboxDeliverer:
                 attempts=attempt,
                 last_status=status,
                 last_error=error,
-                state="delivered" if ok else ("failed" if last else "retrying"),
+                state=DeliveryState.DELIVERED
+                if ok
+                else (DeliveryState.FAILED if last else DeliveryState.RETRYING),
                 updated_at=time.time(),
                 next_at=time.time() + self.settings.callback_backoff_seconds * 2 ** (attempt - 1),
             )

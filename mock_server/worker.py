@@ -110,16 +110,14 @@ class InlineRenderQueue:
         self._sink.target, self._sink.loop = progress, asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            status, value, message = await anyio.to_thread.run_sync(local.render_job, job)
+            rendered = await anyio.to_thread.run_sync(local.render_job, job)
         finally:
             self._sink.target = None
         if self.metrics is not None:
-            self.metrics.observe_render(time.perf_counter() - started, ok=status == "ok")
-        if status == "error":
-            from a2v_spec import ErrorCode
-
-            raise TaskFailure(ErrorCode(int(value)), message)
-        return float(value)
+            self.metrics.observe_render(time.perf_counter() - started, ok=rendered.failure is None)
+        if rendered.failure is not None:
+            raise TaskFailure(rendered.failure, rendered.message)
+        return rendered.duration
 
     async def aclose(self) -> None:
         pass
