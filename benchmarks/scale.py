@@ -192,15 +192,29 @@ def main() -> int:
                 first = cluster.start_replica()
                 cluster.start_worker(metrics=True)
                 renders_per_minute([first], audio, 1, polls)  # warm
+                idle = _costs(cluster, polls)
+                time.sleep(5.0)
+                background = (_costs(cluster, polls)["store"] - idle["store"]) / 5.0
+                rows.append(
+                    (
+                        "idle store statements/s",
+                        "scaled, 1 replica + 1 worker",
+                        f"{background:.1f} (outbox and sweep polling)",
+                    )
+                )
                 for workers in (1, 2):
                     if workers == 2:
                         cluster.start_worker(metrics=True)
                         renders_per_minute([first], audio, 2, polls)
                     before = _costs(cluster, polls)
+                    started = time.perf_counter()
                     rate = renders_per_minute([first], audio, args.clips, polls)
                     after = _costs(cluster, polls)
+                    idle_share = background * (time.perf_counter() - started)
                     rows.append(("renders/min (10 s clips)", f"scaled, {workers} worker(s)", f"{rate:.1f}"))
                     per_task = {k: (after[k] - before[k]) / args.clips for k in after}
+                    per_task["api"] -= idle_share / args.clips
+                    per_task["store"] -= idle_share / args.clips
                     rows.append(
                         (
                             "per task",

@@ -30,6 +30,7 @@ from mock_server.errors import (
     MethodNotAllowed,
     NoOperation,
     ResponseMismatch,
+    ServiceUnavailable,
     envelope_bytes,
 )
 from mock_server.journal import Entry
@@ -98,7 +99,10 @@ class ErrorLayer:
                 allow = (exc.headers or {}).get("Allow", "GET").split(", ")
                 return MethodNotAllowed(scope["method"], scope["path"], allow)
             return NoOperation(scope["path"])
-        log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        if isinstance(exc, ServiceUnavailable):  # a dependency is away for a moment: 503, no traceback
+            log.warning("%s %s answered 503: %s", scope["method"], scope["path"], exc)
+        else:
+            log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return Errors.internal(exc)
 
 

@@ -42,7 +42,7 @@ class OutboxDeliverer:
         views: VideoViews,
         *,
         loops: int = 2,
-        idle_seconds: float = 0.2,
+        idle_seconds: float = 0.5,
     ) -> None:
         self.settings = settings
         self.store = store
