@@ -248,3 +248,23 @@ def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Clust
     data = json.loads(report.read_text())
     failed = {k: v for k, v in data["requirements"].items() if v["outcome"] not in ("passed", "skipped")}
     assert code == 0, json.dumps(failed, indent=1)[:5000]
+
+
+def test_sigterm_drains_a_replica_before_it_stops(
+    pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path
+) -> None:
+    made = _cluster(pg_dsn, broker_url, bucket, s3_endpoint, tmp_path, drain_seconds=2.0)
+    try:
+        url = made.start_replica()
+        process = made.replicas[0][0]
+        process.terminate()
+        time.sleep(0.3)
+        ready = httpx.get(f"{url}/readyz", timeout=5)
+        assert (ready.status_code, ready.json()["status"]) == (503, "draining")
+        assert httpx.get(f"{url}/v1/ping", timeout=5).status_code == 200  # still serving while draining
+        # uvicorn re-raises the captured SIGTERM once shut down, so a clean stop exits by that signal
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+        log = (tmp_path / "replica0.log").read_text()
+        assert "Application shutdown complete" in log, log[-2000:]
+    finally:
+        made.stop()
