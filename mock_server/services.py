@@ -41,10 +41,10 @@ if TYPE_CHECKING:
 
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
+    from mock_server.distributed import CeleryQueue
     from mock_server.faults import FaultInjector
     from mock_server.files import FileStore
     from mock_server.queue import RenderQueue
-    from mock_server.queue.distributed import CeleryQueue
     from mock_server.store import Store
 
 __all__ = ["Services", "build_services"]
@@ -193,7 +193,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
     )
     broker = None
     if settings.queue is not None:
-        from mock_server.queue.distributed import CeleryQueue, RemoteRunner, make_celery
+        from mock_server.distributed import CeleryQueue, RemoteRunner, make_celery
 
         assert isinstance(store, PostgresStore)  # Settings refuses a queue without `store`
         broker = CeleryQueue(make_celery(settings.queue, settings.queue_name), store)

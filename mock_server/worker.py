@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.from_thread
 
+from mock_server.distributed import RENDER_TASK, make_celery
 from mock_server.errors import ServiceUnavailable, TaskFailure
 from mock_server.files.s3 import S3FileStore
 from mock_server.metrics import Metrics
 from mock_server.queue import local
-from mock_server.queue.distributed import RENDER_TASK, make_celery
 from mock_server.store.postgres import PostgresStore
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from a2v_spec import ErrorCode, Status
+from mock_server.distributed import CeleryQueue, make_celery
 from mock_server.files.s3 import S3FileStore
-from mock_server.queue.distributed import CeleryQueue, make_celery
 from mock_server.scaletesting import S3_KEYS, spawn
 from mock_server.store import Task, new_video_id
 from mock_server.store.postgres import PostgresStore
