@@ -218,8 +218,11 @@ class Cluster:
             port = free_port()
             self.metrics_ports.append(port)
             args += ["--metrics-port", str(port)]
-        process = spawn(args, self.logs / f"worker{len(self.workers)}.log")
+        log = self.logs / f"worker{len(self.workers)}.log"
+        process = spawn(args, log)
         self.workers.append(process)
+        if metrics:  # the worker serves metrics once it is built and warm, before it consumes
+            wait_http(f"http://127.0.0.1:{self.metrics_ports[-1]}/metrics", process, log)
         return process
 
     @property

@@ -188,6 +188,19 @@ class SqliteStore:
             (tenant, key, body_hash, video_id, time.time()),
         )
 
+    async def create_task(
+        self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
+    ) -> tuple[str, str] | None:
+        # One process, statements run inline on the event loop: nothing runs between these three.
+        if key is not None:
+            held = await self.idempotent(task.tenant, key, ttl)
+            if held is not None:
+                return held
+        await self.insert_task(task)
+        if key is not None:
+            await self.remember_key(task.tenant, key, body_hash, task.video_id)
+        return None
+
     # --- login tokens ---
     async def add_token(self, token: str, tenant: str, expired_at: int) -> None:
         self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?,?,?)", (token, tenant, expired_at))

@@ -268,3 +268,29 @@ def test_sigterm_drains_a_replica_before_it_stops(
         assert "Application shutdown complete" in log, log[-2000:]
     finally:
         made.stop()
+
+
+def test_one_idempotency_key_sent_to_both_replicas_at_once_gives_one_id(
+    cluster: Cluster, audio_host: AudioHost
+) -> None:
+    token = f"t-{uuid.uuid4().hex}"
+    urls = cluster.urls
+    body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+    headers = {"Idempotency-Key": "same", "Prefer": "outcome=error; error_code=10001; duration=0.2"}
+    barrier = threading.Barrier(16)
+
+    def submit(i: int) -> str:
+        with _client(urls[i % 2], token) as client:
+            barrier.wait()
+            response = client.post("/v1/a2v/video.generate", json=body, headers=headers)
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["video_id"])
+
+    with ThreadPoolExecutor(16) as pool:
+        ids = set(pool.map(submit, range(16)))
+    assert len(ids) == 1
+    with _client(urls[0], token) as client:
+        assert client.get("/v1/a2v/video.list").json()["data"]["total"] == 1
+        other = client.post("/v1/a2v/video.generate", json={**body, "callback_url": "http://127.0.0.1:9/x"},
+                            headers=headers)  # fmt: skip
+    assert other.json()["code"] == ErrorCode.IDEMPOTENCY_CONFLICT

@@ -248,3 +248,12 @@ async def test_an_unreachable_database_is_named() -> None:
     with pytest.raises(StoreUnavailable, match="not reachable"):
         await PostgresStore("postgresql://postgres:pw@127.0.0.1:1/none", timeout=0.5).open()
     assert redact("postgresql://u:pw@h/db") == "postgresql://u:***@h/db"
+
+
+async def test_create_task_claims_the_key_in_both_stores(store: Any) -> None:
+    first = make_task()
+    assert await store.create_task(first, "k", "h1") is None
+    assert await store.create_task(make_task(), "k", "h2") == ("h1", first.video_id)
+    assert await store.create_task(make_task(), None) is None  # no key: always a new task
+    assert (await store.list_tasks("t1"))[1] == 2
+    assert await store.count_by_status() == {"pending": 2}
