@@ -294,3 +294,31 @@ def test_one_idempotency_key_sent_to_both_replicas_at_once_gives_one_id(
         other = client.post("/v1/a2v/video.generate", json={**body, "callback_url": "http://127.0.0.1:9/x"},
                             headers=headers)  # fmt: skip
     assert other.json()["code"] == ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+def test_presigned_mode_redirects_downloads_to_the_object_store(
+    pg_dsn: str, broker_url: str, bucket: str, s3_endpoint: str, tmp_path: Path, audio_host: AudioHost
+) -> None:
+    made = _cluster(pg_dsn, broker_url, bucket, s3_endpoint, tmp_path, presign_urls=True)
+    try:
+        url = made.start_replica()
+        made.start_worker()
+        token = f"t-{uuid.uuid4().hex}"
+        with _client(url, token) as client:
+            made_task = client.post(
+                "/v1/a2v/video.generate",
+                json={"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")},
+            )
+        video = _wait_ended(made, token, made_task.json()["data"]["video_id"])
+        assert video["status"] == "finished", video
+        redirect = httpx.get(video["video_url"], timeout=15)
+        assert redirect.status_code == 307
+        location = httpx.URL(redirect.headers["location"])
+        assert location.host == "127.0.0.1"
+        assert {"Expires", "Signature"} <= set(location.params)
+        downloaded = httpx.get(video["video_url"], follow_redirects=True, timeout=15)
+        assert (downloaded.status_code, downloaded.content[4:8]) == (200, b"ftyp")
+        tampered = httpx.get(video["video_url"].replace("Signature=", "Signature=x"), timeout=15)
+        assert (tampered.status_code, tampered.json()["code"]) == (403, ErrorCode.FORBIDDEN)
+    finally:
+        made.stop()
