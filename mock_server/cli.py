@@ -1,24 +1,38 @@
-"""`a2v-mock`: serve the mock A2V API with uvicorn; `a2v-mock worker`: run its tasks elsewhere.
+"""`a2v-mock`: serve the mock A2V API with uvicorn; `a2v-mock worker`: run its tasks on other machines.
 
-    a2v-mock [serve] [flags]     the API (with no subcommand, as before: the embedded default)
-    a2v-mock worker [flags]      render tasks from the broker (`--queue`), see docs/deploy.md
+    a2v-mock [serve] [flags]     the API (no subcommand: as before, the embedded default)
+    a2v-mock worker [flags]      run tasks from the broker (`--queue`); see docs/deploy.md
 
-Settings come from the defaults, then the config file (`--config`), then `A2V_<SETTING>` environment
-variables, then flags, each overriding the one before.
+Settings come from the defaults, the config file (`--config`), `A2V_<SETTING>` environment variables
+and the flags, each overriding the one before.
+
+Everything that can stop the server is checked before it starts, and reported as one line with exit
+status 2: a bad flag, a config file that does not parse (with the YAML error's line), a missing or
+invalid characters file, an unusable data directory, a port in use. The banner is printed once the
+socket is bound and the server is serving, with the real port.
 
 Example::
 
     a2v-mock --port 8000 --data-dir ./a2v-data --api-key secret
+    a2v-mock --port 0 --latency 50-200 --rate-limit 30/60 --cors http://localhost:5173
     a2v-mock serve --store postgresql://db/a2v --queue amqp://mq/a2v --files s3://bucket/prefix
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from a2v_spec.version import version_line
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+
+    from mock_server.config import Settings
 
 __all__ = ["main"]
 
@@ -27,20 +41,47 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="a2v-mock",
         description="A stateful local stand-in for the A2V API, with real renders. See docs/mock_server.md.",
+        epilog="Exit status: 0 stopped cleanly, 1 the server failed while running, 2 it could not start.",
     )
+    parser.add_argument("--version", action="version", version=version_line("a2v-mock"))
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
     parser.add_argument(
         "--data-dir", type=Path, help="where the database and videos live (default ./a2v-data)"
     )
     parser.add_argument("--config", type=Path, help="a YAML file of settings (flags override it)")
     parser.add_argument(
+        "--reload", action="store_true", help="watch the config and characters files and apply changes live"
+    )
+    parser.add_argument("--characters", type=Path, metavar="FILE.yaml", help="extra characters")
+    parser.add_argument(
         "--api-key", action="extend", nargs="+", dest="api_keys", metavar="KEY", help="accept only these keys"
     )
     parser.add_argument("--admin-key", help="protect /__admin with this bearer token")
+    parser.add_argument(
+        "--cors",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let pages on ORIGIN call the mock (repeatable; default: any origin in open mode, none keyed)",
+    )
+    parser.add_argument("--no-cors", action="store_true", help="answer no cross-origin request")
+    parser.add_argument("--url-ttl", type=int, metavar="SECONDS", help="lifetime of signed file URLs")
+    parser.add_argument(
+        "--rate-limit", metavar="N/SECONDS", help="requests per window per token, e.g. 30/60 as upstream"
+    )
+    parser.add_argument("--latency", metavar="MIN-MAX", help="added latency in ms on API calls, e.g. 50-200")
+    parser.add_argument(
+        "--audio-hosts",
+        action="extend",
+        nargs="+",
+        metavar="HOST",
+        help="hosts audio_url may point to (default: any)",
+    )
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    parser.add_argument("--log-format", choices=["text", "json"], help="one line per event (default text)")
     _shared_flags(parser)
     parser.add_argument(
         "--presign-urls",
@@ -52,11 +93,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _shared_flags(parser: argparse.ArgumentParser) -> None:
-    """Where the shared state lives: the same flags for `serve` and `worker`."""
+    """Where the shared state lives: the same flags for `serve` and `worker` (docs/deploy.md)."""
     parser.add_argument("--store", help="postgresql://user:pass@host/db (default: SQLite in the data dir)")
     parser.add_argument("--queue", help="amqp://user:pass@host/vhost: tasks run on `a2v-mock worker`s")
     parser.add_argument("--files", help="s3://bucket/prefix for result files (default: the data dir)")
     parser.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (default: AWS)")
+
+
+def _backend_flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "store": args.store,
+        "queue": args.queue,
+        "files": args.files,
+        "s3_endpoint_url": args.s3_endpoint_url,
+    }
 
 
 def _worker_parser() -> argparse.ArgumentParser:
@@ -73,29 +123,34 @@ def _worker_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
-    """Defaults < config file < A2V_* environment < flags."""
+def _read_settings(config: Path | None) -> Settings:
+    """The config file (or the defaults), with `A2V_*` environment variables over it."""
     import os
 
     from mock_server.config import Settings
     from mock_server.envconfig import overlay
+    from mock_server.startup import StartupError, read_config
 
-    settings = Settings.from_yaml(args.config) if args.config else Settings()
-    settings = overlay(settings, os.environ)
-    return settings.replace(**{k: v for k, v in flags.items() if v is not None})
-
-
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = read_config(config) if config else Settings()
+    try:
+        return overlay(settings, os.environ)
+    except ValueError as err:
+        raise StartupError(str(err)) from None
 
 
 def worker_main(argv: list[str]) -> int:
-    args = _worker_parser().parse_args(argv)
+    """`a2v-mock worker`: consume render messages until SIGTERM."""
+    import logging
+
+    from mock_server.startup import StartupError
     from mock_server.worker import WorkerOptions, run_worker
 
+    args = _worker_parser().parse_args(argv)
     try:
-        settings = _settings(args, _backend_flags(args) | {"log_level": args.log_level})
-    except (OSError, ValueError) as err:
+        settings = _read_settings(args.config)
+        changes = {**_backend_flags(args), "log_level": args.log_level}
+        settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
+    except (StartupError, TypeError, ValueError) as err:
         print(f"a2v-mock worker: {err}", file=sys.stderr)
         return 2
     if not (settings.store and settings.queue and settings.files):
@@ -109,7 +164,9 @@ def worker_main(argv: list[str]) -> int:
             "a2v-mock worker: --metrics-port needs --concurrency 1 (run one worker per core)", file=sys.stderr
         )
         return 2
-    _logging(settings.log_level)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     options = WorkerOptions(
         store=settings.store,
         queue=settings.queue,
@@ -123,40 +180,32 @@ def worker_main(argv: list[str]) -> int:
     return run_worker(settings, options, settings.log_level.upper())
 
 
-def _backend_flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "store": args.store,
-        "queue": args.queue,
-        "files": args.files,
-        "s3_endpoint_url": args.s3_endpoint_url,
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags set (None: not given, the config file or the default applies)."""
+    from mock_server.startup import parse_latency, parse_rate_limit
+
+    if args.no_cors and args.cors_origins:
+        raise ValueError("--cors and --no-cors contradict each other; give one")
+    changes: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "characters_file": args.characters,
+        "api_keys": args.api_keys,
+        "admin_key": args.admin_key,
+        "cors_origins": [] if args.no_cors else args.cors_origins,
+        "url_ttl_seconds": args.url_ttl,
+        "rate_limit": None if args.rate_limit is None else parse_rate_limit(args.rate_limit),
+        "latency_ms": None if args.latency is None else parse_latency(args.latency),
+        "audio_hosts": args.audio_hosts,
+        "render_workers": args.render_workers,
+        "test_mode": args.test_mode,
+        "log_level": args.log_level,
+        "log_format": args.log_format,
+        "presign_urls": args.presign_urls,
+        **_backend_flags(args),
     }
-
-
-def _banner(settings: Any) -> str:
-    base = f"http://{settings.host}:{settings.port}"
-    token = settings.api_keys[0] if settings.api_keys else "any-token"
-    auth = (
-        f"API keys ({len(settings.api_keys)} configured) or account.login tokens"
-        if settings.api_keys
-        else "open: any non-empty bearer token, each token its own tenant"
-    )
-    return "\n".join(
-        [
-            f"a2v-mock listening on {base}  (docs: {base}/docs, spec: {base}/openapi.yaml)",
-            f"data directory: {settings.data_dir.resolve()}",
-            f"store: {_redacted(settings.store) if settings.store else 'SQLite in the data directory'}; "
-            f"queue: {_redacted(settings.queue) if settings.queue else 'local render processes'}; "
-            f"files: {settings.files or 'the data directory'}",
-            f"auth: {auth}; admin API: {base}/__admin ({'key required' if settings.admin_key else 'open'})",
-            f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/a2v/character.list",
-        ]
-    )
-
-
-def _redacted(url: str) -> str:
-    from mock_server.store.postgres import redact
-
-    return redact(url)
+    return {key: value for key, value in changes.items() if value is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,71 +215,63 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     args = _parser().parse_args(argv)
+    from mock_server.startup import StartupError, bind, check_characters, check_data_dir
 
     try:
-        settings = _settings(
-            args,
-            {
-                "host": args.host,
-                "port": args.port,
-                "data_dir": args.data_dir,
-                "api_keys": args.api_keys,
-                "admin_key": args.admin_key,
-                "render_workers": args.render_workers,
-                "test_mode": args.test_mode,
-                "log_level": args.log_level,
-                "presign_urls": args.presign_urls,
-                **_backend_flags(args),
-            },
-        )
-    except (OSError, ValueError) as err:
+        settings = _read_settings(args.config)
+        try:
+            settings = settings.replace(**_changes(args))
+        except (TypeError, ValueError) as err:
+            raise StartupError(str(err)) from None
+        check_characters(settings)
+        check_data_dir(settings)
+        sock = bind(settings.host, settings.port)
+    except StartupError as err:
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2
 
+    def reload_settings() -> Settings:
+        """The config file read again, with the flags over it (as at start-up)."""
+        fresh = _read_settings(args.config)
+        try:
+            fresh = fresh.replace(**_changes(args))
+        except (TypeError, ValueError) as err:
+            raise StartupError(str(err)) from None
+        check_characters(fresh)
+        return fresh
+
+    return _serve(settings, sock, args, reload_settings)
+
+
+def _serve(
+    settings: Settings, sock: socket.socket, args: argparse.Namespace, reload_settings: Callable[[], Settings]
+) -> int:
     import uvicorn
 
+    from mock_server import logs
     from mock_server.app import create_app
+    from mock_server.cors import allowed_origins
+    from mock_server.startup import BannerServer
 
-    _logging(settings.log_level)
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    print(_banner(settings), flush=True)
     config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
+        log_config=logs.uvicorn_log_config(),
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # our request line replaces uvicorn's access log
         lifespan="on",
         http=settings.http,  # "auto", "h11" or "httptools", validated by uvicorn
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
-    server = _DrainingServer(config, app.services.health, settings.drain_seconds)
-    server.run()
+    watched = [p for p in (args.config, settings.characters_file) if p is not None] if args.reload else []
+    cors = allowed_origins(settings.cors_origins, open_mode=settings.open_mode)
+    server = BannerServer(config, settings, cors, watched, reload_settings, app.state.mock)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0 if server.started else 1
-
-
-class _DrainingServer:
-    """uvicorn's Server, but the first SIGTERM/SIGINT first turns `/readyz` to 503 for `drain` seconds
-    (the load balancer stops sending), then stops as uvicorn does: no new connections, requests in
-    flight finish within `shutdown_grace_seconds`, then the lifespan closes the services."""
-
-    def __new__(cls, config: Any, health: Any, drain: float) -> Any:
-        import threading
-
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            def handle_exit(self, sig: int, frame: Any) -> None:
-                if health.draining or drain <= 0:
-                    health.draining = True
-                    super().handle_exit(sig, frame)
-                    return
-                health.draining = True
-                timer = threading.Timer(drain, super().handle_exit, args=(sig, frame))
-                timer.daemon = True
-                timer.start()
-
-        return Server(config)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode, Status
 from mock_server.errors import ApiError
+from mock_server.logs import task_event
 from mock_server.store import Task, new_video_id
 from mock_server.values import Outcome, Plan, TaskFate, Timings
 
@@ -174,6 +175,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
                 f"Idempotency-Key {key!r} was used with a different request body",
             )
         return {"video_id": held[1]}
+    task_event("created", task.video_id, task.tenant, model_id=task.model_id)
     s.runner.start(task.video_id)
     return {"video_id": task.video_id}
 

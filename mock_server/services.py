@@ -107,6 +107,15 @@ class Services:
             self.broker.close()
         await self.store.aclose()
 
+    async def reload_characters(self) -> None:
+        """Read the characters file again and render with it from now on (`--reload`)."""
+        path = self.settings.characters_file
+        await self.characters.reload(path)
+        restart = getattr(self.queue, "restart", None)
+        if restart is not None:
+            restart(None if path is None else str(path))
+        self.cache.clear()  # the cached character list
+
     def apply_scenario(self) -> None:
         """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
         self.limiter.configure(self.scenario.rate_limit)
