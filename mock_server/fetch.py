@@ -18,14 +18,18 @@ from mock_server.errors import TaskFailure
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from a2v_spec import Limits
+    from a2v_spec import Limits, UrlRule
 
 __all__ = ["AudioFetcher"]
 
 
 class AudioFetcher:
-    def __init__(self, limits: Limits, allowed_hosts: list[str] | None = None) -> None:
+    def __init__(
+        self, limits: Limits, allowed_hosts: list[str] | None = None, url_rule: UrlRule | None = None
+    ) -> None:
         self.limits = limits
+        #: The spec's `HttpUrl` rule, applied to the URL and to every redirect target (one source).
+        self.url_rule = url_rule
         self.allowed_hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
         self.client = httpx.AsyncClient(
             follow_redirects=True,
@@ -44,6 +48,9 @@ class AudioFetcher:
         await self.client.aclose()
 
     def _check_url(self, url: str) -> None:
+        problem = self.url_rule.problem(url) if self.url_rule is not None else None
+        if problem is not None:
+            raise TaskFailure(ErrorCode.AUDIO_UNREACHABLE, f"audio_url is not a valid URL: {problem}")
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise TaskFailure(ErrorCode.AUDIO_UNREACHABLE, f"audio_url is not an http or https URL: {url}")

@@ -173,7 +173,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         nice=settings.render_nice,
         characters_file=characters_file,
     )
-    fetcher = AudioFetcher(limits, settings.audio_hosts)
+    fetcher = AudioFetcher(limits, settings.audio_hosts, spec.url_rule)
     scenario = Scenario.from_settings(settings)
     callbacks: Any
     limiter: Limiter
