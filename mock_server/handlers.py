@@ -171,10 +171,15 @@ async def generate(s: ApiServices, call: Call) -> Any:
         plan=(s.replay.plan_for(body, now, call.base_url) if s.replay is not None else None)
         or _plan(s, call, who.tenant, now),
     )
-    await s.store.insert_task(task)
+    held = await s.store.create_task(task, key, body_hash, s.limits.idempotency_ttl_seconds)
+    if held is not None:  # another request with this key won the race (another replica, say)
+        if held[0] != body_hash:
+            raise ApiError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                f"Idempotency-Key {key!r} was used with a different request body",
+            )
+        return {"video_id": held[1]}
     task_event("created", task.video_id, task.tenant, model_id=task.model_id)
-    if key is not None:
-        await s.store.remember_key(who.tenant, key, body_hash, task.video_id)
     s.runner.start(task.video_id)
     return {"video_id": task.video_id}
 
