@@ -3,6 +3,7 @@
     ApiError            a request answered with an error envelope (status from the catalog)
      +- NoOperation         no operation at this path (1007)
      +- MethodNotAllowed    the path exists, not with this method (1006, with `Allow`)
+    ServiceUnavailable  a backing service is unreachable for a moment (503 / 1014, `Retry-After`)
     TaskFailure         why a task ended in `error` (a task code such as 10001, or 1500)
     ResponseMismatch    test mode: a response the server produced does not match the spec
 
@@ -30,6 +31,7 @@ __all__ = [
     "MethodNotAllowed",
     "NoOperation",
     "ResponseMismatch",
+    "ServiceUnavailable",
     "TaskFailure",
     "envelope_bytes",
 ]
@@ -72,6 +74,13 @@ class MethodNotAllowed(ApiError):
         )
 
 
+class ServiceUnavailable(RuntimeError):
+    """A backing service (the database, the render queue) is unreachable for a moment: the request
+    answers 503 / 1014 with `Retry-After`, and nothing was done."""
+
+    retry_after = 1
+
+
 class TaskFailure(Exception):
     """A task ends in `error` with this catalog code and message."""
 
@@ -112,5 +121,12 @@ class Errors:
 
     @staticmethod
     def internal(err: BaseException) -> ApiError:
-        """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client)."""
+        """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client);
+        an unreachable backing service, as 503 / 1014 with `Retry-After`."""
+        if isinstance(err, ServiceUnavailable):
+            return ApiError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"{err}; retry in {err.retry_after} s",
+                headers={"Retry-After": str(err.retry_after)},
+            )
         return ApiError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(err).__name__}")

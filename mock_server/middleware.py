@@ -30,6 +30,7 @@ from mock_server.errors import (
     MethodNotAllowed,
     NoOperation,
     ResponseMismatch,
+    ServiceUnavailable,
     envelope_bytes,
 )
 from mock_server.journal import BODY_CAP, Entry, Exchange
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
     from mock_server.faults import FaultInjector
     from mock_server.journal import Journal
     from mock_server.pipeline import Validator
-    from mock_server.ratelimit import RateLimiter
+    from mock_server.ratelimit import Limiter
 
 __all__ = ["ErrorLayer", "Faults", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
@@ -100,7 +101,10 @@ class ErrorLayer:
                 allow = (exc.headers or {}).get("Allow", "GET").split(", ")
                 return MethodNotAllowed(scope["method"], scope["path"], allow)
             return NoOperation(scope["path"])
-        log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        if isinstance(exc, ServiceUnavailable):  # a dependency is away for a moment: 503, no traceback
+            log.warning("%s %s answered 503: %s", scope["method"], scope["path"], exc)
+        else:
+            log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return Errors.internal(exc)
 
 
@@ -134,7 +138,7 @@ class Faults:
 class RateLimit:
     """A request counts against its token's window (`ping` and non-API requests cost nothing)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, errors: Errors) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, errors: Errors) -> None:
         self.app = app
         self.limiter = limiter
         self.errors = errors
@@ -146,7 +150,9 @@ class RateLimit:
         path: str = scope["path"]
         token = context.identity(scope).token
         key = token or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
-        window = self.limiter.hit(key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1)
+        window = await self.limiter.ahit(
+            key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
+        )
         limit_headers = window.raw_headers()
         if not window.allowed:
             code = ErrorCode.TOO_MANY_REQUESTS

@@ -126,6 +126,11 @@ class SqliteStore:
     async def count_unfinished(self) -> int:
         return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Tasks per status (for the metrics)."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     async def advance(
         self,
         video_id: str,
@@ -182,6 +187,19 @@ class SqliteStore:
             "INSERT OR REPLACE INTO idempotency VALUES (?,?,?,?,?)",
             (tenant, key, body_hash, video_id, time.time()),
         )
+
+    async def create_task(
+        self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
+    ) -> tuple[str, str] | None:
+        # One process, statements run inline on the event loop: nothing runs between these three.
+        if key is not None:
+            held = await self.idempotent(task.tenant, key, ttl)
+            if held is not None:
+                return held
+        await self.insert_task(task)
+        if key is not None:
+            await self.remember_key(task.tenant, key, body_hash, task.video_id)
+        return None
 
     # --- login tokens ---
     async def add_token(self, token: str, tenant: str, expired_at: int) -> None:
