@@ -142,8 +142,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        token = context.identity(scope).token
-        key = token or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
+        # Authenticated callers count per tenant; anyone else per client address, so a flood of
+        # made-up tokens shares one window and leaves one entry behind.
+        key = context.identity(scope).tenant or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
         window = self.limiter.hit(key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1)
         limit_headers = window.raw_headers()
         if not window.allowed:

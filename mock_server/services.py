@@ -20,6 +20,7 @@ from mock_server.auth import Authenticator
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
 from mock_server.control import Scenario
+from mock_server.egress import HostPolicy
 from mock_server.errors import Errors
 from mock_server.faults import UvicornFaultInjector
 from mock_server.fetch import AudioFetcher
@@ -129,9 +130,15 @@ def build_services(settings: Settings, spec: Spec) -> Services:
     queue = LocalRenderPool(
         settings.render_workers, nice=settings.render_nice, characters_file=characters_file
     )
-    fetcher = AudioFetcher(limits, settings.audio_hosts)
+
+    def policy(hosts: list[str] | None) -> HostPolicy:
+        return HostPolicy.build(
+            open_mode=settings.open_mode, allowed=hosts, listen_host=settings.host, port=settings.port
+        )
+
+    fetcher = AudioFetcher(limits, policy(settings.audio_hosts))
     scenario = Scenario.from_settings(settings)
-    callbacks = CallbackSender(settings, store, views)
+    callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
     runner = TaskRunner(
         settings=settings,
         limits=limits,

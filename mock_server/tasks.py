@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Status
 from mock_server.errors import TaskFailure
+from mock_server.fairness import FairGate
 from mock_server.queue import RenderJob
 from mock_server.values import Outcome
 from mock_server.views import video_file
@@ -66,6 +67,10 @@ class TaskRunner:
         self.files = files
         self.on_end = on_end
         self.running: dict[str, asyncio.Task[None]] = {}
+        #: Render workers shared round-robin between tenants.
+        self.gate = FairGate(settings.render_workers)
+        #: Downloads too: a tenant's slow audio hosts hold its own turns, not everyone's.
+        self.downloads = FairGate(settings.download_workers)
 
     # --- life cycle ---
     async def recover(self) -> int:
@@ -135,9 +140,10 @@ class TaskRunner:
             characters_file=None if extra is None else str(extra),
         )
         try:
-            duration = await self.queue.render(
-                job, lambda done, total: self._progress(task.video_id, done, total)
-            )
+            async with self.gate.slot(task.tenant):
+                duration = await self.queue.render(
+                    job, lambda done, total: self._progress(task.video_id, done, total)
+                )
             for name, path in zip(names, staged, strict=True):
                 await self.files.put(name, path)
         finally:
@@ -221,7 +227,8 @@ class TaskRunner:
             code = plan.error_code
             raise TaskFailure(code, f"{self.errors.message(code)} (forced by the mock's test control)")
         audio = self.files.staging(f"{task.video_id}.audio")
-        await self.fetcher.fetch(task.audio_url, audio)
+        async with self.downloads.slot(task.tenant):
+            await self.fetcher.fetch(task.audio_url, audio)
         await self.store.set_progress(task.video_id, _FETCHED)
         duration = await self._render(
             task, audio, self.limits.min_audio_seconds, self.limits.max_audio_seconds

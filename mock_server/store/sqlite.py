@@ -123,8 +123,11 @@ class SqliteStore:
         ).fetchall()
         return [_task(r) for r in rows]
 
-    async def count_unfinished(self) -> int:
-        return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
+    async def count_unfinished(self, tenant: str | None = None) -> int:
+        if tenant is None:
+            return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
+        row = self.db.execute(_UNFINISHED_COUNT + " AND tenant = ?", (tenant,)).fetchone()
+        return int(row[0])
 
     async def advance(
         self,
