@@ -31,6 +31,15 @@ def _parser() -> argparse.ArgumentParser:
         "--api-key", action="extend", nargs="+", dest="api_keys", metavar="KEY", help="accept only these keys"
     )
     parser.add_argument("--admin-key", help="protect /__admin with this bearer token")
+    for kind in ("audio", "callback"):
+        parser.add_argument(
+            f"--{kind}-host",
+            action="extend",
+            nargs="+",
+            dest=f"{kind}_hosts",
+            metavar="HOST",
+            help=f"allow {kind} URLs only to these hosts (loopback/private ones too); see docs/security.md",
+        )
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
@@ -69,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                 "data_dir": args.data_dir,
                 "api_keys": args.api_keys,
                 "admin_key": args.admin_key,
+                "audio_hosts": args.audio_hosts,
+                "callback_hosts": args.callback_hosts,
                 "render_workers": args.render_workers,
                 "test_mode": args.test_mode,
                 "log_level": args.log_level,
