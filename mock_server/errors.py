@@ -13,6 +13,7 @@ The HTTP status of a code is never written here: `Errors.status(code)` reads it 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -32,6 +33,7 @@ __all__ = [
     "ResponseMismatch",
     "TaskFailure",
     "envelope_bytes",
+    "public_message",
 ]
 
 
@@ -114,3 +116,17 @@ class Errors:
     def internal(err: BaseException) -> ApiError:
         """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client)."""
         return ApiError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(err).__name__}")
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+#: An absolute file path (not the path of a URL: no `/`, `:` or word character right before it).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+
+def public_message(text: str, named: dict[str, str] | None = None) -> str:
+    """`text` fit to show a client: each of `named` (a server path -> what to call it) replaced, any other
+    absolute path hidden, errno numbers dropped. A task's message tells what went wrong, not where."""
+    for path, name in (named or {}).items():
+        text = text.replace(repr(path), name).replace(path, name)
+    text = _ABSOLUTE_PATH.sub("<server path>", text)
+    return _ERRNO.sub("", text).strip() or "failed"

@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from a2v_spec import ErrorCode, SchemaError, resolve_pointer, resolve_refs
 from mock_server.errors import ApiError, ResponseMismatch
+from mock_server.urls import has_lone_surrogate, url_problem
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -194,7 +195,21 @@ class Validator:
                 ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
             )
         self._check(op.body_pointer, "", body)
+        self._check_strings(op.body_pointer, body)
         return body
+
+    def _check_strings(self, pointer: str, body: dict[str, Any]) -> None:
+        """No lone surrogate anywhere; URL fields (`format: uri`) pass `urls.url_problem`."""
+        properties = self._schema(pointer).get("properties", {})
+        for name, value in body.items():
+            if not isinstance(value, str):
+                continue
+            schema = properties.get(name, {})
+            problem = url_problem(value) if schema.get("format") == "uri" else None
+            if problem is None and has_lone_surrogate(value):
+                problem = "contains a lone surrogate"
+            if problem is not None:
+                raise ApiError(ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': {problem}")
 
     def response(self, op: Operation | None, status: int, headers: dict[str, str], body: bytes) -> None:
         """Raise ResponseMismatch when a response is not what the spec documents for `op`."""

@@ -195,7 +195,7 @@ class TaskRunner:
             raise
         except Exception as err:
             log.exception("task %s failed", video_id)
-            message = f"internal error while running the task: {type(err).__name__}: {err}"
+            message = f"internal error while running the task ({type(err).__name__})"
             await self.end(video_id, Status.ERROR, (ErrorCode.INTERNAL_ERROR, message))
         finally:
             self.files.staging(f"{video_id}.audio").unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from a2v_spec import ErrorCode
-from mock_server.errors import TaskFailure
+from mock_server.errors import TaskFailure, public_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -145,7 +145,8 @@ def render_job(job: RenderJob) -> Rendered:
             code = _code_for(err) if isinstance(err, RenderError) else ErrorCode.INTERNAL_ERROR
         except Exception:
             code = ErrorCode.INTERNAL_ERROR
-        return Rendered(failure=code, message=f"{err}" or type(err).__name__)
+        named = {f"audio file {job.audio!r}": "the audio", job.audio: "the audio"}
+        return Rendered(failure=code, message=public_message(f"{err}" or type(err).__name__, named))
 
 
 class LocalRenderPool:

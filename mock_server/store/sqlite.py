@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
+from mock_server.private import private_dir, private_file
 from mock_server.store.protocol import Delivery, Task
 from mock_server.values import Plan
 
@@ -61,8 +62,9 @@ class SqliteStore:
     """The database file `<data_dir>/mock.sqlite3`."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / "mock.sqlite3"
+        private_dir(data_dir)
+        # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
+        self.path = private_file(data_dir / "mock.sqlite3")
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
