@@ -33,6 +33,7 @@ from mock_server.middleware import (
     API_PREFIX,
     ErrorLayer,
     Faults,
+    HeaderLimit,
     Identify,
     JournalLayer,
     RateLimit,
@@ -82,6 +83,7 @@ class MockApp(Starlette):
             app = ResponseCheck(app, s.validator, s.violations)
         app = Identify(app, s.auth)
         app = JournalLayer(app, s.journal)
+        app = HeaderLimit(app, s.limits.max_header_bytes, s.errors)
 
         async def last_resort(request: Request, exc: Exception) -> Response:
             # An exception in a layer above the error layer: still the envelope (the cause was raised on).

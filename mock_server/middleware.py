@@ -2,10 +2,12 @@
 
 Outermost first:
 
+    HeaderLimit    431 (1015) for header fields over `max_header_bytes`, before anything reads them
     Journal        records every answered request (status, catalog code, tenant, duration)
     Identify       parses the bearer token and resolves its tenant, once per request
     ResponseCheck  test mode: the API's answer validated against the spec (a mismatch answers 500)
-    RateLimit      counts the request for its token; 429 over the limit; `X-Ratelimit-*` on every answer
+    RateLimit      counts the request per tenant (else per client address); 429 over the limit;
+                   `X-Ratelimit-*` on every answer
     Faults         scenario faults on API requests: latency, dropped connection, random 500
     ErrorLayer     every exception below becomes the catalog's envelope, here and nowhere else
 
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from mock_server.pipeline import Validator
     from mock_server.ratelimit import RateLimiter
 
-__all__ = ["ErrorLayer", "Faults", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
+__all__ = ["ErrorLayer", "Faults", "HeaderLimit", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
 log = logging.getLogger("mock_server")
 
@@ -244,13 +246,17 @@ class JournalLayer:
                     time=time.time(),
                     tenant=context.tenant(scope),
                     method=scope["method"],
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
+                    path=scope["path"][:_KEPT],
+                    query=scope.get("query_string", b"")[:_KEPT].decode("latin-1"),
                     status=status,
                     code=code,
                     duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 )
             )
+
+
+#: Characters of a path or query a journal entry keeps (the header limit bounds them too).
+_KEPT = 2048
 
 
 def _code(body: bytes) -> int | None:
@@ -269,3 +275,24 @@ def _code(body: bytes) -> int | None:
         return int(digits)
     except ValueError:
         return None
+
+
+class HeaderLimit:
+    """431 (1015) for a request whose target and header fields exceed `limit` bytes, before anything
+    reads them: a huge token or cookie never reaches auth, the journal or the rate limiter."""
+
+    def __init__(self, app: ASGIApp, limit: int, errors: Errors) -> None:
+        self.app = app
+        self.limit = limit
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.limit:
+                message = f"request header fields are {size} bytes; the limit is {self.limit}"
+                error = ApiError(ErrorCode.HEADERS_TOO_LARGE, message)
+                await self.errors.response(error)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
