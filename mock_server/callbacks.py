@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from a2v_spec import ErrorCode
+from mock_server.background import spawn
 from mock_server.egress import HostRefused, guarded_transport
 from mock_server.errors import envelope_bytes
 from mock_server.store import DeliveryState
@@ -73,7 +74,7 @@ class CallbackSender:
     def schedule(self, task: Task, record: Delivery | None = None) -> None:
         if not task.callback_url:
             return
-        job = asyncio.create_task(self._deliver(task, record))
+        job = spawn(self._deliver(task, record), f"callback-{task.video_id}")
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 

@@ -91,9 +91,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2
 
+    import os
+
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.lock import DataDirInUse, DataDirLock
+
+    os.umask(0o077)  # everything the server writes is its owner's only
+    lock = DataDirLock(settings.data_dir.resolve())
+    try:  # checked before start-up so the refusal is one line, not a traceback
+        lock.acquire()
+    except DataDirInUse as err:
+        print(f"a2v-mock: {err}", file=sys.stderr)
+        return 1
+    lock.release()
 
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -31,6 +31,7 @@ __all__ = [
     "MethodNotAllowed",
     "NoOperation",
     "ResponseMismatch",
+    "StorageUnavailable",
     "TaskFailure",
     "envelope_bytes",
     "public_message",
@@ -53,6 +54,21 @@ class ApiError(Exception):
         self.message = message
         self.status = status
         self.headers = headers or {}
+
+
+class StorageUnavailable(ApiError):
+    """The store or file store could not read or write (a full or failing disk): 503 (1016) with
+    `Retry-After`. A store implementation raises it for its own errors, so callers need not know them."""
+
+    #: Seconds `Retry-After` suggests: a full disk is not freed in a second.
+    RETRY_AFTER = 30
+
+    def __init__(self, what: str = "storage") -> None:
+        super().__init__(
+            ErrorCode.STORAGE_UNAVAILABLE,
+            f"{what} is unavailable (full or failing); nothing was changed; retry in {self.RETRY_AFTER} s",
+            headers={"Retry-After": str(self.RETRY_AFTER)},
+        )
 
 
 class NoOperation(ApiError):

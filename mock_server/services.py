@@ -11,12 +11,12 @@ Handlers, layers and the admin API receive these services through their own narr
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mock_server.auth import Authenticator
+from mock_server.background import spawn
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
 from mock_server.control import Scenario
@@ -26,6 +26,7 @@ from mock_server.faults import UvicornFaultInjector
 from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
 from mock_server.journal import Journal
+from mock_server.lock import DataDirLock
 from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
 from mock_server.ratelimit import RateLimiter
@@ -35,6 +36,8 @@ from mock_server.tasks import TaskRunner
 from mock_server.views import VideoViews, video_file
 
 if TYPE_CHECKING:
+    import asyncio
+
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
     from mock_server.faults import FaultInjector
@@ -71,17 +74,25 @@ class Services:
     violations: list[Exception] = field(default_factory=list)
     #: Small per-second caches of read-only answers (the character list).
     cache: dict[str, Any] = field(default_factory=dict)
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    lock: DataDirLock | None = None
 
     async def start(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire()  # before touching any task: a second server must not resume ours
+        await self.files.sweep_staging()  # partial downloads and renders of a crashed run
         if self.settings.signing_secret is None:
             self.signer.use_secret(await self.store.secret())
         await self.runner.recover()
         await self.callbacks.resume()
+        deadline = self.settings.task_deadline_seconds
+        self._keep(spawn(self.runner.watch(min(5.0, max(0.1, deadline / 10))), "task-watchdog"))
         if self.settings.prewarm:
-            job = asyncio.create_task(self.queue.prewarm())
-            self._background.add(job)
-            job.add_done_callback(self._background.discard)
+            self._keep(spawn(self.queue.prewarm(), "prewarm"))
+
+    def _keep(self, job: asyncio.Task[Any]) -> None:
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
         for job in list(self._background):
@@ -91,6 +102,8 @@ class Services:
         await self.fetcher.aclose()
         await self.queue.aclose()
         await self.store.aclose()
+        if self.lock is not None:
+            self.lock.release()
 
     def apply_scenario(self) -> None:
         """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
@@ -170,6 +183,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         runner=runner,
         views=views,
         injector=UvicornFaultInjector(),
+        lock=DataDirLock(data_dir),
     )
     services.apply_scenario()
     return services

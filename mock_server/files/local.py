@@ -42,6 +42,14 @@ class LocalFileStore:
     def staging(self, name: str) -> Path:
         return self._staging / name.replace("/", "--")
 
+    async def sweep_staging(self) -> int:
+        removed = 0
+        for leftover in self._staging.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     async def put(self, name: str, source: Path) -> None:
         target = self.root / name
         private_dir(target.parent)

@@ -7,21 +7,29 @@ the coroutines run them inline instead of paying for a thread hop.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import logging
 import secrets
 import sqlite3
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
+from mock_server.errors import StorageUnavailable
 from mock_server.private import private_dir, private_file
 from mock_server.store.protocol import Delivery, Task
 from mock_server.values import Plan
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
 __all__ = ["SqliteStore", "new_video_id"]
+
+log = logging.getLogger("mock_server")
+_T = TypeVar("_T")
 
 _UNFINISHED_IN = f"({','.join(repr(str(s)) for s in sorted(UNFINISHED))})"
 _TERMINAL_IN = f"({','.join(repr(str(s)) for s in sorted(TERMINAL))})"
@@ -58,6 +66,28 @@ def new_video_id() -> str:
     return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 
+def _storage_errors(cls: type[_T]) -> type[_T]:
+    """Every coroutine method of `cls` raises `StorageUnavailable` for a database or disk error (a full
+    disk is SQLITE_FULL, an OperationalError), so the request answers 503/1016 and a task waits."""
+
+    def wrap(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(method)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as err:
+                log.error("store: %s failed: %s", method.__name__, err)
+                raise StorageUnavailable("the task store") from err
+
+        return guarded
+
+    for name, member in list(vars(cls).items()):
+        if inspect.iscoroutinefunction(member) and not name.startswith("_") and name != "aclose":
+            setattr(cls, name, wrap(member))
+    return cls
+
+
+@_storage_errors
 class SqliteStore:
     """The database file `<data_dir>/mock.sqlite3`."""
 
