@@ -295,7 +295,7 @@ class TaskRunner:
         await self._wait_until(
             started + in_progress, task.video_id, current.progress if current else _FETCHED, 99
         )
-        await self.end(task.video_id, Status.FINISHED, duration=round(duration, 3))
+        await self._finish(task.video_id, Status.FINISHED, duration=round(duration, 3))
 
 
 def _timed_out(deadline: float) -> str:

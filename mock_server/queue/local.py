@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -182,6 +183,16 @@ def render_job(job: RenderJob) -> Rendered:
         return Rendered(failure=code, message=public_message(f"{err}" or type(err).__name__, named))
 
 
+def _remove_partials(job: RenderJob) -> None:
+    """Delete what a killed worker was writing: the outputs and the renderer's `.<name>.*` temp files."""
+    for output in (job.output, job.mask_output):
+        if output:
+            target = Path(output)
+            target.unlink(missing_ok=True)
+            for partial in target.parent.glob(f".{target.name}.*"):
+                partial.unlink(missing_ok=True)
+
+
 class LocalRenderPool:
     """A bounded pool of render processes (the `RenderQueue` of one machine)."""
 
@@ -257,6 +268,7 @@ class LocalRenderPool:
                     break
                 except BrokenProcessPool as err:
                     self._replace(executor)
+                    _remove_partials(job)
                     if attempt == 2:
                         raise TaskFailure(
                             ErrorCode.INTERNAL_ERROR, "the render process stopped unexpectedly"

@@ -8,15 +8,21 @@ through is recorded and refused before any packet leaves: a test never reaches s
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
 import pytest
+import yaml
 
-from a2v_testkit import FileHost, Redirect, Reply, Stream, speech_wav
+from a2v_testkit import FileHost, Redirect, Reply, Stream, free_port, speech_wav
 from mock_server import egress
 from mock_server.testing import RunningServer, run_server
 
@@ -166,3 +172,70 @@ def deliveries(server: RunningServer, video_id: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     data: list[dict[str, Any]] = response.json()["data"]
     return data
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class MockProcess:
+    """`a2v-mock` as its own process (so it can be killed with -9), on a free loopback port."""
+
+    def __init__(self, data_dir: Path, settings: dict[str, Any], *, wait: bool = True) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        config = data_dir.parent / f"mock-{self.port}.yaml"
+        config.write_text(yaml.safe_dump(settings))
+        self.log = data_dir.parent / f"mock-{self.port}.log"
+        args = ["--port", str(self.port), "--data-dir", str(data_dir), "--config", str(config)]
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "mock_server.cli", *args],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if wait:
+            wait_until(self.answers, timeout=60, what=f"a2v-mock on {self.port}")
+
+    def answers(self) -> bool:
+        assert self.process.poll() is None, self.log.read_text()
+        try:
+            return httpx.get(f"{self.base_url}/v1/ping", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def children(self) -> list[int]:
+        """Pids of this server's descendant processes (render workers, resource tracker)."""
+        return descendants(self.process.pid)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+
+def descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat_fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        current = frontier.pop()
+        kids = [child for child, parent in parents.items() if parent == current]
+        found.extend(kids)
+        frontier.extend(kids)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
