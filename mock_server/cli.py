@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from mock_server.app import create_app
+    from mock_server.http import server_options
     from mock_server.lock import DataDirInUse, DataDirLock
 
     os.umask(0o077)  # everything the server writes is its owner's only
@@ -119,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         log_level=settings.log_level,
         access_log=False,
         lifespan="on",
-        http=settings.http,  # "auto", "h11" or "httptools", validated by uvicorn
+        # "auto", "h11" or "httptools", with the request head bounded (mock_server/http.py)
+        **server_options(settings.http, app.state.mock.limits.max_header_bytes),
     )
     server = uvicorn.Server(config)
     server.run()

@@ -137,3 +137,14 @@ def test_admin_bodies_are_read_like_api_bodies(
         assert (response.status_code, response.json()["code"]) == (status, code)
         again = victim.get("/v1/a2v/video.get", params={"video_id": kept["video_id"]})
         assert again.json()["data"]["status"] == "finished"  # nothing was reset
+
+
+def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> None:
+    from a2v_testkit import app_client
+    from mock_server.app import create_app
+    from mock_server.config import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, prewarm=False, render_workers=1))
+    with app_client(app) as client:
+        response = client.get("/v1/a2v/video.list", headers={"Authorization": "Bearer " + "t" * 20_000})
+    assert (response.status_code, response.json()["code"]) == (431, 1015)
