@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from a2v_spec.version import version_line
 from contract_tests.config import PROFILES, KitOptions
 from contract_tests.requirements import GROUPS, OPTIONAL_GROUPS, select
 
@@ -25,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="a2v-contract",
         description="Check an A2V implementation against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
     )
+    parser.add_argument("--version", action="version", version=version_line("a2v-contract"))
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
     parser.add_argument("--api-key", help="Bearer token the kit uses.")
     parser.add_argument("--second-api-key", help="A second token, for the tenant isolation check.")

@@ -16,6 +16,8 @@ from a2v_spec import ErrorCode, Status
 from mock_server.auth import bearer_token
 from mock_server.errors import ApiError, envelope_bytes
 from mock_server.pipeline import json_object, read_body
+from mock_server.redact import tenant_label
+from mock_server.tenants import resolve_tenant
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -114,7 +116,8 @@ class AdminApi:
             Route("/callbacks", self.callbacks, methods=["GET"]),
         ]
 
-    def _authorize(self, request: Request) -> None:
+    def authorize(self, request: Request) -> None:
+        """Refuse the call without the admin key, when one is set (shared with `admin_views`)."""
         key = self.s.settings.admin_key
         if key is not None and bearer_token(request.headers.get("authorization")) != key:
             raise ApiError(ErrorCode.UNAUTHORIZED, "the admin API needs 'Authorization: Bearer <admin key>'")
@@ -123,15 +126,16 @@ class AdminApi:
         return await _json(request, self.s.limits.max_request_bytes)
 
     async def _tenant(self, value: str | None) -> str | None:
-        return None if not value else await self.s.auth.tenant_of(value)
+        """A tenant id, a token or a tenant's label (`tok-...`, as listings show) -> the tenant."""
+        return await resolve_tenant(self.s, value)
 
     def _row(self, task: Task, base: str) -> dict[str, Any]:
         plan = task.plan.to_dict()
         del plan["base_url"]
-        return {**self.s.views.video(task, base), "tenant": task.tenant, "plan": plan}
+        return {**self.s.views.video(task, base), "tenant": tenant_label(task.tenant), "plan": plan}
 
     async def reset(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         tenant = (await self._json(request)).get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise _invalid("invalid parameter 'tenant': must be a string")
@@ -139,7 +143,7 @@ class AdminApi:
         return _ok({"reset": tenant or "all"})
 
     async def journal(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         q = request.query_params
         entries = self.s.journal.query(
             tenant=await self._tenant(q.get("tenant")),
@@ -148,10 +152,12 @@ class AdminApi:
             status=_int(request, "status"),
             limit=_int(request, "limit"),
         )
+        for entry in entries:
+            entry["tenant"] = tenant_label(entry["tenant"])
         return _ok(entries)
 
     async def scenario(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         if request.method == "PUT":
             try:
                 self.s.scenario.merge(await self._json(request))
@@ -161,7 +167,7 @@ class AdminApi:
         return _ok(self.s.scenario.to_dict())
 
     async def tasks(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         q = request.query_params
         items, _ = await self.s.store.list_tasks(
             await self._tenant(q.get("tenant")), _status(q.get("status")), limit=10_000
@@ -170,7 +176,7 @@ class AdminApi:
         return _ok([self._row(t, base) for t in items])
 
     async def force_task(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         video_id = request.path_params["video_id"]
         body = await self._json(request)
         status = body.get("status")
@@ -229,8 +235,7 @@ class AdminApi:
         return moved
 
     async def callbacks(self, request: Request) -> Response:
-        self._authorize(request)
+        self.authorize(request)
         q = request.query_params
-        return _ok(
-            await self.s.store.deliveries(await self._tenant(q.get("tenant")), q.get("video_id") or None)
-        )
+        rows = await self.s.store.deliveries(await self._tenant(q.get("tenant")), q.get("video_id") or None)
+        return _ok([{**row, "tenant": tenant_label(row["tenant"])} for row in rows])

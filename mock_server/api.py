@@ -17,6 +17,7 @@ from a2v_spec import ErrorCode
 from mock_server import context, handlers
 from mock_server.control import parse_prefer
 from mock_server.errors import ApiError, envelope_bytes
+from mock_server.examples import Examples
 
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
@@ -67,6 +68,7 @@ class ApiEndpoint:
         self.validator = validator
         self.errors = errors
         self.services = services
+        self.examples = Examples(services.spec)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         op = self.table.find(scope["method"], scope["path"])
@@ -78,6 +80,11 @@ class ApiEndpoint:
         except ApiError:
             context.mark_forced(scope)  # test control, not the API: exempt from response checks
             raise
+        if prefer.wants_example:
+            context.mark_forced(scope)
+            status, body = self.examples.answer(op, prefer.example, prefer.status)
+            await Response(body, status, media_type="application/json")(scope, receive, send)
+            return
         if prefer.forces_answer:
             context.mark_forced(scope)
             raise forced_answer(self.errors, prefer.status, prefer.code)

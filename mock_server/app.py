@@ -23,10 +23,12 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.routing import Mount, Route
 
 from a2v_spec import load_spec
-from mock_server import docs, handlers
+from mock_server import console, docs, handlers
 from mock_server.admin import AdminApi
+from mock_server.admin_views import AdminViews
 from mock_server.api import ApiEndpoint
 from mock_server.config import Settings
+from mock_server.cors import allowed_origins, cors_middleware
 from mock_server.errors import Errors, NoOperation
 from mock_server.faults import RawSendKeeper
 from mock_server.middleware import (
@@ -40,6 +42,7 @@ from mock_server.middleware import (
     ResponseCheck,
 )
 from mock_server.routing import ApiRoute
+from mock_server.samples import Samples
 from mock_server.services import Services, build_services
 
 if TYPE_CHECKING:
@@ -54,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MockApp", "create_app"]
 
-_FILE_NAME = re.compile(r"^(videos|previews)/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
+_FILE_NAME = re.compile(r"^(videos|previews|uploads)/([A-Za-z0-9][A-Za-z0-9_.-]*)$")
 
 
 class MockApp(Starlette):
@@ -90,6 +93,12 @@ class MockApp(Starlette):
             return s.errors.response(Errors.internal(exc))
 
         app = ServerErrorMiddleware(app, handler=last_resort)
+        # CORS outermost: preflights are answered before anything counts, delays or records them.
+        cors = cors_middleware(
+            allowed_origins(s.settings.cors_origins, open_mode=s.settings.open_mode), s.spec
+        )
+        if cors is not None:
+            app = cors.cls(app, *cors.args, **cors.kwargs)
         return RawSendKeeper(app)
 
 
@@ -117,11 +126,13 @@ def create_app(settings: Settings | None = None, spec: Spec | None = None) -> Mo
             f"the spec's operation(s) {', '.join(missing)} have no handler in mock_server.handlers"
         )
     services = build_services(settings, spec)
+    admin = AdminApi(services)
     routes: list[BaseRoute] = [
         ApiRoute(API_PREFIX, ApiEndpoint(services.table, services.validator, services.errors, services)),
         _files_endpoint(services),
-        Mount("/__admin", routes=AdminApi(services).routes()),
+        Mount("/__admin", routes=[*admin.routes(), *AdminViews(services, admin.authorize).routes()]),
         *docs.routes(),
+        *console.routes(Samples()),
     ]
     app = MockApp(services, routes)
     app.state.mock = services  # the name `docs` and `testing.RunningServer.mock` read it by

@@ -5,9 +5,9 @@ isolate themselves by using different tokens. Closed mode: only the configured k
 issued by `account.login`. A login token belongs to the tenant `user:<username>` and stops working at
 its `expired_at` (1002).
 
-Tenant ids are derived, never the token: a key's tenant is `key-<24 hex of SHA-256(token)>`, a login
+Tenant ids are derived, never the token: a key's tenant is `tok-<24 hex of SHA-256(token)>`, a login
 user's `user:<username>`. No raw token can name a login tenant (a token `user:alice` is the tenant
-`key-...` of its hash), and the admin API, the journal and the store show ids that impersonate no one.
+`tok-...` of its hash), and the admin API, the journal and the store show ids that impersonate no one.
 A token that failed authentication gets no tenant (and so no per-token state anywhere).
 
 `Authenticator.identify(header)` parses the header and looks the token up once; the journal and the rate
@@ -63,7 +63,7 @@ class Identity:
 
 def tenant_id(token: str) -> str:
     """The tenant of an API key or open-mode token: a digest, so it names no login user and leaks no key."""
-    return "key-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return "tok-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -132,7 +132,7 @@ class Authenticator:
 
     async def tenant_of(self, token_or_tenant: str) -> str:
         """The tenant a token belongs to (for the admin API, which accepts either a tenant id or a token)."""
-        if token_or_tenant.startswith(("key-", "user:")):
+        if token_or_tenant.startswith(("tok-", "user:")):
             return token_or_tenant
         issued = await self._lookup(token_or_tenant)
         return issued[0] if issued else tenant_id(token_or_tenant)

@@ -22,6 +22,7 @@ from a2v_spec import ErrorCode
 from mock_server.background import spawn
 from mock_server.egress import HostRefused, guarded_transport
 from mock_server.errors import envelope_bytes
+from mock_server.logs import task_event
 from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
@@ -156,6 +157,17 @@ class CallbackSender:
                 record["state"] = DeliveryState.RETRYING
             record["updated_at"] = time.time()
             await self.store.save_delivery(record)
+            event = "callback_delivered" if ok else "callback_failed"
+            task_event(
+                event,
+                task.video_id,
+                task.tenant,
+                url=task.callback_url,
+                attempt=attempt,
+                http_status=record["last_status"],
+                error=record["last_error"],
+                retry=None if ok else record["state"] is DeliveryState.RETRYING,
+            )
             if ok:
                 return
             if attempt < self.settings.callback_attempts:

@@ -28,6 +28,16 @@ class Characters:
         self.preview_size = preview_size
         self._lock = asyncio.Lock()
 
+    async def reload(self, characters_file: Path | None) -> None:
+        """Read the characters again (`--reload`); previews are drawn afresh, as they may have changed.
+        A file that does not load raises the renderer's `CharacterError` and changes nothing."""
+        from reference_renderer import load_characters
+
+        file = None if characters_file is None else str(characters_file)
+        by_id = dict(load_characters(file))
+        self.file, self.by_id = file, by_id
+        await self.files.clear("previews")
+
     def __contains__(self, model_id: object) -> bool:
         return model_id in self.by_id
 

@@ -1,17 +1,31 @@
 """`a2v-mock`: serve the mock A2V API with uvicorn.
 
+Everything that can stop the server is checked before it starts, and reported as one line with exit
+status 2: a bad flag, a config file that does not parse (with the YAML error's line), a missing or
+invalid characters file, an unusable data directory, a port in use. The banner is printed once the
+socket is bound and the server is serving, with the real port.
+
 Example::
 
     a2v-mock --port 8000 --data-dir ./a2v-data --api-key secret
+    a2v-mock --port 0 --latency 50-200 --rate-limit 30/60 --cors http://localhost:5173
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from a2v_spec.version import version_line
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+
+    from mock_server.config import Settings
 
 __all__ = ["main"]
 
@@ -20,111 +34,152 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="a2v-mock",
         description="A stateful local stand-in for the A2V API, with real renders. See docs/mock_server.md.",
+        epilog="Exit status: 0 stopped cleanly, 1 the server failed while running, 2 it could not start.",
     )
+    parser.add_argument("--version", action="version", version=version_line("a2v-mock"))
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8000; 0 picks a free one)")
     parser.add_argument(
         "--data-dir", type=Path, help="where the database and videos live (default ./a2v-data)"
     )
     parser.add_argument("--config", type=Path, help="a YAML file of settings (flags override it)")
     parser.add_argument(
+        "--reload", action="store_true", help="watch the config and characters files and apply changes live"
+    )
+    parser.add_argument("--characters", type=Path, metavar="FILE.yaml", help="extra characters")
+    parser.add_argument(
         "--api-key", action="extend", nargs="+", dest="api_keys", metavar="KEY", help="accept only these keys"
     )
     parser.add_argument("--admin-key", help="protect /__admin with this bearer token")
+    parser.add_argument(
+        "--cors",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="let pages on ORIGIN call the mock (repeatable; default: any origin in open mode, none keyed)",
+    )
+    parser.add_argument("--no-cors", action="store_true", help="answer no cross-origin request")
+    parser.add_argument("--url-ttl", type=int, metavar="SECONDS", help="lifetime of signed file URLs")
+    parser.add_argument(
+        "--rate-limit", metavar="N/SECONDS", help="requests per window per token, e.g. 30/60 as upstream"
+    )
+    parser.add_argument("--latency", metavar="MIN-MAX", help="added latency in ms on API calls, e.g. 50-200")
     for kind in ("audio", "callback"):
         parser.add_argument(
+            f"--{kind}-hosts",
             f"--{kind}-host",
             action="extend",
             nargs="+",
             dest=f"{kind}_hosts",
             metavar="HOST",
-            help=f"allow {kind} URLs only to these hosts (loopback/private ones too); see docs/security.md",
+            help=f"allow {kind} URLs only to these hosts, loopback/private ones too (docs/security.md)",
         )
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    parser.add_argument("--log-format", choices=["text", "json"], help="one line per event (default text)")
     return parser
 
 
-def _banner(settings: Any) -> str:
-    base = f"http://{settings.host}:{settings.port}"
-    token = settings.api_keys[0] if settings.api_keys else "any-token"
-    auth = (
-        f"API keys ({len(settings.api_keys)} configured) or account.login tokens"
-        if settings.api_keys
-        else "open: any non-empty bearer token, each token its own tenant"
-    )
-    return "\n".join(
-        [
-            f"a2v-mock listening on {base}  (docs: {base}/docs, spec: {base}/openapi.yaml)",
-            f"data directory: {settings.data_dir.resolve()}",
-            f"auth: {auth}; admin API: {base}/__admin ({'key required' if settings.admin_key else 'open'})",
-            f"try:  curl -H 'Authorization: Bearer {token}' {base}/v1/a2v/character.list",
-        ]
-    )
+def _changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags set (None: not given, the config file or the default applies)."""
+    from mock_server.startup import parse_latency, parse_rate_limit
+
+    if args.no_cors and args.cors_origins:
+        raise ValueError("--cors and --no-cors contradict each other; give one")
+    changes: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "characters_file": args.characters,
+        "api_keys": args.api_keys,
+        "admin_key": args.admin_key,
+        "cors_origins": [] if args.no_cors else args.cors_origins,
+        "url_ttl_seconds": args.url_ttl,
+        "rate_limit": None if args.rate_limit is None else parse_rate_limit(args.rate_limit),
+        "latency_ms": None if args.latency is None else parse_latency(args.latency),
+        "audio_hosts": args.audio_hosts,
+        "callback_hosts": args.callback_hosts,
+        "render_workers": args.render_workers,
+        "test_mode": args.test_mode,
+        "log_level": args.log_level,
+        "log_format": args.log_format,
+    }
+    return {key: value for key, value in changes.items() if value is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from mock_server.config import Settings
+    from mock_server.startup import (
+        StartupError,
+        bind,
+        check_characters,
+        check_data_dir,
+        check_data_dir_free,
+        read_config,
+    )
+
+    os.umask(0o077)  # everything the server writes is its owner's only (docs/security.md)
 
     try:
-        settings = Settings.from_yaml(args.config) if args.config else Settings()
-        changes = {
-            key: value
-            for key, value in {
-                "host": args.host,
-                "port": args.port,
-                "data_dir": args.data_dir,
-                "api_keys": args.api_keys,
-                "admin_key": args.admin_key,
-                "audio_hosts": args.audio_hosts,
-                "callback_hosts": args.callback_hosts,
-                "render_workers": args.render_workers,
-                "test_mode": args.test_mode,
-                "log_level": args.log_level,
-            }.items()
-            if value is not None
-        }
-        settings = settings.replace(**changes)
-    except (OSError, ValueError) as err:
+        settings = read_config(args.config) if args.config else Settings()
+        try:
+            settings = settings.replace(**_changes(args))
+        except (TypeError, ValueError) as err:
+            raise StartupError(str(err)) from None
+        check_characters(settings)
+        check_data_dir(settings)
+        check_data_dir_free(settings)
+        sock = bind(settings.host, settings.port)
+        if settings.port == 0:  # the mock must know its own port to refuse requests to itself
+            settings = settings.replace(port=int(sock.getsockname()[1]))
+    except StartupError as err:
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2
 
-    import os
+    def reload_settings() -> Settings:
+        """The config file read again, with the flags over it (as at start-up)."""
+        fresh = read_config(args.config) if args.config else Settings()
+        try:
+            fresh = fresh.replace(**_changes(args))
+        except (TypeError, ValueError) as err:
+            raise StartupError(str(err)) from None
+        check_characters(fresh)
+        return fresh.replace(port=settings.port) if fresh.port == 0 else fresh  # the port bound at start
 
+    return _serve(settings, sock, args, reload_settings)
+
+
+def _serve(
+    settings: Settings, sock: socket.socket, args: argparse.Namespace, reload_settings: Callable[[], Settings]
+) -> int:
     import uvicorn
 
+    from mock_server import logs
     from mock_server.app import create_app
+    from mock_server.cors import allowed_origins
     from mock_server.http import server_options
-    from mock_server.lock import DataDirInUse, DataDirLock
+    from mock_server.startup import BannerServer
 
-    os.umask(0o077)  # everything the server writes is its owner's only
-    lock = DataDirLock(settings.data_dir.resolve())
-    try:  # checked before start-up so the refusal is one line, not a traceback
-        lock.acquire()
-    except DataDirInUse as err:
-        print(f"a2v-mock: {err}", file=sys.stderr)
-        return 1
-    lock.release()
-
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format, settings.log_level)
     app = create_app(settings)
-    print(_banner(settings), flush=True)
     config = uvicorn.Config(
         app,
-        host=settings.host,
-        port=settings.port,
+        log_config=logs.uvicorn_log_config(),
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # our request line replaces uvicorn's access log
         lifespan="on",
         # "auto", "h11" or "httptools", with the request head bounded (mock_server/http.py)
         **server_options(settings.http, app.state.mock.limits.max_header_bytes),
     )
-    server = uvicorn.Server(config)
-    server.run()
+    watched = [p for p in (args.config, settings.characters_file) if p is not None] if args.reload else []
+    cors = allowed_origins(settings.cors_origins, open_mode=settings.open_mode)
+    server = BannerServer(config, settings, cors, watched, reload_settings, app.state.mock)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0 if server.started else 1
 
 

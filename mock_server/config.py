@@ -97,6 +97,11 @@ class Settings:
     #: Start the render processes at start-up so the first task does not pay for it.
     prewarm: bool = True
     log_level: str = "info"
+    #: `text` (one readable line per event) or `json` (one object per line); uvicorn's lines too.
+    log_format: str = "text"
+    #: Origins a browser page may call from; None: any origin in open mode, none in keyed mode;
+    #: `[]` turns CORS off (`--no-cors`).
+    cors_origins: list[str] | None = None
     #: uvicorn's HTTP implementation: "auto" (httptools when installed, else h11), "h11", "httptools".
     http: str = "auto"
 
@@ -124,6 +129,8 @@ class Settings:
             raise ValueError(f"download_workers must be at least 1, got {self.download_workers}")
         if self.queue_capacity < 1:
             raise ValueError(f"queue_capacity must be at least 1, got {self.queue_capacity}")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         for name in ("error_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:

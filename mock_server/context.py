@@ -21,13 +21,16 @@ __all__ = [
     "operation",
     "set_identity",
     "set_operation",
+    "set_validation",
     "tenant",
+    "validation",
     "was_forced",
 ]
 
 _IDENTITY = "a2v.identity"
 _OPERATION = "a2v.operation"
 _FORCED = "a2v.forced"
+_VALIDATION = "a2v.validation"
 
 
 def set_identity(scope: Scope, value: Identity) -> None:
@@ -60,3 +63,12 @@ def mark_forced(scope: Scope) -> None:
 
 def was_forced(scope: Scope) -> bool:
     return bool(scope.get(_FORCED))
+
+
+def set_validation(scope: Scope, verdict: str) -> None:
+    """Test mode's verdict on the answer: "ok", "mismatch" or "exempt" (forced by test control)."""
+    scope[_VALIDATION] = verdict
+
+
+def validation(scope: Scope) -> str | None:
+    return scope.get(_VALIDATION)

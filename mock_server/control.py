@@ -1,6 +1,7 @@
 """Test control: the per-request `Prefer` header and the run-time scenario.
 
-`Prefer: status=503, code=1010` forces this call's answer; on `video.generate`,
+`Prefer: status=503, code=1010` forces this call's answer (Prism's keys work too: `code=` with an
+HTTP status, 100-599, is that status; `example=NAME` answers the spec's example); on `video.generate`,
 `outcome=finish|error; error_code=10003; duration=2.5` choose the task's fate. The scenario holds the
 run-time faults (latency, random errors, dropped connections), the rate limit, the task timings and a
 queue of fates for the next generate calls. It starts from `Settings` and `reset()` returns there; its
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Prefer", "Scenario", "parse_prefer"]
 
-_PREFER_KEYS = {"status", "code", "outcome", "error_code", "duration"}
+_PREFER_KEYS = {"status", "code", "outcome", "error_code", "duration", "example"}
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,17 @@ class Prefer:
     status: int | None = None
     code: int | None = None
     fate: TaskFate = field(default_factory=TaskFate)
+    #: Prism's `example=NAME`: answer the spec's named example.
+    example: str | None = None
 
     @property
     def forces_answer(self) -> bool:
-        return self.status is not None or self.code is not None
+        return self.status is not None or self.code is not None or self.example is not None
+
+    @property
+    def wants_example(self) -> bool:
+        """An example answers: asked by name, or a success status asked (Prism's `code=200`)."""
+        return self.example is not None or (self.status is not None and 200 <= self.status < 300)
 
 
 def _bad(message: str) -> ApiError:
@@ -54,8 +62,14 @@ def parse_prefer(header: str | None) -> Prefer:
         if not sep or key not in _PREFER_KEYS:
             continue
         try:
-            if key in ("status", "code"):
+            if key == "code" and value.isdigit() and 100 <= int(value) <= 599:
+                values["status"] = int(value)  # Prism's meaning: an HTTP status (catalog codes are not)
+            elif key in ("status", "code"):
                 values[key] = int(value)
+            elif key == "example":
+                if not value:
+                    raise ValueError(value)
+                values[key] = value
             elif key == "error_code":
                 values[key] = ErrorCode(int(value))
             elif key == "duration":
@@ -68,7 +82,7 @@ def parse_prefer(header: str | None) -> Prefer:
         fate = TaskFate(values.get("outcome"), values.get("error_code"), values.get("duration"))
     except ValueError as err:
         raise _bad(str(err)) from err
-    return Prefer(values.get("status"), values.get("code"), fate)
+    return Prefer(values.get("status"), values.get("code"), fate, values.get("example"))
 
 
 def _rate(name: str, value: Any) -> float:

@@ -8,11 +8,13 @@ same document labelled 3.0.3; `/openapi.yaml` is always the untouched spec.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+
+from mock_server.samples import SAMPLES, Samples
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -42,7 +44,24 @@ async def spec_json(request: Request) -> Response:
     document["openapi"] = "3.0.3"
     base = str(request.base_url).rstrip("/")
     document["servers"] = [{"url": base, "description": "this mock server"}]
+    document["info"] = {**document.get("info", {}), "description": _mock_note(base) + _description(document)}
     return Response(json.dumps(document), media_type="application/json")
+
+
+def _description(document: dict[str, Any]) -> str:
+    return str(document.get("info", {}).get("description", ""))
+
+
+def _mock_note(base: str) -> str:
+    """What this page adds for the mock: the console and the built-in samples, ready for "Try it out"."""
+    samples = "\n".join(
+        f"- [`{url}`]({url}): {SAMPLES[name].description}" for name, url in Samples.urls(base).items()
+    )
+    return (
+        f"**This is the a2v-mock server.** Web console: [{base}/console]({base}/console). "
+        "Any bearer token works in open mode. Built-in speech samples, usable as `audio_url`:\n\n"
+        f"{samples}\n\n---\n\n"
+    )
 
 
 async def page(request: Request) -> HTMLResponse:

@@ -118,6 +118,16 @@ class HostPolicy:
             self._local = _local_addresses(self.listen_host)
         return address in self._local
 
+    async def targets_self(self, host: str, port: int) -> bool:
+        """Whether `host:port` is this mock (every address of the name is one of its own)."""
+        if port not in self.self_ports:
+            return False
+        try:
+            addresses = await resolve(host, port)
+        except (OSError, UnicodeError):
+            return False
+        return bool(addresses) and all(self._is_self(_address(text), port) for text in addresses)
+
     def lists(self, host: str) -> bool:
         """Whether the allow-list names `host` as written (a name, or an address literal)."""
         return self.allowed is None or host.lower().strip("[]").rstrip(".") in self.allowed

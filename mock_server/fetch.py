@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -73,10 +75,19 @@ async def bounded_body(response: httpx.Response, limit: int) -> AsyncIterator[by
             yield count(tail)
 
 
+#: Reads the mock's own read-only audio (a built-in sample, a signed upload) for a URL path and query;
+#: None when the path is not such audio.
+LocalAudio = Callable[[str, str], Awaitable[bytes | None]]
+
+
 class AudioFetcher:
-    def __init__(self, limits: Limits, policy: HostPolicy) -> None:
+    """Downloads audio; an `audio_url` naming the mock's own sample or upload is read in-process (the
+    mock never sends itself a request: every other URL of its own is refused like any other host)."""
+
+    def __init__(self, limits: Limits, policy: HostPolicy, local: LocalAudio | None = None) -> None:
         self.limits = limits
         self.policy = policy
+        self.local = local
         self.client = httpx.AsyncClient(
             transport=guarded_transport(policy),
             follow_redirects=True,
@@ -105,8 +116,28 @@ class AudioFetcher:
             dest.unlink(missing_ok=True)
             raise
 
+    async def _own(self, url: str) -> bytes | None:
+        if self.local is None:
+            return None
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            return None
+        if not parts.hostname or not await self.policy.targets_self(parts.hostname, port):
+            return None
+        return await self.local(parts.path, parts.query)
+
     async def _fetch(self, url: str, dest: Path) -> int:
         limit = self.limits.max_audio_bytes
+        own = await self._own(url)
+        if own is not None:
+            if len(own) > limit:
+                raise TaskFailure(
+                    ErrorCode.AUDIO_TOO_LARGE, f"audio is {len(own)} bytes; the limit is {limit} bytes"
+                )
+            dest.write_bytes(own)
+            return len(own)
         try:
             async with self.client.stream("GET", url) as response:
                 if response.status_code in (404, 410):

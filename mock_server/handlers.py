@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode, Status
 from mock_server.errors import ApiError
+from mock_server.logs import task_event
 from mock_server.store import Task, new_video_id
 from mock_server.values import Outcome, Plan, TaskFate, Timings
 
@@ -187,6 +188,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
         plan=_plan(s, call, who.tenant, now),
     )
     await s.store.insert_task(task)
+    task_event("created", task.video_id, task.tenant, model_id=task.model_id)
     if key is not None:
         await s.store.remember_key(who.tenant, key, body_hash, task.video_id)
     s.runner.start(task.video_id)

@@ -1,12 +1,38 @@
-"""A bounded ring buffer of the requests a server answered, for `GET /__admin/journal`."""
+"""A bounded ring buffer of the requests a server answered, for `GET /__admin/requests` (and `/journal`).
+
+Each entry keeps the request's and the response's headers and bodies, capped at `BODY_CAP` bytes each
+(`truncated` says so), with `Authorization` replaced by the tenant's label: the journal never holds a
+raw token, so the console can show it.
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final
 
-__all__ = ["Entry", "Journal"]
+__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal"]
+
+#: Bytes of each body kept in the journal.
+BODY_CAP: Final = 16 * 1024
+
+_ids = itertools.count(1)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One side of an exchange: headers (lower-case names) and the body's first `BODY_CAP` bytes."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    truncated: bool = False
+    size: int = 0
+
+    @classmethod
+    def of(cls, headers: dict[str, str], body: bytes) -> Exchange:
+        kept = body[:BODY_CAP]
+        return cls(headers, kept.decode("utf-8", "replace"), len(body) > BODY_CAP, len(body))
 
 
 @dataclass(slots=True)
@@ -19,6 +45,9 @@ class Entry:
     status: int
     code: int | None
     duration_ms: float
+    request: Exchange = field(default_factory=Exchange)
+    response: Exchange = field(default_factory=Exchange)
+    id: int = field(default_factory=lambda: next(_ids))
 
 
 class Journal:
@@ -45,17 +74,28 @@ class Journal:
         method: str | None = None,
         path: str | None = None,
         status: int | None = None,
+        code: int | None = None,
+        contains: str | None = None,
+        since: float | None = None,
         limit: int | None = None,
+        bodies: bool = False,
     ) -> list[dict[str, Any]]:
-        """Matching entries, newest last; `limit` keeps the newest ones."""
+        """Matching entries, newest last; `limit` keeps the newest ones. `path` ending in `*` is a
+        prefix; `contains` looks in both bodies. Without `bodies`, entries are the short form."""
+        prefix = path[:-1] if path is not None and path.endswith("*") else None
         found = [
             e
             for e in self._entries
             if (tenant is None or e.tenant == tenant)
             and (method is None or e.method == method.upper())
-            and (path is None or e.path == path)
+            and (path is None or (e.path.startswith(prefix) if prefix is not None else e.path == path))
             and (status is None or e.status == status)
+            and (code is None or e.code == code)
+            and (since is None or e.time >= since)
+            and (contains is None or contains in e.request.body or contains in e.response.body)
         ]
         if limit is not None:
             found = found[-limit:] if limit > 0 else []
-        return [asdict(e) for e in found]
+        if bodies:
+            return [asdict(e) for e in found]
+        return [{k: v for k, v in asdict(e).items() if k not in ("request", "response", "id")} for e in found]

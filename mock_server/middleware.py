@@ -34,7 +34,9 @@ from mock_server.errors import (
     ResponseMismatch,
     envelope_bytes,
 )
-from mock_server.journal import Entry
+from mock_server.journal import BODY_CAP, Entry, Exchange
+from mock_server.logs import request_line
+from mock_server.redact import tenant_label
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,7 +54,7 @@ log = logging.getLogger("mock_server")
 
 API_PREFIX = "/v1/"
 _UNCOUNTED = ("/v1/ping",)
-_QUIET = ("/__admin", "/docs", "/openapi.yaml", "/favicon")
+_QUIET = ("/__admin", "/docs", "/openapi.yaml", "/favicon", "/console", "/samples")
 
 
 def _quiet(scope: Scope) -> bool:
@@ -184,6 +186,7 @@ class ResponseCheck:
         await self.app(scope, receive, buffer)
         start = next((m for m in messages if m["type"] == "http.response.start"), None)
         op = context.operation(scope)
+        context.set_validation(scope, "exempt")
         if start is not None and op is not None and not context.was_forced(scope):
             raw = start.get("headers", [])
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in raw}
@@ -191,12 +194,14 @@ class ResponseCheck:
             try:
                 self.validator.response(op, start["status"], headers, body)
             except ResponseMismatch as err:
+                context.set_validation(scope, "mismatch")
                 log.error("test mode: response does not match the spec: %s", err)
                 self.violations.append(err)
                 text = f"the mock's response does not match the spec: {err}"
                 limits = [(k, v) for k, v in raw if k.startswith(b"x-ratelimit-")]
                 await _send_json(send, 500, envelope_bytes(ErrorCode.INTERNAL_ERROR, text), limits)
                 raise
+            context.set_validation(scope, "ok")
         for message in messages:
             await send(message)
 
@@ -217,7 +222,8 @@ class Identify:
 
 
 class JournalLayer:
-    """Records each request with its status (0 when no answer was sent) and the envelope's code."""
+    """Records each request with its status (0 when no answer was sent), the envelope's code, and both
+    sides' headers and bodies (capped, the token replaced by the tenant's label); logs its line."""
 
     def __init__(self, app: ASGIApp, journal: Journal) -> None:
         self.app = app
@@ -229,30 +235,73 @@ class JournalLayer:
             return
         started = time.perf_counter()
         status, code = 0, None
+        request_body: list[bytes] = []
+        response_body: list[bytes] = []
+        response_headers: dict[str, str] = {}
+        kept = [0, 0]  # bytes of the request and response bodies kept so far
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and kept[0] <= BODY_CAP:
+                chunk = message.get("body", b"")
+                request_body.append(chunk)
+                kept[0] += len(chunk)
+            return message
 
         async def recording(message: Message) -> None:
             nonlocal status, code
             if message["type"] == "http.response.start":
                 status = message["status"]
-            elif message["type"] == "http.response.body" and code is None and status >= 200:
-                code = _code(message.get("body", b""))
+                response_headers.update(_headers(message.get("headers", []), None))
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if code is None and status >= 200:
+                    code = _code(chunk)
+                if kept[1] <= BODY_CAP:
+                    response_body.append(chunk)
+                    kept[1] += len(chunk)
             await send(message)
 
         try:
-            await self.app(scope, receive, recording)
+            await self.app(scope, receiving, recording)
         finally:
+            tenant = context.tenant(scope)
+            duration_ms = (time.perf_counter() - started) * 1000
             self.journal.add(
                 Entry(
                     time=time.time(),
-                    tenant=context.tenant(scope),
+                    tenant=tenant,
                     method=scope["method"],
                     path=scope["path"][:_KEPT],
                     query=scope.get("query_string", b"")[:_KEPT].decode("latin-1"),
                     status=status,
                     code=code,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                    duration_ms=round(duration_ms, 3),
+                    request=Exchange.of(_headers(scope["headers"], tenant), b"".join(request_body)),
+                    response=Exchange.of(response_headers, b"".join(response_body)),
                 )
             )
+            request_line(
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                code=code,
+                duration_ms=duration_ms,
+                tenant=tenant,
+                validation=context.validation(scope),
+            )
+
+
+def _headers(raw: Any, tenant: str | None) -> dict[str, str]:
+    """Headers for the journal, with the bearer token replaced by the tenant's label."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        if name == "authorization":
+            text = f"Bearer <{tenant_label(tenant) or 'token'}>"
+        headers[name] = text if name not in headers else f"{headers[name]}, {text}"
+    return headers
 
 
 #: Characters of a path or query a journal entry keeps (the header limit bounds them too).

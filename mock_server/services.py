@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from mock_server.auth import Authenticator
 from mock_server.background import spawn
@@ -21,7 +22,7 @@ from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
 from mock_server.control import Scenario
 from mock_server.egress import HostPolicy
-from mock_server.errors import Errors
+from mock_server.errors import ApiError, Errors
 from mock_server.faults import UvicornFaultInjector
 from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
@@ -31,6 +32,7 @@ from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
 from mock_server.ratelimit import RateLimiter
 from mock_server.routing import OperationTable
+from mock_server.samples import Samples
 from mock_server.store import SqliteStore
 from mock_server.tasks import TaskRunner
 from mock_server.views import VideoViews, video_file
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
     from mock_server.faults import FaultInjector
+    from mock_server.fetch import LocalAudio
     from mock_server.files import FileStore
     from mock_server.queue import RenderQueue
     from mock_server.store import Store
@@ -105,6 +108,15 @@ class Services:
         if self.lock is not None:
             self.lock.release()
 
+    async def reload_characters(self) -> None:
+        """Read the characters file again and render with it from now on (`--reload`)."""
+        path = self.settings.characters_file
+        await self.characters.reload(path)
+        restart = getattr(self.queue, "restart", None)
+        if restart is not None:
+            restart(None if path is None else str(path))
+        self.cache.clear()  # the cached character list
+
     def apply_scenario(self) -> None:
         """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
         self.limiter.configure(self.scenario.rate_limit)
@@ -130,6 +142,30 @@ class Services:
             await self.files.clear("videos")
 
 
+def own_audio(signer: Signer, files: FileStore) -> LocalAudio:
+    """The mock's own audio a task may name: a built-in sample, or an upload under a valid signature."""
+    samples = Samples()
+
+    async def read(path: str, query: str) -> bytes | None:
+        if path.startswith("/samples/"):
+            try:
+                return samples.bytes_of(path.removeprefix("/samples/"))
+            except KeyError:
+                return None
+        root = getattr(files, "root", None)  # uploads are read in-process from a local file store only
+        name = path.removeprefix("/files/")
+        if not path.startswith("/files/uploads/") or root is None or "/" in name.removeprefix("uploads/"):
+            return None
+        q = dict(parse_qsl(query))
+        try:
+            signer.verify(path, q.get("Expires"), q.get("Signature"))
+            return (root / name).read_bytes()
+        except (ApiError, OSError):
+            return None
+
+    return read
+
+
 def build_services(settings: Settings, spec: Spec) -> Services:
     """Build every service of one server from its settings (the only place that chooses implementations)."""
     limits = dataclasses.replace(spec.limits, **settings.limits)
@@ -149,7 +185,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
             open_mode=settings.open_mode, allowed=hosts, listen_host=settings.host, port=settings.port
         )
 
-    fetcher = AudioFetcher(limits, policy(settings.audio_hosts))
+    fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files))
     scenario = Scenario.from_settings(settings)
     callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
     runner = TaskRunner(

@@ -22,6 +22,7 @@ from a2v_spec import ErrorCode, Status
 from mock_server.background import spawn
 from mock_server.errors import TaskFailure
 from mock_server.fairness import FairGate
+from mock_server.logs import task_event
 from mock_server.queue import RenderJob
 from mock_server.values import Outcome
 from mock_server.views import video_file
@@ -166,6 +167,10 @@ class TaskRunner:
     ) -> Task | None:
         task = await self.store.advance(video_id, status, error=error, duration=duration)
         if task is not None and task.terminal:
+            if task.status is Status.FINISHED:
+                task_event("finished", video_id, task.tenant, duration=task.duration)
+            else:
+                task_event("error", video_id, task.tenant, code=task.error_code, message=task.error_message)
             self.on_end(task)
         return task
 
@@ -274,6 +279,8 @@ class TaskRunner:
         if task.status is Status.PENDING:
             await self._wait_until(plan.accepted_at + plan.timings.pending_seconds)
             moved = await self.store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
+            if moved is not None:
+                task_event("started", task.video_id, task.tenant)
             if moved is None:  # forced forward meanwhile: go on unless it already ended
                 current = await self.store.get_task(task.video_id)
                 if current is None or current.terminal:

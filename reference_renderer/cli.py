@@ -49,11 +49,50 @@ class _Progress:
         self.stream.flush()
 
 
+#: What each output option writes, by file extension (anything else is refused before rendering).
+_OUTPUT_SUFFIXES = {
+    "--output": ".mp4",
+    "--mask-output": ".mp4",
+    "--track-output": ".json",
+    "--preview": ".png",
+}
+
+_EPILOG = """\
+modes:
+  render     a2v-render AUDIO --character ID --output OUT.mp4 [--mask-output MASK.mp4] [--track-output T.json]
+  list       a2v-render --list-characters [--characters EXTRA.yaml]
+  preview    a2v-render --character ID --preview OUT.png [--size N]
+
+outputs: --output and --mask-output write MP4 (H.264 + AAC), --track-output JSON, --preview PNG;
+any other extension is refused before anything is rendered. A progress bar is shown when stderr is
+a terminal.
+
+exit codes:
+  0  success
+  1  the input was rejected: audio missing, unreadable, not audio, too short or too long, or a bad
+     characters file (the message on stderr names the file)
+  2  usage error: a missing or unknown option, a bad value, an output extension it does not write
+"""
+
+
+def _version() -> str:
+    """`a2v-render <version> (a2v-kit)`, as the other commands say it (the renderer imports no spec)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"a2v-render {version('a2v-kit')} (a2v-kit)"
+    except PackageNotFoundError:
+        return "a2v-render 0+unknown (a2v-kit)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="a2v-render",
         description="Render a lip-synced talking-character MP4 (H.264 + AAC) from any audio file.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("--version", action="version", version=_version())
     p.add_argument("audio", nargs="?", help="input audio (WAV, MP3, Ogg/Opus, M4A/AAC, FLAC, ...)")
     p.add_argument("--character", "-c", help="character model_id (see --list-characters)")
     p.add_argument("--output", "-o", help="output MP4 path")
@@ -85,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    for option, suffix in _OUTPUT_SUFFIXES.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is not None and not value.lower().endswith(suffix):
+            parser.error(f"{option} {value!r}: a2v-render writes only {suffix} there")
     try:
         chars = load_characters(args.characters)
     except CharacterError as err:
@@ -130,10 +173,10 @@ def _main(argv: list[str] | None) -> int:
             progress=_Progress(sys.stderr),
         )
     except AudioError as err:
-        print(f"a2v-render: {err}", file=sys.stderr)
+        print(f"a2v-render: {_naming(args.audio, str(err))}", file=sys.stderr)
         return 1
     except RenderError as err:
-        print(f"a2v-render: render failed: {err}", file=sys.stderr)
+        print(f"a2v-render: {_naming(args.audio, f'render failed: {err}')}", file=sys.stderr)
         return 1
     if args.track_output:
         with open(args.track_output, "w", encoding="utf-8") as fh:
@@ -141,6 +184,11 @@ def _main(argv: list[str] | None) -> int:
     if sys.stderr.isatty():
         print(f"{args.output}: {result.frame_count} frames, {result.duration:.2f} s", file=sys.stderr)
     return 0
+
+
+def _naming(path: str, message: str) -> str:
+    """The message with the input file named once (some renderer errors already name it)."""
+    return message if path in message else f"{path}: {message}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalFileStore"]
 
-_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
+_TYPES = {
+    ".mp4": "video/mp4",
+    ".png": "image/png",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+}
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
 

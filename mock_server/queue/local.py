@@ -286,6 +286,23 @@ class LocalRenderPool:
             self._executor = None
             broken.shutdown(wait=False, cancel_futures=True)
 
+    def restart(self, characters_file: str | None) -> None:
+        """Later jobs go to fresh processes, which read `characters_file` again (`--reload`); jobs
+        already running finish in the old ones, which then exit."""
+        self.characters_file = characters_file
+        old, queue, thread = self._executor, self._queue, self._thread
+        self._executor, self._queue, self._thread = None, None, None
+        if old is None:
+            return
+
+        def retire() -> None:
+            old.shutdown(wait=True)
+            queue.put(None)
+            if thread is not None:
+                thread.join(timeout=5)
+
+        threading.Thread(target=retire, name="a2v-render-retire", daemon=True).start()
+
     async def aclose(self) -> None:
         await anyio.to_thread.run_sync(self._shutdown)
 

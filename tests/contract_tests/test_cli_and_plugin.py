@@ -104,3 +104,11 @@ def test_plugin_runs_the_kit_inside_another_suite(tmp_path: Path) -> None:
     assert "3 passed" in result.stdout, result.stdout
     assert "PASSED   A2V-PING" in result.stdout
     assert 'name="A2V-ERROR-UNKNOWN-VIDEO"' in junit.read_text()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("a2v-contract ")

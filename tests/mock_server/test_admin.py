@@ -12,6 +12,7 @@ from mock_server.app import create_app
 from mock_server.auth import tenant_id
 from mock_server.config import Settings
 from mock_server.faults import DroppedConnection
+from mock_server.redact import tenant_label
 from mock_server.testing import app_client, run_server
 
 from .conftest import TEST_SETTINGS, AudioHost, wait_for
@@ -200,6 +201,7 @@ def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHos
     tasks = mock.get("/__admin/tasks", params={"tenant": "f"}).json()["data"]
     assert {t["video_id"] for t in tasks} == {first, second}
     assert {t["tenant"] for t in tasks} == {tenant_id("f")}  # derived: the admin API shows no token
+    assert tenant_label(tenant_id("f")) == tenant_id("f")  # a derived id is its own label
     moved = mock.post(f"/__admin/tasks/{first}", json={"status": "in_progressing", "progress": 40}).json()[
         "data"
     ]

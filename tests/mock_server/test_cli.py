@@ -84,7 +84,8 @@ def test_banner_tells_where_and_how(config: Path, tmp_path: Path, processes: lis
     banner = cli.log.read_text()
     assert cli.base_url in banner
     assert str((tmp_path / "data").resolve()) in banner
-    assert "curl -H 'Authorization: Bearer" in banner
+    assert "curl -s -H 'Authorization: Bearer" in banner
+    assert "/samples/hello.wav" in banner
 
 
 def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -92,3 +92,65 @@ def test_audio_errors_exit_1(make_audio, tmp_path: Path, capsys: pytest.CaptureF
     assert main([str(long), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4"), "--max-duration", "1"]) == 1
     assert "audio is 2.0 s long; the limit is 1 s" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_help_states_modes_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("modes:", "--list-characters", "--preview OUT.png", "exit codes:", "  2  usage error"):
+        assert expected in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("a2v-render ")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "writes"),
+    [
+        ("--output", "x.avi", ".mp4"),
+        ("--mask-output", "m.webm", ".mp4"),
+        ("--track-output", "t.csv", ".json"),
+    ],
+)
+def test_an_output_extension_it_does_not_write_is_refused(
+    option: str, value: str, writes: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["a.wav", "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4"), option, str(tmp_path / value)]
+
+    assert main(argv) == 2
+    assert f"a2v-render writes only {writes} there" in capsys.readouterr().err
+    assert not (tmp_path / value).exists()
+
+
+def test_every_audio_error_names_the_input_file(
+    make_audio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long = make_audio("wav", 16_000, 1, duration=2.0)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+
+    for audio in (long, empty, tmp_path / "missing.wav"):
+        main([str(audio), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4"), "--max-duration", "1"])
+        assert str(audio) in capsys.readouterr().err
+
+
+def test_progress_bar_on_a_terminal_only() -> None:
+    import io
+
+    from reference_renderer.cli import _Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        bar = _Progress(stream)
+        bar(5, 10)
+        bar(10, 10)
+
+    assert "[###############...............] 5/10 frames" in terminal.getvalue()
+    assert terminal.getvalue().endswith("10/10 frames   0.0 s\n")
+    assert pipe.getvalue() == ""

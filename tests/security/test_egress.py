@@ -172,3 +172,17 @@ def test_keyed_callbacks_to_unlisted_private_hosts_are_refused_without_a_connect
     assert ended_deliveries[0]["attempts"] == 1
     assert ended_deliveries[0]["last_error"] == "callback_url host is not allowed"
     assert connections == []
+
+
+@pytest.mark.parametrize("mode", ["open", "keyed"])
+def test_the_mocks_own_samples_are_read_in_process_not_fetched(
+    serve: Callable[..., RunningServer], connections: list[tuple[str, int]], mode: str
+) -> None:
+    server = serve(**({} if mode == "open" else {"api_keys": ["k1"]}))
+    port = server.settings.port
+    with client_for(server, None if mode == "open" else "k1") as client:
+        sample = wait_for(client, submit(client, f"http://localhost:{port}/samples/short.wav"))
+        other = wait_for(client, submit(client, f"http://localhost:{port}/samples/../__admin/journal"))
+    assert sample["status"] == "finished"
+    assert other["error"] == {"code": 10002, "message": REFUSED}
+    assert connections == []

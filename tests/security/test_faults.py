@@ -51,7 +51,7 @@ def test_a_second_server_on_the_data_directory_refuses_in_one_line(tmp_path: Pat
             text=True,
             timeout=60,
         )
-        assert done.returncode == 1
+        assert done.returncode != 0
         lines = done.stderr.strip().splitlines()
         assert len(lines) == 1, done.stderr
         assert f"in use by another a2v-mock (pid {os.getpid()})" in lines[0]

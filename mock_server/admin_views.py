@@ -1,0 +1,179 @@
+"""Admin calls for people and their tools (the console, WireMock habits): who is here, what was asked.
+
+    GET  /__admin/info                 mode, version, built-in samples, codes that can end a task
+    GET  /__admin/tenants              every tenant seen, by label, with task counts
+    POST /__admin/tenants/label        {"token": ...} -> {"tenant": label}: which tenant a token is
+    GET  /__admin/requests             the journal with headers and bodies (capped), filtered
+    GET  /__admin/requests/count       how many entries match the same filters
+    POST /__admin/uploads?name=a.wav   raw bytes in; a signed URL the mock can fetch them back from
+
+Tenants are shown by label (`mock_server.redact`), never by token; every `tenant` parameter of the admin
+API also accepts a label. Filters of `requests`: `tenant`, `method`, `path` (exact, or a prefix ending in
+`*`), `status`, `code`, `contains` (substring of either body), `since` (unix time), `limit`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING, Any, Protocol
+
+from starlette.routing import Route
+
+from a2v_spec import ErrorCode
+from a2v_spec.pointer import resolve_pointer
+from a2v_spec.version import kit_version
+from mock_server.admin import AdminServices, _int, _json, _ok
+from mock_server.errors import ApiError
+from mock_server.redact import tenant_label
+from mock_server.samples import SAMPLES, Samples
+from mock_server.tenants import known_tenants, resolve_tenant
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from a2v_spec import Limits
+    from mock_server.files import FileStore, Signer
+
+__all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices"]
+
+#: File types an upload may have (what the renderer decodes); the suffix picks the Content-Type.
+UPLOAD_SUFFIXES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+}
+_UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
+
+
+class ViewServices(AdminServices, Protocol):
+    """What these views use beyond the admin API's services: the file store, the signer, the limits."""
+
+    @property
+    def files(self) -> FileStore: ...
+    @property
+    def signer(self) -> Signer: ...
+    @property
+    def limits(self) -> Limits: ...
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+class AdminViews:
+    """The calls above, each a small task over `ViewServices` (like `admin.AdminApi`)."""
+
+    def __init__(self, services: ViewServices, authorize: Callable[[Request], None]) -> None:
+        self.s = services
+        self._authorize = authorize
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/info", self.info, methods=["GET"]),
+            Route("/tenants", self.tenants, methods=["GET"]),
+            Route("/tenants/label", self.label, methods=["POST"]),
+            Route("/requests", self.requests, methods=["GET"]),
+            Route("/requests/count", self.requests_count, methods=["GET"]),
+            Route("/uploads", self.upload, methods=["POST"]),
+        ]
+
+    async def info(self, request: Request) -> Response:
+        self._authorize(request)
+        urls = Samples.urls(_base(request))
+        task_codes = resolve_pointer(self.s.spec.document, "/components/schemas/TaskErrorCode")["enum"]
+        return _ok(
+            {
+                "version": kit_version(),
+                "mode": "open" if self.s.settings.open_mode else "keyed",
+                "admin_key_required": self.s.settings.admin_key is not None,
+                "test_mode": self.s.settings.test_mode,
+                "samples": [
+                    {"name": s.name, "url": urls[s.name], "seconds": s.seconds, "description": s.description}
+                    for s in SAMPLES.values()
+                ],
+                "task_error_codes": [
+                    {"code": c, "message": self.s.errors.message(ErrorCode(c))} for c in task_codes
+                ],
+            }
+        )
+
+    async def tenants(self, request: Request) -> Response:
+        self._authorize(request)
+        rows = [{"tenant": tenant_label(t), **counts} for t, counts in (await known_tenants(self.s)).items()]
+        return _ok(sorted(rows, key=lambda r: -r["last"]))
+
+    async def label(self, request: Request) -> Response:
+        self._authorize(request)
+        token = (await _json(request, self.s.limits.max_request_bytes)).get("token")
+        if not isinstance(token, str) or not token:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, "invalid parameter 'token': a non-empty string is required"
+            )
+        return _ok({"tenant": tenant_label(await self.s.auth.tenant_of(token))})
+
+    async def _filters(self, request: Request) -> dict[str, Any]:
+        q = request.query_params
+        since = q.get("since")
+        try:
+            since_value = float(since) if since else None
+        except ValueError:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER, f"invalid parameter 'since': {since!r} is not a unix time"
+            ) from None
+        return {
+            "tenant": await resolve_tenant(self.s, q.get("tenant")),
+            "method": q.get("method") or None,
+            "path": q.get("path") or None,
+            "status": _int(request, "status"),
+            "code": _int(request, "code"),
+            "contains": q.get("contains") or None,
+            "since": since_value,
+        }
+
+    async def requests(self, request: Request) -> Response:
+        self._authorize(request)
+        filters = await self._filters(request)
+        entries = self.s.journal.query(**filters, limit=_int(request, "limit"), bodies=True)
+        for entry in entries:
+            entry["tenant"] = tenant_label(entry["tenant"])
+        return _ok(entries)
+
+    async def requests_count(self, request: Request) -> Response:
+        self._authorize(request)
+        return _ok({"count": len(self.s.journal.query(**await self._filters(request)))})
+
+    async def upload(self, request: Request) -> Response:
+        self._authorize(request)
+        name = request.query_params.get("name") or "upload.wav"
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if suffix not in UPLOAD_SUFFIXES or not _UPLOAD_NAME.match(name):
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER,
+                f"invalid parameter 'name': {name!r} must be a plain file name ending in "
+                f"{', '.join(sorted(UPLOAD_SUFFIXES))}",
+            )
+        data = await request.body()
+        if not data:
+            raise ApiError(
+                ErrorCode.MALFORMED_BODY, "the upload is empty: send the file's bytes as the request body"
+            )
+        limit = self.s.limits.max_audio_bytes
+        if len(data) > limit:
+            raise ApiError(
+                ErrorCode.INVALID_PARAMETER,
+                f"the upload is {len(data)} bytes; the limit is {limit} (max_audio_bytes)",
+            )
+        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
+        staging = self.s.files.staging(stored)
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        staging.write_bytes(data)
+        await self.s.files.put(stored, staging)
+        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
+        return _ok({"name": name, "bytes": len(data), "url": url, "url_expires_at": expires})

@@ -1,0 +1,182 @@
+"""The mock's log: one line per request and one per task event, in one format for every logger.
+
+`configure("text" | "json", level)` installs a single handler on the root logger, so uvicorn's own
+lines (start-up, errors) come out in the same format as ours. Records carry their fields in
+`record.a2v` (a dict), which the JSON formatter writes as keys and the text formatter as `key=value`:
+
+    2026-11-29T18:00:00.123Z INFO  request POST /v1/a2v/video.generate 200 code=0 4.1ms tenant=tok-930bbdc51b
+    2026-11-29T18:00:02.456Z INFO  task finished video_id=v_1 tenant=tok-930bbdc51b duration=2.5
+
+A tenant is always shown by its label (`mock_server.redact.tenant_label`), never by its token.
+
+Example:
+    >>> import logging
+    >>> configure("json", "info", stream=None)  # doctest: +SKIP
+    >>> request_line(method="GET", path="/v1/ping", status=200, code=0, duration_ms=0.4, tenant=None)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import sys
+from typing import IO, Any, Final, Literal
+
+from mock_server.redact import tenant_label
+
+__all__ = [
+    "FORMATS",
+    "JsonFormatter",
+    "TextFormatter",
+    "configure",
+    "request_line",
+    "task_event",
+    "uvicorn_log_config",
+]
+
+FORMATS: Final = ("text", "json")
+LogFormat = Literal["text", "json"]
+
+#: Loggers: requests, task events, and everything else the server says.
+REQUESTS: Final = logging.getLogger("mock_server.requests")
+TASKS: Final = logging.getLogger("mock_server.tasks")
+
+#: The task events that get a line (each a verb of the message).
+TASK_EVENTS: Final = ("created", "started", "finished", "error", "callback_delivered", "callback_failed")
+
+
+def _time(record: logging.LogRecord) -> str:
+    moment = _dt.datetime.fromtimestamp(record.created, tz=_dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(record.msecs):03d}Z"
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = getattr(record, "a2v", None)
+    return dict(fields) if isinstance(fields, dict) else {}
+
+
+#: Fields the text format leaves out because the message already says them.
+_IN_MESSAGE: Final = frozenset({"event", "method", "path", "status"})
+
+
+class TextFormatter(logging.Formatter):
+    """`<time> <LEVEL> <message> key=value ...` with None fields left out."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = []
+        for key, value in _fields(record).items():
+            if value is None or key in _IN_MESSAGE:
+                continue
+            parts.append(f"{value}ms" if key == "duration_ms" else f"{key}={_text(value)}")
+        extras = " ".join(parts)
+        line = f"{_time(record)} {record.levelname:<5} {record.getMessage()}"
+        if extras:
+            line += " " + extras
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: `time`, `level`, `logger`, `message`, then the record's fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        data.update(_fields(record))
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, separators=(",", ":"), default=str)
+
+
+def _text(value: Any) -> str:
+    text = str(value)
+    return json.dumps(text) if (" " in text or not text) else text
+
+
+def formatter(fmt: str) -> logging.Formatter:
+    if fmt not in FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return JsonFormatter() if fmt == "json" else TextFormatter()
+
+
+class _Handler(logging.StreamHandler):
+    """The mock's handler, told apart from others so `configure` can replace it."""
+
+
+def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None = None) -> logging.Handler:
+    """One handler on the root logger for every logger (ours and uvicorn's); returns it."""
+    handler = _Handler(stream or sys.stderr)
+    handler.setFormatter(formatter(fmt))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if isinstance(old, _Handler):
+            root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        uv = logging.getLogger(name)
+        uv.handlers.clear()
+        uv.propagate = True
+        uv.disabled = False  # a dictConfig elsewhere (an in-process server) may have disabled it
+        uv.setLevel(logging.NOTSET)
+    for name in ("httpx", "httpcore"):  # the mock's own downloads and callbacks have task events
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return handler
+
+
+def uvicorn_log_config() -> dict[str, Any]:
+    """For `uvicorn.Config(log_config=...)`: keep uvicorn from installing its own handlers (ours apply)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {
+            name: {"handlers": [], "propagate": True}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+    }
+
+
+def request_line(
+    *,
+    method: str,
+    path: str,
+    status: int,
+    code: int | None,
+    duration_ms: float,
+    tenant: str | None,
+    validation: str | None = None,
+) -> None:
+    """Log one answered request. `status` 0 means the connection was dropped without an answer;
+    `validation` is the test-mode verdict ("ok", "mismatch", "exempt"), None outside test mode."""
+    if not REQUESTS.isEnabledFor(logging.INFO):
+        return
+    fields = {
+        "event": "request",
+        "method": method,
+        "path": path,
+        "status": status,
+        "code": code,
+        "duration_ms": round(duration_ms, 1),
+        "tenant": tenant_label(tenant),
+        "validation": validation,
+    }
+    answer = "dropped" if status == 0 else str(status)
+    level = logging.WARNING if validation == "mismatch" or status >= 500 else logging.INFO
+    REQUESTS.log(level, "request %s %s %s", method, path, answer, extra={"a2v": fields})
+
+
+def task_event(event: str, video_id: str, tenant: str | None, **details: Any) -> None:
+    """Log one task event: created, started, finished, error (with `code`), callback_delivered or
+    callback_failed (with `url`, `attempt`, `http_status` or `error`, `retry`)."""
+    if event not in TASK_EVENTS:
+        raise ValueError(f"unknown task event {event!r}; the events are {', '.join(TASK_EVENTS)}")
+    fields: dict[str, Any] = {"event": f"task.{event}", "video_id": video_id, "tenant": tenant_label(tenant)}
+    fields.update(details)
+    level = logging.WARNING if event in ("error", "callback_failed") else logging.INFO
+    TASKS.log(level, "task %s", event, extra={"a2v": fields})

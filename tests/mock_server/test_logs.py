@@ -1,0 +1,110 @@
+"""mock_server/logs.py: one line per request and per task event, text or JSON, uvicorn included."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mock_server import logs
+from mock_server.redact import tenant_label
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def captured() -> Iterator[tuple[io.StringIO, list[str]]]:
+    """Installs the handler on a StringIO and restores the root logger afterwards."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    stream = io.StringIO()
+    yield stream, []
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def _lines(stream: io.StringIO) -> list[str]:
+    return [line for line in stream.getvalue().splitlines() if line]
+
+
+def test_json_request_line_has_every_field_and_no_token(captured) -> None:
+    stream, _ = captured
+    logs.configure("json", "info", stream=stream)
+
+    logs.request_line(
+        method="POST",
+        path="/v1/a2v/video.generate",
+        status=200,
+        code=0,
+        duration_ms=4.123,
+        tenant="secret-token",
+        validation="ok",
+    )
+
+    (line,) = _lines(stream)
+    data = json.loads(line)
+    assert data["event"] == "request"
+    assert (data["method"], data["path"], data["status"], data["code"]) == (
+        "POST",
+        "/v1/a2v/video.generate",
+        200,
+        0,
+    )
+    assert data["duration_ms"] == 4.1
+    assert data["tenant"] == tenant_label("secret-token")
+    assert data["validation"] == "ok"
+    assert "secret-token" not in line
+
+
+def test_text_request_line_reads_like_an_access_log(captured) -> None:
+    stream, _ = captured
+    logs.configure("text", "info", stream=stream)
+
+    logs.request_line(
+        method="GET", path="/v1/ping", status=200, code=0, duration_ms=0.44, tenant=None, validation=None
+    )
+
+    (line,) = _lines(stream)
+    assert line.endswith(" INFO  request GET /v1/ping 200 code=0 0.4ms")
+
+
+@pytest.mark.parametrize(
+    ("event", "details", "level", "expected"),
+    [
+        ("created", {}, "info", "task created video_id=v_1"),
+        ("error", {"code": 10003}, "warning", "task error video_id=v_1"),
+        ("callback_failed", {"attempt": 2, "error": "refused"}, "warning", "attempt=2 error=refused"),
+    ],
+)
+def test_task_events(captured, event: str, details: dict, level: str, expected: str) -> None:
+    stream, _ = captured
+    logs.configure("text", "info", stream=stream)
+
+    logs.task_event(event, "v_1", "user:dev", **details)
+
+    (line,) = _lines(stream)
+    assert expected in line
+    assert f" {level.upper():<5} " in line
+    assert "tenant=user:dev" in line
+
+
+def test_unknown_task_event_and_format_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown task event 'exploded'"):
+        logs.task_event("exploded", "v_1", None)
+    with pytest.raises(ValueError, match="log format must be one of text, json, got 'xml'"):
+        logs.configure("xml")
+
+
+def test_uvicorn_lines_come_out_in_the_same_format(captured) -> None:
+    stream, _ = captured
+    logs.configure("json", "info", stream=stream)
+
+    logging.getLogger("uvicorn.error").info("Uvicorn running on %s", "http://127.0.0.1:1")
+
+    data = json.loads(_lines(stream)[-1])
+    assert data["logger"] == "uvicorn.error"
+    assert data["message"] == "Uvicorn running on http://127.0.0.1:1"
