@@ -20,6 +20,7 @@ from a2v_spec.names import TERMINAL, UNFINISHED, ErrorCode, Status
 from a2v_spec.pointer import escape, join, resolve_pointer, resolve_refs, unescape
 from a2v_spec.schemas import SchemaError
 from a2v_spec.spec import Limits, Operation, Parameter, Spec, load_spec, spec_path
+from a2v_spec.urls import UrlRule
 
 __all__ = [
     "TERMINAL",
@@ -32,6 +33,7 @@ __all__ = [
     "SchemaError",
     "Spec",
     "Status",
+    "UrlRule",
     "escape",
     "join",
     "load_spec",

@@ -13,6 +13,7 @@ from a2v_spec.catalog import ErrorDef, parse_catalog
 from a2v_spec.names import check_names
 from a2v_spec.pointer import escape, resolve_pointer, resolve_refs
 from a2v_spec.schemas import SchemaSet
+from a2v_spec.urls import UrlRule
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
@@ -89,6 +90,11 @@ class Spec:
     @cached_property
     def schemas(self) -> SchemaSet:
         return SchemaSet(self.document)
+
+    @cached_property
+    def url_rule(self) -> UrlRule:
+        """What makes an `audio_url` or `callback_url` valid (`HttpUrl`), for every caller alike."""
+        return UrlRule.from_document(self.document)
 
     def operation(self, operation_id: str) -> Operation:
         try:

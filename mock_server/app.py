@@ -130,8 +130,8 @@ def create_app(settings: Settings | None = None, spec: Spec | None = None) -> Mo
     routes: list[BaseRoute] = [
         ApiRoute(API_PREFIX, ApiEndpoint(services.table, services.validator, services.errors, services)),
         _files_endpoint(services),
+        *docs.routes(),  # before the admin mount: it serves /__admin/openapi.yaml
         Mount("/__admin", routes=[*admin.routes(), *AdminViews(services, admin.authorize).routes()]),
-        *docs.routes(),
         *console.routes(Samples()),
     ]
     app = MockApp(services, routes)

@@ -1,15 +1,24 @@
-"""`/openapi.yaml` (the spec as loaded) and `/docs` (Swagger UI served from the swagger_ui_bundle
-package, so it works offline).
+"""The mock's documents and their viewer, offline.
 
-The bundled Swagger UI (4.x) refuses `openapi: 3.1.x` documents, so `/docs/openapi.json` gives it the
-same document labelled 3.0.3; `/openapi.yaml` is always the untouched spec.
+- `/openapi.yaml`: the spec, byte for byte.
+- `/__admin/openapi.yaml`: the admin API's own document (`mock_server/admin_openapi.yaml`).
+- `/docs`: Swagger UI 5 (it reads OpenAPI 3.1) from the `swagger-ui-py` package's static files, no CDN,
+  with both documents in its selector. It loads `/docs/openapi.json` and `/docs/admin-openapi.json`:
+  the same 3.1 documents with this server put first in `servers`, so "Try it out" reaches this mock,
+  and a note before the spec's description pointing at the console and the built-in audio samples;
+  nothing else differs (tested). The error catalog and the limits are in the spec's description and
+  `ErrorCode` schemas, which Swagger UI shows.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -19,7 +28,10 @@ from mock_server.samples import SAMPLES, Samples
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-__all__ = ["routes"]
+__all__ = ["ADMIN_SPEC_PATH", "admin_document", "routes", "swagger_ui_dir"]
+
+#: The admin API's document, committed beside this module.
+ADMIN_SPEC_PATH = Path(__file__).with_name("admin_openapi.yaml")
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A2V API - mock server</title>
@@ -28,28 +40,42 @@ _PAGE = """<!doctype html>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
 <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>
 <script>
-window.ui = SwaggerUIBundle({url: "/docs/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+window.ui = SwaggerUIBundle({
+  urls: [{url: "/docs/openapi.json", name: "A2V API"},
+         {url: "/docs/admin-openapi.json", name: "Mock admin API"}],
+  "urls.primaryName": "A2V API", dom_id: "#swagger-ui", deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout",
   persistAuthorization: true});
 </script></body></html>
 """
 
 
-async def spec_yaml(request: Request) -> Response:
-    return Response(request.app.state.spec_bytes, media_type="application/yaml")
+def swagger_ui_dir() -> Path:
+    """Swagger UI 5's built files, shipped inside the `swagger-ui-py` wheel."""
+    import swagger_ui
+
+    return Path(swagger_ui.__file__).parent / "static"
 
 
-async def spec_json(request: Request) -> Response:
-    document = dict(request.app.state.mock.spec.document)
-    document["openapi"] = "3.0.3"
-    base = str(request.base_url).rstrip("/")
-    document["servers"] = [{"url": base, "description": "this mock server"}]
-    document["info"] = {**document.get("info", {}), "description": _mock_note(base) + _description(document)}
-    return Response(json.dumps(document), media_type="application/json")
+@cache
+def admin_document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(ADMIN_SPEC_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
-def _description(document: dict[str, Any]) -> str:
-    return str(document.get("info", {}).get("description", ""))
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _served_here(document: dict[str, Any], url: str, note: str = "") -> Response:
+    """`document` with `url` first among its servers and `note` before its description, as JSON."""
+    served = copy.copy(document)
+    others = [s for s in document.get("servers", []) if s.get("url") != url]
+    served["servers"] = [{"url": url, "description": "this mock server"}, *others]
+    if note:
+        info = document.get("info", {})
+        served["info"] = {**info, "description": note + str(info.get("description", ""))}
+    return Response(json.dumps(served), media_type="application/json")
 
 
 def _mock_note(base: str) -> str:
@@ -64,16 +90,33 @@ def _mock_note(base: str) -> str:
     )
 
 
+async def spec_yaml(request: Request) -> Response:
+    return Response(request.app.state.spec_bytes, media_type="application/yaml")
+
+
+async def admin_yaml(request: Request) -> Response:
+    return Response(ADMIN_SPEC_PATH.read_bytes(), media_type="application/yaml")
+
+
+async def spec_json(request: Request) -> Response:
+    base = _base(request)
+    return _served_here(request.app.state.mock.spec.document, base, _mock_note(base))
+
+
+async def admin_json(request: Request) -> Response:
+    return _served_here(admin_document(), f"{_base(request)}/__admin")
+
+
 async def page(request: Request) -> HTMLResponse:
     return HTMLResponse(_PAGE)
 
 
 def routes() -> list[Route | Mount]:
-    from swagger_ui_bundle import swagger_ui_path
-
     return [
         Route("/openapi.yaml", spec_yaml, methods=["GET"]),
+        Route("/__admin/openapi.yaml", admin_yaml, methods=["GET"]),
         Route("/docs", page, methods=["GET"]),
         Route("/docs/openapi.json", spec_json, methods=["GET"]),
-        Mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="docs-assets"),
+        Route("/docs/admin-openapi.json", admin_json, methods=["GET"]),
+        Mount("/docs/assets", StaticFiles(directory=swagger_ui_dir()), name="docs-assets"),
     ]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
-    from a2v_spec import Limits
+    from a2v_spec import Limits, UrlRule
     from mock_server.egress import HostPolicy
 
 __all__ = ["AudioFetcher", "bounded_body"]
@@ -84,10 +84,18 @@ class AudioFetcher:
     """Downloads audio; an `audio_url` naming the mock's own sample or upload is read in-process (the
     mock never sends itself a request: every other URL of its own is refused like any other host)."""
 
-    def __init__(self, limits: Limits, policy: HostPolicy, local: LocalAudio | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        policy: HostPolicy,
+        local: LocalAudio | None = None,
+        url_rule: UrlRule | None = None,
+    ) -> None:
         self.limits = limits
         self.policy = policy
         self.local = local
+        #: The spec's `HttpUrl` rule, applied to the URL and to every redirect target (one source).
+        self.url_rule = url_rule
         self.client = httpx.AsyncClient(
             transport=guarded_transport(policy),
             follow_redirects=True,
@@ -96,10 +104,20 @@ class AudioFetcher:
             trust_env=False,
             # Identity: a compressed body is inflated by `bounded_body`, never by httpx in one go.
             headers={"User-Agent": "a2v-mock/1.0", "Accept-Encoding": "identity"},
+            event_hooks={"request": [self._on_request]},
         )
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+    async def _on_request(self, request: httpx.Request) -> None:
+        """The spec's URL rule on every request, redirect targets included (hosts: the policy)."""
+        self._check_url(str(request.url))
+
+    def _check_url(self, url: str) -> None:
+        problem = self.url_rule.problem(url) if self.url_rule is not None else None
+        if problem is not None:
+            raise TaskFailure(ErrorCode.AUDIO_UNREACHABLE, "audio_url (or a redirect) is not a valid URL")
 
     async def fetch(self, url: str, dest: Path) -> int:
         """Download `url` into `dest` within the total time limit; returns the number of bytes."""

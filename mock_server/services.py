@@ -185,7 +185,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
             open_mode=settings.open_mode, allowed=hosts, listen_host=settings.host, port=settings.port
         )
 
-    fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files))
+    fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files), spec.url_rule)
     scenario = Scenario.from_settings(settings)
     callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
     runner = TaskRunner(

@@ -17,22 +17,51 @@ def spec() -> Spec:
     return load_spec()
 
 
+COMMON = {"model_id": "eva_a0008", "audio_url": "https://x.test/a.wav", "created_at": 1, "updated_at": 2}
+FILES = {
+    "video_url": "https://x.test/v.mp4",
+    "mask_video_url": "https://x.test/m.mp4",
+    "url_expires_at": 3600,
+    "duration": 1.5,
+}
+
+
+def _video(status: str, **fields: Any) -> dict[str, Any]:
+    """A video with every field its status requires, then `fields` (None removes one)."""
+    base: dict[str, Any] = {"video_id": ID, "status": status, **COMMON}
+    base |= {
+        "pending": {"progress": 0},
+        "in_progressing": {"progress": 40},
+        "finished": {"progress": 100, **FILES},
+    }.get(status, {"progress": 5, "error": {"code": 10001, "message": "404"}})
+    base |= fields
+    return {key: value for key, value in base.items() if value is not None}
+
+
 @pytest.mark.parametrize(
     ("video", "valid"),
     [
-        ({"video_id": ID, "status": "pending", "progress": 0}, True),
-        ({"video_id": ID, "status": "pending", "progress": 5}, False),
-        ({"video_id": ID, "status": "pending", "video_url": "https://x.test/v.mp4"}, False),
-        ({"video_id": ID, "status": "in_progressing", "progress": 40}, True),
-        ({"video_id": ID, "status": "in_progressing", "mask_video_url": "https://x.test/m.mp4"}, False),
-        ({"video_id": ID, "status": "finished", "video_url": "https://x.test/v.mp4", "progress": 100}, True),
-        ({"video_id": ID, "status": "finished"}, False),
-        ({"video_id": ID, "status": "finished", "video_url": "https://x.test/v.mp4", "progress": 99}, False),
-        ({"video_id": ID, "status": "error", "error": {"code": 10001, "message": "404"}}, True),
-        ({"video_id": ID, "status": "error"}, False),
-        ({"video_id": ID, "status": "error", "error": {"code": 1009, "message": "not a task code"}}, False),
-        ({"video_id": ID, "status": "done"}, False),
-        ({"video_id": "not-hex", "status": "pending"}, False),
+        (_video("pending"), True),
+        (_video("pending", progress=5), False),
+        (_video("pending", video_url="https://x.test/v.mp4"), False),
+        (_video("pending", duration=1.0), False),
+        (_video("pending", model_id=None), False),
+        (_video("in_progressing"), True),
+        (_video("in_progressing", progress=0), False),
+        (_video("in_progressing", mask_video_url="https://x.test/m.mp4"), False),
+        (_video("finished"), True),
+        (_video("finished", mask_video_url=None), False),
+        (_video("finished", url_expires_at=None), False),
+        (_video("finished", duration=None), False),
+        (_video("finished", progress=99), False),
+        (_video("finished", error={"code": 10001, "message": "404"}), False),
+        (_video("error"), True),
+        (_video("error", error=None), False),
+        (_video("error", error={"code": 1009, "message": "not a task code"}), False),
+        (_video("error", video_url="https://x.test/v.mp4"), False),
+        (_video("done"), False),
+        (_video("pending", video_id="not-hex"), False),
+        (_video("pending", created_at=None), False),
     ],
 )
 def test_video_schema_encodes_the_status_rules(spec: Spec, video: dict[str, Any], valid: bool) -> None:

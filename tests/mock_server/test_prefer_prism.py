@@ -57,7 +57,7 @@ def test_an_unknown_example_lists_the_ones_there_are(client: httpx.Client) -> No
     answer = client.get(GET, params=VIDEO, headers={"Prefer": "example=nope"})
 
     assert (answer.status_code, answer.json()["code"]) == (400, 1003)
-    assert "its examples: finished, in_progressing, error" in answer.json()["message"]
+    assert "its examples: finished, pending, in_progressing, error" in answer.json()["message"]
 
 
 def test_parse_keeps_other_prefer_uses_apart() -> None:
