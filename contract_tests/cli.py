@@ -2,6 +2,8 @@
 
 Exit status: 0 the implementation conforms, 1 it does not, 2 usage or connection error.
 
+`a2v-contract proxy --upstream URL ...` runs the validating proxy instead (`contract_tests.proxy.cli`).
+
 Example:
     a2v-contract --base-url http://127.0.0.1:8000 --api-key KEY --second-api-key KEY2 --junit-xml out.xml
 """
@@ -65,6 +67,11 @@ def _split(value: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["proxy"]:
+        from contract_tests.proxy.cli import main as proxy_main
+
+        return proxy_main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list:

@@ -31,6 +31,7 @@ from mock_server.config import Settings
 from mock_server.cors import allowed_origins, cors_middleware
 from mock_server.errors import Errors, NoOperation
 from mock_server.faults import RawSendKeeper
+from mock_server.metrics import RequestMetrics
 from mock_server.middleware import (
     API_PREFIX,
     ErrorLayer,
@@ -86,6 +87,7 @@ class MockApp(Starlette):
             app = ResponseCheck(app, s.validator, s.violations)
         app = Identify(app, s.auth)
         app = JournalLayer(app, s.journal)
+        app = RequestMetrics(app, s.metrics, {op.path for op in s.spec.operations.values()})
         app = HeaderLimit(app, s.limits.max_header_bytes, s.errors)
 
         async def last_resort(request: Request, exc: Exception) -> Response:
@@ -132,6 +134,9 @@ def create_app(settings: Settings | None = None, spec: Spec | None = None) -> Mo
         _files_endpoint(services),
         *docs.routes(),  # before the admin mount: it serves /__admin/openapi.yaml
         Mount("/__admin", routes=[*admin.routes(), *AdminViews(services, admin.authorize).routes()]),
+        Route("/healthz", services.health.healthz, methods=["GET"]),
+        Route("/readyz", services.health.readyz, methods=["GET"]),
+        Route("/metrics", services.metrics.endpoint, methods=["GET"]),
         *console.routes(Samples()),
     ]
     app = MockApp(services, routes)

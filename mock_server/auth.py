@@ -85,6 +85,8 @@ class Authenticator:
         self._keys = set(settings.api_keys)
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
         self._issued: dict[str, tuple[str, int]] = {}
+        #: Accepted tokens known not to be login tokens (bounded, oldest dropped first).
+        self._plain: dict[str, None] = {}
 
     async def _lookup(self, token: str) -> tuple[str, int] | None:
         if token in self._issued:
@@ -99,11 +101,14 @@ class Authenticator:
     def forget(self) -> None:
         """Drop the cache (after a reset deleted tokens)."""
         self._issued.clear()
+        self._plain.clear()
 
     async def identify(self, header: str | None) -> Identity:
         token = bearer_token(header)
         if token is None:
             return Identity(None, None, ApiError(ErrorCode.UNAUTHORIZED, _MISSING))
+        if token in self._plain:  # a key or open-mode token seen before: no store round trip
+            return Identity(token, tenant_id(token), None)
         issued = await self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
@@ -113,6 +118,9 @@ class Authenticator:
                 )
             return Identity(token, tenant, None)
         if self.settings.open_mode or token in self._keys:
+            if len(self._plain) >= _CACHE_SIZE:
+                self._plain.pop(next(iter(self._plain)))
+            self._plain[token] = None  # accepted tokens only: a refused one leaves nothing behind
             return Identity(token, tenant_id(token), None)
         refusal = ApiError(
             ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"

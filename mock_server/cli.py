@@ -1,4 +1,10 @@
-"""`a2v-mock`: serve the mock A2V API with uvicorn.
+"""`a2v-mock`: serve the mock A2V API with uvicorn; `a2v-mock worker`: run its tasks on other machines.
+
+    a2v-mock [serve] [flags]     the API (no subcommand: as before, the embedded default)
+    a2v-mock worker [flags]      run tasks from the broker (`--queue`); see docs/deploy.md
+
+Settings come from the defaults, the config file (`--config`), `A2V_<SETTING>` environment variables
+and the flags, each overriding the one before.
 
 Everything that can stop the server is checked before it starts, and reported as one line with exit
 status 2: a bad flag, a config file that does not parse (with the YAML error's line), a missing or
@@ -9,11 +15,13 @@ Example::
 
     a2v-mock --port 8000 --data-dir ./a2v-data --api-key secret
     a2v-mock --port 0 --latency 50-200 --rate-limit 30/60 --cors http://localhost:5173
+    a2v-mock serve --store postgresql://db/a2v --queue amqp://mq/a2v --files s3://bucket/prefix
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -76,9 +84,114 @@ def _parser() -> argparse.ArgumentParser:
         )
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="replay the tasks of a recording (a2v-contract proxy --record DIR): a generate with a recorded "
+        "body follows the recorded statuses, timing, outcome and files",
+    )
+    parser.add_argument(
+        "--replay-speed", type=float, metavar="X", help="run replayed tasks X times faster (default 1)"
+    )
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
     parser.add_argument("--log-format", choices=["text", "json"], help="one line per event (default text)")
+    _shared_flags(parser)
+    parser.add_argument(
+        "--presign-urls",
+        action="store_true",
+        default=None,
+        help="downloads redirect to the object store's own signed URLs",
+    )
     return parser
+
+
+def _shared_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the shared state lives: the same flags for `serve` and `worker` (docs/deploy.md)."""
+    parser.add_argument("--store", help="postgresql://user:pass@host/db (default: SQLite in the data dir)")
+    parser.add_argument("--queue", help="amqp://user:pass@host/vhost: tasks run on `a2v-mock worker`s")
+    parser.add_argument("--files", help="s3://bucket/prefix for result files (default: the data dir)")
+    parser.add_argument("--s3-endpoint-url", help="an S3-compatible endpoint (default: AWS)")
+
+
+def _backend_flags(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "store": args.store,
+        "queue": args.queue,
+        "files": args.files,
+        "s3_endpoint_url": args.s3_endpoint_url,
+    }
+
+
+def _worker_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="a2v-mock worker",
+        description="Run tasks from the broker: fetch, render, upload, finish. See docs/deploy.md.",
+    )
+    parser.add_argument("--config", type=Path, help="the YAML settings file the API replicas use")
+    _shared_flags(parser)
+    parser.add_argument("--concurrency", type=int, default=1, help="renders at once (1: the solo pool)")
+    parser.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus metrics here")
+    parser.add_argument("--metrics-host", default="127.0.0.1", help="address of --metrics-port")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    return parser
+
+
+def _read_settings(config: Path | None) -> Settings:
+    """The config file (or the defaults), with `A2V_*` environment variables over it."""
+    import os
+
+    from mock_server.config import Settings
+    from mock_server.envconfig import overlay
+    from mock_server.startup import StartupError, read_config
+
+    settings = read_config(config) if config else Settings()
+    try:
+        return overlay(settings, os.environ)
+    except ValueError as err:
+        raise StartupError(str(err)) from None
+
+
+def worker_main(argv: list[str]) -> int:
+    """`a2v-mock worker`: consume render messages until SIGTERM."""
+    import logging
+
+    from mock_server.startup import StartupError
+    from mock_server.worker import WorkerOptions, run_worker
+
+    args = _worker_parser().parse_args(argv)
+    try:
+        settings = _read_settings(args.config)
+        changes = {**_backend_flags(args), "log_level": args.log_level}
+        settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
+    except (StartupError, TypeError, ValueError) as err:
+        print(f"a2v-mock worker: {err}", file=sys.stderr)
+        return 2
+    if not (settings.store and settings.queue and settings.files):
+        print(
+            "a2v-mock worker: --store, --queue and --files are all required (or A2V_STORE, ...)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.metrics_port is not None and args.concurrency != 1:
+        print(
+            "a2v-mock worker: --metrics-port needs --concurrency 1 (run one worker per core)", file=sys.stderr
+        )
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    options = WorkerOptions(
+        store=settings.store,
+        queue=settings.queue,
+        files=settings.files,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        queue_name=settings.queue_name,
+        concurrency=args.concurrency,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
+    )
+    return run_worker(settings, options, settings.log_level.upper())
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -104,26 +217,33 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         "test_mode": args.test_mode,
         "log_level": args.log_level,
         "log_format": args.log_format,
+        "replay_dir": args.replay,
+        "replay_speed": args.replay_speed,
+        "presign_urls": args.presign_urls,
+        **_backend_flags(args),
     }
     return {key: value for key, value in changes.items() if value is not None}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"]:
+        return worker_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        argv = argv[1:]
     args = _parser().parse_args(argv)
-    from mock_server.config import Settings
     from mock_server.startup import (
         StartupError,
         bind,
         check_characters,
         check_data_dir,
         check_data_dir_free,
-        read_config,
     )
 
     os.umask(0o077)  # everything the server writes is its owner's only (docs/security.md)
 
     try:
-        settings = read_config(args.config) if args.config else Settings()
+        settings = _read_settings(args.config)
         try:
             settings = settings.replace(**_changes(args))
         except (TypeError, ValueError) as err:
@@ -140,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def reload_settings() -> Settings:
         """The config file read again, with the flags over it (as at start-up)."""
-        fresh = read_config(args.config) if args.config else Settings()
+        fresh = _read_settings(args.config)
         try:
             fresh = fresh.replace(**_changes(args))
         except (TypeError, ValueError) as err:
@@ -163,7 +283,12 @@ def _serve(
     from mock_server.startup import BannerServer
 
     logs.configure(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ValueError as err:  # a --replay directory without a readable recording
+        sock.close()
+        print(f"a2v-mock: {err}", file=sys.stderr)
+        return 2
     config = uvicorn.Config(
         app,
         log_config=logs.uvicorn_log_config(),
@@ -172,6 +297,7 @@ def _serve(
         lifespan="on",
         # "auto", "h11" or "httptools", with the request head bounded (mock_server/http.py)
         **server_options(settings.http, app.state.mock.limits.max_header_bytes),
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
     watched = [p for p in (args.config, settings.characters_file) if p is not None] if args.reload else []
     cors = allowed_origins(settings.cors_origins, open_mode=settings.open_mode)

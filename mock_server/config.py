@@ -86,6 +86,11 @@ class Settings:
     seed: int | None = None
     #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
     url_ttl_seconds: int | None = None
+    # --- replay (mock_server.replay) ---
+    #: A recording of `a2v-contract proxy --record DIR`: matching generates replay its tasks.
+    replay_dir: Path | None = None
+    #: How much faster than recorded a replayed task runs (2.0: twice as fast).
+    replay_speed: float = 1.0
     # --- callbacks ---
     callback_attempts: int = 5
     callback_backoff_seconds: float = 1.0
@@ -104,6 +109,24 @@ class Settings:
     cors_origins: list[str] | None = None
     #: uvicorn's HTTP implementation: "auto" (httptools when installed, else h11), "h11", "httptools".
     http: str = "auto"
+    # --- scaled out: a shared sandbox (docs/deploy.md) ---
+    #: `postgresql://user:pass@host/db`: state in PostgreSQL, shared by replicas (None: SQLite in data_dir).
+    store: str | None = None
+    #: PostgreSQL connections per server process.
+    store_pool_size: int = 10
+    #: `amqp://user:pass@host/vhost`: tasks run on `a2v-mock worker`s (None: render processes here).
+    queue: str | None = None
+    queue_name: str = "a2v-render"
+    #: `s3://bucket/prefix`: result files in an S3-compatible store (None: data_dir/files).
+    files: str | None = None
+    #: The S3 endpoint (None: AWS); credentials come from boto3's usual chain (AWS_* variables, ...).
+    s3_endpoint_url: str | None = None
+    #: Downloads redirect to the object store's own signed URL instead of streaming through the API.
+    presign_urls: bool = False
+    #: Seconds a stopping server waits for requests in flight before closing them.
+    shutdown_grace_seconds: float = 20.0
+    #: Seconds a stopping server keeps serving while `/readyz` answers 503 (the balancer's check interval).
+    drain_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         # Mappings from a config file become their typed values (which check their own ranges).
@@ -121,6 +144,10 @@ class Settings:
         self.data_dir = Path(self.data_dir)
         if self.characters_file is not None:
             self.characters_file = Path(self.characters_file)
+        if self.replay_dir is not None:
+            self.replay_dir = Path(self.replay_dir)
+        if not self.replay_speed > 0:
+            raise ValueError(f"replay_speed must be above 0, got {self.replay_speed!r}")
         if self.render_workers < 1:
             raise ValueError(f"render_workers must be at least 1, got {self.render_workers}")
         if self.tenant_queue_capacity is not None and self.tenant_queue_capacity < 1:
@@ -131,6 +158,7 @@ class Settings:
             raise ValueError(f"queue_capacity must be at least 1, got {self.queue_capacity}")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
+        _check_backends(self)
         for name in ("error_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
@@ -166,7 +194,7 @@ class Settings:
             raise ValueError(
                 f"unknown setting(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
             )
-        for key in ("data_dir", "characters_file"):
+        for key in ("data_dir", "characters_file", "replay_dir"):
             if flat.get(key) is not None and base is not None:
                 flat[key] = base / Path(flat[key]).expanduser()
         if isinstance(flat.get("api_keys"), str):
@@ -187,6 +215,27 @@ class Settings:
             return cls.from_mapping(data, base=source.resolve().parent)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: {err}") from err
+
+
+def _check_backends(settings: Settings) -> None:
+    """The scaled-out settings, and the mixes that work: a queue's workers run on other machines, so
+    they need the shared store and the shared file store."""
+    schemes = {
+        "store": ("postgresql://", "postgres://"),
+        "queue": ("amqp://", "amqps://", "pyamqp://"),
+        "files": ("s3://",),
+    }
+    for name, prefixes in schemes.items():
+        value = getattr(settings, name)
+        if value is not None and not value.startswith(prefixes):
+            raise ValueError(f"setting {name!r} must start with {' or '.join(prefixes)}, got {value!r}")
+    if settings.queue is not None and (settings.store is None or settings.files is None):
+        raise ValueError(
+            "setting 'queue' needs 'store' (postgresql://...) and 'files' (s3://...): "
+            "workers on other machines must reach the tasks and the results"
+        )
+    if settings.store_pool_size < 1:
+        raise ValueError(f"store_pool_size must be at least 1, got {settings.store_pool_size}")
 
 
 def _accepts(hint: Any, value: Any) -> bool:

@@ -3,6 +3,7 @@
     ApiError            a request answered with an error envelope (status from the catalog)
      +- NoOperation         no operation at this path (1007)
      +- MethodNotAllowed    the path exists, not with this method (1006, with `Allow`)
+    ServiceUnavailable  a backing service is unreachable for a moment (503 / 1014, `Retry-After`)
     TaskFailure         why a task ended in `error` (a task code such as 10001, or 1500)
     ResponseMismatch    test mode: a response the server produced does not match the spec
 
@@ -31,6 +32,7 @@ __all__ = [
     "MethodNotAllowed",
     "NoOperation",
     "ResponseMismatch",
+    "ServiceUnavailable",
     "StorageUnavailable",
     "TaskFailure",
     "envelope_bytes",
@@ -56,21 +58,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class StorageUnavailable(ApiError):
-    """The store or file store could not read or write (a full or failing disk): 503 (1016) with
-    `Retry-After`. A store implementation raises it for its own errors, so callers need not know them."""
-
-    #: Seconds `Retry-After` suggests: a full disk is not freed in a second.
-    RETRY_AFTER = 30
-
-    def __init__(self, what: str = "storage") -> None:
-        super().__init__(
-            ErrorCode.STORAGE_UNAVAILABLE,
-            f"{what} is unavailable (full or failing); nothing was changed; retry in {self.RETRY_AFTER} s",
-            headers={"Retry-After": str(self.RETRY_AFTER)},
-        )
-
-
 class NoOperation(ApiError):
     """Nothing is served at this path."""
 
@@ -88,6 +75,24 @@ class MethodNotAllowed(ApiError):
             f"method {method} is not allowed on {path}; use {allow}",
             headers={"Allow": allow},
         )
+
+
+class ServiceUnavailable(RuntimeError):
+    """A backing service (the database, the render queue) is unreachable for a moment: the request
+    answers 503 / 1014 with `Retry-After`, and nothing was done."""
+
+    retry_after = 1
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The embedded store could not read or write (a full or failing disk): like any unreachable
+    backing service, the request answers 503 / 1014 with `Retry-After`, and nothing was changed."""
+
+    #: A full disk is not freed in a second.
+    retry_after = 30
+
+    def __init__(self, what: str = "storage") -> None:
+        super().__init__(f"{what} is unavailable (full or failing disk)")
 
 
 class TaskFailure(Exception):
@@ -130,7 +135,14 @@ class Errors:
 
     @staticmethod
     def internal(err: BaseException) -> ApiError:
-        """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client)."""
+        """An unexpected exception, as the 1500 answer (its detail goes to the log, not the client);
+        an unreachable backing service, as 503 / 1014 with `Retry-After`."""
+        if isinstance(err, ServiceUnavailable):
+            return ApiError(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"{err}; retry in {err.retry_after} s",
+                headers={"Retry-After": str(err.retry_after)},
+            )
         return ApiError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(err).__name__}")
 
 

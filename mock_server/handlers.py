@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from mock_server.control import Scenario
     from mock_server.files import Signer
     from mock_server.pipeline import Validated
+    from mock_server.replay import Replay
     from mock_server.store import Store
     from mock_server.tasks import TaskRunner
     from mock_server.views import VideoViews
@@ -65,6 +66,8 @@ class ApiServices(Protocol):
     def views(self) -> VideoViews: ...
     @property
     def cache(self) -> dict[str, Any]: ...
+    @property
+    def replay(self) -> Replay | None: ...
 
 
 @dataclass(frozen=True)
@@ -185,12 +188,18 @@ async def generate(s: ApiServices, call: Call) -> Any:
         duration=None,
         created_at=int(now),
         updated_at=int(now),
-        plan=_plan(s, call, who.tenant, now),
+        plan=(s.replay.plan_for(body, now, call.base_url) if s.replay is not None else None)
+        or _plan(s, call, who.tenant, now),
     )
-    await s.store.insert_task(task)
+    held = await s.store.create_task(task, key, body_hash, s.limits.idempotency_ttl_seconds)
+    if held is not None:  # another request with this key won the race (another replica, say)
+        if held[0] != body_hash:
+            raise ApiError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                f"Idempotency-Key {key!r} was used with a different request body",
+            )
+        return {"video_id": held[1]}
     task_event("created", task.video_id, task.tenant, model_id=task.model_id)
-    if key is not None:
-        await s.store.remember_key(who.tenant, key, body_hash, task.video_id)
     s.runner.start(task.video_id)
     return {"video_id": task.video_id}
 

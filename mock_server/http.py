@@ -4,7 +4,7 @@ uvicorn's httptools protocol keeps reading a request head however long it is (a 
 accepted, and costs its size several times over while it is parsed and copied into the scope). The
 `HeaderLimit` layer answers 431 once the request reaches the app, which is too late for memory. Here
 the bytes of a head are counted as they are fed to the parser; past `max_header_bytes` the connection
-gets the same 431 envelope (1015) and is closed, so at most the limit plus one read is ever held. With
+gets the same 431 envelope (1016) and is closed, so at most the limit plus one read is ever held. With
 h11, uvicorn's own `h11_max_incomplete_event_size` bounds the head (its answer is a plain 400).
 """
 

@@ -2,7 +2,7 @@
 
 Outermost first:
 
-    HeaderLimit    431 (1015) for header fields over `max_header_bytes`, before anything reads them
+    HeaderLimit    431 (1016) for header fields over `max_header_bytes`, before anything reads them
     Journal        records every answered request (status, catalog code, tenant, duration)
     Identify       parses the bearer token and resolves its tenant, once per request
     ResponseCheck  test mode: the API's answer validated against the spec (a mismatch answers 500)
@@ -32,6 +32,7 @@ from mock_server.errors import (
     MethodNotAllowed,
     NoOperation,
     ResponseMismatch,
+    ServiceUnavailable,
     envelope_bytes,
 )
 from mock_server.journal import BODY_CAP, Entry, Exchange
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from mock_server.faults import FaultInjector
     from mock_server.journal import Journal
     from mock_server.pipeline import Validator
-    from mock_server.ratelimit import RateLimiter
+    from mock_server.ratelimit import Limiter
 
 __all__ = ["ErrorLayer", "Faults", "HeaderLimit", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
@@ -102,7 +103,10 @@ class ErrorLayer:
                 allow = (exc.headers or {}).get("Allow", "GET").split(", ")
                 return MethodNotAllowed(scope["method"], scope["path"], allow)
             return NoOperation(scope["path"])
-        log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
+        if isinstance(exc, ServiceUnavailable):  # a dependency is away for a moment: 503, no traceback
+            log.warning("%s %s answered 503: %s", scope["method"], scope["path"], exc)
+        else:
+            log.error("internal error on %s %s", scope["method"], scope["path"], exc_info=exc)
         return Errors.internal(exc)
 
 
@@ -136,7 +140,7 @@ class Faults:
 class RateLimit:
     """A request counts against its token's window (`ping` and non-API requests cost nothing)."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, errors: Errors) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, errors: Errors) -> None:
         self.app = app
         self.limiter = limiter
         self.errors = errors
@@ -149,7 +153,9 @@ class RateLimit:
         # Authenticated callers count per tenant; anyone else per client address, so a flood of
         # made-up tokens shares one window and leaves one entry behind.
         key = context.identity(scope).tenant or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
-        window = self.limiter.hit(key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1)
+        window = await self.limiter.ahit(
+            key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
+        )
         limit_headers = window.raw_headers()
         if not window.allowed:
             code = ErrorCode.TOO_MANY_REQUESTS
@@ -327,7 +333,7 @@ def _code(body: bytes) -> int | None:
 
 
 class HeaderLimit:
-    """431 (1015) for a request whose target and header fields exceed `limit` bytes, before anything
+    """431 (1016) for a request whose target and header fields exceed `limit` bytes, before anything
     reads them: a huge token or cookie never reaches auth, the journal or the rate limiter."""
 
     def __init__(self, app: ASGIApp, limit: int, errors: Errors) -> None:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mock_server.values import RateLimit
 
-__all__ = ["UNLIMITED", "RateLimiter", "Window"]
+__all__ = ["UNLIMITED", "Limiter", "RateLimiter", "Window"]
 
 #: The allowance reported when rate limiting is off.
 UNLIMITED = 1_000_000
@@ -38,6 +38,17 @@ class Window:
             (b"x-ratelimit-left", str(self.left).encode()),
             (b"x-ratelimit-reset", str(self.reset).encode()),
         ]
+
+
+class Limiter(Protocol):
+    """What the request path needs of a rate limiter: this process's `RateLimiter`, or one whose
+    windows every replica shares (`sharedlimit.SharedRateLimiter`)."""
+
+    def configure(self, limit: RateLimit | None) -> None: ...
+
+    async def ahit(self, key: str, cost: int = 1) -> Window: ...
+
+    async def areset(self, key: str | None = None) -> None: ...
 
 
 class RateLimiter:
@@ -66,6 +77,13 @@ class RateLimiter:
             self._windows.clear()
         else:
             self._windows.pop(key, None)
+
+    async def ahit(self, key: str, cost: int = 1) -> Window:
+        """`hit`, as the `Limiter` protocol has it (a shared limiter does I/O)."""
+        return self.hit(key, cost)
+
+    async def areset(self, key: str | None = None) -> None:
+        self.reset(key)
 
     def hit(self, key: str, cost: int = 1) -> Window:
         """Count one request of `key` (cost 0 only reports) and say whether it is allowed."""

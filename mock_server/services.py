@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
+import anyio
+
 from mock_server.auth import Authenticator
 from mock_server.background import spawn
 from mock_server.callbacks import CallbackSender
@@ -28,9 +30,11 @@ from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
 from mock_server.journal import Journal
 from mock_server.lock import DataDirLock
+from mock_server.metrics import Health, Metrics
 from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
-from mock_server.ratelimit import RateLimiter
+from mock_server.ratelimit import Limiter, RateLimiter
+from mock_server.replay import Replay
 from mock_server.routing import OperationTable
 from mock_server.samples import Samples
 from mock_server.store import SqliteStore
@@ -39,9 +43,11 @@ from mock_server.views import VideoViews, video_file
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Awaitable, Callable
 
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
+    from mock_server.distributed import CeleryQueue
     from mock_server.faults import FaultInjector
     from mock_server.fetch import LocalAudio
     from mock_server.files import FileStore
@@ -66,10 +72,12 @@ class Services:
     characters: Characters
     fetcher: AudioFetcher
     queue: RenderQueue
+    #: `CallbackSender`, or with PostgreSQL the outbox's `OutboxDeliverer` (same interface).
     callbacks: CallbackSender
-    limiter: RateLimiter
+    limiter: Limiter
     journal: Journal
     scenario: Scenario
+    #: `TaskRunner`, or with a broker the `RemoteRunner` that publishes to workers (same interface).
     runner: TaskRunner
     views: VideoViews
     injector: FaultInjector
@@ -77,6 +85,13 @@ class Services:
     violations: list[Exception] = field(default_factory=list)
     #: Small per-second caches of read-only answers (the character list).
     cache: dict[str, Any] = field(default_factory=dict)
+    #: The recording `--replay` reproduces, if any.
+    replay: Replay | None = None
+    #: The render queue's broker side (publisher, depth, health) when `queue` is set.
+    broker: CeleryQueue | None = None
+    #: Prometheus metrics (`/metrics`) and liveness/readiness (`/healthz`, `/readyz`).
+    metrics: Metrics = field(default_factory=Metrics)
+    health: Health = field(default_factory=Health)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
     lock: DataDirLock | None = None
 
@@ -89,7 +104,8 @@ class Services:
         await self.runner.recover()
         await self.callbacks.resume()
         deadline = self.settings.task_deadline_seconds
-        self._keep(spawn(self.runner.watch(min(5.0, max(0.1, deadline / 10))), "task-watchdog"))
+        if isinstance(self.runner, TaskRunner):  # a remote runner's workers watch their own tasks
+            self._keep(spawn(self.runner.watch(min(5.0, max(0.1, deadline / 10))), "task-watchdog"))
         if self.settings.prewarm:
             self._keep(spawn(self.queue.prewarm(), "prewarm"))
 
@@ -98,12 +114,15 @@ class Services:
         job.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
+        self.health.draining = True
         for job in list(self._background):
             job.cancel()
         await self.runner.stop()
         await self.callbacks.aclose()
         await self.fetcher.aclose()
         await self.queue.aclose()
+        if self.broker is not None:
+            self.broker.close()
         await self.store.aclose()
         if self.lock is not None:
             self.lock.release()
@@ -133,7 +152,7 @@ class Services:
             await self.files.delete(video_file(video_id))
             await self.files.delete(video_file(video_id, mask=True))
         self.journal.reset(tenant)
-        self.limiter.reset(tenant)
+        await self.limiter.areset(tenant)
         self.auth.forget()
         if tenant is None:
             self.scenario.restore(self.settings)
@@ -167,17 +186,36 @@ def own_audio(signer: Signer, files: FileStore) -> LocalAudio:
 
 
 def build_services(settings: Settings, spec: Spec) -> Services:
-    """Build every service of one server from its settings (the only place that chooses implementations)."""
+    """Build every service of one server from its settings (the only place that chooses implementations).
+
+    Embedded (the default): SQLite, render processes of this machine, the data directory. Scaled out
+    (docs/deploy.md): `store` PostgreSQL (shared rate windows, callbacks from its outbox), `files` S3,
+    `queue` RabbitMQ (tasks run on `a2v-mock worker`s; this server only publishes them).
+    """
     limits = dataclasses.replace(spec.limits, **settings.limits)
     errors = Errors(spec.errors)
     data_dir = settings.data_dir.resolve()
-    store = SqliteStore(data_dir)
-    files = LocalFileStore(data_dir / "files")
+    store: Store
+    local_files = LocalFileStore(data_dir / "files")
+    files: FileStore = local_files
+    if settings.files is not None:
+        from mock_server.files.s3 import S3FileStore
+
+        files = S3FileStore(
+            settings.files,
+            endpoint_url=settings.s3_endpoint_url,
+            presign=settings.presign_urls,
+            local=local_files,
+            staging_dir=data_dir / "tmp",
+            url_ttl=limits.url_ttl_seconds,
+        )
     signer = Signer(settings.signing_secret, limits.url_ttl_seconds)
     views = VideoViews(signer, errors)
     characters_file = None if settings.characters_file is None else str(settings.characters_file)
     queue = LocalRenderPool(
-        settings.render_workers, nice=settings.render_nice, characters_file=characters_file
+        1 if settings.queue else settings.render_workers,  # with a broker: placeholders only
+        nice=settings.render_nice,
+        characters_file=characters_file,
     )
 
     def policy(hosts: list[str] | None) -> HostPolicy:
@@ -187,8 +225,22 @@ def build_services(settings: Settings, spec: Spec) -> Services:
 
     fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files), spec.url_rule)
     scenario = Scenario.from_settings(settings)
-    callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
-    runner = TaskRunner(
+    callbacks: Any
+    limiter: Limiter
+    if settings.store is not None:
+        from mock_server.outbox import OutboxDeliverer
+        from mock_server.sharedlimit import SharedRateLimiter
+        from mock_server.store.postgres import PostgresStore
+
+        pg = PostgresStore(settings.store, max_size=settings.store_pool_size)
+        store = pg
+        callbacks = OutboxDeliverer(settings, pg, views)
+        limiter = SharedRateLimiter(pg, scenario.rate_limit)
+    else:
+        store = SqliteStore(data_dir)
+        callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
+        limiter = RateLimiter(scenario.rate_limit)
+    runner: Any = TaskRunner(
         settings=settings,
         limits=limits,
         store=store,
@@ -198,6 +250,13 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         files=files,
         on_end=callbacks.schedule,
     )
+    broker = None
+    if settings.queue is not None:
+        from mock_server.distributed import CeleryQueue, RemoteRunner, make_celery
+
+        assert isinstance(store, PostgresStore)  # Settings refuses a queue without `store`
+        broker = CeleryQueue(make_celery(settings.queue, settings.queue_name), store)
+        runner = RemoteRunner(broker, store, runner, deadline_seconds=settings.task_deadline_seconds)
     services = Services(
         settings=settings,
         spec=spec,
@@ -213,13 +272,41 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         fetcher=fetcher,
         queue=queue,
         callbacks=callbacks,
-        limiter=RateLimiter(scenario.rate_limit),
+        limiter=limiter,
         journal=Journal(settings.journal_size),
         scenario=scenario,
         runner=runner,
         views=views,
         injector=UvicornFaultInjector(),
-        lock=DataDirLock(data_dir),
+        lock=DataDirLock(data_dir) if settings.store is None else None,
+        replay=None
+        if settings.replay_dir is None
+        else Replay.load(settings.replay_dir, settings.replay_speed),
     )
+    services.broker = broker
+    _observe(services, store, files, broker)
     services.apply_scenario()
     return services
+
+
+def _observe(services: Services, store: Any, files: FileStore, broker: CeleryQueue | None) -> None:
+    """What `/readyz` checks and `/metrics` reads, for the implementations chosen."""
+    checks: dict[str, Callable[[], Awaitable[None]]] = {}
+    counters: dict[str, tuple[str, Callable[[], float]]] = {}
+
+    async def store_ready() -> None:
+        await store.count_unfinished()
+
+    checks["store"] = store_ready
+    if hasattr(store, "round_trips"):
+        counters["a2v_store_round_trips"] = ("Statements sent to PostgreSQL", lambda: store.round_trips)
+    if broker is not None:
+        checks["queue"] = lambda: anyio.to_thread.run_sync(broker.ping)
+        counters["a2v_queue_published"] = ("Render messages published", lambda: broker.published)
+    ping = getattr(files, "ping", None)
+    if ping is not None:
+        checks["files"] = lambda: anyio.to_thread.run_sync(ping)
+    services.health.checks.update(checks)
+    services.metrics.watch(
+        tasks=store.count_by_status, depth=None if broker is None else broker.depth, counters=counters
+    )

@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -218,6 +219,22 @@ class BannerServer(uvicorn.Server):
                 self._watcher = FileWatcher(self._watched, self._reload)
                 self._watcher.start()
                 log.info("watching %s for changes (--reload)", ", ".join(map(str, self._watched)))
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """The first SIGTERM/SIGINT turns `/readyz` to 503 and keeps serving `drain_seconds` (the load
+        balancer stops sending) before stopping as uvicorn does: no new connections, requests in flight
+        finish within `shutdown_grace_seconds`, then the lifespan closes the services."""
+        health = getattr(self._services, "health", None)
+        drain = self._settings.drain_seconds
+        if health is None or health.draining or drain <= 0:
+            if health is not None:
+                health.draining = True
+            super().handle_exit(sig, frame)
+            return
+        health.draining = True
+        timer = threading.Timer(drain, super().handle_exit, args=(sig, frame))
+        timer.daemon = True
+        timer.start()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._watcher is not None:

@@ -24,6 +24,7 @@ from mock_server.errors import TaskFailure
 from mock_server.fairness import FairGate
 from mock_server.logs import task_event
 from mock_server.queue import RenderJob
+from mock_server.replay import install_media
 from mock_server.values import Outcome
 from mock_server.views import video_file
 
@@ -287,10 +288,18 @@ class TaskRunner:
                     return
         started = time.time()
         in_progress = plan.timings.in_progress_seconds
+        replayed = plan.replayed
         if plan.outcome is Outcome.ERROR:
             await self._wait_until(started + in_progress, task.video_id, 1, 95)
             code = plan.error_code
-            raise TaskFailure(code, f"{self.errors.message(code)} (forced by the mock's test control)")
+            message = replayed.error_message if replayed is not None else None
+            raise TaskFailure(
+                code, message or f"{self.errors.message(code)} (forced by the mock's test control)"
+            )
+        if replayed is not None and (duration := await install_media(replayed, self.files, task.video_id)):
+            await self._wait_until(started + in_progress, task.video_id, 1, 99)  # a recording's own files
+            await self.end(task.video_id, Status.FINISHED, duration=duration)
+            return
         audio = self.files.staging(f"{task.video_id}.audio")
         async with self.downloads.slot(task.tenant):
             await self.fetcher.fetch(task.audio_url, audio)

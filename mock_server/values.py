@@ -22,7 +22,7 @@ from a2v_spec import ErrorCode
 if TYPE_CHECKING:
     import random
 
-__all__ = ["LatencyRange", "Outcome", "Plan", "RateLimit", "TaskFate", "Timings"]
+__all__ = ["LatencyRange", "Outcome", "Plan", "RateLimit", "Replayed", "TaskFate", "Timings"]
 
 
 def _number(name: str, value: Any) -> float:
@@ -188,6 +188,26 @@ def _code(value: Any) -> ErrorCode:
 
 
 @dataclass(frozen=True)
+class Replayed:
+    """What a task replayed from a recording (`mock_server.replay`) takes from it besides its timings:
+    the recorded error message, duration and result files (None: render its own)."""
+
+    error_message: str | None = None
+    duration: float | None = None
+    video_file: str | None = None
+    mask_file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Replayed | None:
+        if not isinstance(data, dict):
+            return None
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
 class Plan:
     """A task's fate, fixed when it is accepted and stored with it (a restart goes on from here)."""
 
@@ -198,6 +218,8 @@ class Plan:
     accepted_at: float = 0.0
     #: How the client addressed the server, for the URLs of the callback body.
     base_url: str = ""
+    #: Set when the task replays a recorded one (`a2v-mock --replay`).
+    replayed: Replayed | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +228,7 @@ class Plan:
             **self.timings.to_dict(),
             "accepted_at": self.accepted_at,
             "base_url": self.base_url,
+            **({"replayed": self.replayed.to_dict()} if self.replayed is not None else {}),
         }
 
     @classmethod
@@ -218,4 +241,5 @@ class Plan:
             ),
             accepted_at=float(data.get("accepted_at", created_at)),
             base_url=str(data.get("base_url", "")),
+            replayed=Replayed.from_dict(data.get("replayed")),
         )

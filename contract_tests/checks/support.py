@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions
+    from contract_tests.media import MediaInfo
     from contract_tests.models import Video
 
 F = TypeVar("F", bound="Callable[..., Any]")
@@ -34,7 +35,10 @@ F = TypeVar("F", bound="Callable[..., Any]")
 __all__ = [
     "FUZZ_REQUIREMENTS",
     "VIDEO_SCHEMA",
+    "check_audio_stream",
     "check_duration",
+    "check_mask",
+    "check_mp4",
     "check_shape",
     "conforms",
     "envelope",
@@ -160,6 +164,82 @@ def check_duration(
         "A2V-FILE-DURATION",
         f"{what} lasts {info_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
         expected=f"{audio_seconds:.3f} s within one frame ({frame:.3f} s)",
+        response=response,
+    )
+
+
+def check_audio_stream(info: MediaInfo, audio_seconds: float, response: httpx.Response | None = None) -> None:
+    """A2V-FILE-DURATION: the MP4's audio stream lasts as long as the submitted audio.
+
+    AAC is coded in 1024-sample frames: one of them is allowed beyond the video frame."""
+    check(
+        abs(info.audio_seconds - audio_seconds) <= 1.0 / (info.fps or 25) + 1024 / 8000,
+        "A2V-FILE-DURATION",
+        f"the audio stream lasts {info.audio_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
+        expected=f"{audio_seconds:.3f} s",
+        response=response,
+    )
+
+
+def check_mp4(info: MediaInfo, response: httpx.Response) -> None:
+    """A2V-FILE-VIDEO-MP4: H.264 `yuv420p` video and AAC audio in an MP4 of even size with `faststart`,
+    served as `video/mp4`."""
+    rid = "A2V-FILE-VIDEO-MP4"
+    check("mp4" in info.container, rid, f"container is {info.container!r}", expected="MP4", response=response)
+    check(
+        info.video_codec == "h264",
+        rid,
+        f"video codec is {info.video_codec!r}",
+        expected="h264",
+        response=response,
+    )
+    check(
+        info.pix_fmt == "yuv420p",
+        rid,
+        f"pixel format is {info.pix_fmt!r}",
+        expected="yuv420p",
+        response=response,
+    )
+    check(
+        info.audio_codec == "aac",
+        rid,
+        f"audio is {info.audio_codec!r}",
+        expected="an AAC stream",
+        response=response,
+    )
+    check(
+        info.width > 0 and info.width % 2 == 0 and info.height % 2 == 0,
+        rid,
+        f"size {info.width}x{info.height} is not even",
+        expected="even width and height (yuv420p)",
+        response=response,
+    )
+    check(info.faststart, rid, "the moov box comes after mdat (no faststart)", response=response)
+    kind = response.headers.get("content-type", "")
+    check(
+        kind.startswith("video/mp4"),
+        rid,
+        f"Content-Type is {kind!r}",
+        expected="video/mp4",
+        response=response,
+    )
+
+
+def check_mask(video: MediaInfo, mask: MediaInfo, response: httpx.Response) -> None:
+    """A2V-FILE-MASK: the mask is H.264 of the video's size and frame count."""
+    check(mask.video_codec == "h264", "A2V-FILE-MASK", f"mask codec {mask.video_codec!r}", response=response)
+    check(
+        (mask.width, mask.height) == (video.width, video.height),
+        "A2V-FILE-MASK",
+        f"mask is {mask.width}x{mask.height}, video {video.width}x{video.height}",
+        expected="the same size",
+        response=response,
+    )
+    check(
+        mask.frames == video.frames,
+        "A2V-FILE-MASK",
+        f"mask has {mask.frames} frames, video {video.frames}",
+        expected="the same frame count",
         response=response,
     )
 

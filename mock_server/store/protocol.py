@@ -113,6 +113,18 @@ class Store(Protocol):
 
     async def remember_key(self, tenant: str, key: str, body_hash: str, video_id: str) -> None: ...
 
+    async def create_task(
+        self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
+    ) -> tuple[str, str] | None:
+        """Insert `task` and claim `key` (when given) for it, as one step: None when inserted, else the
+        (body hash, video id) of the live task holding the key, which was not replaced. Two servers
+        given one key at once create one task."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Tasks per status (for the metrics)."""
+        ...
+
     async def add_token(self, token: str, tenant: str, expired_at: int) -> None: ...
 
     async def token(self, token: str) -> tuple[str, int] | None:

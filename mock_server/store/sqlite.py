@@ -68,7 +68,7 @@ def new_video_id() -> str:
 
 def _storage_errors(cls: type[_T]) -> type[_T]:
     """Every coroutine method of `cls` raises `StorageUnavailable` for a database or disk error (a full
-    disk is SQLITE_FULL, an OperationalError), so the request answers 503/1016 and a task waits."""
+    disk is SQLITE_FULL, an OperationalError), so the request answers 503/1014 and a task waits."""
 
     def wrap(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(method)
@@ -161,6 +161,11 @@ class SqliteStore:
         row = self.db.execute(_UNFINISHED_COUNT + " AND tenant = ?", (tenant,)).fetchone()
         return int(row[0])
 
+    async def count_by_status(self) -> dict[str, int]:
+        """Tasks per status (for the metrics)."""
+        rows = self.db.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status").fetchall()
+        return {str(r[0]): int(r[1]) for r in rows}
+
     async def advance(
         self,
         video_id: str,
@@ -217,6 +222,19 @@ class SqliteStore:
             "INSERT OR REPLACE INTO idempotency VALUES (?,?,?,?,?)",
             (tenant, key, body_hash, video_id, time.time()),
         )
+
+    async def create_task(
+        self, task: Task, key: str | None = None, body_hash: str = "", ttl: float = 86400.0
+    ) -> tuple[str, str] | None:
+        # One process, statements run inline on the event loop: nothing runs between these three.
+        if key is not None:
+            held = await self.idempotent(task.tenant, key, ttl)
+            if held is not None:
+                return held
+        await self.insert_task(task)
+        if key is not None:
+            await self.remember_key(task.tenant, key, body_hash, task.video_id)
+        return None
 
     # --- login tokens ---
     async def add_token(self, token: str, tenant: str, expired_at: int) -> None:

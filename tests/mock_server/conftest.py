@@ -70,6 +70,47 @@ def server() -> Iterator[RunningServer]:
         assert running.mock.violations == [], "responses that did not match the spec"
 
 
+@pytest.fixture(scope="module")
+def scaled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The scaled-out mock as deployed, for the API tests' third transport: two `a2v-mock serve`
+    replicas and two `a2v-mock worker`s as processes on PostgreSQL, RabbitMQ and S3 (moto), behind a
+    balancer that sends each request to the next replica. Yields the balancer's URL."""
+    import os
+
+    import yaml
+
+    from mock_server.scaletesting import (
+        AMQP_URL,
+        POSTGRES_URL,
+        Cluster,
+        moto_server,
+        reachable,
+        round_robin,
+        temp_bucket,
+        temp_database,
+        temp_vhost,
+    )
+
+    for url, what in ((POSTGRES_URL, "PostgreSQL"), (AMQP_URL, "RabbitMQ")):
+        if not reachable(url):
+            (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(
+                f"{what} is not reachable at {url}"
+            )
+    tmp = tmp_path_factory.mktemp("scaled")
+    config = tmp / "a2v.yaml"
+    config.write_text(yaml.safe_dump({k: v for k, v in TEST_SETTINGS.items() if k != "render_workers"}))
+    with temp_database() as dsn, temp_vhost() as broker, moto_server() as s3, temp_bucket(s3) as bucket:
+        cluster = Cluster(dsn, broker, f"s3://{bucket}/api", s3, config, tmp)
+        try:
+            for _ in range(2):
+                cluster.start_replica()
+                cluster.start_worker()
+            with round_robin(cluster.urls) as balancer:
+                yield balancer
+        finally:
+            cluster.stop()
+
+
 @pytest.fixture
 def token() -> str:
     return f"test-{uuid.uuid4().hex}"

@@ -31,18 +31,24 @@ def inprocess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client
         yield client
 
 
-@pytest.fixture(params=["inprocess", "socket"])
+@pytest.fixture(params=["inprocess", "socket", "scaled"])
 def api(request: pytest.FixtureRequest, token: str) -> Iterator[httpx.Client]:
-    """A client with a fresh token, over both transports."""
+    """A client with a fresh token: in-process, over a socket, and to the scaled-out mock (replicas and
+    workers on PostgreSQL, RabbitMQ and S3, each request to the next replica)."""
     headers = {"Authorization": f"Bearer {token}"}
     if request.param == "inprocess":
         client: httpx.Client = request.getfixturevalue("inprocess")
         client.headers.update(headers)
         yield client
         client.headers.pop("Authorization", None)
-    else:
+    elif request.param == "socket":
         server: RunningServer = request.getfixturevalue("server")
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as c:
+            yield c
+    else:
+        with httpx.Client(
+            base_url=request.getfixturevalue("scaled_server"), headers=headers, timeout=30
+        ) as c:
             yield c
 
 

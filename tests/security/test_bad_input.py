@@ -75,7 +75,7 @@ def test_range_headers_never_500(
     response = httpx.get(str(video["video_url"]), headers={"Range": range_header}, timeout=10)
     assert response.status_code in statuses
     if response.status_code == 416:
-        assert response.json()["code"] == 1014
+        assert response.json()["code"] == 1015
         assert response.headers["content-range"].startswith("bytes */")
     elif response.status_code == 400:
         assert response.json()["code"] == 1003

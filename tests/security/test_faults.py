@@ -155,17 +155,17 @@ def _fill(disk: Path) -> Path:
     return filler
 
 
-def test_a_full_disk_answers_503_1016_and_ends_tasks(small_disk: Path, hostile: HostileHost) -> None:
+def test_a_full_disk_answers_503_1014_and_ends_tasks(small_disk: Path, hostile: HostileHost) -> None:
     settings = {**BASE, "task_deadline_seconds": 10, "timings": {"pending_seconds": 1.0}}
     with run_server(**settings, data_dir=str(small_disk / "data")) as server, client_for(server) as client:
         waiting = submit(client, hostile.url("/ok.wav"))
         filler = _fill(small_disk)
         body = {"model_id": "eva_a0008", "audio_url": hostile.url("/ok.wav")}
         refused = client.post("/v1/a2v/video.generate", json=body)
-        assert (refused.status_code, refused.json()["code"]) == (503, 1016)
+        assert (refused.status_code, refused.json()["code"]) == (503, 1014)
         assert int(refused.headers["retry-after"]) > 0
         login = client.post("/v1/auth/account.login", json={"username": "u", "password": "p"})
-        assert (login.status_code, login.json()["code"]) == (503, 1016)
+        assert (login.status_code, login.json()["code"]) == (503, 1014)
         wait_until(lambda: waiting in server.mock.runner._unended, timeout=20, what="the task to fail")
         assert client.get("/v1/a2v/video.get", params={"video_id": waiting}).status_code == 200
         filler.unlink()

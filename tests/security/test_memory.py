@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 
 
 @pytest.mark.parametrize("path", ["/v1/a2v/video.list", "/v1/ping", "/__admin/journal", "/files/x.mp4"])
-def test_header_fields_over_the_limit_are_431_1015(serve: Callable[..., RunningServer], path: str) -> None:
+def test_header_fields_over_the_limit_are_431_1016(serve: Callable[..., RunningServer], path: str) -> None:
     server = serve()
     token = "t" * 40_000
     response = httpx.get(server.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 431
-    assert response.json()["code"] == 1015
+    assert response.json()["code"] == 1016
     assert server.mock.journal.query(status=431) == []  # refused before anything recorded it
 
 
@@ -147,4 +147,4 @@ def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> N
     app = create_app(Settings(data_dir=tmp_path, prewarm=False, render_workers=1))
     with app_client(app) as client:
         response = client.get("/v1/a2v/video.list", headers={"Authorization": "Bearer " + "t" * 20_000})
-    assert (response.status_code, response.json()["code"]) == (431, 1015)
+    assert (response.status_code, response.json()["code"]) == (431, 1016)

@@ -1,0 +1,197 @@
+"""Prometheus metrics (`/metrics`) and the health endpoints (`/healthz`, `/readyz`).
+
+One `Metrics` object per server, with its own `CollectorRegistry` (never the library's global one, so
+several servers in one test process do not mix their counts):
+
+    a2v_requests_total{operation, status, code}   requests by operation, HTTP status and envelope code
+    a2v_request_seconds{operation}                latency histogram
+    a2v_render_seconds                            wall time of each render (the embedded pool's, or a
+                                                  worker's on its own `--metrics-port`)
+    a2v_renders_total{outcome}                    renders ended, ok or error
+    a2v_tasks{status}                             tasks per status in the store (read at scrape)
+    a2v_queue_depth                               render messages waiting (read at scrape)
+    a2v_store_round_trips_total                   statements this process sent to PostgreSQL
+    a2v_queue_published_total                     render messages this process published
+    a2v_object_uploads_total                      objects this worker wrote to the object store
+
+`/healthz` says the process runs (liveness: never touches a dependency). `/readyz` checks each
+dependency (store, queue, object store) and answers 503 naming those that fail, or while draining for
+shutdown, so a load balancer sends nothing more to a replica that is going away.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import anyio
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
+from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+
+    from prometheus_client.core import Metric
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["Health", "Metrics", "RequestMetrics"]
+
+log = logging.getLogger("mock_server")
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class _Counters:
+    """Counters this process keeps elsewhere (a store's round trips), read at each scrape."""
+
+    def __init__(self, counters: dict[str, tuple[str, Callable[[], float]]]) -> None:
+        self.counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        for name, (doc, read) in self.counters.items():
+            yield CounterMetricFamily(name, doc, value=read())
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "a2v_requests",
+            "API requests by operation, HTTP status and envelope code",
+            ["operation", "status", "code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "a2v_request_seconds",
+            "API request latency",
+            ["operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.render_seconds = Histogram(
+            "a2v_render_seconds", "Wall time of one render", buckets=_RENDER_BUCKETS, registry=self.registry
+        )
+        self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
+        self.tasks = Gauge("a2v_tasks", "Tasks in the store per status", ["status"], registry=self.registry)
+        self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
+        self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
+        self._depth_source: Callable[[], int] | None = None
+
+    def watch(
+        self,
+        tasks: Callable[[], Awaitable[dict[str, int]]] | None = None,
+        depth: Callable[[], int] | None = None,
+        counters: dict[str, tuple[str, Callable[[], float]]] | None = None,
+    ) -> None:
+        """Read tasks per status (a coroutine), the queue depth (blocking: run on a thread) and process
+        counters (name -> (help, read)) at each scrape."""
+        self._tasks_source, self._depth_source = tasks, depth
+        if counters:
+            self.registry.register(_Counters(counters))
+
+    async def refresh(self) -> None:
+        """Read the scrape-time gauges; a source that fails leaves its gauge as it was (logged)."""
+        if self._tasks_source is not None:
+            try:
+                counts = await self._tasks_source()
+                for status in ("pending", "in_progressing", "finished", "error"):
+                    self.tasks.labels(status).set(counts.get(status, 0))
+            except Exception as err:  # a scrape must not fail because the store does
+                log.warning("metrics: tasks per status unavailable: %s", err)
+        if self._depth_source is not None:
+            try:
+                self.depth.set(await anyio.to_thread.run_sync(self._depth_source))
+            except Exception as err:
+                log.warning("metrics: queue depth unavailable: %s", err)
+
+    def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
+        self.requests.labels(operation, str(status), "" if code is None else str(code)).inc()
+        self.latency.labels(operation).observe(seconds)
+
+    def observe_render(self, seconds: float, ok: bool) -> None:
+        self.render_seconds.observe(seconds)
+        self.renders.labels("ok" if ok else "error").inc()
+
+    async def endpoint(self, request: Request) -> Response:
+        await self.refresh()
+        body = await anyio.to_thread.run_sync(generate_latest, self.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+class Health:
+    """Liveness and readiness; `checks` maps a dependency's name to a coroutine function that raises
+    when the dependency fails."""
+
+    def __init__(self, checks: dict[str, Callable[[], Awaitable[None]]] | None = None) -> None:
+        self.checks = dict(checks or {})
+        self.draining = False
+
+    async def healthz(self, request: Request) -> Response:
+        return _json(200, {"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        if self.draining:
+            return _json(503, {"status": "draining", "checks": {}})
+        results: dict[str, str] = {}
+        for name, check in self.checks.items():
+            try:
+                with anyio.fail_after(5):
+                    await check()
+                results[name] = "ok"
+            except Exception as err:
+                results[name] = f"{type(err).__name__}: {err}"[:300]
+        ok = all(value == "ok" for value in results.values())
+        return _json(200 if ok else 503, {"status": "ready" if ok else "unavailable", "checks": results})
+
+
+def _json(status: int, data: object) -> Response:
+    return Response(json.dumps(data).encode(), status_code=status, media_type="application/json")
+
+
+class RequestMetrics:
+    """ASGI layer: each API request counted by operation (its spec path; anything else is "other", so
+    labels stay few), HTTP status and envelope code, and timed."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, operations: set[str], prefix: str = "/v1/") -> None:
+        self.app = app
+        self.metrics = metrics
+        self.operations = operations
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, code = 0, None
+
+        async def observing(message: Message) -> None:
+            nonlocal status, code
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body" and code is None:
+                body = message.get("body", b"")
+                if body.startswith(b'{"code":'):
+                    with contextlib.suppress(ValueError):
+                        code = int(body[8:20].split(b",", 1)[0])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observing)
+        finally:
+            path = scope["path"]
+            operation = path[len(self.prefix) :] if path in self.operations else "other"
+            self.metrics.observe_request(operation, status, code, time.perf_counter() - started)

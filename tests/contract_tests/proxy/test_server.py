@@ -1,0 +1,142 @@
+"""Judging single answers on made-up exchanges: each server rule under the kit's id, and only when broken."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from a2v_spec import load_spec
+from contract_tests.proxy.judge import Judge
+from contract_tests.proxy.urls import FileUrls
+from tests.contract_tests.proxy.conftest import exchange
+
+ERROR = {"message": "no", "data": None}
+GEN = {"method": "POST", "path": "/v1/a2v/video.generate", "headers": {"content-type": "application/json"},
+       "body": b'{"model_id": "eva_a0008", "audio_url": "https://example.com/a.wav"}'}  # fmt: skip
+VIDEO = {"video_id": "0" * 32, "model_id": "eva_a0008", "audio_url": "https://example.com/a.wav",
+         "status": "pending", "progress": 0, "created_at": 1, "updated_at": 1}  # fmt: skip
+
+
+CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "a good list": (
+        {
+            "path": "/v1/a2v/video.list",
+            "answer": {
+                "code": 0,
+                "message": "ok",
+                "data": {"items": [], "page": 1, "page_size": 20, "total": 0},
+            },
+        },
+        [],
+    ),
+    "429 with Retry-After": (
+        {"status": 429, "answer": {"code": 1009, **ERROR}, "response_headers": {"retry-after": "3"}},
+        [],
+    ),
+    "429 without Retry-After": (
+        {"status": 429, "answer": {"code": 1009, **ERROR}},
+        ["A2V-RATELIMIT-HEADERS"],
+    ),
+    "a rate-limit header that is not a number": (
+        {
+            "path": "/v1/a2v/video.get",
+            "query": f"video_id={'0' * 32}",
+            "answer": {"code": 0, "message": "ok", "data": VIDEO},
+            "response_headers": {"x-ratelimit-left": "many"},
+        },
+        ["A2V-RATELIMIT-HEADERS"],
+    ),
+    "text/plain": (
+        {
+            "status": 404,
+            "path": "/v1/a2v/nope",
+            "answer": {"code": 1007, **ERROR},
+            "response_headers": {"content-type": "text/plain"},
+        },
+        ["A2V-FUZZ-CONTENT-TYPE"],
+    ),
+    "unknown model answered with the video code": (
+        {**GEN, "status": 404, "answer": {"code": 20002, **ERROR}},
+        ["A2V-ERROR-UNKNOWN-MODEL"],
+    ),
+    "code with the wrong HTTP status": (
+        {
+            "path": "/v1/a2v/video.get",
+            "query": f"video_id={'1' * 32}",
+            "status": 404,
+            "answer": {"code": 1003, **ERROR},
+        },
+        ["A2V-FUZZ-RESPONSE-SCHEMA", "A2V-ENVELOPE-ERROR-CODE"],
+    ),
+    "a 500": ({"status": 500, "answer": {"code": 1500, **ERROR}}, ["A2V-FUZZ-NO-SERVER-ERROR"]),
+    "503 queue full on generate is documented": (
+        {**GEN, "status": 503, "answer": {"code": 1010, **ERROR}, "response_headers": {"retry-after": "5"}},
+        [],
+    ),
+    "an undocumented status": ({"status": 418, "answer": {"code": 1003, **ERROR}}, ["A2V-FUZZ-STATUS-CODE"]),
+    "a task in error without its error": (
+        {
+            "path": "/v1/a2v/video.get",
+            "query": f"video_id={'0' * 32}",
+            "answer": {"code": 0, "message": "ok", "data": {**VIDEO, "status": "error", "progress": 5}},
+        },
+        ["A2V-LIFECYCLE-SHAPE"],
+    ),
+    "an unsigned preview URL": (
+        {
+            "answer": {
+                "code": 0,
+                "message": "ok",
+                "data": [
+                    {
+                        "model_id": "eva_a0008",
+                        "name": "Eva",
+                        "display_name": "Eva",
+                        "gender": "female",
+                        "preview_url": "http://upstream/files/previews/eva.png",
+                    }
+                ],
+            }
+        },
+        ["A2V-FILE-EXPIRES"],
+    ),
+    "a signed preview URL": (
+        {
+            "answer": {
+                "code": 0,
+                "message": "ok",
+                "data": [
+                    {
+                        "model_id": "eva_a0008",
+                        "name": "Eva",
+                        "display_name": "Eva",
+                        "gender": "female",
+                        "preview_url": "http://upstream/p.png?Expires=1&Signature=x",
+                    }
+                ],
+            }
+        },
+        [],
+    ),
+    "code as a string": (
+        {"answer": {"code": "0", "message": "ok", "data": []}},
+        ["A2V-FUZZ-RESPONSE-SCHEMA"],
+    ),
+    "no token, yet served": (
+        {"token": None, "answer": {"code": 0, "message": "ok", "data": []}},
+        ["A2V-AUTH-REQUIRED"],
+    ),
+    "no token, refused with the wrong code": (
+        {"token": None, "status": 401, "answer": {"code": 1011, **ERROR}},
+        ["A2V-AUTH-REQUIRED"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("kwargs", "expected"), CASES.values(), ids=list(CASES))
+def test_server_rules(kwargs: dict[str, Any], expected: list[str]) -> None:
+    judge = Judge(load_spec(), FileUrls("http://upstream"))
+    judge.judge(dataclasses.replace(exchange(**kwargs), seq=1))
+    assert [v.requirement for v in judge.violations if v.side == "server"] == expected

@@ -1,0 +1,104 @@
+"""Metrics in the Prometheus text format, liveness, and readiness that names a failing dependency."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from mock_server.metrics import Health, Metrics
+from mock_server.sharedlimit import SharedRateLimiter
+from mock_server.testing import app_client
+from mock_server.values import RateLimit
+
+
+def _broken() -> int:
+    raise ConnectionRefusedError("no broker")
+
+
+async def _counts() -> dict[str, int]:
+    return {"finished": 3, "pending": 1}
+
+
+async def _fine() -> None:
+    pass
+
+
+async def _refused() -> None:
+    _broken()
+
+
+def test_metrics_text() -> None:
+    metrics = Metrics()
+    metrics.watch(tasks=_counts, depth=lambda: 7, counters={"a2v_store_round_trips": ("trips", lambda: 12)})
+    metrics.observe_request("video.get", 200, 0, 0.004)
+    metrics.observe_request("video.get", 404, 20002, 0.002)
+    metrics.observe_render(1.5, ok=True)
+    app = Starlette(routes=[Route("/metrics", metrics.endpoint)])
+    with app_client(app) as client:
+        text = client.get("/metrics").text
+    assert 'a2v_requests_total{code="20002",operation="video.get",status="404"} 1.0' in text
+    assert 'a2v_request_seconds_bucket{le="0.005",operation="video.get"} 2.0' in text
+    assert 'a2v_tasks{status="finished"} 3.0' in text
+    assert 'a2v_tasks{status="error"} 0.0' in text
+    assert "a2v_queue_depth 7.0" in text
+    assert 'a2v_renders_total{outcome="ok"} 1.0' in text
+    assert "a2v_render_seconds_count 1.0" in text
+    assert "a2v_store_round_trips_total 12.0" in text
+
+
+def test_a_failing_dependency_leaves_the_scrape_working() -> None:
+    metrics = Metrics()
+    metrics.watch(tasks=_counts, depth=_broken)
+    app = Starlette(routes=[Route("/metrics", metrics.endpoint)])
+    with app_client(app) as client:
+        response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "a2v_queue_depth 0.0" in response.text  # left as it was
+    assert 'a2v_tasks{status="finished"} 3.0' in response.text
+
+
+@pytest.mark.parametrize(
+    ("checks", "draining", "status", "body"),
+    [
+        ({"store": _fine}, False, 200, {"status": "ready", "checks": {"store": "ok"}}),
+        (
+            {"store": _fine, "queue": _refused},
+            False,
+            503,
+            {
+                "status": "unavailable",
+                "checks": {"store": "ok", "queue": "ConnectionRefusedError: no broker"},
+            },
+        ),
+        ({"store": _fine}, True, 503, {"status": "draining", "checks": {}}),
+    ],
+)
+def test_readiness(checks: dict[str, object], draining: bool, status: int, body: dict[str, object]) -> None:
+    health = Health(checks)  # type: ignore[arg-type]
+    health.draining = draining
+    app = Starlette(routes=[Route("/readyz", health.readyz), Route("/healthz", health.healthz)])
+    with app_client(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        response = client.get("/readyz")
+    assert (response.status_code, response.json()) == (status, body)
+
+
+@pytest.mark.anyio
+async def test_shared_limiter_spans_replicas(pg_dsn: str) -> None:
+    from mock_server.store.postgres import PostgresStore
+
+    stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
+    try:
+        limiters = [SharedRateLimiter(s, RateLimit(3, 60.0)) for s in stores]
+        windows = [await limiters[i % 2].ahit("k") for i in range(5)]
+        assert [w.allowed for w in windows] == [True, True, True, False, False]
+        assert [w.left for w in windows] == [2, 1, 0, 0, 0]
+        assert (b"x-ratelimit-total", b"3") in windows[-1].raw_headers()
+        await limiters[1].areset("k")
+        assert (await limiters[0].ahit("k")).allowed
+        off = SharedRateLimiter(stores[0], None)
+        assert (await off.ahit("k")).allowed
+    finally:
+        for s in stores:
+            await s.aclose()

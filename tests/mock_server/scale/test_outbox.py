@@ -1,0 +1,127 @@
+"""Callback deliveries from the outbox: two replicas' loops, each delivery posted exactly once; retries
+with back-off; a refused host fails without a post."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from a2v_spec import Status, load_spec
+from a2v_testkit import FileHost, Replies
+from mock_server.config import Settings
+from mock_server.errors import Errors
+from mock_server.files import Signer
+from mock_server.outbox import OutboxDeliverer
+from mock_server.store.postgres import PostgresStore
+from mock_server.views import VideoViews
+from tests.mock_server.scale.test_pgstore import make_task
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+pytestmark = pytest.mark.anyio
+
+
+class Receiver:
+    """A callback receiver on the toolkit's FileHost; answers 500 to the first `fail_first` posts."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.host = FileHost().start()
+        self.url = self.host.route("/cb", Replies([500] * fail_first, then=204), methods=["POST"])
+
+    @property
+    def posts(self) -> list[tuple[str, str]]:
+        return [
+            (r.headers["x-a2v-delivery"], r.headers["x-a2v-event"]) for r in self.host.requests("/cb", "POST")
+        ]
+
+    def close(self) -> None:
+        self.host.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    made = Receiver()
+    yield made
+    made.close()
+
+
+def _views() -> VideoViews:
+    return VideoViews(Signer("secret", 60), Errors(load_spec().errors))
+
+
+async def _run_until(deliverers: list[OutboxDeliverer], done: Any, timeout: float = 20) -> None:
+    for d in deliverers:
+        await d.resume()
+    try:
+        deadline = time.monotonic() + timeout
+        while not (await done() if inspect.iscoroutinefunction(done) else done()):
+            assert time.monotonic() < deadline, "deliveries did not end"
+            await asyncio.sleep(0.05)
+    finally:
+        for d in deliverers:
+            await d.aclose()
+
+
+async def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Receiver) -> None:
+    settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
+    stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
+    for i in range(40):
+        task = make_task(callback_url=receiver.url)
+        await stores[0].insert_task(task)
+        ended = Status.FINISHED if i % 3 else Status.ERROR
+        await stores[i % 2].advance(task.video_id, ended, error=None)
+    views = _views()
+    deliverers = [OutboxDeliverer(settings, s, views, loops=3, idle_seconds=0.02) for s in stores]
+    try:
+        await _run_until(deliverers, lambda: len(receiver.posts) >= 40)
+        await asyncio.sleep(0.3)  # nothing more arrives
+    finally:
+        for s in stores:
+            await s.aclose()
+    assert len(receiver.posts) == 40
+    assert len({delivery for delivery, _ in receiver.posts}) == 40
+    assert sum(d.delivered for d in deliverers) == 40
+    assert all(d.delivered > 0 for d in deliverers), "both replicas took part"
+
+
+async def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn: str) -> None:
+    receiver = Receiver(fail_first=2)
+    store = PostgresStore(pg_dsn)
+    try:
+        task = make_task(callback_url=receiver.url)
+        await store.insert_task(task)
+        await store.advance(task.video_id, Status.FINISHED)
+        settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
+        deliverer = OutboxDeliverer(settings, store, _views())
+        await _run_until([deliverer], lambda: len(receiver.posts) >= 3)
+        [record] = await store.deliveries(video_id=task.video_id)
+    finally:
+        await store.aclose()
+        receiver.close()
+    assert (record["state"], record["attempts"], record["last_status"]) == ("delivered", 3, 204)
+    assert len({d for d, _ in receiver.posts}) == 1
+
+
+async def test_a_refused_host_fails_without_a_post(pg_dsn: str, receiver: Receiver) -> None:
+    store = PostgresStore(pg_dsn)
+    try:
+        task = make_task(callback_url=receiver.url.replace("127.0.0.1", "localhost"))
+        await store.insert_task(task)
+        await store.advance(task.video_id, Status.FINISHED)
+        deliverer = OutboxDeliverer(Settings(audio_hosts=["127.0.0.1"]), store, _views())
+        states: list[str] = []
+
+        async def failed() -> bool:
+            states[:] = [d["state"] for d in await store.deliveries()]
+            return states == ["failed"]
+
+        await _run_until([deliverer], failed)
+    finally:
+        await store.aclose()
+    assert receiver.posts == []

@@ -1,0 +1,151 @@
+"""The S3 file store against moto's standalone S3 server: the FileStore protocol, objects streamed with
+Range, and redirects to the store's own signed URLs."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+import boto3
+import botocore.config
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from a2v_spec import load_spec
+from a2v_testkit import app_client
+from mock_server.errors import ApiError, Errors
+from mock_server.files import LocalFileStore
+from mock_server.files.s3 import S3FileStore, parse_s3_url
+from mock_server.scaletesting import S3_KEYS
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+pytestmark = pytest.mark.anyio
+
+BODY = bytes(range(256)) * 4000  # ~1 MB, several stream chunks
+
+
+def _store(endpoint: str, bucket: str, tmp: Path, presign: bool = False) -> S3FileStore:
+    config = botocore.config.Config(signature_version="s3" if presign else "s3v4")
+    client = boto3.client("s3", endpoint_url=endpoint, config=config, **S3_KEYS)
+    return S3FileStore(
+        f"s3://{bucket}/tenant-a/run1",
+        presign=presign,
+        client=client,
+        local=LocalFileStore(tmp / "files"),
+        staging_dir=tmp / "staging",
+    )
+
+
+@pytest.fixture
+def files(s3_endpoint: str, bucket: str, tmp_path: Path) -> S3FileStore:
+    return _store(s3_endpoint, bucket, tmp_path)
+
+
+@contextlib.contextmanager
+def _client(files: S3FileStore) -> Iterator[httpx.Client]:
+    errors = Errors(load_spec().errors)
+
+    async def endpoint(request: Request) -> Response:
+        return await files.response(request, request.path_params["name"])
+
+    async def on_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return errors.response(exc)
+
+    app = Starlette(routes=[Route("/files/{name:path}", endpoint, methods=["GET", "HEAD"])])
+    app.add_exception_handler(ApiError, on_error)
+    with app_client(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def served(files: S3FileStore) -> AsyncIterator[httpx.Client]:
+    source = files.staging("videos/v.mp4")
+    source.write_bytes(BODY)
+    await files.put("videos/v.mp4", source)
+    with _client(files) as client:
+        yield client
+
+
+@pytest.mark.parametrize(("url", "expected"), [("s3://b/p/q/", ("b", "p/q")), ("s3://b", ("b", ""))])
+def test_parse_s3_url(url: str, expected: tuple[str, str]) -> None:
+    assert parse_s3_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["http://b/p", "s3:///p", "/data"])
+def test_parse_s3_url_refuses(url: str) -> None:
+    with pytest.raises(ValueError, match="s3://bucket/prefix"):
+        parse_s3_url(url)
+
+
+async def test_the_file_store_protocol(files: S3FileStore) -> None:
+    staged = files.staging("videos/x.mask.mp4")
+    staged.write_bytes(b"abc")
+    assert not await files.exists("videos/x.mask.mp4")
+    await files.put("videos/x.mask.mp4", staged)
+    assert not staged.exists()  # put takes the staged file
+    staged.write_bytes(b"abc")
+    await files.put("videos/x.mask.mp4", staged)  # rendered twice: still one object
+    listed = files.client.list_objects_v2(Bucket=files.bucket)["Contents"]
+    assert [o["Key"] for o in listed] == ["tenant-a/run1/videos/x.mask.mp4"]
+    head = files.client.head_object(Bucket=files.bucket, Key="tenant-a/run1/videos/x.mask.mp4")
+    assert head["ContentType"] == "video/mp4"
+    assert await files.exists("videos/x.mask.mp4")
+    await files.delete("videos/x.mask.mp4")
+    assert not await files.exists("videos/x.mask.mp4")
+    staged.write_bytes(b"abc")
+    await files.put("videos/y.mp4", staged)
+    await files.clear("videos")
+    assert "Contents" not in files.client.list_objects_v2(Bucket=files.bucket)
+    preview = files.staging("previews/eva.png")
+    preview.write_bytes(b"png")
+    await files.put("previews/eva.png", preview)  # previews stay local to each replica
+    assert await files.exists("previews/eva.png")
+    assert "Contents" not in files.client.list_objects_v2(Bucket=files.bucket)
+    files.ping()
+
+
+async def test_an_object_streams_with_range(served: httpx.Client) -> None:
+    client = served
+    whole = client.get("/files/videos/v.mp4")
+    assert (whole.status_code, whole.headers["content-type"], whole.content) == (200, "video/mp4", BODY)
+    part = client.get("/files/videos/v.mp4", headers={"Range": "bytes=10-19"})
+    assert (part.status_code, part.headers["content-range"], part.content) == (
+        206,
+        f"bytes 10-19/{len(BODY)}",
+        BODY[10:20],
+    )
+    assert client.get("/files/videos/v.mp4", headers={"Range": "bytes=-5"}).content == BODY[-5:]
+    outside = client.get("/files/videos/v.mp4", headers={"Range": f"bytes={len(BODY)}-"})
+    assert (outside.status_code, outside.json()["code"]) == (416, 1003)
+    assert (
+        client.get("/files/videos/v.mp4", headers={"If-None-Match": whole.headers["etag"]}).status_code == 304
+    )
+    head = client.head("/files/videos/v.mp4")
+    assert (head.status_code, head.headers["content-length"]) == (200, str(len(BODY)))
+    missing = client.get("/files/videos/missing.mp4")
+    assert (missing.status_code, missing.json()["code"]) == (404, 1007)
+
+
+async def test_presigned_mode_redirects_to_the_stores_signed_url(
+    s3_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    files = _store(s3_endpoint, bucket, tmp_path, presign=True)
+    staged = files.staging("videos/v.mp4")
+    staged.write_bytes(b"video")
+    await files.put("videos/v.mp4", staged)
+    with _client(files) as client:
+        answer = client.get("/files/videos/v.mp4")
+    assert answer.status_code == 307
+    query = httpx.URL(answer.headers["location"]).params
+    assert int(query["Expires"]) > 0
+    assert query["Signature"]
+    assert httpx.get(answer.headers["location"]).content == b"video"
