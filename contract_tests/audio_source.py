@@ -38,7 +38,7 @@ class AudioSource:
             data = fixture_bytes(name, max_audio_seconds=self.spec.limits.max_audio_seconds)
             kind = "audio/wav" if name.endswith(".wav") else FIXTURE_FILES[name].content_type  # type: ignore[union-attr]
             self.server.add_file(name, data, kind)
-        return f"{self.server.base_url}/audio/{name}"
+        return self.server.url(f"/audio/{name}")
 
     def fixture_seconds(self, name: str) -> float:
         """Decoded duration of a fixture (made locally even when served remotely: they are deterministic)."""
@@ -58,6 +58,8 @@ class AudioSource:
             return f"{self.remote_base.rstrip('/')}/a2v-contract-missing-{int(time.time())}.wav"
         return self.server.missing_url()
 
-    @staticmethod
-    def unreachable() -> str:
-        return f"http://127.0.0.1:{free_port()}/speech.wav"
+    def unreachable(self) -> str:
+        """A URL on the kit's own (public) host at a port nothing listens on: connections are refused."""
+        host = self.server.public_host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{free_port()}/speech.wav"

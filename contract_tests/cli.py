@@ -11,10 +11,9 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
-
-import httpx
 
 from a2v_spec.version import version_line
 from contract_tests.config import PROFILES, KitOptions
@@ -30,8 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=version_line("a2v-contract"))
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--api-key", help="Bearer token the kit uses.")
-    parser.add_argument("--second-api-key", help="A second token, for the tenant isolation check.")
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("A2V_API_KEY"),
+        help="Bearer token the kit uses (env A2V_API_KEY).",
+    )
+    parser.add_argument(
+        "--second-api-key",
+        default=os.environ.get("A2V_SECOND_API_KEY"),
+        help="A second token, for the tenant isolation check (env A2V_SECOND_API_KEY).",
+    )
     parser.add_argument("--spec", type=Path, help="The openapi.yaml to check against (default: bundled).")
     parser.add_argument(
         "--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or full."
@@ -43,7 +50,33 @@ def _parser() -> argparse.ArgumentParser:
         help="Where the implementation can download the kit's audio fixtures (see --write-fixtures); "
         "default: the kit serves them itself on 127.0.0.1.",
     )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="Where the kit's own server (audio fixtures, callback receiver) listens; default 127.0.0.1.",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="The URL a remote implementation reaches the kit's server at (default: where it listens).",
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="Seconds a task may take to end (120).")
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=30.0,
+        help="Seconds one request may wait for its answer (30); past it A2V-ANSWER-IN-TIME fails.",
+    )
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        help="Stop after N requests to the service (the rest is reported blocked).",
+    )
+    parser.add_argument(
+        "--provoke-429",
+        action="store_true",
+        help="Opt-in: exhaust the rate limit once to check 429 + Retry-After (A2V-RATELIMIT-429).",
+    )
     parser.add_argument("--seed", type=int, help="Hypothesis seed, for a reproducible run.")
     parser.add_argument(
         "--skip",
@@ -62,6 +95,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(message: str) -> int:
+    print(f"a2v-contract: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _list() -> int:
+    """The requirement table on stdout; a reader that stops early (`| head`) is not an error."""
+    from contract_tests.requirements import REQUIREMENTS
+
+    try:
+        for req in REQUIREMENTS.values():
+            print(f"{req.id:28} [{req.group}] {req.title}")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the closed pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -75,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.list:
-        from contract_tests.requirements import REQUIREMENTS
-
-        for req in REQUIREMENTS.values():
-            print(f"{req.id:28} [{req.group}] {req.title}")
-        return 0
+        return _list()
     if args.write_fixtures:
         from a2v_spec import load_spec
         from contract_tests.audio import write_fixtures
@@ -90,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.base_url or not args.api_key:
         parser.print_usage(sys.stderr)
-        print("a2v-contract: error: --base-url and --api-key are required", file=sys.stderr)
-        return 2
+        return _error("--base-url and --api-key (or env A2V_API_KEY) are required")
     try:
         options = KitOptions(
             base_url=args.base_url,
@@ -101,26 +148,44 @@ def main(argv: list[str] | None = None) -> int:
             profile=args.profile,
             audio_base_url=args.audio_base_url,
             timeout=args.timeout,
+            request_timeout=args.request_timeout,
+            max_requests=args.max_requests,
+            provoke_429=args.provoke_429,
+            listen=args.listen,
+            public_url=args.public_url,
             seed=args.seed,
             skip=_split(args.skip),
             only=_split(args.only),
             junit_xml=args.junit_xml,
             report_json=args.report_json,
         )
-        select(options.only, options.skip)
+        chosen, _ = select(options.only, options.skip)
     except ValueError as err:
-        print(f"a2v-contract: error: {err}", file=sys.stderr)
-        return 2
+        return _error(str(err))
+    if not chosen:
+        return _error(f"--only {args.only!r} matches no requirement; see a2v-contract --list")
+    from a2v_spec import load_spec
+    from contract_tests.precondition import announced_total, not_an_a2v_service
+
     try:
-        httpx.get(f"{options.base_url}/v1/ping", timeout=10)
-    except httpx.HTTPError as err:
-        print(f"a2v-contract: error: cannot reach {options.base_url}: {err}", file=sys.stderr)
-        return 2
+        spec = load_spec(options.spec_path)
+    except Exception as err:  # a missing file, YAML that does not parse, a spec without operations
+        return _error(f"cannot load the spec {str(options.spec_path or 'bundled')!r}: {err}")
+    problem = not_an_a2v_service(options.base_url, options.api_key, spec)
+    if problem is not None:
+        return _error(problem)
+    from contract_tests.pacing import estimate_requests, plan
+
+    total = announced_total(options.base_url, spec)
+    needed = estimate_requests(options.profile_settings, spec)
+    print(f"a2v-contract: {plan(needed, total, options.max_requests)}", file=sys.stderr)
     from contract_tests.runner import run_with_exit_code
 
     result = run_with_exit_code(options, quiet=not args.verbose)
     if not args.verbose:
         print(result.report.text())
+    if result.exit_code == 2 and not result.report.items:
+        return _error("the run checked nothing (rerun with -v to see pytest's own output)")
     return result.exit_code
 
 

@@ -294,9 +294,12 @@ class A2VClient(BaseClient):
         transport: httpx.BaseTransport | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         spec: Spec | None = None,
+        event_hooks: dict[str, list[Callable[..., Any]]] | None = None,
     ) -> None:
         super().__init__(base_url, token, spec)
-        self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport, timeout=timeout, event_hooks=event_hooks
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -8,6 +8,7 @@ and at the end of the session write the per-requirement report (text, JSON, JUni
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -17,9 +18,11 @@ import pytest
 
 from contract_tests import stash
 from contract_tests.config import KitOptions
+from contract_tests.evidence import Blocked, Unobserved, recording
 from contract_tests.report import ItemResult, KitReport, Outcome
 from contract_tests.requirements import select
 from contract_tests.violations import Violation, curl, violations_in
+from contract_tests.watch import answer_in_time, timeout_in
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -44,16 +47,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--a2v-api-key", default=os.environ.get("A2V_API_KEY"), help="Bearer token (env A2V_API_KEY)."
     )
-    group.addoption("--a2v-second-api-key", default=None, help="A second token, for tenant isolation checks.")
+    group.addoption(
+        "--a2v-second-api-key",
+        default=os.environ.get("A2V_SECOND_API_KEY"),
+        help="A second token, for tenant isolation checks (env A2V_SECOND_API_KEY).",
+    )
     group.addoption(
         "--a2v-spec", default=None, help="openapi.yaml to check against (default: the bundled one)."
     )
-    group.addoption("--a2v-profile", default="quick", choices=["quick", "full"], help="How hard to fuzz.")
+    group.addoption(
+        "--a2v-profile", default="quick", choices=["quick", "service", "full"], help="How hard to fuzz."
+    )
     group.addoption(
         "--a2v-audio-base-url", default=None, help="Where the implementation finds the audio fixtures."
     )
     group.addoption("--a2v-timeout", type=float, default=120.0, help="Seconds a task may take to end.")
+    group.addoption(
+        "--a2v-request-timeout", type=float, default=30.0, help="Seconds one request may wait for its answer."
+    )
     group.addoption("--a2v-seed", type=int, default=None, help="Hypothesis seed for reproducible runs.")
+    group.addoption(
+        "--a2v-max-requests", type=int, default=None, help="Stop after N requests to the service."
+    )
+    group.addoption("--a2v-listen", default=None, help="HOST:PORT the kit's own server listens on.")
+    group.addoption("--a2v-public-url", default=None, help="The URL the implementation reaches it at.")
+    group.addoption(
+        "--a2v-provoke-429", action="store_true", default=False, help="Opt-in: check 429 + Retry-After."
+    )
     group.addoption(
         "--a2v-skip", default="", help="Comma-separated groups or ids to skip (idempotency,callbacks,...)."
     )
@@ -97,6 +117,11 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
             profile=config.getoption("a2v_profile"),
             audio_base_url=config.getoption("a2v_audio_base_url"),
             timeout=config.getoption("a2v_timeout"),
+            request_timeout=config.getoption("a2v_request_timeout"),
+            max_requests=config.getoption("a2v_max_requests"),
+            provoke_429=config.getoption("a2v_provoke_429"),
+            listen=config.getoption("a2v_listen"),
+            public_url=config.getoption("a2v_public_url"),
             seed=config.getoption("a2v_seed"),
             skip=_split(config.getoption("a2v_skip")),
             only=_split(config.getoption("a2v_only")),
@@ -177,8 +202,20 @@ def _result_of(
     """
     if report.skipped and report.when in ("setup", "call"):
         return ItemResult(item.nodeid, ids, Outcome.SKIPPED, message=_skip_reason(report))
+    if report.failed and isinstance(exc, Blocked):
+        return ItemResult(item.nodeid, ids, Outcome.BLOCKED, message=exc.reason)
     if report.failed:
+        unobserved = _unobserved_in(exc)
+        if unobserved is not None and report.when == "call":
+            evidence = item.config.stash[stash.REPORT].evidence
+            evidence.could_not_judge(unobserved.requirement, unobserved.sentence)
+            message = f"not judged ({unobserved.requirement}): {unobserved.sentence}"
+            return ItemResult(item.nodeid, ids, Outcome.INCONCLUSIVE, message=message)
         found = [v.violation for v in violations_in(exc)]
+        timeout = timeout_in(exc)
+        if not found and timeout is not None:
+            # No answer in time is a finding of its own, never a 5xx nor a bug of the check.
+            found = [answer_in_time(timeout).violation]
         if found and report.when == "setup":
             message = f"not checked: a shared step failed ({found[0].requirement})"
             return ItemResult(item.nodeid, ids, Outcome.BLOCKED, found, message)
@@ -191,6 +228,17 @@ def _result_of(
         return ItemResult(item.nodeid, ids, Outcome.BLOCKED, message=f"{type(exc).__name__}: {exc}"[:500])
     if report.when == "call" and report.passed:
         return ItemResult(item.nodeid, ids, Outcome.PASSED)
+    return None
+
+
+def _unobserved_in(exc: BaseException | None) -> Unobserved | None:
+    if isinstance(exc, Unobserved):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _unobserved_in(inner)
+            if found is not None:
+                return found
     return None
 
 
@@ -226,9 +274,20 @@ def pytest_runtest_makereport(
     return report
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Record observations (`contract_tests.evidence`) into the report for the whole session."""
+    if not stash.active(session.config):
+        return
+    stack = contextlib.ExitStack()
+    stack.enter_context(recording(session.config.stash[stash.REPORT].evidence))
+    session.config.stash[stash.RECORDING] = stack
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if not stash.active(session.config):
         return
+    if stash.RECORDING in session.config.stash:
+        session.config.stash[stash.RECORDING].close()
     options = session.config.stash[stash.OPTIONS]
     report = session.config.stash[stash.REPORT]
     report.finished = time.time()

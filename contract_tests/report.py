@@ -4,11 +4,16 @@ Each kit test declares the requirement ids it checks (`@pytest.mark.a2v_requirem
 is attributed to the id its `ContractViolation` names (which may be another id than the test's, e.g.
 when a shared fixture saw the task move backwards). A requirement is
 
-* `failed`  when any violation names it;
-* `blocked` when a test checking it could not run to the end for another reason (an earlier failure
-  in a shared step, or an error of the kit itself);
-* `passed`  when at least one test checked it and none of the above happened;
-* `skipped` when every test checking it was skipped (`--skip`, no second key, a feature not declared).
+* `failed`       when any violation names it;
+* `blocked`      when a test checking it could not run to the end for another reason (an earlier
+  failure in a shared step, or an error of the kit itself);
+* `inconclusive` when its checks ran without a violation but did not see what it needs to be judged
+  (`Requirement.needs`, counted in `contract_tests.evidence`), or a check's control failed: the report
+  says which observation was missing;
+* `passed`       when at least one test checked it, every need was observed and none of the above
+  happened; the report shows how many observations supported it;
+* `skipped`      when every test checking it was skipped (`--skip`, no second key, a feature not
+  declared).
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from contract_tests.evidence import Evidence
 from contract_tests.requirements import REQUIREMENTS
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from contract_tests.coverage import Coverage
     from contract_tests.violations import Violation
 
 __all__ = ["ItemResult", "KitReport", "Outcome", "RequirementResult"]
@@ -35,6 +42,7 @@ class Outcome(StrEnum):
 
     FAILED = "failed"
     BLOCKED = "blocked"
+    INCONCLUSIVE = "inconclusive"
     PASSED = "passed"
     SKIPPED = "skipped"
 
@@ -66,6 +74,9 @@ class RequirementResult:
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     duration: float = 0.0
+    #: How many observations supported it (checks that held, answers judged), and of which kinds.
+    observations: int = 0
+    evidence: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,9 +84,19 @@ class KitReport:
     items: list[ItemResult] = field(default_factory=list)
     started: float = field(default_factory=time.time)
     finished: float = 0.0
+    evidence: Evidence = field(default_factory=Evidence)
+    #: Violations the kit's client noticed on any exchange, whatever check sent it (`watch.py`).
+    findings: list[Violation] = field(default_factory=list)
+    #: The run's traffic: requests sent, 429 answers, seconds waited for rate-limit windows.
+    traffic: dict[str, float] = field(default_factory=dict)
+    #: What of the contract the run observed (operations, statuses, catalog codes, headers).
+    coverage: Coverage | None = None
 
     def add(self, item: ItemResult) -> None:
         self.items.append(item)
+
+    def add_finding(self, violation: Violation) -> None:
+        self.findings.append(violation)
 
     def requirements(self) -> dict[str, RequirementResult]:
         """The verdict per requirement id, in the table's order, for every id some test touched."""
@@ -83,6 +104,9 @@ class KitReport:
         failures: dict[str, list[Violation]] = {}
         notes: dict[str, list[str]] = {}
         durations: dict[str, float] = {}
+        for v in self.findings:
+            failures.setdefault(v.requirement, []).append(v)
+            touched.setdefault(v.requirement, [])
         for item in self.items:
             for v in item.violations:
                 failures.setdefault(v.requirement, []).append(v)
@@ -95,13 +119,22 @@ class KitReport:
                     outcome = Outcome.PASSED
                 touched.setdefault(rid, []).append(outcome)
                 durations[rid] = durations.get(rid, 0.0) + item.duration
-                if item.message and item.outcome in (Outcome.BLOCKED, Outcome.SKIPPED):
+                if item.message and item.outcome in (Outcome.BLOCKED, Outcome.SKIPPED, Outcome.INCONCLUSIVE):
                     notes.setdefault(rid, []).append(item.message)
+        for rid, sentences in self.evidence.unjudged.items():
+            touched.setdefault(rid, []).append(Outcome.INCONCLUSIVE)
+            notes.setdefault(rid, []).extend(f"not judged: {s}" for s in sentences)
         results: dict[str, RequirementResult] = {}
         for rid in [r for r in REQUIREMENTS if r in touched] + [r for r in touched if r not in REQUIREMENTS]:
             # The worst outcome wins; a violation naming the id fails it even if no test declared it.
             outcome = min([*touched[rid], *([Outcome.FAILED] if rid in failures else [])], key=_rank)
             req = REQUIREMENTS.get(rid)
+            if outcome is Outcome.PASSED and req is not None:
+                # Evidence, then verdict: a check that held proves only what it saw.
+                missing = self.evidence.missing(rid, req.needs)
+                if missing:
+                    outcome = Outcome.INCONCLUSIVE
+                    notes.setdefault(rid, []).extend(f"not judged: missing {m}" for m in missing)
             results[rid] = RequirementResult(
                 id=rid,
                 outcome=outcome,
@@ -109,8 +142,10 @@ class KitReport:
                 quote=req.quote if req else "",
                 pointer=req.pointer if req else "",
                 violations=_unique(failures.get(rid, [])),
-                notes=sorted(set(notes.get(rid, []))),
+                notes=list(dict.fromkeys(notes.get(rid, []))),
                 duration=round(durations.get(rid, 0.0), 3),
+                observations=self.evidence.count(rid),
+                evidence=dict(self.evidence.counts.get(rid, {})),
             )
         return results
 
@@ -126,8 +161,24 @@ class KitReport:
         reqs = self.requirements()
         counts = {k: sum(1 for r in reqs.values() if r.outcome is k) for k in Outcome}
         lines = ["A2V contract: " + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
+        if self.traffic:
+            t = self.traffic
+            lines.append(
+                f"  {t.get('requests', 0):g} requests, {t.get('answered_429', 0):g} answered 429, "
+                f"{t.get('waited_for_windows', 0):g} s waited for rate-limit windows"
+            )
         for r in reqs.values():
-            lines.append(f"  {r.outcome.upper():8} {r.id:28} {r.title}")
+            seen = f" ({_plural(r.observations, 'observation')})" if r.outcome is Outcome.PASSED else ""
+            lines.append(f"  {r.outcome.upper():12} {r.id:28} {r.title}{seen}")
+        if self.coverage is not None:
+            lines.append("")
+            lines.append("Coverage (what the run observed):")
+            lines.extend(self.coverage.summary())
+        skipped = [r for r in reqs.values() if r.outcome is Outcome.SKIPPED]
+        if skipped:
+            lines.append("")
+            lines.append("Skipped:")
+            lines.extend(f"  {r.id}: {r.notes[0] if r.notes else 'skipped'}" for r in skipped)
         for r in reqs.values():
             if r.outcome.conforms:
                 continue
@@ -142,7 +193,7 @@ class KitReport:
                     lines.append(f"    got:      {v.got}")
                 if v.curl:
                     lines.append(f"    request:  {v.curl}")
-            if r.outcome is Outcome.BLOCKED:
+            if r.outcome in (Outcome.BLOCKED, Outcome.INCONCLUSIVE):
                 lines.extend(f"  - {note}" for note in r.notes[:3])
         return "\n".join(lines)
 
@@ -151,6 +202,10 @@ class KitReport:
             "conforms": self.conforms,
             "requirements": {rid: asdict(r) for rid, r in self.requirements().items()},
             "items": [asdict(i) for i in self.items],
+            "evidence": self.evidence.as_dict(),
+            "findings": [asdict(v) for v in self.findings],
+            "traffic": self.traffic,
+            "coverage": self.coverage.as_dict() if self.coverage is not None else None,
         }
 
     def write_json(self, path: Path) -> None:
@@ -164,10 +219,18 @@ class KitReport:
             name="a2v-contract",
             tests=str(len(reqs)),
             failures=str(sum(r.outcome is Outcome.FAILED for r in reqs.values())),
-            errors=str(sum(r.outcome is Outcome.BLOCKED for r in reqs.values())),
+            errors=str(sum(r.outcome in (Outcome.BLOCKED, Outcome.INCONCLUSIVE) for r in reqs.values())),
             skipped=str(sum(r.outcome is Outcome.SKIPPED for r in reqs.values())),
             time=f"{(self.finished or time.time()) - self.started:.3f}",
         )
+        if self.coverage is not None:
+            props = ET.SubElement(suite, "properties")
+            for name, d in self.coverage.as_dict().items():
+                key = name.replace(" ", "_")
+                ET.SubElement(props, "property", name=f"coverage.{key}.seen", value=",".join(d["seen"]))
+                ET.SubElement(
+                    props, "property", name=f"coverage.{key}.never_seen", value=",".join(d["never_seen"])
+                )
         for r in reqs.values():
             group = REQUIREMENTS[r.id].group if r.id in REQUIREMENTS else "other"
             case = ET.SubElement(
@@ -180,14 +243,21 @@ class KitReport:
             if r.outcome is Outcome.FAILED:
                 first = r.violations[0].message if r.violations else r.title
                 ET.SubElement(case, "failure", message=first[:300]).text = "\n".join(detail)
-            elif r.outcome is Outcome.BLOCKED:
+            elif r.outcome in (Outcome.BLOCKED, Outcome.INCONCLUSIVE):
                 ET.SubElement(
-                    case, "error", message=(r.notes[0] if r.notes else "blocked")[:300]
+                    case, "error", message=(r.notes[0] if r.notes else str(r.outcome))[:300]
                 ).text = "\n".join(detail)
+            if r.outcome is Outcome.PASSED:
+                props = ET.SubElement(case, "properties")
+                ET.SubElement(props, "property", name="observations", value=str(r.observations))
             elif r.outcome is Outcome.SKIPPED:
                 ET.SubElement(case, "skipped", message=(r.notes[0] if r.notes else "skipped")[:300])
         path.parent.mkdir(parents=True, exist_ok=True)
         ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _rank(outcome: Outcome) -> int:

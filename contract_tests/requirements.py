@@ -11,22 +11,64 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["GROUPS", "OPTIONAL_GROUPS", "REQUIREMENTS", "Requirement", "requirement", "select"]
+from contract_tests.evidence import JUDGED, Need
+
+__all__ = [
+    "GROUPS",
+    "OPTIONAL_GROUPS",
+    "REQUIREMENTS",
+    "Requirement",
+    "kinds",
+    "requirement",
+    "select",
+]
 
 DESC = "/info/description"
 
 
+class kinds:
+    """The named observations checks record (besides `JUDGED`), shared by checks and the table."""
+
+    TASK_MOVED = "task-moved"
+    FINISHED = "status:finished"
+    ERROR = "status:error"
+    DISTINCT_IDS = "distinct-ids"
+    REPLAYED = "replayed"
+    FIRST_ACCEPTED = "first-accepted"
+    OWNER_READS = "owner-reads"
+    KNOWN_FOUND = "known-found"
+    LINK_FOLLOWED = "link-followed"
+    DELIVERY = "delivery"
+    NEGATIVE_SENT = "negative-sent"
+    URL_FETCHED = "url-fetched"
+    EXPIRED_USED = "expired-token-used"
+    COUNTED_DOWN = "counted-down"
+    RATE_LIMITED = "rate-limited"
+
+
+#: What every requirement needs at least: one answer (or value) its check judged and found right.
+JUDGED_ONCE = Need(JUDGED, "an answer judged by its check")
+
+
 @dataclass(frozen=True)
 class Requirement:
+    """One row: `needs` are the observations without which it is `inconclusive`, never `passed`."""
+
     id: str
     group: str
     title: str
     pointer: str
     quote: str
+    needs: tuple[Need, ...] = (JUDGED_ONCE,)
 
 
-def _r(id: str, group: str, title: str, pointer: str, quote: str) -> Requirement:
-    return Requirement(id, group, title, pointer, quote)
+def _r(id: str, group: str, title: str, pointer: str, quote: str, *needs: Need) -> Requirement:
+    return Requirement(id, group, title, pointer, quote, (JUDGED_ONCE, *needs))
+
+
+_MOVED = Need(kinds.TASK_MOVED, "one task seen in at least two statuses (every task read never moved)")
+_FINISHED = Need(kinds.FINISHED, "a finished task, read and judged")
+_ERRORED = Need(kinds.ERROR, "a task that ended in error, read and judged")
 
 
 _TABLE: Final[list[Requirement]] = [
@@ -83,6 +125,22 @@ _TABLE: Final[list[Requirement]] = [
         "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left`",
     ),
     _r(
+        "A2V-RATELIMIT-ARITHMETIC",
+        "fuzz",
+        "X-Ratelimit-Left counts down by one per request within a window, never above Total",
+        DESC,
+        "and `X-Ratelimit-Reset` (seconds until the window resets)",
+        Need(kinds.COUNTED_DOWN, "consecutive answers within one window", 2),
+    ),
+    _r(
+        "A2V-RATELIMIT-429",
+        "ratelimit",
+        "Over the limit: HTTP 429, code 1009, a Retry-After header (opt-in: --provoke-429)",
+        DESC,
+        "Over the limit the",
+        Need(kinds.RATE_LIMITED, "a 429 answer provoked on purpose"),
+    ),
+    _r(
         "A2V-ENVELOPE-ERROR-CODE",
         "fuzz",
         "An error's envelope code is in the catalog with the answer's HTTP status",
@@ -96,6 +154,8 @@ _TABLE: Final[list[Requirement]] = [
         "Sequences through the spec's links (generate -> get, list) conform",
         "/paths/~1v1~1a2v~1video.generate/post/responses/200/links/GetVideo/description",
         "The task just created, readable at once with the same token.",
+        Need(kinds.LINK_FOLLOWED, "a video.get following the GetVideo link of a created task"),
+        Need(kinds.DISTINCT_IDS, "two generates of the sequences answered with different video_ids"),
     ),
     # -- layer 4: the task lifecycle -------------------------------------------------------------------
     _r(
@@ -118,6 +178,32 @@ _TABLE: Final[list[Requirement]] = [
         "A new task is readable at once (never 404) and starts pending",
         DESC,
         "a client never sees a 404 for an id it was just given.",
+        Need(
+            kinds.DISTINCT_IDS,
+            "two new tasks with different video_ids, each read at once (one id for all proves nothing)",
+        ),
+    ),
+    _r(
+        "A2V-GENERATE-NEW-ID",
+        "lifecycle",
+        "Every generate without an Idempotency-Key creates a new task with a new video_id",
+        DESC,
+        "answers at once with a `video_id` (a *task*)",
+        Need(kinds.DISTINCT_IDS, "two generates without a key, both answered with a video_id"),
+    ),
+    _r(
+        "A2V-GET-SAME-VIDEO",
+        "lifecycle",
+        "video.get answers the video asked for (the same video_id)",
+        "/paths/~1v1~1a2v~1video.get/get/description",
+        "Returns the task's current state.",
+    ),
+    _r(
+        "A2V-ANSWER-IN-TIME",
+        "lifecycle",
+        "Every operation answers within the kit's request timeout (a timeout is not a 5xx)",
+        DESC,
+        "return an id at once; the work finishes later.",
     ),
     _r(
         "A2V-LIFECYCLE-FORWARD",
@@ -125,6 +211,7 @@ _TABLE: Final[list[Requirement]] = [
         "A task's status only moves forward and never leaves a terminal one",
         DESC,
         "A task's status only moves forward along the arrows: it never returns to an earlier status",
+        _MOVED,
     ),
     _r(
         "A2V-LIFECYCLE-PROGRESS",
@@ -132,6 +219,7 @@ _TABLE: Final[list[Requirement]] = [
         "progress never decreases; 0 when pending, 100 when finished",
         DESC,
         "`progress` never decreases.",
+        _MOVED,
     ),
     _r(
         "A2V-LIFECYCLE-SHAPE",
@@ -139,6 +227,8 @@ _TABLE: Final[list[Requirement]] = [
         "Fields match the status (URLs only when finished, error only when error)",
         DESC,
         "`video_url` and `mask_video_url` appear only when",
+        _FINISHED,
+        _ERRORED,
     ),
     _r(
         "A2V-LIFECYCLE-FINISHES",
@@ -146,6 +236,7 @@ _TABLE: Final[list[Requirement]] = [
         "Valid audio (WAV, MP3, FLAC, Ogg) reaches finished within the timeout",
         DESC,
         "Any common audio container is accepted (WAV and MP3 always; also FLAC, Ogg/Opus, M4A/AAC)",
+        _FINISHED,
     ),
     _r(
         "A2V-LIFECYCLE-LIST",
@@ -197,6 +288,14 @@ _TABLE: Final[list[Requirement]] = [
         DESC,
         "Both URLs are signed and expire (`url_expires_at`",
     ),
+    _r(
+        "A2V-URLS-ANSWER",
+        "files",
+        "Every URL the API hands out (previews, videos, masks) answers 200 with its type and size",
+        "/paths/~1v1~1a2v~1character.list/get/description",
+        "`preview_url` is a signed, expiring URL of a still image (PNG)",
+        Need(kinds.URL_FETCHED, "a preview URL and a finished video's URLs, each downloaded", 3),
+    ),
     # -- documented errors ------------------------------------------------------------------------------
     _r(
         "A2V-ERROR-UNKNOWN-VIDEO",
@@ -204,6 +303,11 @@ _TABLE: Final[list[Requirement]] = [
         "An unknown video_id answers 404 / 20002",
         "/x-a2v-error-catalog/22/when",
         "`video.get` with an unknown id",
+        Need(
+            kinds.KNOWN_FOUND,
+            "a video the token owns found by video.get (the control: a service that answers 404 to "
+            "every id proves nothing)",
+        ),
     ),
     _r(
         "A2V-ERROR-UNKNOWN-MODEL",
@@ -275,6 +379,11 @@ _TABLE: Final[list[Requirement]] = [
         "A token never sees another token's videos",
         DESC,
         "another token's `video_id` answers like an unknown one (`20002`).",
+        Need(
+            kinds.OWNER_READS,
+            "the owner reading its own video (the control: a service that hides every video from "
+            "everyone proves nothing)",
+        ),
     ),
     _r(
         "A2V-LOGIN",
@@ -283,6 +392,14 @@ _TABLE: Final[list[Requirement]] = [
         "/paths/~1v1~1auth~1account.login/post/description",
         "Returns an `access_token` for the `Authorization: Bearer` header",
     ),
+    _r(
+        "A2V-LOGIN-EXPIRED",
+        "expiry",
+        "An access_token used after its expired_at answers 401 / 1002",
+        "/x-a2v-error-catalog/1/when",
+        "An `access_token` from `account.login` is used after its `expired_at`.",
+        Need(kinds.EXPIRED_USED, "a login token used after its expired_at"),
+    ),
     # -- optional features --------------------------------------------------------------------------------
     _r(
         "A2V-IDEMPOTENCY-REPLAY",
@@ -290,6 +407,12 @@ _TABLE: Final[list[Requirement]] = [
         "The same Idempotency-Key and body return the same video_id",
         DESC,
         "A retry with the same key and the same body",
+        Need(
+            kinds.DISTINCT_IDS,
+            "two generates without a key answered with different video_ids (the control: a service "
+            "that returns one id for everything proves nothing)",
+        ),
+        Need(kinds.REPLAYED, "a retry with the same key and body answered"),
     ),
     _r(
         "A2V-IDEMPOTENCY-CONFLICT",
@@ -297,6 +420,7 @@ _TABLE: Final[list[Requirement]] = [
         "The same Idempotency-Key with another body answers 409 / 1008",
         DESC,
         "the same key with a different body is",
+        Need(kinds.FIRST_ACCEPTED, "the first request with the key accepted (the control)"),
     ),
     _r(
         "A2V-CALLBACK-DELIVERY",
@@ -304,6 +428,7 @@ _TABLE: Final[list[Requirement]] = [
         "A task with callback_url POSTs its final state there once it ends",
         DESC,
         "the service POSTs the video's final state there once the",
+        Need(kinds.DELIVERY, "a callback delivery received"),
     ),
     _r(
         "A2V-CALLBACK-SIGNATURE",
@@ -311,13 +436,24 @@ _TABLE: Final[list[Requirement]] = [
         "Callback deliveries carry a valid X-A2V-Signature",
         DESC,
         "is the lowercase hex HMAC-SHA256, keyed with the bearer token that created the task",
+        Need(kinds.DELIVERY, "a callback delivery received"),
+    ),
+    _r(
+        "A2V-CALLBACK-RETRY",
+        "callbacks",
+        "A delivery answered 5xx is retried, same X-A2V-Delivery, signed on every attempt",
+        DESC,
+        "retried with exponential back-off (1 s, 2 s, 4 s, ...) up to 5 attempts",
+        Need(kinds.DELIVERY, "a failed delivery and its retry received", 2),
     ),
 ]
 
 REQUIREMENTS: Final[dict[str, Requirement]] = {r.id: r for r in _TABLE}
 GROUPS: Final[frozenset[str]] = frozenset(r.group for r in _TABLE)
 #: Groups for features a partner may not have built; `--skip` them and they are reported as skipped.
-OPTIONAL_GROUPS: Final[frozenset[str]] = frozenset({"idempotency", "callbacks", "expiry", "tenants"})
+OPTIONAL_GROUPS: Final[frozenset[str]] = frozenset(
+    {"idempotency", "callbacks", "expiry", "tenants", "ratelimit"}
+)
 
 
 def requirement(req_id: str) -> Requirement:

@@ -6,23 +6,56 @@ never left (`is_terminal`), and progress never decreases.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
-from contract_tests.violations import ContractViolation
+from contract_tests.evidence import Blocked
+from contract_tests.evidence import observe as record
+from contract_tests.requirements import kinds
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     import httpx
 
     from contract_tests.client import A2VClient
     from contract_tests.models import Video
 
-__all__ = ["TaskRun", "forward_problem", "run_task"]
+__all__ = ["Stalls", "TaskRun", "forward_problem", "run_task"]
+
+
+class Stalls:
+    """The first task that did not end within `--timeout`, shared by every check of a run.
+
+    The check that met it reports it (under A2V-LIFECYCLE-FINISHES); every later task check is
+    blocked by it at once instead of waiting out its own timeout, so a run against a service whose
+    tasks never end takes one timeout, not one per check.
+    """
+
+    def __init__(self) -> None:
+        self.first: str | None = None
+        self._lock = threading.Lock()  # tasks run in parallel (`task_pool.py`)
+
+    def record(self, video_id: str, status: object, waited: float) -> bool:
+        """Note a stall; True when it is the run's first (its check reports it), else False."""
+        with self._lock:
+            if self.first is not None:
+                return False
+            self.first = (
+                f"video {video_id} stalled in status {status!r} for {waited:.0f} s "
+                "(reported under A2V-LIFECYCLE-FINISHES)"
+            )
+            return True
+
+    def check(self) -> None:
+        """Raise `Blocked` when a task already stalled."""
+        if self.first is not None:
+            raise Blocked(f"blocked: tasks do not end here: {self.first}")
 
 
 @dataclass
@@ -33,6 +66,8 @@ class TaskRun:
     audio_seconds: float | None
     history: list[Video] = field(default_factory=list)
     elapsed: float = 0.0
+    #: The last answer read for this task (the evidence a check of its final state shows).
+    last_response: httpx.Response | None = None
 
     @property
     def final(self) -> Video:
@@ -76,12 +111,16 @@ def run_task(
     timeout: float,
     audio_seconds: float | None = None,
     callback_url: str | None = None,
+    stalls: Stalls | None = None,
+    on_progress: Callable[[Video], None] | None = None,
 ) -> TaskRun:
     """Generate and poll to the end, checking forward motion and progress on every observation.
 
     Raises ContractViolation for A2V-GENERATE-READABLE, -LIFECYCLE-FORWARD, -PROGRESS, -SHAPE and
     -FINISHES.
     """
+    if stalls is not None:
+        stalls.check()
     started = time.monotonic()
     try:
         video_id = client.generate_video(model_id, audio_url, callback_url=callback_url)
@@ -95,6 +134,13 @@ def run_task(
     run = TaskRun(video_id=video_id, audio_seconds=audio_seconds)
 
     def observe(video: Video) -> None:
+        check(
+            video.video_id == video_id,
+            "A2V-GET-SAME-VIDEO",
+            f"video.get?video_id={video_id} answered video {video.video_id!r}",
+            expected=f"video_id {video_id}",
+            response=client.last_response,
+        )
         if run.history:
             problem = forward_problem(run.history[-1], video)
             if problem is not None:
@@ -102,7 +148,11 @@ def run_task(
                 raise ContractViolation(
                     requirement, message, expected=expected, response=client.last_response
                 )
+            record("A2V-LIFECYCLE-FORWARD")
+            record("A2V-LIFECYCLE-PROGRESS")
         run.history.append(video)
+        if on_progress is not None:
+            on_progress(video)
 
     try:
         first = client.get_video(video_id)
@@ -114,6 +164,8 @@ def run_task(
             video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
         )
     except A2VTimeout as err:
+        if stalls is not None and not stalls.record(video_id, err.last_status, time.monotonic() - started):
+            raise Blocked(f"blocked: tasks do not end here: {stalls.first}") from err
         raise ContractViolation(
             "A2V-LIFECYCLE-FINISHES",
             f"video {video_id} did not end within {timeout:g} s (last status {err.last_status!r})",
@@ -123,6 +175,13 @@ def run_task(
     except A2VProtocolError as err:
         raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-SHAPE") from err
     run.elapsed = time.monotonic() - started
+    run.last_response = client.last_response
+    if len({v.status for v in run.history}) >= 2:
+        # Forward motion and progress are judged only on a task that moved (issue 16).
+        record("A2V-LIFECYCLE-FORWARD", kinds.TASK_MOVED)
+        record("A2V-LIFECYCLE-PROGRESS", kinds.TASK_MOVED)
+    if run.final.status is Status.FINISHED:
+        record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED)
     return run
 
 

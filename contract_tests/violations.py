@@ -12,6 +12,8 @@ import shlex
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from contract_tests.evidence import observe
+
 if TYPE_CHECKING:
     import httpx
 
@@ -103,9 +105,13 @@ class ContractViolation(AssertionError):
 
 
 def check(condition: object, requirement: str, message: str, **kwargs: Any) -> None:
-    """Raise `ContractViolation(requirement, message, ...)` unless `condition` holds."""
+    """Raise `ContractViolation(requirement, message, ...)` unless `condition` holds.
+
+    A condition that holds is one observation supporting `requirement` (see `contract_tests.evidence`).
+    """
     if not condition:
         raise ContractViolation(requirement, message, **kwargs)
+    observe(requirement)
 
 
 def violations_in(exc: BaseException | None) -> list[ContractViolation]:

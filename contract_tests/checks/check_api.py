@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from a2v_spec import ErrorCode
-from contract_tests.checks.support import conforms, expect_error
+from contract_tests.checks.support import conforms, envelope_code, expect_error
+from contract_tests.evidence import observe as record
+from contract_tests.evidence import unobserved
+from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
+    import httpx
+
     from a2v_spec import Spec
+    from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
+    from contract_tests.config import KitOptions, Profile
+    from contract_tests.pacing import Pacer
 
 requirement = pytest.mark.a2v_requirement
 RATE_HEADERS = ("X-Ratelimit-Total", "X-Ratelimit-Left", "X-Ratelimit-Reset")
@@ -68,9 +78,49 @@ def test_rate_limit_headers(a2v_client: A2VClient, operation_id: str, auth: bool
 
 
 @requirement("A2V-ERROR-UNKNOWN-VIDEO")
-def test_unknown_video_id(a2v_client: A2VClient, a2v_spec: Spec) -> None:
+def test_unknown_video_id(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
     response = a2v_client.request_operation("getVideo", params={"video_id": secrets.token_hex(16)})
     expect_error(response, "A2V-ERROR-UNKNOWN-VIDEO", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    # The control: an id the token owns is found, else a 20002 for an unknown one proves nothing.
+    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    known = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+    if known.status_code != 200 or envelope_code(known) != 0:
+        raise unobserved(
+            "A2V-ERROR-UNKNOWN-VIDEO",
+            f"video.get of {video_id}, which this token just created, answered HTTP {known.status_code} "
+            f"code {envelope_code(known)!r}: a 20002 for unknown ids tells nothing",
+        )
+    record("A2V-ERROR-UNKNOWN-VIDEO", kinds.KNOWN_FOUND)
+
+
+@requirement("A2V-ANSWER-IN-TIME")
+def test_operations_answer_in_time(
+    a2v_client: A2VClient, a2v_options: KitOptions, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    """Realtime operations and the task API's generate each answer within the request timeout.
+
+    A timeout anywhere in the run is reported under this id (the kit's client watches every request);
+    here the three operations every client calls are timed on their own.
+    """
+    for send in (
+        lambda: a2v_client.request_operation("ping", auth=False),
+        lambda: a2v_client.request_operation("listCharacters"),
+        lambda: a2v_client.request_operation(
+            "generateVideo", json_body={"model_id": a2v_model_id, "audio_url": a2v_audio.missing()}
+        ),
+    ):
+        started = time.monotonic()
+        response = send()
+        took = time.monotonic() - started
+        check(
+            took <= a2v_options.request_timeout,
+            "A2V-ANSWER-IN-TIME",
+            f"{response.request.method} {response.request.url.path} took {took:.1f} s",
+            expected=f"an answer within {a2v_options.request_timeout:g} s",
+            response=response,
+        )
 
 
 @requirement("A2V-ERROR-UNKNOWN-MODEL")
@@ -196,3 +246,108 @@ def test_login(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     token_client = a2v_client.with_token(data["access_token"])
     used = token_client.request_operation("listCharacters")
     check(used.status_code == 200, "A2V-LOGIN", "the access_token from login is refused", response=used)
+
+
+@requirement("A2V-LOGIN-EXPIRED")
+def test_login_token_expires(a2v_client: A2VClient, a2v_spec: Spec, a2v_profile: Profile) -> None:
+    """A token from account.login works until its `expired_at`, then answers 401 / 1002.
+
+    Waited for only when the lifetime fits the profile's expiry wait (run the implementation with a
+    short token lifetime to check it), like URL expiry.
+    """
+    rid = "A2V-LOGIN-EXPIRED"
+    body = {"username": f"kit-{secrets.token_hex(6)}@example.invalid", "password": secrets.token_hex(8)}
+    response = a2v_client.request_operation("login", json_body=body, auth=False)
+    if response.status_code != 200:
+        pytest.skip("account.login refused the kit's throwaway credentials; token expiry not checked")
+    data = conforms(response, a2v_spec, "login", rid)["data"]
+    server_now = a2v_client.ping().time or int(time.time())
+    lifetime = int(data["expired_at"]) - server_now
+    if lifetime > a2v_profile.expiry_wait:
+        pytest.skip(
+            f"login tokens live {lifetime} s, longer than the {a2v_profile.name} profile waits "
+            f"({a2v_profile.expiry_wait:g} s); run the implementation with a short token lifetime"
+        )
+    token_client = a2v_client.with_token(data["access_token"])
+    time.sleep(max(0, lifetime) + 1.5)
+    used = token_client.request_operation("listCharacters")
+    expect_error(used, rid, ErrorCode.TOKEN_EXPIRED, a2v_spec)
+    record(rid, kinds.EXPIRED_USED)
+
+
+def _limit_headers(response: httpx.Response) -> tuple[int, int, int] | None:
+    try:
+        return tuple(int(response.headers[name]) for name in RATE_HEADERS)  # type: ignore[return-value]
+    except (KeyError, ValueError):
+        return None  # A2V-RATELIMIT-HEADERS reports it
+
+
+@requirement("A2V-RATELIMIT-ARITHMETIC")
+def test_rate_limit_counts_down(a2v_client: A2VClient, a2v_pacer: Pacer) -> None:
+    """Three calls in a row: Left drops by the requests the kit sent with this token in between (one,
+    plus any of the shared tasks' polls running meanwhile) unless the window reset; Total stays;
+    Left never exceeds Total."""
+    rid = "A2V-RATELIMIT-ARITHMETIC"
+    key = a2v_client.token or ""
+    seen = []
+    for _ in range(3):
+        # Before sending: what the kit had sent with this token, and what of it was still unanswered.
+        before = a2v_pacer.sent_by_token.get(key, 0) - a2v_pacer.in_flight(key)
+        response = a2v_client.request_operation("listCharacters")
+        seen.append((_limit_headers(response), time.monotonic(), before, a2v_pacer.sent_by_token.get(key, 0)))
+    for (prev, prev_at, before, _), (cur, at, _, sent) in itertools.pairwise(seen):
+        if prev is None or cur is None:
+            continue
+        (total0, left0, reset0), (total, left, reset) = prev, cur
+        check(total == total0, rid, f"X-Ratelimit-Total changed from {total0} to {total}")
+        check(0 <= left <= total, rid, f"X-Ratelimit-Left {left} is outside 0..{total}")
+        new_window = reset > reset0 + 1 or at - prev_at >= reset0
+        if new_window:
+            continue
+        # At most every request of the kit with this token not yet counted when the previous answer
+        # was made (the shared tasks poll in parallel); at least this one.
+        most = max(1, sent - before - 1)  # less the previous request, which left0 already counts
+        check(
+            1 <= left0 - left <= most,
+            rid,
+            f"X-Ratelimit-Left went from {left0} to {left} while the kit sent at most {most} request(s) "
+            "with this token in the same window",
+            expected=f"X-Ratelimit-Left between {left0 - most} and {left0 - 1}",
+        )
+        record(rid, kinds.COUNTED_DOWN)
+
+
+@requirement("A2V-RATELIMIT-429")
+def test_over_the_limit_answers_429_with_retry_after(
+    a2v_options: KitOptions,
+    a2v_spec: Spec,
+    a2v_client: A2VClient,
+    a2v_transport: httpx.BaseTransport | None,
+) -> None:
+    """Opt-in (--provoke-429): spend what is left of the window, one more, then wait the window out."""
+    if not a2v_options.provoke_429:
+        pytest.skip("opt-in: pass --provoke-429 to exhaust the rate limit once and check the 429")
+    from contract_tests.client import A2VClient as Unpaced
+
+    rid = "A2V-RATELIMIT-429"
+    client = Unpaced(a2v_options.base_url, a2v_options.api_key, transport=a2v_transport, spec=a2v_spec)
+    first = _limit_headers(client.request_operation("listCharacters"))
+    if first is None or first[1] > 500:
+        pytest.skip(f"the announced limit ({first}) is too large to exhaust in a check")
+    response = None
+    for _ in range(first[1] + 2):
+        response = client.request_operation("listCharacters", retries=0)
+        if response.status_code == 429:
+            break
+    assert response is not None
+    expect_error(response, rid, ErrorCode.TOO_MANY_REQUESTS, a2v_spec)
+    retry_after = response.headers.get("Retry-After", "")
+    check(
+        retry_after.strip().isdigit(),
+        rid,
+        f"the 429 has Retry-After {retry_after!r}",
+        expected="Retry-After: <seconds>",
+        response=response,
+    )
+    record(rid, kinds.RATE_LIMITED)
+    time.sleep(int(retry_after) + 0.5)  # leave the window as the rest of the run expects it

@@ -6,13 +6,15 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import time
 from typing import TYPE_CHECKING
 
 import pytest
 
 from a2v_spec import TERMINAL
+from contract_tests.evidence import observe as record
+from contract_tests.fixtures import submit_task
+from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
 if TYPE_CHECKING:
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions
     from contract_tests.servers import CallbackDelivery
+    from contract_tests.task_pool import TaskPool
 
 requirement = pytest.mark.a2v_requirement
 SIGNATURE = re.compile(r"^t=(\d+),v1=([0-9a-f]{64})$")
@@ -43,19 +46,27 @@ def verify_signature(delivery: CallbackDelivery, token: str, now: float | None =
     return None
 
 
+def _callback_task(
+    name: str, a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
+) -> tuple[str, str]:
+    """(video_id, receiver key) of the shared task `name`, which was given a callback URL."""
+    if a2v_options.audio_base_url is not None and a2v_options.public_url is None:
+        pytest.skip(
+            "the implementation gets its audio from --audio-base-url, so the kit's callback receiver is "
+            "taken to be unreachable; give it --listen HOST:PORT and --public-url URL"
+        )
+    submit_task(a2v_tasks, name, a2v_options, a2v_audio, a2v_model_id)
+    if name not in a2v_tasks.callback_keys:
+        pytest.skip(f"the shared {name} task was started without a callback URL (callbacks skipped)")
+    return a2v_tasks.result(name).video_id, a2v_tasks.callback_keys[name]
+
+
 @pytest.fixture(scope="session")
 def callback_run(
-    a2v_options: KitOptions, a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
+    a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
 ) -> tuple[str, list[CallbackDelivery]]:
-    if a2v_options.audio_base_url is not None:
-        pytest.skip(
-            "the kit's callback receiver listens on 127.0.0.1 only; --skip callbacks for remote services"
-        )
-    key = secrets.token_hex(8)
-    video_id = a2v_client.generate_video(
-        a2v_model_id, a2v_audio.fixture("speech.wav"), callback_url=a2v_audio.server.callback_url(key)
-    )
-    a2v_client.wait_for_video(video_id, timeout=a2v_options.timeout, poll_interval=0.2, max_interval=2)
+    """The shared finished task, which was given the kit's receiver: its deliveries."""
+    video_id, key = _callback_task("finished", a2v_options, a2v_tasks, a2v_audio, a2v_model_id)
     deliveries = a2v_audio.server.wait_for_callbacks(key, timeout=min(a2v_options.timeout, 30))
     return video_id, deliveries
 
@@ -67,6 +78,7 @@ def test_callback_is_delivered(
     video_id, deliveries = callback_run
     rid = "A2V-CALLBACK-DELIVERY"
     check(deliveries, rid, f"no callback arrived for video {video_id} within the wait")
+    record(rid, kinds.DELIVERY, len(deliveries))
     delivery = deliveries[0]
     try:
         body = json.loads(delivery.body)
@@ -96,6 +108,39 @@ def test_callback_signature(
 ) -> None:
     video_id, deliveries = callback_run
     check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
+    record("A2V-CALLBACK-SIGNATURE", kinds.DELIVERY, len(deliveries))
     for delivery in deliveries:
         problem = verify_signature(delivery, a2v_options.api_key)
         check(problem is None, "A2V-CALLBACK-SIGNATURE", f"callback for {video_id}: {problem}")
+
+
+@pytest.fixture(scope="session")
+def flaky_callback_run(
+    a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
+) -> tuple[str, list[CallbackDelivery]]:
+    """The shared failed task, whose receiver answers 500 to the first delivery: the retry follows."""
+    video_id, key = _callback_task("missing", a2v_options, a2v_tasks, a2v_audio, a2v_model_id)
+    # The spec's back-off starts at 1 s; leave room for a slow first attempt.
+    deliveries = a2v_audio.server.wait_for_callbacks(key, 2, timeout=min(a2v_options.timeout, 30), flaky=True)
+    return video_id, deliveries
+
+
+@requirement("A2V-CALLBACK-RETRY")
+def test_callback_is_retried_after_a_5xx(
+    flaky_callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions
+) -> None:
+    video_id, deliveries = flaky_callback_run
+    rid = "A2V-CALLBACK-RETRY"
+    check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
+    check(
+        len(deliveries) >= 2,
+        rid,
+        f"the receiver answered 500 to the callback of {video_id} and no retry came",
+        expected="a second attempt after about 1 s (back-off 1 s, 2 s, 4 s, ...)",
+    )
+    ids = {d.headers.get("x-a2v-delivery") for d in deliveries}
+    check(len(ids) == 1, rid, f"the retry carries another X-A2V-Delivery: {sorted(map(str, ids))}")
+    for attempt, delivery in enumerate(deliveries, 1):
+        problem = verify_signature(delivery, a2v_options.api_key)
+        check(problem is None, rid, f"attempt {attempt} of the callback for {video_id}: {problem}")
+    record(rid, kinds.DELIVERY, len(deliveries))

@@ -16,7 +16,9 @@ from contract_tests.checks.support import (
     check_mp4,
     envelope_code,
 )
+from contract_tests.evidence import observe as record
 from contract_tests.media import MediaInfo, probe
+from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
@@ -188,3 +190,44 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
         expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} after url_expires_at",
         response=response,
     )
+
+
+#: What each URL the API hands out must answer with: its field and the Content-Type it must have.
+_URL_TYPES = {"preview_url": "image/", "video_url": "video/mp4", "mask_video_url": "video/mp4"}
+
+
+@requirement("A2V-URLS-ANSWER")
+def test_every_url_the_api_hands_out_answers(a2v_client: A2VClient, a2v_finished_task: TaskRun) -> None:
+    """Previews of every character and the finished video's two files: 200, the right type, a body
+    as long as its Content-Length and not empty."""
+    rid = "A2V-URLS-ANSWER"
+    urls = [("preview_url", c.preview_url, c.model_id) for c in a2v_client.list_characters()]
+    video = a2v_client.get_video(a2v_finished_task.video_id)
+    urls += [(name, getattr(video, name), video.video_id) for name in ("video_url", "mask_video_url")]
+    for name, url, owner in urls:
+        check(url, rid, f"{owner} has no {name}")
+        response = a2v_client.fetch(str(url))
+        kind = response.headers.get("content-type", "")
+        declared = response.headers.get("content-length")
+        check(
+            response.status_code == 200,
+            rid,
+            f"{name} of {owner} answered HTTP {response.status_code}",
+            expected="HTTP 200",
+            response=response,
+        )
+        check(
+            kind.startswith(_URL_TYPES[name]),
+            rid,
+            f"{name} of {owner} is served as {kind!r}",
+            expected=f"Content-Type {_URL_TYPES[name]}...",
+            response=response,
+        )
+        check(
+            response.content and (declared is None or int(declared) == len(response.content)),
+            rid,
+            f"{name} of {owner} has {len(response.content)} bytes (Content-Length {declared})",
+            expected="a non-empty body as long as its Content-Length",
+            response=response,
+        )
+        record(rid, kinds.URL_FETCHED)

@@ -19,11 +19,16 @@ from contract_tests.checks.support import (
     check_duration,
     check_shape,
     conforms,
+    envelope_code,
     expect_error,
     kit_settings,
     seeded,
 )
+from contract_tests.evidence import observe as record
+from contract_tests.evidence import unobserved
+from contract_tests.fixtures import submit_task
 from contract_tests.media import probe
+from contract_tests.requirements import kinds
 from contract_tests.task_run import run_task
 from contract_tests.violations import ContractViolation, check
 
@@ -32,31 +37,60 @@ if TYPE_CHECKING:
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
     from contract_tests.config import KitOptions, Profile
-    from contract_tests.task_run import TaskRun
+    from contract_tests.task_pool import TaskPool
+    from contract_tests.task_run import Stalls, TaskRun
 
 requirement = pytest.mark.a2v_requirement
 
 
-@requirement("A2V-GENERATE-READABLE")
+@requirement("A2V-GENERATE-READABLE", "A2V-GET-SAME-VIDEO")
 def test_new_task_is_readable_at_once(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
+) -> None:
+    created = []
+    for _ in range(2):
+        video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+        response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+        check(
+            response.status_code == 200,
+            "A2V-GENERATE-READABLE",
+            f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
+            expected="HTTP 200 with the task",
+            response=response,
+        )
+        data = conforms(response, a2v_spec, "getVideo", "A2V-GENERATE-READABLE")["data"]
+        check(
+            data["video_id"] == video_id,
+            "A2V-GET-SAME-VIDEO",
+            f"video.get?video_id={video_id} answered video {data['video_id']!r}",
+            expected=f"video_id {video_id}",
+            response=response,
+        )
+        created.append(video_id)
+    if len(set(created)) < 2:
+        # The control: reading "the new task" means nothing when every task has one id.
+        raise unobserved(
+            "A2V-GENERATE-READABLE",
+            f"two generates answered one video_id ({created[0]}): which task was read cannot be told",
+        )
+    record("A2V-GENERATE-READABLE", kinds.DISTINCT_IDS)
+
+
+@requirement("A2V-GENERATE-NEW-ID")
+def test_generate_without_key_creates_a_new_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
-    video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
-    response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+    """Two identical generates without an Idempotency-Key are two tasks: two different ids."""
+    first = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
+    second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     check(
-        response.status_code == 200,
-        "A2V-GENERATE-READABLE",
-        f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
-        expected="HTTP 200 with the task",
-        response=response,
+        first != second,
+        "A2V-GENERATE-NEW-ID",
+        f"two generates without an Idempotency-Key both answered video_id {first}",
+        expected="two different video_ids (no key: every generate starts a new task)",
+        response=a2v_client.last_response,
     )
-    data = response.json()["data"]
-    check(
-        data["video_id"] == video_id,
-        "A2V-GENERATE-READABLE",
-        "video.get returned another video",
-        response=response,
-    )
+    record("A2V-GENERATE-NEW-ID", kinds.DISTINCT_IDS)
 
 
 @requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
@@ -74,13 +108,13 @@ def test_every_observed_state_has_its_shape(
     a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient
 ) -> None:
     for video in a2v_finished_task.history:
-        check_shape(video, a2v_spec, a2v_client)
+        check_shape(video, a2v_spec, a2v_client, a2v_finished_task.last_response)
     final = a2v_finished_task.final
     check(
         final.video_url and final.mask_video_url and final.url_expires_at,
         "A2V-LIFECYCLE-SHAPE",
         f"finished video {final.video_id} lacks video_url, mask_video_url or url_expires_at",
-        response=a2v_client.last_response,
+        response=a2v_finished_task.last_response,
     )
 
 
@@ -114,12 +148,23 @@ def test_any_accepted_audio_finishes_with_its_duration(
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
     a2v_model_id: str,
+    a2v_stalls: Stalls,
 ) -> None:
+    if not a2v_profile.audio_examples:
+        pytest.skip(f"the {a2v_profile.name} profile renders only the shared task (A2V-LIFECYCLE-FINISHES)")
+
     @kit_settings(a2v_options, a2v_profile.audio_examples, phases=[Phase.generate])
     @given(audio=_audio_strategy(a2v_audio))
     def run(audio: tuple[str, float, str]) -> None:
         url, seconds, label = audio
-        task = run_task(a2v_client, a2v_model_id, url, timeout=a2v_options.timeout, audio_seconds=seconds)
+        task = run_task(
+            a2v_client,
+            a2v_model_id,
+            url,
+            timeout=a2v_options.timeout,
+            audio_seconds=seconds,
+            stalls=a2v_stalls,
+        )
         final = task.final
         check(
             final.status is Status.FINISHED,
@@ -232,26 +277,26 @@ def test_bad_audio_ends_in_documented_error(
     a2v_client: A2VClient,
     a2v_audio: AudioSource,
     a2v_model_id: str,
+    a2v_tasks: TaskPool,
 ) -> None:
-    url = {"missing": a2v_audio.missing, "unreachable": a2v_audio.unreachable}.get(source)
-    audio_url = url() if url is not None else a2v_audio.fixture(source)
-    task = run_task(a2v_client, a2v_model_id, audio_url, timeout=a2v_options.timeout)
+    submit_task(a2v_tasks, source, a2v_options, a2v_audio, a2v_model_id)
+    task = a2v_tasks.result(source)
     final = task.final
     for video in task.history:
-        check_shape(video, a2v_spec, a2v_client)
+        check_shape(video, a2v_spec, a2v_client, task.last_response)
     check(
         final.status is Status.ERROR,
         requirement_id,
         f"the task ended in {final.status!r}",
         expected=f"status error with error.code {int(code)}",
-        response=a2v_client.last_response,
+        response=task.last_response,
     )
     check(
         final.error is not None and final.error.code == code,
         requirement_id,
         f"error is {final.raw.get('error')!r}",
         expected=f"error.code {int(code)} ({a2v_spec.errors[code].message})",
-        response=a2v_client.last_response,
+        response=task.last_response,
     )
 
 
@@ -277,22 +322,48 @@ def test_tokens_do_not_see_each_other(
     mine = a2v_second_client.generate_video(a2v_model_id, a2v_audio.missing())
     back = a2v_client.request_operation("getVideo", params={"video_id": mine})
     expect_error(back, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    # The control: each owner does see its own video, else the 20002s above prove nothing.
+    for client, owned in ((a2v_client, video_id), (a2v_second_client, mine)):
+        own = client.request_operation("getVideo", params={"video_id": owned})
+        if own.status_code != 200 or envelope_code(own) != 0:
+            raise unobserved(
+                "A2V-AUTH-TENANT-ISOLATION",
+                f"the owner of {owned} cannot read it either (HTTP {own.status_code}, "
+                f"code {envelope_code(own)!r}): the other token's 20002 proves no isolation",
+            )
+    record("A2V-AUTH-TENANT-ISOLATION", kinds.OWNER_READS)
 
 
 @requirement("A2V-IDEMPOTENCY-REPLAY")
 def test_idempotent_retry_returns_same_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
+    rid = "A2V-IDEMPOTENCY-REPLAY"
+    # The control: without a key (or with another key) the service tells tasks apart; else a replay
+    # answering the same id shows nothing.
+    plain = {a2v_client.generate_video(a2v_model_id, a2v_audio.missing()) for _ in range(2)}
+    other = a2v_client.generate_video(
+        a2v_model_id, a2v_audio.missing(), idempotency_key=f"kit-{secrets.token_hex(8)}"
+    )
+    if len(plain | {other}) < 3:
+        raise unobserved(
+            rid,
+            f"two generates without a key and one with a fresh key answered {len(plain | {other})} "
+            f"distinct video_id(s) ({', '.join(sorted(plain | {other}))}): a replay answering the same "
+            "id would prove nothing",
+        )
+    record(rid, kinds.DISTINCT_IDS)
     key = f"kit-{secrets.token_hex(8)}"
     first = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
     second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
     check(
         first == second,
-        "A2V-IDEMPOTENCY-REPLAY",
+        rid,
         f"the same Idempotency-Key and body gave two tasks ({first}, {second})",
         expected=f"video_id {first} again",
         response=a2v_client.last_response,
     )
+    record(rid, kinds.REPLAYED)
 
 
 @requirement("A2V-IDEMPOTENCY-CONFLICT")
@@ -300,7 +371,19 @@ def test_idempotency_key_with_other_body_conflicts(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
     key = f"kit-{secrets.token_hex(8)}"
-    a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=key)
+    first = a2v_client.request_operation(
+        "generateVideo",
+        json_body={"model_id": a2v_model_id, "audio_url": a2v_audio.missing()},
+        headers={"Idempotency-Key": key},
+    )
+    if first.status_code != 200 or envelope_code(first) != 0:
+        # The control: a conflict is only a conflict with a request the service accepted.
+        raise unobserved(
+            "A2V-IDEMPOTENCY-CONFLICT",
+            f"the first request with the key was not accepted (HTTP {first.status_code}, "
+            f"code {envelope_code(first)!r}), so a refusal of the second shows no conflict handling",
+        )
+    record("A2V-IDEMPOTENCY-CONFLICT", kinds.FIRST_ACCEPTED)
     body = {"model_id": a2v_model_id, "audio_url": a2v_audio.missing() + "?other=1"}
     response = a2v_client.request_operation("generateVideo", json_body=body, headers={"Idempotency-Key": key})
     expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", ErrorCode.IDEMPOTENCY_CONFLICT, a2v_spec)

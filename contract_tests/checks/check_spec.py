@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import join
+from contract_tests.evidence import observe
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -49,16 +50,19 @@ def test_spec_is_valid_openapi(a2v_spec: Spec) -> None:
         validate(a2v_spec.document)
     except Exception as err:
         raise ContractViolation("A2V-SPEC-VALID", f"{a2v_spec.path}: {err}"[:1500]) from err
+    observe("A2V-SPEC-VALID")
 
 
 @requirement("A2V-SPEC-EXAMPLES")
 def test_spec_examples_conform(a2v_spec: Spec) -> None:
-    problems = []
+    problems: list[str] = []
     count = 0
     for where, schema_pointer, value in iter_examples(a2v_spec.document):
         count += 1
-        for error in a2v_spec.schemas.errors(schema_pointer, value)[:1]:
-            problems.append(f"{where}: {error}")
+        errors = a2v_spec.schemas.errors(schema_pointer, value)
+        problems.extend(f"{where}: {error}" for error in errors[:1])
+        if not errors:
+            observe("A2V-SPEC-EXAMPLES")
     if problems:
         raise ContractViolation(
             "A2V-SPEC-EXAMPLES",

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
-from contract_tests.violations import ContractViolation
+from contract_tests.evidence import observe as record
+from contract_tests.requirements import kinds
+from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
     from a2v_spec import Spec
@@ -36,6 +38,7 @@ def test_links_state_machine(
     schema.config.headers = {"Authorization": f"Bearer {a2v_options.api_key}"}
     base = schema.as_state_machine()
     created: set[str] = set()
+    followed: list[str] = []
     # A real character makes generate succeed so the machine can follow its links. Looked up softly:
     # a broken character.list is A2V-CHARACTERS' finding, not a reason to skip the links.
     try:
@@ -71,9 +74,38 @@ def test_links_state_machine(
                         expected="HTTP 200 (links: GetVideo, 'readable at once with the same token')",
                         response=raw,
                     )
+                if video_id in created and raw.status_code == 200:
+                    answered = raw.json()["data"].get("video_id")
+                    check(
+                        answered == video_id,
+                        "A2V-STATEFUL-LINKS",
+                        f"following GetVideo for {video_id} answered video {answered!r}",
+                        expected=f"video_id {video_id}",
+                        response=raw,
+                    )
+                    record("A2V-STATEFUL-LINKS", kinds.LINK_FOLLOWED)
+                    followed.append(video_id)
 
     KitStateMachine.run(
         settings=kit_settings(
             a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
         )
     )
+    if not followed and model_id is not None:
+        # The generated sequences never followed GetVideo from a created task (the machine chooses its
+        # steps): follow it by hand, twice, so the links' promise is judged in every run.
+        for _ in range(2):
+            video_id = a2v_client.generate_video(model_id, a2v_audio.missing())
+            created.add(video_id)
+            raw = a2v_client.request_operation("getVideo", params={"video_id": video_id})
+            check(
+                raw.status_code == 200 and raw.json()["data"].get("video_id") == video_id,
+                "A2V-STATEFUL-LINKS",
+                f"following GetVideo for {video_id}, which video.generate just returned, answered "
+                f"HTTP {raw.status_code}",
+                expected="HTTP 200 with the same video_id (links: GetVideo)",
+                response=raw,
+            )
+            record("A2V-STATEFUL-LINKS", kinds.LINK_FOLLOWED)
+    if len(created) >= 2:
+        record("A2V-STATEFUL-LINKS", kinds.DISTINCT_IDS)

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
-from contract_tests.violations import ContractViolation, check
+from contract_tests.evidence import observe
+from contract_tests.violations import ContractViolation, check, curl
+from contract_tests.watch import answer_in_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -142,16 +144,18 @@ def conforms(response: httpx.Response, spec: Spec, operation_id: str, requiremen
     return body
 
 
-def check_shape(video: Video, spec: Spec, client: A2VClient) -> None:
-    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status."""
+def check_shape(video: Video, spec: Spec, client: A2VClient, response: httpx.Response | None = None) -> None:
+    """A2V-LIFECYCLE-SHAPE: the object matches the Video schema for its status (`response`: the
+    answer to show; default the client's last)."""
     errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
     check(
         not errors,
         "A2V-LIFECYCLE-SHAPE",
         f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
         expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
-        response=client.last_response,
+        response=response or client.last_response,
     )
+    observe("A2V-LIFECYCLE-SHAPE", f"status:{video.status}")
 
 
 def check_duration(
@@ -305,22 +309,31 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
     except (httpx.LocalProtocolError, UnicodeEncodeError, ValueError):
         # HTTP itself cannot carry this case (e.g. a header value with a newline): not the server's fault.
         reject()
+    except httpx.TimeoutException as err:
+        # No answer in time is not a server error: it has its own requirement, with the time waited.
+        raise answer_in_time(err) from err
     except httpx.TransportError as err:
         raise ContractViolation(
             "A2V-FUZZ-NO-SERVER-ERROR",
             f"{case.operation.label}: no answer, the connection failed: {type(err).__name__}: {err}",
             expected="an HTTP answer (4xx for bad input)",
-            curl_command=case.as_curl_command(base_url=base_url),
+            curl_command=curl(err.request),
         ) from err
 
 
 def validate(
     case: Any, response: httpx.Response, spec: Spec, only: set[str] | None = None, base_url: str | None = None
 ) -> None:
-    """Run every mapped check; raise the first ContractViolation (each names its requirement)."""
+    """Run every mapped check; raise the first ContractViolation (each names its requirement).
+
+    Every check judges the answer, even after one failed, so the requirements the answer satisfies
+    count it as an observation (`contract_tests.evidence`) whatever broke first.
+    """
     from schemathesis.core.failures import FailureGroup
 
-    curl_command = case.as_curl_command(headers=dict(response.request.headers), base_url=base_url)
+    # The kit's own curl (token as $A2V_TOKEN), not schemathesis's ("authorization: [Filtered]").
+    curl_command = curl(response.request)
+    first: ContractViolation | None = None
     for requirement_id, check_fn in _schemathesis_checks():
         if only is not None and requirement_id not in only:
             continue
@@ -328,22 +341,28 @@ def validate(
             case.validate_response(response, checks=[check_fn], headers=dict(response.request.headers))
         except FailureGroup as group:
             failure = group.exceptions[0]
-            raise ContractViolation(
+            first = first or ContractViolation(
                 requirement_id,
                 f"{case.operation.label}: {failure.title}: {failure.message}"[:1500],
                 response=response,
                 curl_command=curl_command,
-            ) from None
+            )
+            continue
+        observe(requirement_id)
     if only is None or "A2V-ENVELOPE-ERROR-CODE" in only:
         problem = envelope_code_matches(response, spec)
         if problem:
-            raise ContractViolation(
+            first = first or ContractViolation(
                 "A2V-ENVELOPE-ERROR-CODE",
                 f"{case.operation.label}: {problem}",
                 expected="a catalog code answered with its catalog HTTP status",
                 response=response,
                 curl_command=curl_command,
             )
+        else:
+            observe("A2V-ENVELOPE-ERROR-CODE")
+    if first is not None:
+        raise first
 
 
 def tame(case: Any, audio: AudioSource, spec: Spec) -> Any:

@@ -122,6 +122,15 @@ SERVER_NOT_JUDGED: Final[dict[str, str]] = {
     "A2V-ERROR-AUDIO-TOO-LONG": "the proxy does not see the service's own download of the audio",
     "A2V-CALLBACK-DELIVERY": "callbacks go from the service to the receiver, not through the proxy",
     "A2V-CALLBACK-SIGNATURE": "callbacks go from the service to the receiver, not through the proxy",
+    "A2V-CALLBACK-RETRY": "callbacks go from the service to the receiver, not through the proxy",
+    "A2V-RATELIMIT-429": "the kit provokes it on purpose (opt-in); the proxy only sees what a client does",
+    "A2V-ANSWER-IN-TIME": "the proxy does not know how long a client is willing to wait for an answer",
+    # Added to the kit by issues 16 and 12; judgeable from traffic, not judged by the proxy yet.
+    "A2V-GENERATE-NEW-ID": "not judged by the proxy yet (new kit requirement)",
+    "A2V-GET-SAME-VIDEO": "not judged by the proxy yet (new kit requirement)",
+    "A2V-RATELIMIT-ARITHMETIC": "not judged by the proxy yet (new kit requirement)",
+    "A2V-URLS-ANSWER": "not judged by the proxy yet (new kit requirement)",
+    "A2V-LOGIN-EXPIRED": "not judged by the proxy yet (new kit requirement)",
 }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 import textwrap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from starlette.responses import PlainTextResponse
 
-from a2v_testkit import free_port
+from a2v_testkit import ServerThread, free_port
 from contract_tests.audio import FIXTURE_FILES, decoded_duration
 from contract_tests.cli import main
 
@@ -20,15 +23,26 @@ if TYPE_CHECKING:
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        ([], "--base-url and --api-key are required"),
-        (["--base-url", "http://127.0.0.1:1"], "--base-url and --api-key are required"),
+        ([], "--base-url and --api-key (or env A2V_API_KEY) are required"),
+        (["--base-url", "http://127.0.0.1:1"], "--base-url and --api-key (or env A2V_API_KEY) are required"),
         (["--base-url", "ftp://x", "--api-key", "k"], "must be an http(s) URL"),
         (["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--skip", "nonsense"], "names no group"),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--only", "A2V-NOPE"],
+            "matches no requirement",
+        ),
+        (
+            ["--base-url", "http://127.0.0.1:1", "--api-key", "k", "--spec", "nothere.yaml"],
+            "cannot load the spec 'nothere.yaml'",
+        ),
     ],
 )
-def test_usage_errors_exit_2(argv: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each is refused for its own reason, before the kit tries to reach the implementation (an
     unreachable base URL would also exit 2, so the message is what tells the cases apart)."""
+    monkeypatch.delenv("A2V_API_KEY", raising=False)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert says in err
@@ -102,8 +116,56 @@ def test_plugin_runs_the_kit_inside_another_suite(tmp_path: Path) -> None:
         )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout, result.stdout
-    assert "PASSED   A2V-PING" in result.stdout
+    assert re.search(r"PASSED +A2V-PING +.*\(\d+ observations?\)", result.stdout), result.stdout
     assert 'name="A2V-ERROR-UNKNOWN-VIDEO"' in junit.read_text()
+
+
+def _not_the_api(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+    """A plain web server: HTML 404 for everything (what a wrong base URL usually meets)."""
+    return PlainTextResponse("<html>Not Found</html>", status_code=404, media_type="text/html")(
+        scope, receive, send
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("", "is not an A2V service: GET /v1/ping answered HTTP 404 (text/html"),
+        ("/v1", "ends in '/v1', but the kit adds /v1/... itself: try http://127.0.0.1:"),
+    ],
+)
+def test_a_base_url_that_is_not_the_api_exits_2_and_says_what_answered(
+    path: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ServerThread(_not_the_api) as server:
+        code = main(["--base-url", server.base_url + path, "--api-key", "k"])
+    assert code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_api_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A2V_API_KEY stands in for --api-key: the run gets past the usage check to the precondition."""
+    monkeypatch.setenv("A2V_API_KEY", "from-env")
+    assert main(["--base-url", f"http://127.0.0.1:{free_port()}"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_version_and_a_list_cut_short_by_its_reader() -> None:
+    version = subprocess.run(
+        [sys.executable, "-m", "contract_tests.cli", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("a2v-contract ")
+    listing = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m contract_tests.cli --list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert listing.stdout.startswith("A2V-SPEC-VALID")
+    assert "Traceback" not in listing.stderr, listing.stderr
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from a2v_spec import load_spec, resolve_pointer, unescape
+from a2v_testkit import ServerThread
 from contract_tests.checks.check_spec import iter_examples
 from contract_tests.requirements import REQUIREMENTS
-from tests.contract_tests.faulty.faults import FAULTS, Fault
+from tests.contract_tests.faulty.faults import FAULTS, SOCKET_FAULTS, Fault
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,7 +51,7 @@ def _fault_params() -> list[Any]:
 @pytest.mark.parametrize("fault", _fault_params())
 def test_kit_catches_fault(fault: Fault, run_kit: RunKit, mock_settings: Settings) -> None:
     app = fault.build(mock_settings.replace(**fault.settings))
-    result = run_kit(app, only=list(fault.only), timeout=fault.timeout, seed=1)
+    result = run_kit(app, only=list(fault.only), timeout=fault.timeout, seed=1, **fault.options)
     outcomes = result.report.outcomes()
     assert result.exit_code == 1, result.report.text()
     assert outcomes.get(fault.caught_by) == "failed", result.report.text()
@@ -96,6 +97,52 @@ def test_kit_catches_a_broken_spec(
     assert set(outcomes.values()) == {"failed", "passed"}, result.report.text()
 
 
+@pytest.mark.parametrize(
+    ("build", "options", "caught_by", "not_blamed"), SOCKET_FAULTS, ids=[f[0].__name__ for f in SOCKET_FAULTS]
+)
+def test_kit_catches_fault_over_a_socket(
+    build: Callable[[Settings], Any],
+    options: dict[str, Any],
+    caught_by: str,
+    not_blamed: tuple[str, ...],
+    run_kit: RunKit,
+    mock_settings: Settings,
+) -> None:
+    """A request left without an answer is reported under its own requirement, with the time waited."""
+    with ServerThread(build(mock_settings)) as server:
+        result = run_kit(base_url=server.base_url, seed=1, **options)
+    requirements = result.report.requirements()
+    assert result.exit_code == 1, result.report.text()
+    assert requirements[caught_by].outcome == "failed", result.report.text()
+    assert "no answer after 1." in requirements[caught_by].violations[0].message, result.report.text()
+    for rid in not_blamed:
+        assert requirements[rid].outcome != "failed", result.report.text()
+
+
 def test_every_requirement_has_a_fault_that_fails_it() -> None:
-    caught = {fault.caught_by for fault in FAULTS} | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+    caught = (
+        {fault.caught_by for fault in FAULTS}
+        | {f[2] for f in SOCKET_FAULTS}
+        | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+    )
     assert sorted(set(REQUIREMENTS) - caught) == []
+
+
+@pytest.mark.slow
+def test_a_stalled_task_is_reported_once_and_blocks_the_rest(
+    run_kit: RunKit, mock_settings: Settings
+) -> None:
+    """Against tasks that never end, the first check to wait reports it; the others do not wait again."""
+    from tests.contract_tests.faulty.faults import never_ends
+
+    result = run_kit(never_ends(mock_settings), timeout=2.0, seed=1)
+    requirements = result.report.requirements()
+    finishes = requirements["A2V-LIFECYCLE-FINISHES"]
+    assert finishes.outcome == "failed", result.report.text()
+    assert len([v for v in finishes.violations if "did not end within 2 s" in v.message]) == 1
+    # The shared tasks wait in parallel: whichever stalls first is the one reported; the others, and
+    # every check that needs a task, say they are blocked by it.
+    stalled = [rid for rid, r in requirements.items() if any("stalled in status" in n for n in r.notes)]
+    assert len(stalled) >= 3, result.report.text()
+    for rid in ("A2V-ERROR-AUDIO-404", "A2V-ERROR-NOT-AUDIO", "A2V-LIFECYCLE-LIST", "A2V-FILE-MASK"):
+        assert requirements[rid].outcome in ("blocked", "inconclusive"), result.report.text()

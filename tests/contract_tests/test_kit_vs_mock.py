@@ -27,9 +27,11 @@ def test_mock_conforms_in_process(seed: int, run_kit: RunKit, mock_settings: Set
     report = result.report
     assert result.exit_code == 0, report.text()
     outcomes = report.outcomes()
-    # Every requirement was checked; only URL expiry waits for a TTL the default mock does not have.
+    # Every requirement was checked; only URL and token expiry wait for TTLs the default mock does not have.
     assert set(outcomes) == set(REQUIREMENTS)
-    assert {rid for rid, o in outcomes.items() if o != "passed"} == {"A2V-FILE-EXPIRES"}, report.text()
+    not_passed = {rid for rid, o in outcomes.items() if o != "passed"}
+    # ...and the 429 check is opt-in (--provoke-429).
+    assert not_passed == {"A2V-FILE-EXPIRES", "A2V-LOGIN-EXPIRED", "A2V-RATELIMIT-429"}, report.text()
 
 
 @pytest.mark.slow
@@ -37,7 +39,11 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
     """Over real HTTP, with a short URL lifetime so expiry is checked too; JUnit names the ids."""
     junit = tmp_path / "a2v.xml"
     report_json = tmp_path / "a2v.json"
-    with run_server(render_workers=1, audio_hosts=["127.0.0.1"], limits={"url_ttl_seconds": 3}) as server:
+    with run_server(
+        render_workers=1,
+        audio_hosts=["127.0.0.1"],
+        limits={"url_ttl_seconds": 3, "access_token_ttl_seconds": 3},
+    ) as server:
         code = main(
             [
                 "--base-url", server.base_url,
@@ -51,5 +57,6 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
     data = json.loads(report_json.read_text())
     assert code == 0, json.dumps({k: v for k, v in data["requirements"].items() if v["outcome"] != "passed"})
     assert data["requirements"]["A2V-FILE-EXPIRES"]["outcome"] == "passed"
+    assert data["requirements"]["A2V-LOGIN-EXPIRED"]["outcome"] == "passed"
     names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert names == set(REQUIREMENTS)

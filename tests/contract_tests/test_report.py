@@ -56,6 +56,7 @@ def test_junit_has_one_testcase_per_requirement(tmp_path: Path) -> None:
             ItemResult("t3", ["A2V-CALLBACK-DELIVERY"], SKIPPED, message="skipped by --skip"),
         ]
     )
+    report.evidence.saw("A2V-PING", n=2)
     path = tmp_path / "junit.xml"
     report.write_junit(path)
     suite = ET.parse(path).getroot()
@@ -67,6 +68,9 @@ def test_junit_has_one_testcase_per_requirement(tmp_path: Path) -> None:
     assert "curl ..." in (failure.text or "")
     assert cases["A2V-CALLBACK-DELIVERY"].find("skipped") is not None
     assert suite.get("failures") == "1"
+    observed = cases["A2V-PING"].find("properties/property[@name='observations']")
+    assert observed is not None
+    assert observed.get("value") == "2"
 
 
 def test_violations_are_found_inside_exception_groups_and_causes() -> None:
@@ -79,3 +83,34 @@ def test_violations_are_found_inside_exception_groups_and_causes() -> None:
         raise RuntimeError("wrapped") from group
     assert [v.requirement for v in violations_in(caught.value)] == ["A2V-ERROR-UNKNOWN-VIDEO"]
     assert "curl -i -X GET" in inner.curl
+
+
+def test_a_requirement_is_passed_only_on_the_evidence_it_needs() -> None:
+    """A check that held but never saw what the requirement needs is inconclusive, and says what."""
+    report = KitReport(items=[ItemResult("t1", ["A2V-LIFECYCLE-FORWARD", "A2V-PING"], PASSED)])
+    report.evidence.saw("A2V-PING")
+    report.evidence.saw("A2V-LIFECYCLE-FORWARD", n=3)
+    results = report.requirements()
+    assert results["A2V-PING"].outcome is PASSED
+    assert results["A2V-PING"].observations == 1
+    forward = results["A2V-LIFECYCLE-FORWARD"]
+    assert forward.outcome is Outcome.INCONCLUSIVE
+    assert forward.notes == [
+        "not judged: missing one task seen in at least two statuses (every task read never moved)"
+    ]
+    assert not report.conforms
+
+    report.evidence.saw("A2V-LIFECYCLE-FORWARD", "task-moved")
+    assert report.outcomes() == {"A2V-LIFECYCLE-FORWARD": PASSED, "A2V-PING": PASSED}
+    assert "(4 observations)" in report.text()
+
+
+def test_a_failed_control_and_a_finding_decide_the_verdict() -> None:
+    report = KitReport(items=[ItemResult("t1", ["A2V-PING"], PASSED)])
+    report.evidence.saw("A2V-PING")
+    report.evidence.could_not_judge("A2V-IDEMPOTENCY-REPLAY", "one id for every request")
+    report.add_finding(violation("A2V-GET-SAME-VIDEO"))
+    outcomes = report.outcomes()
+    assert outcomes["A2V-IDEMPOTENCY-REPLAY"] is Outcome.INCONCLUSIVE
+    assert outcomes["A2V-GET-SAME-VIDEO"] is FAILED
+    assert report.requirements()["A2V-IDEMPOTENCY-REPLAY"].notes == ["not judged: one id for every request"]

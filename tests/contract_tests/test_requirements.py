@@ -38,8 +38,8 @@ def test_quote_is_in_the_spec_at_its_pointer(req: Any) -> None:
         (
             ["A2V-CALLBACK-*"],
             ["callbacks"],
-            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
-            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"},
+            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE", "A2V-CALLBACK-RETRY"},
+            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE", "A2V-CALLBACK-RETRY"},
         ),
     ],
 )

@@ -7,6 +7,7 @@ pass (the fault is not misattributed).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -467,6 +468,85 @@ def ping_answers_202(settings: Settings) -> Any:
     return Rewriter(mock_app(settings), rewrite)
 
 
+def one_id_for_every_task(settings: Settings) -> Any:
+    """Every generate answers the first video_id it ever gave (a stateless stand-in, like Prism)."""
+    first: dict[str, str] = {}
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        data = body.get("data")
+        if exchange.path == "/v1/a2v/video.generate" and isinstance(data, dict) and "video_id" in data:
+            data["video_id"] = first.setdefault("id", data["video_id"])
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def get_answers_another_video(settings: Settings) -> Any:
+    """video.get answers a task, but under another video_id than the one asked for."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        data["video_id"] = data["video_id"][::-1]
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def generate_hangs(settings: Settings) -> Any:
+    """video.generate answers only after 3 s (a queue that blocks the request)."""
+
+    async def rewrite(exchange: Exchange) -> None:
+        if exchange.path == "/v1/a2v/video.generate":
+            await asyncio.sleep(3)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def previews_gone(settings: Settings) -> Any:
+    """character.list hands out preview URLs that answer 404."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/character.list" and isinstance(body.get("data"), list):
+            for item in body["data"]:
+                item["preview_url"] = item["preview_url"].replace("/previews/", "/previews-gone/")
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def tokens_outlive_expired_at(settings: Settings) -> Any:
+    """account.login announces `expired_at` in 2 s, but the token keeps working for hours."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        data = body.get("data")
+        if exchange.path == "/v1/auth/account.login" and isinstance(data, dict) and "expired_at" in data:
+            data["expired_at"] = int(time.time()) + 2
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def callbacks_not_retried(settings: Settings) -> Any:
+    """A callback that gets a 5xx is never sent again (one attempt only)."""
+    return mock_app(settings.replace(callback_attempts=1))
+
+
+def left_never_counts(settings: Settings) -> Any:
+    """X-Ratelimit-Left always announces the whole allowance: it never counts down."""
+
+    def rewrite(exchange: Exchange) -> None:
+        total = exchange.header("X-Ratelimit-Total")
+        if total is not None:
+            exchange.set_header("X-Ratelimit-Left", total)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def no_retry_after_on_429(settings: Settings) -> Any:
+    """Over the limit the answer is 429 / 1009 but without `Retry-After`."""
+
+    def rewrite(exchange: Exchange) -> None:
+        if exchange.status == 429:
+            exchange.set_header("Retry-After", None)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
 @dataclass(frozen=True)
 class Fault:
     build: Callable[[Settings], Any]
@@ -476,6 +556,8 @@ class Fault:
     timeout: float = 60.0
     settings: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    #: More `KitOptions` for the run (opt-in checks).
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -557,7 +639,10 @@ FAULTS = [
     Fault(
         wrong_duration, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)
     ),
-    Fault(truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-MASK"), "A2V-FILE-DURATION", ("A2V-FILE-MASK",)),
+    # Not FILE-MASK as the bystander: its check stops at the unreadable video and so judges no mask.
+    Fault(
+        truncated_file, ("A2V-FILE-DURATION", "A2V-FILE-TAMPER"), "A2V-FILE-DURATION", ("A2V-FILE-TAMPER",)
+    ),
     Fault(
         urls_never_expire, ("A2V-FILE-EXPIRES", "A2V-FILE-TAMPER"), "A2V-FILE-EXPIRES", ("A2V-FILE-TAMPER",)
     ),
@@ -622,4 +707,56 @@ FAULTS = [
     Fault(callbacks_never_sent, ("A2V-CALLBACK-*",), "A2V-CALLBACK-DELIVERY", timeout=10),
     Fault(error_code_with_wrong_status, ("A2V-ENVELOPE-ERROR-CODE",), "A2V-ENVELOPE-ERROR-CODE"),
     Fault(ping_answers_202, ("A2V-FUZZ-STATUS-CODE",), "A2V-FUZZ-STATUS-CODE"),
+    Fault(
+        one_id_for_every_task,
+        ("A2V-GENERATE-NEW-ID", "A2V-IDEMPOTENCY-REPLAY", "A2V-PING"),
+        "A2V-GENERATE-NEW-ID",
+        ("A2V-PING",),
+    ),
+    Fault(
+        get_answers_another_video,
+        ("A2V-GET-SAME-VIDEO", "A2V-PING"),
+        "A2V-GET-SAME-VIDEO",
+        ("A2V-PING",),
+    ),
+    Fault(previews_gone, ("A2V-URLS-ANSWER", "A2V-CHARACTERS"), "A2V-URLS-ANSWER", ("A2V-CHARACTERS",)),
+    Fault(
+        tokens_outlive_expired_at,
+        ("A2V-LOGIN-EXPIRED", "A2V-LOGIN"),
+        "A2V-LOGIN-EXPIRED",
+        ("A2V-LOGIN",),
+    ),
+    Fault(
+        callbacks_not_retried,
+        ("A2V-CALLBACK-*",),
+        "A2V-CALLBACK-RETRY",
+        ("A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE"),
+        timeout=6,
+    ),
+    Fault(
+        left_never_counts,
+        ("A2V-RATELIMIT-ARITHMETIC", "A2V-RATELIMIT-HEADERS"),
+        "A2V-RATELIMIT-ARITHMETIC",
+        ("A2V-RATELIMIT-HEADERS",),
+        settings={"rate_limit": {"requests": 1000, "per_seconds": 60}},
+    ),
+    Fault(
+        no_retry_after_on_429,
+        ("A2V-RATELIMIT-429", "A2V-PING"),
+        "A2V-RATELIMIT-429",
+        ("A2V-PING",),
+        settings={"rate_limit": {"requests": 10, "per_seconds": 3}},
+        options={"provoke_429": True},
+    ),
+]
+
+#: Faults only a real socket shows (the in-process transport has no timeouts): (fault, options,
+#: requirement that must fail, requirements that must not be blamed).
+SOCKET_FAULTS = [
+    (
+        generate_hangs,
+        {"only": ["A2V-ANSWER-IN-TIME", "A2V-FUZZ-*"], "request_timeout": 1.0},
+        "A2V-ANSWER-IN-TIME",
+        ("A2V-FUZZ-NO-SERVER-ERROR",),
+    ),
 ]

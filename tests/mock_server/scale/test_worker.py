@@ -200,12 +200,16 @@ def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_ho
     ]
 
 
-#: Restarting RabbitMQ cuts every connection to it, so these tests run only when nothing runs beside them
-#: (not under pytest-xdist; CI runs the suite in one process).
-alone = pytest.mark.skipif(
+#: Restarting RabbitMQ cuts every connection to it, so these tests run only when nothing runs beside them:
+#: `scripts/test` runs the `alone` tests after the others, in one process (never under pytest-xdist).
+_not_beside_others = pytest.mark.skipif(
     bool(os.environ.get("PYTEST_XDIST_WORKER")),
     reason="restarts the broker, which would disturb the tests running in parallel",
 )
+
+
+def alone(test: Any) -> Any:
+    return pytest.mark.alone(_not_beside_others(test))
 
 
 def _restart_broker() -> None:

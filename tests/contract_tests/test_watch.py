@@ -1,0 +1,124 @@
+"""What the kit's client notices on every exchange: schema at first sight, the video asked for, time."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from a2v_spec import load_spec
+from contract_tests.coverage import Coverage
+from contract_tests.evidence import Evidence, recording
+from contract_tests.report import KitReport
+from contract_tests.watch import Watch, answer_in_time
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from contract_tests.violations import Violation
+
+VIDEO_ID = "a" * 32
+#: What every Video carries whatever its status.
+BASE = {"model_id": "eva_a0008", "audio_url": "http://127.0.0.1:9/a.wav", "created_at": 1, "updated_at": 1}
+
+
+def _get_video(data: dict[str, Any], asked: str = VIDEO_ID) -> httpx.Response:
+    request = httpx.Request(
+        "GET",
+        f"http://svc/v1/a2v/video.get?video_id={asked}",
+        headers={"Authorization": "Bearer secret"},
+    )
+    return httpx.Response(200, json={"code": 0, "message": "success", "data": data}, request=request)
+
+
+def _watch() -> tuple[Watch, list[Violation]]:
+    found: list[Violation] = []
+    return Watch(load_spec(), found.append), found
+
+
+@pytest.mark.parametrize(
+    ("data", "asked", "expected"),
+    [
+        ({**BASE, "video_id": VIDEO_ID, "status": "pending", "progress": 0}, VIDEO_ID, []),
+        (
+            {**BASE, "video_id": VIDEO_ID, "status": "done", "progress": 50},
+            VIDEO_ID,
+            [("A2V-FUZZ-RESPONSE-SCHEMA", "data.status")],
+        ),
+        (
+            {**BASE, "video_id": "b" * 32, "status": "pending", "progress": 0},
+            VIDEO_ID,
+            [("A2V-GET-SAME-VIDEO", "answered video 'bbbb")],
+        ),
+    ],
+    ids=["conforms", "status-outside-the-enum", "another-video"],
+)
+def test_every_answer_is_judged_at_first_sight(
+    data: dict[str, Any], asked: str, expected: list[tuple[str, str]]
+) -> None:
+    watch, found = _watch()
+    evidence = Evidence()
+    with recording(evidence):
+        watch.on_response(_get_video(data, asked))
+        watch.on_response(_get_video(data, asked))  # the same fault is reported once
+    assert [v.requirement for v in found] == [rid for rid, _ in expected]
+    for violation, (_, says) in zip(found, expected, strict=True):
+        assert says in violation.message
+        assert "$A2V_TOKEN" in violation.curl
+        assert "secret" not in violation.curl
+    assert evidence.count("A2V-ANSWER-IN-TIME") == 2
+    if not expected:
+        assert evidence.count("A2V-FUZZ-RESPONSE-SCHEMA") == 2
+        assert evidence.count("A2V-GET-SAME-VIDEO") == 2
+
+
+def test_a_timeout_is_reported_with_the_time_waited() -> None:
+    watch, _ = _watch()
+    request = httpx.Request("POST", "http://svc/v1/a2v/video.generate")
+    watch.on_request(request)
+    violation = answer_in_time(httpx.ReadTimeout("timed out", request=request))
+    assert violation.requirement == "A2V-ANSWER-IN-TIME"
+    assert "POST /v1/a2v/video.generate: no answer after 0.0 s (ReadTimeout)" in violation.detail
+
+
+def test_coverage_lists_what_was_seen_and_never_seen(tmp_path: Path) -> None:
+    spec = load_spec()
+    coverage = Coverage.of(spec)
+    watch = Watch(spec, lambda v: None, coverage)
+    watch.on_response(_get_video({"video_id": VIDEO_ID, "status": "in_progressing", "progress": 5}))
+    failed = {
+        "video_id": VIDEO_ID,
+        "status": "error",
+        "progress": 5,
+        "error": {"code": 10001, "message": "x"},
+    }
+    watch.on_response(_get_video(failed))
+    data = coverage.as_dict()
+    assert data["operations"]["seen"] == ["getVideo"]
+    assert "generateVideo" in data["operations"]["never_seen"]
+    assert data["task statuses"] == {
+        "seen": ["error", "in_progressing"],
+        "never_seen": ["finished", "pending"],
+    }
+    assert "10001" in data["catalog codes"]["seen"]
+    assert "1009" in data["catalog codes"]["never_seen"]
+    assert "Retry-After" in data["headers"]["never_seen"]
+    assert any(
+        line.startswith("  task statuses: 2 of 4 seen; never seen: finished, pending")
+        for line in coverage.summary()
+    )
+    report = KitReport(coverage=coverage)
+    path = tmp_path / "junit.xml"
+    report.write_junit(path)
+    props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
+    assert props["coverage.task_statuses.never_seen"] == "finished,pending"
+
+
+def test_a_missing_field_is_named_inside_the_branch_of_its_status() -> None:
+    watch, found = _watch()
+    data = {**BASE, "video_id": VIDEO_ID, "status": "pending", "progress": 0}
+    del data["model_id"]
+    watch.on_response(_get_video(data))
+    assert [v.message for v in found] == ["getVideo HTTP 200: field data: 'model_id' is a required property"]
