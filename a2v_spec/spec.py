@@ -65,6 +65,8 @@ class Limits:
     idempotency_ttl_seconds: int
     video_fps: int
     video_size: int
+    #: Largest request header block a server reads (a bigger one answers 431, code 1015).
+    max_header_bytes: int = 16384
 
 
 @dataclass

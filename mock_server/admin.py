@@ -7,7 +7,6 @@ endpoint is a small task over `AdminServices` (WireMock's `AdminTask` over its `
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.responses import Response
@@ -16,13 +15,14 @@ from starlette.routing import Route
 from a2v_spec import ErrorCode, Status
 from mock_server.auth import bearer_token
 from mock_server.errors import ApiError, envelope_bytes
+from mock_server.pipeline import json_object, read_body
 from mock_server.redact import tenant_label
 from mock_server.tenants import resolve_tenant
 
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from a2v_spec import Spec
+    from a2v_spec import Limits, Spec
     from mock_server.auth import Authenticator
     from mock_server.config import Settings
     from mock_server.control import Scenario
@@ -45,6 +45,8 @@ class AdminServices(Protocol):
     def settings(self) -> Settings: ...
     @property
     def spec(self) -> Spec: ...
+    @property
+    def limits(self) -> Limits: ...
     @property
     def errors(self) -> Errors: ...
     @property
@@ -72,19 +74,11 @@ def _invalid(message: str) -> ApiError:
     return ApiError(ErrorCode.INVALID_PARAMETER, message)
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError as err:
-        raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
-    if not isinstance(body, dict):
-        raise ApiError(
-            ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
-        )
-    return body
+async def _json(request: Request, limit: int) -> dict[str, Any]:
+    """The body as the API reads one: over `limit` bytes 1013 (never read whole), not a JSON object
+    (whitespace or deep nesting included) 1004; an empty body is `{}`."""
+    raw = await read_body(request, limit)
+    return json_object(raw) if raw else {}
 
 
 def _int(request: Request, name: str) -> int | None:
@@ -128,6 +122,9 @@ class AdminApi:
         if key is not None and bearer_token(request.headers.get("authorization")) != key:
             raise ApiError(ErrorCode.UNAUTHORIZED, "the admin API needs 'Authorization: Bearer <admin key>'")
 
+    async def _json(self, request: Request) -> dict[str, Any]:
+        return await _json(request, self.s.limits.max_request_bytes)
+
     async def _tenant(self, value: str | None) -> str | None:
         """A tenant id, a token or a tenant's label (`tok-...`, as listings show) -> the tenant."""
         return await resolve_tenant(self.s, value)
@@ -139,7 +136,7 @@ class AdminApi:
 
     async def reset(self, request: Request) -> Response:
         self.authorize(request)
-        tenant = (await _json(request)).get("tenant")
+        tenant = (await self._json(request)).get("tenant")
         if tenant is not None and not isinstance(tenant, str):
             raise _invalid("invalid parameter 'tenant': must be a string")
         await self.s.reset(await self._tenant(tenant))
@@ -163,7 +160,7 @@ class AdminApi:
         self.authorize(request)
         if request.method == "PUT":
             try:
-                self.s.scenario.merge(await _json(request))
+                self.s.scenario.merge(await self._json(request))
             except (ValueError, TypeError) as err:
                 raise _invalid(f"invalid scenario: {err}") from None
             self.s.apply_scenario()
@@ -181,7 +178,7 @@ class AdminApi:
     async def force_task(self, request: Request) -> Response:
         self.authorize(request)
         video_id = request.path_params["video_id"]
-        body = await _json(request)
+        body = await self._json(request)
         status = body.get("status")
         if status not in _FORCE_STATUSES:
             allowed = ", ".join(_FORCE_STATUSES)

@@ -111,7 +111,7 @@ class AdminViews:
 
     async def label(self, request: Request) -> Response:
         self._authorize(request)
-        token = (await _json(request)).get("token")
+        token = (await _json(request, self.s.limits.max_request_bytes)).get("token")
         if not isinstance(token, str) or not token:
             raise ApiError(
                 ErrorCode.INVALID_PARAMETER, "invalid parameter 'token': a non-empty string is required"

@@ -36,6 +36,7 @@ from mock_server.middleware import (
     API_PREFIX,
     ErrorLayer,
     Faults,
+    HeaderLimit,
     Identify,
     JournalLayer,
     RateLimit,
@@ -87,6 +88,7 @@ class MockApp(Starlette):
         app = Identify(app, s.auth)
         app = JournalLayer(app, s.journal)
         app = RequestMetrics(app, s.metrics, {op.path for op in s.spec.operations.values()})
+        app = HeaderLimit(app, s.limits.max_header_bytes, s.errors)
 
         async def last_resort(request: Request, exc: Exception) -> Response:
             # An exception in a layer above the error layer: still the envelope (the cause was raised on).

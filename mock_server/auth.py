@@ -5,6 +5,11 @@ isolate themselves by using different tokens. Closed mode: only the configured k
 issued by `account.login`. A login token belongs to the tenant `user:<username>` and stops working at
 its `expired_at` (1002).
 
+Tenant ids are derived, never the token: a key's tenant is `tok-<24 hex of SHA-256(token)>`, a login
+user's `user:<username>`. No raw token can name a login tenant (a token `user:alice` is the tenant
+`tok-...` of its hash), and the admin API, the journal and the store show ids that impersonate no one.
+A token that failed authentication gets no tenant (and so no per-token state anywhere).
+
 `Authenticator.identify(header)` parses the header and looks the token up once; the journal and the rate
 limit read the identity's tenant, and an operation that needs auth calls `Identity.require()`, which
 raises the error decided at lookup.
@@ -12,6 +17,7 @@ raises the error decided at lookup.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -25,8 +31,10 @@ if TYPE_CHECKING:
     from mock_server.config import Settings
     from mock_server.store import Store
 
-__all__ = ["Authenticator", "Identity", "Principal", "bearer_token"]
+__all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"]
 
+#: Login tokens kept in memory at most (the oldest is dropped first).
+_CACHE_SIZE = 10_000
 _MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'"
 
 
@@ -53,6 +61,11 @@ class Identity:
         return Principal(self.token, self.tenant)
 
 
+def tenant_id(token: str) -> str:
+    """The tenant of an API key or open-mode token: a digest, so it names no login user and leaks no key."""
+    return "tok-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 def bearer_token(header: str | None) -> str | None:
     """The token of a well-formed `Bearer <token>` header, else None."""
     if not header:
@@ -71,25 +84,31 @@ class Authenticator:
         self.token_ttl = token_ttl
         self._keys = set(settings.api_keys)
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
-        self._issued: dict[str, tuple[str, int] | None] = {}
+        self._issued: dict[str, tuple[str, int]] = {}
+        #: Accepted tokens known not to be login tokens (bounded, oldest dropped first).
+        self._plain: dict[str, None] = {}
 
     async def _lookup(self, token: str) -> tuple[str, int] | None:
         if token in self._issued:
             return self._issued[token]
         found = await self.store.token(token)
-        if len(self._issued) > 100_000:
-            self._issued.clear()
-        self._issued[token] = found
+        if found is not None:  # only issued tokens are cached: an unknown one leaves nothing behind
+            if len(self._issued) >= _CACHE_SIZE:
+                self._issued.pop(next(iter(self._issued)))
+            self._issued[token] = found
         return found
 
     def forget(self) -> None:
         """Drop the cache (after a reset deleted tokens)."""
         self._issued.clear()
+        self._plain.clear()
 
     async def identify(self, header: str | None) -> Identity:
         token = bearer_token(header)
         if token is None:
             return Identity(None, None, ApiError(ErrorCode.UNAUTHORIZED, _MISSING))
+        if token in self._plain:  # a key or open-mode token seen before: no store round trip
+            return Identity(token, tenant_id(token), None)
         issued = await self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
@@ -99,11 +118,14 @@ class Authenticator:
                 )
             return Identity(token, tenant, None)
         if self.settings.open_mode or token in self._keys:
-            return Identity(token, token, None)
+            if len(self._plain) >= _CACHE_SIZE:
+                self._plain.pop(next(iter(self._plain)))
+            self._plain[token] = None  # accepted tokens only: a refused one leaves nothing behind
+            return Identity(token, tenant_id(token), None)
         refusal = ApiError(
             ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"
         )
-        return Identity(token, token, refusal)
+        return Identity(None, None, refusal)
 
     async def login(self, username: str, password: str) -> dict[str, object]:
         users = self.settings.users
@@ -114,10 +136,11 @@ class Authenticator:
         access, refresh = secrets.token_hex(16), secrets.token_hex(16)
         expired_at = int(time.time()) + self.token_ttl
         await self.store.add_token(access, f"user:{username}", expired_at)
-        self._issued[access] = (f"user:{username}", expired_at)
         return {"access_token": access, "refresh_token": refresh, "expired_at": expired_at}
 
     async def tenant_of(self, token_or_tenant: str) -> str:
-        """The tenant a token belongs to (for the admin API, which accepts either)."""
+        """The tenant a token belongs to (for the admin API, which accepts either a tenant id or a token)."""
+        if token_or_tenant.startswith(("tok-", "user:")):
+            return token_or_tenant
         issued = await self._lookup(token_or_tenant)
-        return issued[0] if issued else token_or_tenant
+        return issued[0] if issued else tenant_id(token_or_tenant)

@@ -19,18 +19,25 @@ from typing import TYPE_CHECKING
 import httpx
 
 from a2v_spec import ErrorCode
+from mock_server.background import spawn
+from mock_server.egress import HostRefused, guarded_transport
 from mock_server.errors import envelope_bytes
 from mock_server.logs import task_event
 from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
+    from mock_server.egress import HostPolicy
     from mock_server.store import Delivery, Store, Task
     from mock_server.views import VideoViews
 
 __all__ = ["CallbackSender", "sign"]
 
 log = logging.getLogger("mock_server")
+
+#: Bytes of a receiver's answer read at most: only its status matters, so a huge answer costs nothing.
+RESPONSE_READ_CAP = 4096
+_REFUSED = "callback_url host is not allowed"
 
 
 def sign(token: str, body: bytes, timestamp: int) -> str:
@@ -44,15 +51,16 @@ class CallbackSender:
         settings: Settings,
         store: Store,
         views: VideoViews,
+        policy: HostPolicy,
     ) -> None:
         self.settings = settings
         self.store = store
         self.views = views
-        hosts = settings.audio_hosts
-        #: Hosts a callback may go to: the same list as audio (None allows any).
-        self.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
         self.client = httpx.AsyncClient(
-            timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
+            transport=guarded_transport(policy),
+            timeout=settings.callback_timeout_seconds,
+            trust_env=False,
+            follow_redirects=False,
         )
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -67,7 +75,7 @@ class CallbackSender:
     def schedule(self, task: Task, record: Delivery | None = None) -> None:
         if not task.callback_url:
             return
-        job = asyncio.create_task(self._deliver(task, record))
+        job = spawn(self._deliver(task, record), f"callback-{task.video_id}")
         self._pending.add(job)
         job.add_done_callback(self._pending.discard)
 
@@ -86,9 +94,17 @@ class CallbackSender:
                     resumed += 1
         return resumed
 
-    async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
-        from urllib.parse import urlsplit
+    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST and return the status, reading at most `RESPONSE_READ_CAP` bytes of the answer."""
+        async with self.client.stream("POST", url, content=body, headers=headers) as response:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= RESPONSE_READ_CAP:
+                    break
+            return response.status_code
 
+    async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
         assert task.callback_url is not None  # checked by schedule()
         now = time.time()
         record: Delivery = resumed or {
@@ -105,15 +121,6 @@ class CallbackSender:
             "updated_at": now,
         }
         await self.store.save_delivery(record)
-        host = (urlsplit(task.callback_url).hostname or "").lower()
-        if self.allowed_hosts is not None and host not in self.allowed_hosts:
-            record.update(
-                state=DeliveryState.FAILED,
-                last_error="callback_url host is not allowed by this mock",
-                updated_at=time.time(),
-            )
-            await self.store.save_delivery(record)
-            return
         if record["attempts"] >= self.settings.callback_attempts:
             record.update(state=DeliveryState.FAILED, updated_at=time.time())
             await self.store.save_delivery(record)
@@ -131,11 +138,17 @@ class CallbackSender:
             }
             record["attempts"] = attempt
             try:
-                response = await self.client.post(task.callback_url, content=body, headers=headers)
-                record["last_status"], record["last_error"] = response.status_code, None
-                ok = 200 <= response.status_code < 300
-            except httpx.HTTPError as err:
-                record["last_status"], record["last_error"], ok = None, f"{type(err).__name__}: {err}", False
+                status = await self._post(task.callback_url, body, headers)
+                record["last_status"], record["last_error"] = status, None
+                ok = 200 <= status < 300
+            except HostRefused:
+                # Final at once: a refused host stays refused, and retrying would only time a scan.
+                record.update(last_status=None, last_error=_REFUSED, state=DeliveryState.FAILED)
+                record["updated_at"] = time.time()
+                await self.store.save_delivery(record)
+                return
+            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:
+                record["last_status"], record["last_error"], ok = None, type(err).__name__, False
             if ok:
                 record["state"] = DeliveryState.DELIVERED
             elif attempt == self.settings.callback_attempts:

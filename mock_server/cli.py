@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,13 +72,16 @@ def _parser() -> argparse.ArgumentParser:
         "--rate-limit", metavar="N/SECONDS", help="requests per window per token, e.g. 30/60 as upstream"
     )
     parser.add_argument("--latency", metavar="MIN-MAX", help="added latency in ms on API calls, e.g. 50-200")
-    parser.add_argument(
-        "--audio-hosts",
-        action="extend",
-        nargs="+",
-        metavar="HOST",
-        help="hosts audio_url may point to (default: any)",
-    )
+    for kind in ("audio", "callback"):
+        parser.add_argument(
+            f"--{kind}-hosts",
+            f"--{kind}-host",
+            action="extend",
+            nargs="+",
+            dest=f"{kind}_hosts",
+            metavar="HOST",
+            help=f"allow {kind} URLs only to these hosts, loopback/private ones too (docs/security.md)",
+        )
     parser.add_argument("--render-workers", type=int, help="render processes (default: the number of cores)")
     parser.add_argument("--test-mode", action="store_true", default=None, help="validate every response")
     parser.add_argument(
@@ -208,6 +212,7 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         "rate_limit": None if args.rate_limit is None else parse_rate_limit(args.rate_limit),
         "latency_ms": None if args.latency is None else parse_latency(args.latency),
         "audio_hosts": args.audio_hosts,
+        "callback_hosts": args.callback_hosts,
         "render_workers": args.render_workers,
         "test_mode": args.test_mode,
         "log_level": args.log_level,
@@ -227,7 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     args = _parser().parse_args(argv)
-    from mock_server.startup import StartupError, bind, check_characters, check_data_dir
+    from mock_server.startup import (
+        StartupError,
+        bind,
+        check_characters,
+        check_data_dir,
+        check_data_dir_free,
+    )
+
+    os.umask(0o077)  # everything the server writes is its owner's only (docs/security.md)
 
     try:
         settings = _read_settings(args.config)
@@ -237,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
             raise StartupError(str(err)) from None
         check_characters(settings)
         check_data_dir(settings)
+        check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)
+        if settings.port == 0:  # the mock must know its own port to refuse requests to itself
+            settings = settings.replace(port=int(sock.getsockname()[1]))
     except StartupError as err:
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2
@@ -250,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         except (TypeError, ValueError) as err:
             raise StartupError(str(err)) from None
         check_characters(fresh)
-        return fresh
+        return fresh.replace(port=settings.port) if fresh.port == 0 else fresh  # the port bound at start
 
     return _serve(settings, sock, args, reload_settings)
 
@@ -263,6 +279,7 @@ def _serve(
     from mock_server import logs
     from mock_server.app import create_app
     from mock_server.cors import allowed_origins
+    from mock_server.http import server_options
     from mock_server.startup import BannerServer
 
     logs.configure(settings.log_format, settings.log_level)
@@ -278,7 +295,8 @@ def _serve(
         log_level=settings.log_level,
         access_log=False,  # our request line replaces uvicorn's access log
         lifespan="on",
-        http=settings.http,  # "auto", "h11" or "httptools", validated by uvicorn
+        # "auto", "h11" or "httptools", with the request head bounded (mock_server/http.py)
+        **server_options(settings.http, app.state.mock.limits.max_header_bytes),
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
     watched = [p for p in (args.config, settings.characters_file) if p is not None] if args.reload else []

@@ -58,8 +58,18 @@ class Settings:
     task_deadline_seconds: float = 600.0
     #: Seconds `Retry-After` suggests when the queue is full.
     queue_retry_after: int = 5
-    #: Hosts `audio_url` may point to; None allows any (tests pin it to loopback).
+    #: Hosts `audio_url` may point to, loopback or private ones included; None = the mode's default
+    #: (open: any but link-local; keyed: public addresses only). Never link-local, never the mock itself.
     audio_hosts: list[str] | None = None
+    #: The same for `callback_url`.
+    callback_hosts: list[str] | None = None
+    #: Unfinished tasks one tenant may hold (its share of `queue_capacity`); over it 1010. None: the
+    #: whole queue in open mode (one developer), a quarter of it in keyed mode (a shared sandbox).
+    tenant_queue_capacity: int | None = None
+    #: Audio downloads at once, shared round-robin between tenants (each bounded by the fetch timeout).
+    download_workers: int = 8
+    #: Longest task duration a `Prefer: duration=` may ask for, in seconds.
+    max_prefer_duration_seconds: float = 30.0
     #: HMAC key of file URLs; None = a random key kept in the data dir (URLs survive restarts).
     signing_secret: str | None = None
     # --- runtime scenario (also settable with PUT /__admin/scenario) ---
@@ -140,6 +150,10 @@ class Settings:
             raise ValueError(f"replay_speed must be above 0, got {self.replay_speed!r}")
         if self.render_workers < 1:
             raise ValueError(f"render_workers must be at least 1, got {self.render_workers}")
+        if self.tenant_queue_capacity is not None and self.tenant_queue_capacity < 1:
+            raise ValueError(f"tenant_queue_capacity must be at least 1, got {self.tenant_queue_capacity}")
+        if self.download_workers < 1:
+            raise ValueError(f"download_workers must be at least 1, got {self.download_workers}")
         if self.queue_capacity < 1:
             raise ValueError(f"queue_capacity must be at least 1, got {self.queue_capacity}")
         if self.log_format not in ("text", "json"):
@@ -154,6 +168,13 @@ class Settings:
     def open_mode(self) -> bool:
         """True when any non-empty token is accepted (no `api_keys` configured)."""
         return not self.api_keys
+
+    @property
+    def tenant_share(self) -> int:
+        """Unfinished tasks one tenant may hold (see `tenant_queue_capacity`)."""
+        if self.tenant_queue_capacity is not None:
+            return self.tenant_queue_capacity
+        return self.queue_capacity if self.open_mode else max(1, self.queue_capacity // 4)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

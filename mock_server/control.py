@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from a2v_spec import ErrorCode
+from mock_server.auth import tenant_id
 from mock_server.errors import ApiError
 from mock_server.values import LatencyRange, Outcome, RateLimit, TaskFate, Timings
 
@@ -170,9 +171,9 @@ class Scenario:
             self.rng.seed(seed)
 
     def take_next_task(self, tenant: str) -> TaskFate | None:
-        """Pop the first queued fate meant for `tenant` (or for anyone)."""
+        """Pop the first queued fate meant for `tenant` (named by its id or its token), or for anyone."""
         for index, fate in enumerate(self.next_tasks):
-            if fate.tenant in (None, tenant):
+            if fate.tenant is None or tenant in (fate.tenant, tenant_id(fate.tenant)):
                 return self.next_tasks.pop(index)
         return None
 

@@ -14,6 +14,7 @@ The HTTP status of a code is never written here: `Errors.status(code)` reads it 
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -32,8 +33,10 @@ __all__ = [
     "NoOperation",
     "ResponseMismatch",
     "ServiceUnavailable",
+    "StorageUnavailable",
     "TaskFailure",
     "envelope_bytes",
+    "public_message",
 ]
 
 
@@ -79,6 +82,17 @@ class ServiceUnavailable(RuntimeError):
     answers 503 / 1014 with `Retry-After`, and nothing was done."""
 
     retry_after = 1
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The embedded store could not read or write (a full or failing disk): like any unreachable
+    backing service, the request answers 503 / 1014 with `Retry-After`, and nothing was changed."""
+
+    #: A full disk is not freed in a second.
+    retry_after = 30
+
+    def __init__(self, what: str = "storage") -> None:
+        super().__init__(f"{what} is unavailable (full or failing disk)")
 
 
 class TaskFailure(Exception):
@@ -130,3 +144,17 @@ class Errors:
                 headers={"Retry-After": str(err.retry_after)},
             )
         return ApiError(ErrorCode.INTERNAL_ERROR, f"internal error: {type(err).__name__}")
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+#: An absolute file path (not the path of a URL: no `/`, `:` or word character right before it).
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/])/(?:[\w.@+-]+/)+[\w.@+-]*")
+
+
+def public_message(text: str, named: dict[str, str] | None = None) -> str:
+    """`text` fit to show a client: each of `named` (a server path -> what to call it) replaced, any other
+    absolute path hidden, errno numbers dropped. A task's message tells what went wrong, not where."""
+    for path, name in (named or {}).items():
+        text = text.replace(repr(path), name).replace(path, name)
+    text = _ABSOLUTE_PATH.sub("<server path>", text)
+    return _ERRNO.sub("", text).strip() or "failed"

@@ -116,6 +116,12 @@ async def list_characters(s: ApiServices, call: Call) -> Any:
 def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
     """The task's fate: the `Prefer` header's, else the scenario's next queued fate, else a real render."""
     fate = call.fate
+    cap = s.settings.max_prefer_duration_seconds
+    if fate.duration is not None and fate.duration > cap:
+        raise ApiError(
+            ErrorCode.INVALID_PARAMETER,
+            f"invalid parameter 'Prefer': duration={fate.duration:g} is over the limit of {cap:g} s",
+        )
     queued = s.scenario.take_next_task(tenant) if fate.outcome is None else None
     if queued is not None:
         duration = fate.duration if fate.duration is not None else queued.duration
@@ -127,6 +133,27 @@ def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
         raise ApiError(ErrorCode.INVALID_PARAMETER, message)
     timings = s.scenario.timings if fate.duration is None else Timings.spread(fate.duration)
     return Plan(outcome, code, timings, accepted_at=now, base_url=call.base_url)
+
+
+async def _check_queue(s: ApiServices, tenant: str) -> None:
+    """1010 when the queue is full, or when this tenant already holds its share of it: one tenant's
+    flood fills its own share and leaves the rest to the others."""
+    retry = s.settings.queue_retry_after
+    share = s.settings.tenant_share
+    mine = await s.store.count_unfinished(tenant)
+    if mine >= share:
+        raise ApiError(
+            ErrorCode.QUEUE_FULL,
+            f"this tenant has {mine} unfinished tasks, its share of the queue ({share}); retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
+    waiting = await s.store.count_unfinished()
+    if waiting >= s.settings.queue_capacity:
+        raise ApiError(
+            ErrorCode.QUEUE_FULL,
+            f"task queue is full ({waiting} tasks waiting); retry in {retry} s",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 async def generate(s: ApiServices, call: Call) -> Any:
@@ -145,14 +172,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
                     f"Idempotency-Key {key!r} was used with a different request body",
                 )
             return {"video_id": seen[1]}
-    waiting = await s.store.count_unfinished()
-    if waiting >= s.settings.queue_capacity:
-        retry = s.settings.queue_retry_after
-        raise ApiError(
-            ErrorCode.QUEUE_FULL,
-            f"task queue is full ({waiting} tasks waiting); retry in {retry} s",
-            headers={"Retry-After": str(retry)},
-        )
+    await _check_queue(s, who.tenant)
     now = time.time()
     task = Task(
         video_id=new_video_id(),

@@ -2,10 +2,12 @@
 
 Outermost first:
 
+    HeaderLimit    431 (1016) for header fields over `max_header_bytes`, before anything reads them
     Journal        records every answered request (status, catalog code, tenant, duration)
     Identify       parses the bearer token and resolves its tenant, once per request
     ResponseCheck  test mode: the API's answer validated against the spec (a mismatch answers 500)
-    RateLimit      counts the request for its token; 429 over the limit; `X-Ratelimit-*` on every answer
+    RateLimit      counts the request per tenant (else per client address); 429 over the limit;
+                   `X-Ratelimit-*` on every answer
     Faults         scenario faults on API requests: latency, dropped connection, random 500
     ErrorLayer     every exception below becomes the catalog's envelope, here and nowhere else
 
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     from mock_server.pipeline import Validator
     from mock_server.ratelimit import Limiter
 
-__all__ = ["ErrorLayer", "Faults", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
+__all__ = ["ErrorLayer", "Faults", "HeaderLimit", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
 
 log = logging.getLogger("mock_server")
 
@@ -148,8 +150,9 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        token = context.identity(scope).token
-        key = token or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
+        # Authenticated callers count per tenant; anyone else per client address, so a flood of
+        # made-up tokens shares one window and leaves one entry behind.
+        key = context.identity(scope).tenant or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
         window = await self.limiter.ahit(
             key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
         )
@@ -275,8 +278,8 @@ class JournalLayer:
                     time=time.time(),
                     tenant=tenant,
                     method=scope["method"],
-                    path=scope["path"],
-                    query=scope.get("query_string", b"").decode("latin-1"),
+                    path=scope["path"][:_KEPT],
+                    query=scope.get("query_string", b"")[:_KEPT].decode("latin-1"),
                     status=status,
                     code=code,
                     duration_ms=round(duration_ms, 3),
@@ -307,6 +310,10 @@ def _headers(raw: Any, tenant: str | None) -> dict[str, str]:
     return headers
 
 
+#: Characters of a path or query a journal entry keeps (the header limit bounds them too).
+_KEPT = 2048
+
+
 def _code(body: bytes) -> int | None:
     """The envelope's `code`, read from the first bytes when it comes first (as ours always does)."""
     if not body.startswith(b"{"):
@@ -323,3 +330,24 @@ def _code(body: bytes) -> int | None:
         return int(digits)
     except ValueError:
         return None
+
+
+class HeaderLimit:
+    """431 (1016) for a request whose target and header fields exceed `limit` bytes, before anything
+    reads them: a huge token or cookie never reaches auth, the journal or the rate limiter."""
+
+    def __init__(self, app: ASGIApp, limit: int, errors: Errors) -> None:
+        self.app = app
+        self.limit = limit
+        self.errors = errors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
+            size += sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.limit:
+                message = f"request header fields are {size} bytes; the limit is {self.limit}"
+                error = ApiError(ErrorCode.HEADERS_TOO_LARGE, message)
+                await self.errors.response(error)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from a2v_spec import Operation, Spec
 
-__all__ = ["Validated", "Validator"]
+__all__ = ["Validated", "Validator", "json_object", "read_body"]
 
 log = logging.getLogger("mock_server")
 
@@ -141,30 +141,7 @@ class Validator:
         return out
 
     async def _read_body(self, request: Request) -> bytes:
-        """The body, refused with 1013 as soon as it is known to be over the limit (never read whole).
-
-        Not Starlette's `RequestBodyLimitMiddleware`: when the app answers without reading an oversized
-        body (a 1001 for a missing token, a 404), that middleware replaces the answer with its own
-        plain-text 413, so the catalog's envelope and the error precedence the kit checks (auth before
-        the body) would be lost; and it wraps `receive` and `send` of every request for the few that
-        have a body. The spec's limit applies to the operations that take a body, here.
-        """
-        limit = self.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise ApiError(
-                ErrorCode.PAYLOAD_TOO_LARGE, f"request body is {int(declared)} bytes; the limit is {limit}"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(
-                    ErrorCode.PAYLOAD_TOO_LARGE, f"request body is larger than the limit of {limit} bytes"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return await read_body(request, self.max_body_bytes)
 
     def _body(self, op: Operation, request: Request, raw: bytes) -> Any:
         assert op.body_pointer is not None  # checked by the caller
@@ -181,20 +158,20 @@ class Validator:
                 ErrorCode.UNSUPPORTED_MEDIA_TYPE,
                 f"Content-Type must be application/json, got {content_type or 'none'!r}",
             )
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
-        except RecursionError:
-            raise ApiError(
-                ErrorCode.MALFORMED_BODY, "request body is not a usable JSON object: it nests too deeply"
-            ) from None
-        if not isinstance(body, dict):
-            raise ApiError(
-                ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
-            )
+        body = json_object(raw)
         self._check(op.body_pointer, "", body)
+        self._check_strings(op.body_pointer, body)
         return body
+
+    def _check_strings(self, pointer: str, body: dict[str, Any]) -> None:
+        """No lone surrogate in any string: valid in a JSON escape, not in UTF-8, so it would fail every
+        later encoding (a password compared, a row stored) as a 500. URLs follow the spec's `HttpUrl`
+        rule (`a2v_spec.urls`), which the schema validation above already applied."""
+        for name, value in body.items():
+            if isinstance(value, str) and _has_lone_surrogate(value):
+                raise ApiError(
+                    ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': contains a lone surrogate"
+                )
 
     def response(self, op: Operation | None, status: int, headers: dict[str, str], body: bytes) -> None:
         """Raise ResponseMismatch when a response is not what the spec documents for `op`."""
@@ -229,6 +206,57 @@ class Validator:
         errors = self.spec.schemas.errors(pointer, value)
         if errors:
             raise ResponseMismatch(f"{where}: body does not match the spec at {errors[0]}")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 1013 as soon as it is known to be over the limit (never read whole).
+
+    Not Starlette's `RequestBodyLimitMiddleware`: when the app answers without reading an oversized
+    body (a 1001 for a missing token, a 404), that middleware replaces the answer with its own
+    plain-text 413, so the catalog's envelope and the error precedence the kit checks (auth before
+    the body) would be lost; and it wraps `receive` and `send` of every request for the few that
+    have a body. The spec's limit applies to the operations that take a body, here.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+        raise ApiError(
+            ErrorCode.PAYLOAD_TOO_LARGE, f"request body is {declared[:20]} bytes; the limit is {limit}"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(
+                ErrorCode.PAYLOAD_TOO_LARGE, f"request body is larger than the limit of {limit} bytes"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """`raw` parsed as a JSON object, else 1004 (deep nesting included, never a RecursionError)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise ApiError(
+            ErrorCode.MALFORMED_BODY, "request body is not a usable JSON object: it nests too deeply"
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(
+            ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
+        )
+    return body
 
 
 def _named(error: ValidationError) -> SchemaError:

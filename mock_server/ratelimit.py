@@ -20,6 +20,8 @@ __all__ = ["UNLIMITED", "Limiter", "RateLimiter", "Window"]
 
 #: The allowance reported when rate limiting is off.
 UNLIMITED = 1_000_000
+#: Windows kept at most; past it, ended windows are pruned, then the oldest dropped.
+MAX_WINDOWS = 10_000
 
 
 @dataclass
@@ -52,8 +54,14 @@ class Limiter(Protocol):
 class RateLimiter:
     """`requests` per `per_seconds` for each key; `configure(None)` turns limiting off."""
 
-    def __init__(self, limit: RateLimit | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: RateLimit | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_windows: int = MAX_WINDOWS,
+    ) -> None:
         self._clock = clock
+        self.max_windows = max_windows
         self._windows: dict[str, tuple[float, int]] = {}
         self.configure(limit)
 
@@ -80,6 +88,8 @@ class RateLimiter:
     def hit(self, key: str, cost: int = 1) -> Window:
         """Count one request of `key` (cost 0 only reports) and say whether it is allowed."""
         now = self._clock()
+        if key not in self._windows and len(self._windows) >= self.max_windows:
+            self._prune(now)
         start, used = self._windows.get(key, (now, 0))
         if now - start >= self.per_seconds:
             start, used = now, 0
@@ -90,3 +100,14 @@ class RateLimiter:
         used += cost
         self._windows[key] = (start, used)
         return Window(self.requests, max(0, self.requests - used), reset, allowed=True)
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def _prune(self, now: float) -> None:
+        """Drop ended windows (they would restart anyway); if all are live, the oldest half."""
+        live = {k: w for k, w in self._windows.items() if now - w[0] < self.per_seconds}
+        if len(live) >= self.max_windows:
+            ordered = sorted(live.items(), key=lambda item: item[1][0])
+            live = dict(ordered[len(ordered) // 2 :])
+        self._windows = live

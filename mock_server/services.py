@@ -11,39 +11,45 @@ Handlers, layers and the admin API receive these services through their own narr
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import anyio
 
 from mock_server.auth import Authenticator
+from mock_server.background import spawn
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
 from mock_server.control import Scenario
-from mock_server.errors import Errors
+from mock_server.egress import HostPolicy
+from mock_server.errors import ApiError, Errors
 from mock_server.faults import UvicornFaultInjector
 from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
 from mock_server.journal import Journal
+from mock_server.lock import DataDirLock
 from mock_server.metrics import Health, Metrics
 from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
 from mock_server.ratelimit import Limiter, RateLimiter
 from mock_server.replay import Replay
 from mock_server.routing import OperationTable
+from mock_server.samples import Samples
 from mock_server.store import SqliteStore
 from mock_server.tasks import TaskRunner
 from mock_server.views import VideoViews, video_file
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Awaitable, Callable
 
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
     from mock_server.distributed import CeleryQueue
     from mock_server.faults import FaultInjector
+    from mock_server.fetch import LocalAudio
     from mock_server.files import FileStore
     from mock_server.queue import RenderQueue
     from mock_server.store import Store
@@ -86,17 +92,26 @@ class Services:
     #: Prometheus metrics (`/metrics`) and liveness/readiness (`/healthz`, `/readyz`).
     metrics: Metrics = field(default_factory=Metrics)
     health: Health = field(default_factory=Health)
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+    lock: DataDirLock | None = None
 
     async def start(self) -> None:
+        if self.lock is not None:
+            self.lock.acquire()  # before touching any task: a second server must not resume ours
+        await self.files.sweep_staging()  # partial downloads and renders of a crashed run
         if self.settings.signing_secret is None:
             self.signer.use_secret(await self.store.secret())
         await self.runner.recover()
         await self.callbacks.resume()
+        deadline = self.settings.task_deadline_seconds
+        if isinstance(self.runner, TaskRunner):  # a remote runner's workers watch their own tasks
+            self._keep(spawn(self.runner.watch(min(5.0, max(0.1, deadline / 10))), "task-watchdog"))
         if self.settings.prewarm:
-            job = asyncio.create_task(self.queue.prewarm())
-            self._background.add(job)
-            job.add_done_callback(self._background.discard)
+            self._keep(spawn(self.queue.prewarm(), "prewarm"))
+
+    def _keep(self, job: asyncio.Task[Any]) -> None:
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
 
     async def aclose(self) -> None:
         self.health.draining = True
@@ -109,6 +124,8 @@ class Services:
         if self.broker is not None:
             self.broker.close()
         await self.store.aclose()
+        if self.lock is not None:
+            self.lock.release()
 
     async def reload_characters(self) -> None:
         """Read the characters file again and render with it from now on (`--reload`)."""
@@ -144,6 +161,30 @@ class Services:
             await self.files.clear("videos")
 
 
+def own_audio(signer: Signer, files: FileStore) -> LocalAudio:
+    """The mock's own audio a task may name: a built-in sample, or an upload under a valid signature."""
+    samples = Samples()
+
+    async def read(path: str, query: str) -> bytes | None:
+        if path.startswith("/samples/"):
+            try:
+                return samples.bytes_of(path.removeprefix("/samples/"))
+            except KeyError:
+                return None
+        root = getattr(files, "root", None)  # uploads are read in-process from a local file store only
+        name = path.removeprefix("/files/")
+        if not path.startswith("/files/uploads/") or root is None or "/" in name.removeprefix("uploads/"):
+            return None
+        q = dict(parse_qsl(query))
+        try:
+            signer.verify(path, q.get("Expires"), q.get("Signature"))
+            return (root / name).read_bytes()
+        except (ApiError, OSError):
+            return None
+
+    return read
+
+
 def build_services(settings: Settings, spec: Spec) -> Services:
     """Build every service of one server from its settings (the only place that chooses implementations).
 
@@ -176,7 +217,13 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         nice=settings.render_nice,
         characters_file=characters_file,
     )
-    fetcher = AudioFetcher(limits, settings.audio_hosts, spec.url_rule)
+
+    def policy(hosts: list[str] | None) -> HostPolicy:
+        return HostPolicy.build(
+            open_mode=settings.open_mode, allowed=hosts, listen_host=settings.host, port=settings.port
+        )
+
+    fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files), spec.url_rule)
     scenario = Scenario.from_settings(settings)
     callbacks: Any
     limiter: Limiter
@@ -191,7 +238,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         limiter = SharedRateLimiter(pg, scenario.rate_limit)
     else:
         store = SqliteStore(data_dir)
-        callbacks = CallbackSender(settings, store, views)
+        callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
         limiter = RateLimiter(scenario.rate_limit)
     runner: Any = TaskRunner(
         settings=settings,
@@ -231,6 +278,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         runner=runner,
         views=views,
         injector=UvicornFaultInjector(),
+        lock=DataDirLock(data_dir) if settings.store is None else None,
         replay=None
         if settings.replay_dir is None
         else Replay.load(settings.replay_dir, settings.replay_speed),

@@ -36,6 +36,7 @@ __all__ = [
     "bind",
     "check_characters",
     "check_data_dir",
+    "check_data_dir_free",
     "parse_latency",
     "parse_rate_limit",
     "read_config",
@@ -104,6 +105,18 @@ def check_data_dir(settings: Settings) -> None:
         raise StartupError(
             f"data directory {str(path)!r} is not usable: {err.strerror}; choose another with --data-dir"
         ) from None
+
+
+def check_data_dir_free(settings: Settings) -> None:
+    """No other server holds the data directory (its lock names the holder's pid)."""
+    from mock_server.lock import DataDirInUse, DataDirLock
+
+    lock = DataDirLock(settings.data_dir.resolve())
+    try:
+        lock.acquire()
+    except DataDirInUse as err:
+        raise StartupError(str(err)) from None
+    lock.release()  # taken for good by the server's start-up; checked here for a one-line refusal
 
 
 def bind(host: str, port: int) -> socket.socket:

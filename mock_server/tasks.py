@@ -19,7 +19,9 @@ import wave
 from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Status
+from mock_server.background import spawn
 from mock_server.errors import TaskFailure
+from mock_server.fairness import FairGate
 from mock_server.logs import task_event
 from mock_server.queue import RenderJob
 from mock_server.replay import install_media
@@ -68,6 +70,12 @@ class TaskRunner:
         self.files = files
         self.on_end = on_end
         self.running: dict[str, asyncio.Task[None]] = {}
+        #: Endings the store could not record (a full disk): the watchdog records them when it can.
+        self._unended: dict[str, tuple[Status, tuple[ErrorCode, str] | None, float | None]] = {}
+        #: Render workers shared round-robin between tenants.
+        self.gate = FairGate(settings.render_workers)
+        #: Downloads too: a tenant's slow audio hosts hold its own turns, not everyone's.
+        self.downloads = FairGate(settings.download_workers)
 
     # --- life cycle ---
     async def recover(self) -> int:
@@ -80,9 +88,58 @@ class TaskRunner:
         return len(tasks)
 
     def start(self, video_id: str) -> None:
-        runner = asyncio.create_task(self._run(video_id), name=f"a2v-task-{video_id}")
+        """Run the task (once: a task already running is left alone)."""
+        current = self.running.get(video_id)
+        if current is not None and not current.done():
+            return
+        runner = spawn(self._run(video_id), f"task-{video_id}")
         self.running[video_id] = runner
-        runner.add_done_callback(lambda _: self.running.pop(video_id, None))
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self.running.get(video_id) is done:
+                del self.running[video_id]
+
+        runner.add_done_callback(forget)
+
+    # --- watchdog ---
+    async def watch(self, interval: float) -> None:
+        """Every `interval` seconds: record endings the store refused, end tasks past their deadline
+        (whatever they wait for, while the server runs), restart tasks whose runner is gone."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception as err:  # the store is unavailable: try again next round
+                log.warning("task watchdog could not sweep: %r", err)
+
+    async def sweep(self) -> None:
+        for video_id, (status, error, duration) in list(self._unended.items()):
+            await self.end(video_id, status, error, duration)
+            self._unended.pop(video_id, None)
+        now = time.time()
+        deadline = self.settings.task_deadline_seconds
+        for task in await self.store.unfinished():
+            if now >= task.created_at + deadline:
+                await self.cancel(task.video_id)
+                await self._finish(
+                    task.video_id, Status.ERROR, (ErrorCode.TASK_TIMED_OUT, _timed_out(deadline))
+                )
+            elif task.video_id not in self.running:
+                self.start(task.video_id)
+
+    async def _finish(
+        self,
+        video_id: str,
+        status: Status,
+        error: tuple[ErrorCode, str] | None = None,
+        duration: float | None = None,
+    ) -> None:
+        """End the task; when the store cannot record it now, leave it to the watchdog (never raise)."""
+        try:
+            await self.end(video_id, status, error, duration)
+        except Exception as err:
+            log.error("could not end task %s now (%r); the watchdog will", video_id, err)
+            self._unended[video_id] = (status, error, duration)
 
     async def stop(self) -> None:
         """Cancel running tasks (they stay unfinished in the store and resume on the next start)."""
@@ -141,9 +198,10 @@ class TaskRunner:
             characters_file=None if extra is None else str(extra),
         )
         try:
-            duration = await self.queue.render(
-                job, lambda done, total: self._progress(task.video_id, done, total)
-            )
+            async with self.gate.slot(task.tenant):
+                duration = await self.queue.render(
+                    job, lambda done, total: self._progress(task.video_id, done, total)
+                )
             for name, path in zip(names, staged, strict=True):
                 await self.files.put(name, path)
         finally:
@@ -186,17 +244,23 @@ class TaskRunner:
             async with asyncio.timeout(remaining):
                 await self._process(task)
         except TimeoutError:
-            deadline = self.settings.task_deadline_seconds
-            message = f"task did not end within {deadline:g} s and was stopped"
-            await self.end(video_id, Status.ERROR, (ErrorCode.TASK_TIMED_OUT, message))
+            error = (ErrorCode.TASK_TIMED_OUT, _timed_out(self.settings.task_deadline_seconds))
+            await self._finish(video_id, Status.ERROR, error)
         except TaskFailure as failure:
-            await self.end(video_id, Status.ERROR, (failure.code, failure.message))
+            await self._finish(video_id, Status.ERROR, (failure.code, failure.message))
         except asyncio.CancelledError:
             raise
+        except OSError as err:  # the data directory: a full or failing disk
+            log.error("task %s: storage error: %r", video_id, err)
+            error = (
+                ErrorCode.INTERNAL_ERROR,
+                "the server could not write the task's files (storage full or failing)",
+            )
+            await self._finish(video_id, Status.ERROR, error)
         except Exception as err:
             log.exception("task %s failed", video_id)
-            message = f"internal error while running the task: {type(err).__name__}: {err}"
-            await self.end(video_id, Status.ERROR, (ErrorCode.INTERNAL_ERROR, message))
+            message = f"internal error while running the task ({type(err).__name__})"
+            await self._finish(video_id, Status.ERROR, (ErrorCode.INTERNAL_ERROR, message))
         finally:
             self.files.staging(f"{video_id}.audio").unlink(missing_ok=True)
 
@@ -237,7 +301,8 @@ class TaskRunner:
             await self.end(task.video_id, Status.FINISHED, duration=duration)
             return
         audio = self.files.staging(f"{task.video_id}.audio")
-        await self.fetcher.fetch(task.audio_url, audio)
+        async with self.downloads.slot(task.tenant):
+            await self.fetcher.fetch(task.audio_url, audio)
         await self.store.set_progress(task.video_id, _FETCHED)
         duration = await self._render(
             task, audio, self.limits.min_audio_seconds, self.limits.max_audio_seconds
@@ -246,7 +311,11 @@ class TaskRunner:
         await self._wait_until(
             started + in_progress, task.video_id, current.progress if current else _FETCHED, 99
         )
-        await self.end(task.video_id, Status.FINISHED, duration=round(duration, 3))
+        await self._finish(task.video_id, Status.FINISHED, duration=round(duration, 3))
+
+
+def _timed_out(deadline: float) -> str:
+    return f"task did not end within {deadline:g} s and was stopped"
 
 
 def _log_failure(job: asyncio.Future[None]) -> None:

@@ -29,6 +29,7 @@ import httpx
 from a2v_testkit import ServerThread, app_client, free_port
 from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.http import server_options
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -62,8 +63,9 @@ def run_server(settings: Settings | None = None, **overrides: Any) -> Iterator[R
         overrides.setdefault("host", "127.0.0.1")
         settings = settings.replace(**overrides)
         app = create_app(settings)
+        options = server_options(settings.http, app.state.mock.limits.max_header_bytes)
         server = ServerThread(
-            app, host=settings.host, port=settings.port, lifespan="on", http=settings.http, name="a2v-mock"
+            app, host=settings.host, port=settings.port, lifespan="on", name="a2v-mock", **options
         )
         stack.enter_context(server)
         httpx.get(server.url("/v1/ping"), timeout=5).raise_for_status()

@@ -36,6 +36,7 @@ import anyio
 import anyio.from_thread
 
 from mock_server.distributed import RENDER_TASK, make_celery
+from mock_server.egress import HostPolicy
 from mock_server.errors import ServiceUnavailable, TaskFailure
 from mock_server.files.s3 import S3FileStore
 from mock_server.metrics import Metrics
@@ -160,7 +161,16 @@ class WorkerContext:
                 limits=limits,
                 store=self.store,
                 errors=Errors(spec.errors),
-                fetcher=AudioFetcher(limits, settings.audio_hosts),
+                fetcher=AudioFetcher(
+                    limits,
+                    HostPolicy.build(
+                        open_mode=settings.open_mode,
+                        allowed=settings.audio_hosts,
+                        listen_host=settings.host,
+                        port=settings.port,
+                    ),
+                    url_rule=spec.url_rule,
+                ),
                 queue=self.queue,
                 files=self.files,
                 on_end=lambda task: None,  # the store's outbox carries the callback

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = ["AudioInfo", "check_duration", "iter_chunks", "open_audio", "probe_audio", "scan_audio"]
 
+#: Sample rates and channel counts a decodable input may declare (the rest is hostile or broken).
+MIN_SAMPLE_RATE = 1000
+MAX_SAMPLE_RATE = 384_000
+MAX_CHANNELS = 8
+
 #: Decoding more than this many consecutive corrupt packets means the input is not usable audio.
 _MAX_BAD_PACKETS = 50
 
@@ -83,6 +88,18 @@ def open_audio(source: AudioSource) -> Iterator[tuple[InputContainer, AudioStrea
         stream = container.streams.audio[0]
         if stream.codec_context is None or not stream.codec_context.sample_rate:
             raise UndecodableAudioError(f"{_describe(source)} has an audio stream PyAV cannot decode")
+        ctx = stream.codec_context
+        # A header may declare anything: 2^31-1 Hz or 64 channels would make the resampler allocate
+        # gigabytes. Real speech stays far inside these bounds.
+        if not MIN_SAMPLE_RATE <= ctx.sample_rate <= MAX_SAMPLE_RATE:
+            raise UndecodableAudioError(
+                f"{_describe(source)} declares {ctx.sample_rate} Hz; supported: "
+                f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+            )
+        if int(ctx.channels) > MAX_CHANNELS:
+            raise UndecodableAudioError(
+                f"{_describe(source)} has {ctx.channels} channels; at most {MAX_CHANNELS} are supported"
+            )
         yield container, stream
     finally:
         container.close()

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
+from mock_server.private import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,16 +44,25 @@ _CACHE = {"Cache-Control": "private, max-age=60"}
 class LocalFileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
-        (root / "videos").mkdir(parents=True, exist_ok=True)
-        self._staging = root.parent / "tmp"
-        self._staging.mkdir(parents=True, exist_ok=True)
+        private_dir(root)
+        private_dir(root / "videos")
+        self._staging = private_dir(root.parent / "tmp")
 
     def staging(self, name: str) -> Path:
         return self._staging / name.replace("/", "--")
 
+    async def sweep_staging(self) -> int:
+        removed = 0
+        for leftover in self._staging.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     async def put(self, name: str, source: Path) -> None:
         target = self.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
+        os.chmod(source, FILE_MODE)
         os.replace(source, target)  # same file system: atomic
 
     async def exists(self, name: str) -> bool:
@@ -63,7 +73,7 @@ class LocalFileStore:
 
     async def clear(self, kind: str) -> None:
         shutil.rmtree(self.root / kind, ignore_errors=True)
-        (self.root / kind).mkdir(parents=True, exist_ok=True)
+        private_dir(self.root / kind)
 
     async def response(self, request: Request, name: str) -> Response:
         path = self.root / name
@@ -101,7 +111,8 @@ class _EnvelopedFile(FileResponse):
                 replaced = True
                 status = message["status"]
                 reason = "Range not satisfiable" if status == 416 else "malformed Range header"
-                body = envelope_bytes(ErrorCode.INVALID_PARAMETER, f"invalid parameter 'Range': {reason}")
+                code = ErrorCode.RANGE_NOT_SATISFIABLE if status == 416 else ErrorCode.INVALID_PARAMETER
+                body = envelope_bytes(code, f"invalid parameter 'Range': {reason}")
                 extra = [(k, v) for k, v in message["headers"] if k == b"content-range"]
                 headers = [
                     (b"content-type", b"application/json"),

@@ -23,6 +23,11 @@ class FileStore(Protocol):
         """A local path to write `name` to before `put` (same file system as the store, when local)."""
         ...
 
+    async def sweep_staging(self) -> int:
+        """Remove what a crashed run left in staging (called at start, under the data directory lock);
+        returns how many files went."""
+        ...
+
     async def put(self, name: str, source: Path) -> None:
         """Make `source` the file `name` (atomically: readers see the old file or the new one)."""
         ...

@@ -106,6 +106,14 @@ class S3FileStore:
             return self.local.staging(name)
         return self._staging / name.replace("/", "--")
 
+    async def sweep_staging(self) -> int:
+        removed = 0
+        for leftover in self._staging.iterdir():
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     async def put(self, name: str, source: Path) -> None:
         if self.local is not None and name.startswith("previews/"):
             await self.local.put(name, source)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 
 from a2v_spec import ErrorCode
 from mock_server.errors import ApiError
+
+_CANONICAL_EXPIRES = re.compile(r"[1-9][0-9]{0,15}")
 
 __all__ = ["Signer"]
 
@@ -63,11 +66,12 @@ class Signer:
     def verify(self, path: str, expires: str | None, signature: str | None) -> None:
         if not expires or not signature:
             raise ApiError(ErrorCode.FORBIDDEN, "file URL is not signed: Expires and Signature are required")
-        try:
-            when = int(expires)
-        except ValueError:
-            raise ApiError(ErrorCode.FORBIDDEN, f"file URL has an invalid Expires {expires!r}") from None
-        if not hmac.compare_digest(self.signature(path, when), signature):
+        # Canonical only: ASCII digits, no sign, no leading zero, no `_`, so one instant has one spelling.
+        if not _CANONICAL_EXPIRES.fullmatch(expires):
+            raise ApiError(ErrorCode.FORBIDDEN, "file URL has an invalid Expires: ASCII digits expected")
+        when = int(expires)
+        # compare_digest refuses non-ASCII text with a TypeError; such a signature is simply wrong.
+        if not signature.isascii() or not hmac.compare_digest(self.signature(path, when), signature):
             raise ApiError(
                 ErrorCode.FORBIDDEN, "file URL signature does not match; read the video again for a fresh URL"
             )

@@ -17,14 +17,16 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from a2v_spec import ErrorCode
-from mock_server.errors import TaskFailure
+from mock_server.errors import TaskFailure, public_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,7 +42,39 @@ log = logging.getLogger("mock_server")
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(queue: Any, nice: int) -> None:
+#: `prctl` option: the signal a process gets when its parent dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Exit when `parent` dies: SIGKILL from the kernel on Linux, else a thread watching the parent.
+
+    A `kill -9` of the server gives it no chance to stop its workers; without this they would go on
+    rendering (and writing into the data directory) for as long as their jobs last.
+    """
+    import signal
+
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl failed")
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch_parent, args=(parent,), name="a2v-parent-watch", daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _init_worker(queue: Any, nice: int, parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with(parent)
     _worker["queue"] = queue
     if nice:
         with contextlib.suppress(OSError):
@@ -145,7 +179,18 @@ def render_job(job: RenderJob) -> Rendered:
             code = _code_for(err) if isinstance(err, RenderError) else ErrorCode.INTERNAL_ERROR
         except Exception:
             code = ErrorCode.INTERNAL_ERROR
-        return Rendered(failure=code, message=f"{err}" or type(err).__name__)
+        named = {f"audio file {job.audio!r}": "the audio", job.audio: "the audio"}
+        return Rendered(failure=code, message=public_message(f"{err}" or type(err).__name__, named))
+
+
+def _remove_partials(job: RenderJob) -> None:
+    """Delete what a killed worker was writing: the outputs and the renderer's `.<name>.*` temp files."""
+    for output in (job.output, job.mask_output):
+        if output:
+            target = Path(output)
+            target.unlink(missing_ok=True)
+            for partial in target.parent.glob(f".{target.name}.*"):
+                partial.unlink(missing_ok=True)
 
 
 class LocalRenderPool:
@@ -164,17 +209,18 @@ class LocalRenderPool:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _ensure(self) -> ProcessPoolExecutor:
-        if self._executor is None:
+        if self._queue is None:  # one progress queue and drain thread for every pool this one makes
             self._loop = asyncio.get_running_loop()
             self._queue = self._ctx.Queue()
+            self._thread = threading.Thread(target=self._drain, name="a2v-render-progress", daemon=True)
+            self._thread.start()
+        if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=self._ctx,
                 initializer=_init_worker,
-                initargs=(self._queue, self.nice),
+                initargs=(self._queue, self.nice, os.getpid()),
             )
-            self._thread = threading.Thread(target=self._drain, name="a2v-render-progress", daemon=True)
-            self._thread.start()
         return self._executor
 
     def _drain(self) -> None:
@@ -205,23 +251,40 @@ class LocalRenderPool:
             log.warning("render workers could not import the renderer: %s", err)
 
     async def render(self, job: RenderJob, progress: Callable[[int, int], None] | None = None) -> float:
-        """Render in a worker process; returns the video duration or raises TaskFailure."""
-        executor = self._ensure()
+        """Render in a worker process; returns the video duration or raises TaskFailure.
+
+        A worker that dies (killed, out of memory) breaks the whole `ProcessPoolExecutor`, failing every
+        job submitted to it. Each of those jobs is retried once on a fresh pool, so a job that was only
+        waiting loses nothing; a job that breaks the fresh pool too fails with 1500.
+        """
         loop = asyncio.get_running_loop()
         if progress is not None:
             self._progress[job.job_id] = progress
         try:
-            rendered = await loop.run_in_executor(executor, render_job, job)
-        except Exception as err:  # a worker died (killed, out of memory): the pool is broken
-            self._executor = None
-            raise TaskFailure(
-                ErrorCode.INTERNAL_ERROR, f"render process failed: {type(err).__name__}: {err}"
-            ) from err
+            for attempt in (1, 2):
+                executor = self._ensure()
+                try:
+                    rendered = await loop.run_in_executor(executor, render_job, job)
+                    break
+                except BrokenProcessPool as err:
+                    self._replace(executor)
+                    _remove_partials(job)
+                    if attempt == 2:
+                        raise TaskFailure(
+                            ErrorCode.INTERNAL_ERROR, "the render process stopped unexpectedly"
+                        ) from err
+                    log.warning("a render process died; retrying %s on a fresh pool", job.job_id)
         finally:
             self._progress.pop(job.job_id, None)
         if rendered.failure is not None:
             raise TaskFailure(rendered.failure, rendered.message)
         return rendered.duration
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Forget a broken pool (once, however many of its jobs report it); the next job starts a new one."""
+        if self._executor is broken:
+            self._executor = None
+            broken.shutdown(wait=False, cancel_futures=True)
 
     def restart(self, characters_file: str | None) -> None:
         """Later jobs go to fresh processes, which read `characters_file` again (`--reload`); jobs

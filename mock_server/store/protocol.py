@@ -83,7 +83,9 @@ class Store(Protocol):
         """Tasks still pending or in progress, oldest first (to resume after a restart)."""
         ...
 
-    async def count_unfinished(self) -> int: ...
+    async def count_unfinished(self, tenant: str | None = None) -> int:
+        """Tasks not yet ended, of one tenant (all when None)."""
+        ...
 
     async def advance(
         self,

@@ -7,20 +7,29 @@ the coroutines run them inline instead of paying for a thread hop.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
+import logging
 import secrets
 import sqlite3
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
+from mock_server.errors import StorageUnavailable
+from mock_server.private import private_dir, private_file
 from mock_server.store.protocol import Delivery, Task
 from mock_server.values import Plan
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from pathlib import Path
 
 __all__ = ["SqliteStore", "new_video_id"]
+
+log = logging.getLogger("mock_server")
+_T = TypeVar("_T")
 
 _UNFINISHED_IN = f"({','.join(repr(str(s)) for s in sorted(UNFINISHED))})"
 _TERMINAL_IN = f"({','.join(repr(str(s)) for s in sorted(TERMINAL))})"
@@ -57,12 +66,35 @@ def new_video_id() -> str:
     return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 
+def _storage_errors(cls: type[_T]) -> type[_T]:
+    """Every coroutine method of `cls` raises `StorageUnavailable` for a database or disk error (a full
+    disk is SQLITE_FULL, an OperationalError), so the request answers 503/1014 and a task waits."""
+
+    def wrap(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(method)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as err:
+                log.error("store: %s failed: %s", method.__name__, err)
+                raise StorageUnavailable("the task store") from err
+
+        return guarded
+
+    for name, member in list(vars(cls).items()):
+        if inspect.iscoroutinefunction(member) and not name.startswith("_") and name != "aclose":
+            setattr(cls, name, wrap(member))
+    return cls
+
+
+@_storage_errors
 class SqliteStore:
     """The database file `<data_dir>/mock.sqlite3`."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self.path = data_dir / "mock.sqlite3"
+        private_dir(data_dir)
+        # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
+        self.path = private_file(data_dir / "mock.sqlite3")
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -123,8 +155,11 @@ class SqliteStore:
         ).fetchall()
         return [_task(r) for r in rows]
 
-    async def count_unfinished(self) -> int:
-        return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
+    async def count_unfinished(self, tenant: str | None = None) -> int:
+        if tenant is None:
+            return int(self.db.execute(_UNFINISHED_COUNT).fetchone()[0])
+        row = self.db.execute(_UNFINISHED_COUNT + " AND tenant = ?", (tenant,)).fetchone()
+        return int(row[0])
 
     async def count_by_status(self) -> dict[str, int]:
         """Tasks per status (for the metrics)."""

@@ -55,11 +55,13 @@ def test_problems_say_what_is_wrong() -> None:
 
 def test_the_fetcher_refuses_what_the_rule_refuses() -> None:
     """The mock's downloader (also for redirect targets) applies the same rule."""
+    from mock_server.egress import HostPolicy
     from mock_server.errors import TaskFailure
     from mock_server.fetch import AudioFetcher
 
     spec = load_spec()
-    fetcher = AudioFetcher(spec.limits, None, spec.url_rule)
+    policy = HostPolicy.build(open_mode=True, allowed=None, listen_host="127.0.0.1", port=0)
+    fetcher = AudioFetcher(spec.limits, policy, url_rule=spec.url_rule)
     try:
         fetcher._check_url(BASE)
         with pytest.raises(TaskFailure) as caught:

@@ -42,7 +42,7 @@ class AudioHost(FileHost):
         self.route("/loop", Redirect("/loop"))
         self.route("/huge-declared", DeclaredLength(10**9))
         self.route("/huge-streamed", Stream(chunks=64))
-        self.add("/slow", b"", delay=3)
+        self.add("/slow", b"", delay=6)  # past the 3 s total download time
         return self
 
 
@@ -58,7 +58,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "audio_hosts": ["127.0.0.1", "localhost"],
     "render_workers": 2,
     "callback_backoff_seconds": 0.05,
-    "limits": {"audio_fetch_timeout_seconds": 1.0, "max_audio_bytes": 1_000_000, "max_audio_seconds": 12.0},
+    "limits": {"audio_fetch_timeout_seconds": 3.0, "max_audio_bytes": 1_000_000, "max_audio_seconds": 12.0},
 }
 
 

@@ -1,0 +1,296 @@
+"""Abuse benchmark: the mock's memory and other tenants' latency while one tenant attacks it.
+
+    .venv/bin/python benchmarks/abuse.py [--quick]
+
+Starts `a2v-mock` in keyed mode (a shared sandbox) as its own process, on 127.0.0.1, with a loopback
+hostile host, and for each attack of issue 10 prints the server's RSS (MB, from /proc) before, at its
+peak during, and settled 3 s after:
+  1. a callback receiver answering a 1.5 GB body;
+  2. 300 requests with distinct 1 MB bearer tokens, then one 64 MB header;
+  3. 40 concurrent audio downloads of a gzip body that inflates to 1 GiB;
+  4. a 300 MB body to an admin endpoint;
+and for the queue flood (one tenant submitting 64 generates with `Prefer: duration=20`), another
+tenant's `video.get` p50/p99 beside an idle baseline, and whether its generate is accepted.
+Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
+p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import yaml
+
+from a2v_testkit import FileHost, Reply, Stream, free_port, speech_wav
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = [f"tenant-{index:02d}" for index in range(48)]
+VICTIM, ATTACKER = KEYS[0], KEYS[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Sampler:
+    """Peak RSS of `pid`, sampled every 20 ms while the `with` block runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(0.02)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def gzip_bomb(inflated: int = 1 << 30) -> bytes:
+    """A gzip body that inflates to `inflated` zero bytes, made without holding them in memory."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1 << 20)
+    parts = [packer.compress(block) for _ in range(inflated // len(block))]
+    return b"".join([*parts, packer.flush()])
+
+
+def _big_body(total: int) -> Iterator[bytes]:
+    block = b" " * (1 << 20)
+    for _ in range(total // len(block)):
+        yield block
+
+
+class Server:
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        config = data.parent / "abuse.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "api_keys": KEYS,
+                    "audio_hosts": ["127.0.0.1"],
+                    "callback_hosts": ["127.0.0.1"],
+                    "render_workers": 1,
+                    "prewarm": False,
+                    "log_level": "error",
+                }
+            )
+        )
+        args = ["--port", str(self.port), "--data-dir", str(data), "--config", str(config)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mock_server.cli", *args],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/v1/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+            if time.monotonic() > deadline:
+                raise SystemExit("a2v-mock did not start")
+
+    def client(self, key: str) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def generate(client: httpx.Client, audio_url: str, **extra: Any) -> httpx.Response:
+    headers = extra.pop("headers", {})
+    body = {"model_id": "eva_a0008", "audio_url": audio_url, **extra}
+    return client.post("/v1/a2v/video.generate", json=body, headers=headers)
+
+
+def wait_ended(server: Server, key: str, ids: list[str], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    with server.client(key) as client:
+        for video_id in ids:
+            while time.monotonic() < deadline:
+                data = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+                if data["status"] in ("finished", "error"):
+                    break
+                time.sleep(0.1)
+
+
+def measure(server: Server, name: str, attack: Callable[[], str]) -> None:
+    pid = server.process.pid
+    before = rss_mb(pid)
+    with Sampler(pid) as sampler:
+        outcome = attack()
+    time.sleep(3)
+    settled = rss_mb(pid)
+    peak = max(sampler.peak, settled)
+    verdict = "ok" if peak <= 300 and settled - before <= 50 else "OVER TARGET"
+    print(
+        f"{name:<44} RSS before {before:6.1f}  peak {peak:6.1f}  settled {settled:6.1f} MB"
+        f"  [{verdict}]  {outcome}",
+        flush=True,
+    )
+
+
+def huge_callback(server: Server, host: FileHost) -> str:
+    hook = host.route("/hook-1-5GB", Stream(chunks=(3 << 29) // 65536), methods=["POST"])
+    audio = host.url("/half.wav")
+    with server.client(KEYS[2]) as client:
+        ids = [generate(client, audio, callback_url=hook).json()["data"]["video_id"] for _ in range(4)]
+    wait_ended(server, KEYS[2], ids)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        records = httpx.get(f"{server.base}/__admin/callbacks", params={"tenant": KEYS[2]}).json()["data"]
+        if len(records) == 4 and all(r["state"] in ("delivered", "failed") for r in records):
+            return "deliveries: " + ",".join(sorted(r["state"] for r in records))
+        time.sleep(0.1)
+    return "deliveries did not end within 60 s"
+
+
+def made_up_tokens(server: Server) -> str:
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=server.base, timeout=60) as client:
+        for index in range(300):
+            token = f"{index:03d}" + "x" * (1 << 20)
+            status = client.get(
+                "/v1/a2v/video.list", headers={"Authorization": f"Bearer {token}"}
+            ).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+        try:
+            huge = client.get("/v1/a2v/video.list", headers={"X-Big": "y" * (64 << 20)}).status_code
+        except httpx.HTTPError as err:
+            huge = type(err).__name__
+    return f"statuses {statuses}; one 64 MB header: {huge}"
+
+
+async def _bombs(server: Server, url: str) -> list[int]:
+    async with httpx.AsyncClient(base_url=server.base, timeout=60) as client:
+        calls = [
+            client.post(
+                "/v1/a2v/video.generate",
+                json={"model_id": "eva_a0008", "audio_url": url},
+                headers={"Authorization": f"Bearer {KEYS[3 + index]}"},
+            )
+            for index in range(40)
+        ]
+        answers = await asyncio.gather(*calls)
+    return [a.json()["data"]["video_id"] for a in answers]
+
+
+def gzip_bombs(server: Server, host: FileHost, bomb: bytes) -> str:
+    url = host.route("/bomb.wav", Reply(bomb, content_type="audio/wav", headers={"content-encoding": "gzip"}))
+    ids = asyncio.run(_bombs(server, url))
+    codes: dict[Any, int] = {}
+    for index, video_id in enumerate(ids):
+        with server.client(KEYS[3 + index]) as client:
+            wait_ended(server, KEYS[3 + index], [video_id])
+            data = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+            code = (data.get("error") or {}).get("code", data["status"])
+            codes[code] = codes.get(code, 0) + 1
+    return f"{len(bomb) / 1e6:.1f} MB gzip -> 1 GiB; task codes {codes}"
+
+
+def admin_body(server: Server) -> str:
+    response = httpx.post(f"{server.base}/__admin/reset", content=_big_body(300 << 20), timeout=120)
+    return f"answer {response.status_code}/{response.json()['code']}"
+
+
+async def _gets(server: Server, video_id: str, seconds: float) -> list[float]:
+    timings: list[float] = []
+    headers = {"Authorization": f"Bearer {VICTIM}"}
+    async with httpx.AsyncClient(base_url=server.base, headers=headers, timeout=30) as client:
+
+        async def worker() -> None:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                started = time.perf_counter()
+                await client.get("/v1/a2v/video.get", params={"video_id": video_id})
+                timings.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(4)))
+    return timings
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else float("nan")
+
+
+def queue_flood(server: Server, host: FileHost, seconds: float) -> None:
+    audio = host.url("/half.wav")
+    with server.client(VICTIM) as victim:
+        own = generate(victim, audio).json()["data"]["video_id"]
+        wait_ended(server, VICTIM, [own])
+        idle = asyncio.run(_gets(server, own, seconds))
+        with server.client(ATTACKER) as attacker:
+            statuses: dict[int, int] = {}
+            for _ in range(64):
+                status = generate(attacker, audio, headers={"Prefer": "duration=20"}).status_code
+                statuses[status] = statuses.get(status, 0) + 1
+        flood = asyncio.run(_gets(server, own, seconds))
+        accepted = generate(victim, audio).status_code
+    print(
+        f"{'queue flood (64 generates, Prefer: duration=20)':<44} attacker answers {statuses}; "
+        f"other tenant's video.get p50/p99 idle {_p(idle, 50):.1f}/{_p(idle, 99):.1f} ms, during flood "
+        f"{_p(flood, 50):.1f}/{_p(flood, 99):.1f} ms; its generate answered {accepted}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter latency windows")
+    args = parser.parse_args()
+    seconds = 2.0 if args.quick else 5.0
+    # The hostile host's own "socket.send() raised exception" when the mock hangs up on it, as it should.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    bomb = gzip_bomb()
+    with tempfile.TemporaryDirectory(prefix="a2v-abuse-") as tmp, FileHost() as host:
+        host.add("/half.wav", speech_wav(0.5), "audio/wav")
+        server = Server(Path(tmp) / "data")
+        try:
+            print(
+                f"a2v-mock pid {server.process.pid}, idle RSS {rss_mb(server.process.pid):.1f} MB", flush=True
+            )
+            measure(server, "callback receiver answering 1.5 GB", lambda: huge_callback(server, host))
+            measure(server, "300 x 1 MB bearer tokens, one 64 MB header", lambda: made_up_tokens(server))
+            measure(
+                server, "40 concurrent gzip bombs (1 GiB inflated)", lambda: gzip_bombs(server, host, bomb)
+            )
+            measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
+            queue_flood(server, host, seconds)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Memory stays bounded whatever a client sends: headers, made-up tokens, long URLs, gzip bombs, admin
+bodies. (Peak and settled RSS under each attack are measured by `benchmarks/abuse.py`.)"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from a2v_spec import ErrorCode
+from mock_server.errors import TaskFailure
+from mock_server.fetch import bounded_body
+from mock_server.ratelimit import RateLimiter
+from mock_server.values import RateLimit
+from tests.security.conftest import client_for, submit, wait_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mock_server.testing import RunningServer
+    from tests.security.conftest import HostileHost
+
+
+@pytest.mark.parametrize("path", ["/v1/a2v/video.list", "/v1/ping", "/__admin/journal", "/files/x.mp4"])
+def test_header_fields_over_the_limit_are_431_1016(serve: Callable[..., RunningServer], path: str) -> None:
+    server = serve()
+    token = "t" * 40_000
+    response = httpx.get(server.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.status_code == 431
+    assert response.json()["code"] == 1016
+    assert server.mock.journal.query(status=431) == []  # refused before anything recorded it
+
+
+def test_made_up_tokens_leave_no_state_and_share_one_window(serve: Callable[..., RunningServer]) -> None:
+    server = serve(api_keys=["real-key"], rate_limit={"requests": 20, "per_seconds": 60})
+    statuses = []
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        for index in range(40):
+            token = f"{index:04d}" + "x" * 8000
+            response = client.get("/v1/a2v/video.list", headers={"Authorization": f"Bearer {token}"})
+            statuses.append((response.status_code, response.json()["code"]))
+    assert statuses[:20] == [(401, 1001)] * 20
+    assert statuses[20:] == [(429, 1009)] * 20  # limited by client address, not by token
+    mock = server.mock
+    assert len(mock.limiter) == 1
+    assert mock.auth._issued == {}
+    assert {entry["tenant"] for entry in mock.journal.query(path="/v1/a2v/video.list")} == {None}
+
+
+def test_the_limiter_table_is_pruned() -> None:
+    now = [0.0]
+    limiter = RateLimiter(RateLimit(requests=5, per_seconds=10), clock=lambda: now[0], max_windows=100)
+    for index in range(10_000):
+        now[0] = index / 100
+        limiter.hit(f"client-{index}")
+        assert len(limiter) <= 100
+    assert limiter.hit("client-9999").left == 3  # the newest windows are kept
+
+
+def test_journal_entries_keep_a_bounded_query(serve: Callable[..., RunningServer]) -> None:
+    server = serve(limits={"max_header_bytes": 65536})
+    with client_for(server) as client:
+        client.get("/v1/a2v/video.list", params={"x": "q" * 30_000})
+    (entry,) = server.mock.journal.query(path="/v1/a2v/video.list")
+    assert len(entry["query"]) <= 2048
+
+
+def _collect(raw: bytes, encoding: str, limit: int) -> list[bytes]:
+    async def run() -> list[bytes]:
+        stream = httpx.ByteStream(raw)
+        response = httpx.Response(200, headers={"content-encoding": encoding}, stream=stream)
+        return [block async for block in bounded_body(response, limit)]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress)],
+)
+def test_compressed_bodies_inflate_in_bounded_steps(
+    encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    bomb = compress(b"\0" * (32 << 20))
+    with pytest.raises(TaskFailure) as caught:
+        _collect(bomb, encoding, limit=1 << 20)
+    assert caught.value.code == ErrorCode.AUDIO_TOO_LARGE
+    small = _collect(compress(b"abc" * 100_000), encoding, limit=1 << 20)
+    assert b"".join(small) == b"abc" * 100_000
+    assert max(len(block) for block in small) <= 65536
+
+
+def test_a_gzip_bomb_ends_10005(serve: Callable[..., RunningServer], hostile: HostileHost) -> None:
+    server = serve()
+    with client_for(server) as client:
+        video = wait_for(client, submit(client, hostile.url("/gzip-bomb")))
+    assert video["error"]["code"] == 10005
+
+
+def test_huge_streamed_audio_ends_10005(serve: Callable[..., RunningServer], hostile: HostileHost) -> None:
+    server = serve()
+    with client_for(server) as client:
+        video = wait_for(client, submit(client, hostile.url("/huge")))
+    assert video["error"]["code"] == 10005
+
+
+def _chunks(total: int, size: int = 65536) -> Any:
+    for _ in range(total // size):
+        yield b" " * size
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "code"),
+    [
+        (lambda: _chunks(8 << 20), 413, 1013),  # streamed, no Content-Length: cut at the limit
+        (lambda: b" " * 200_000, 413, 1013),
+        (lambda: b"   \n ", 400, 1004),  # whitespace is not `{}`
+        (lambda: b"[" * 20_000 + b"]" * 20_000, 400, 1004),  # nesting too deep
+        (lambda: b'{"tenant": ' * 5000 + b"1" + b"}" * 5000, 400, 1004),
+    ],
+)
+def test_admin_bodies_are_read_like_api_bodies(
+    serve: Callable[..., RunningServer],
+    hostile: HostileHost,
+    content: Callable[[], Any],
+    status: int,
+    code: int,
+) -> None:
+    server = serve()
+    with client_for(server) as victim:
+        kept = wait_for(victim, submit(victim, hostile.url("/ok.wav")))
+        response = httpx.post(f"{server.base_url}/__admin/reset", content=content(), timeout=30)
+        assert (response.status_code, response.json()["code"]) == (status, code)
+        again = victim.get("/v1/a2v/video.get", params={"video_id": kept["video_id"]})
+        assert again.json()["data"]["status"] == "finished"  # nothing was reset
+
+
+def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> None:
+    from a2v_testkit import app_client
+    from mock_server.app import create_app
+    from mock_server.config import Settings
+
+    app = create_app(Settings(data_dir=tmp_path, prewarm=False, render_workers=1))
+    with app_client(app) as client:
+        response = client.get("/v1/a2v/video.list", headers={"Authorization": "Bearer " + "t" * 20_000})
+    assert (response.status_code, response.json()["code"]) == (431, 1016)
