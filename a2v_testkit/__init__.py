@@ -15,6 +15,7 @@ from __future__ import annotations
 from a2v_testkit.asgi import AppThread, AppTransport, AsyncAppTransport, LifespanError, app_client, in_app
 from a2v_testkit.hosts import DeclaredLength, FileHost, Recorded, Redirect, Replies, Reply, Stream
 from a2v_testkit.ports import free_port
+from a2v_testkit.processes import serving, stop
 from a2v_testkit.server import ServerThread, url_host
 from a2v_testkit.speech import (
     FORMATS,
@@ -48,8 +49,10 @@ __all__ = [
     "encode_audio",
     "free_port",
     "in_app",
+    "serving",
     "speech",
     "speech_like",
     "speech_wav",
+    "stop",
     "url_host",
 ]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from a2v_spec import ErrorCode, Status
 from mock_server.auth import bearer_token
+from mock_server.core import CoreServices
 from mock_server.errors import ApiError, envelope_bytes
 from mock_server.pipeline import json_object, read_body
 from mock_server.redact import tenant_label
@@ -22,15 +23,9 @@ from mock_server.tenants import resolve_tenant
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from a2v_spec import Limits, Spec
-    from mock_server.auth import Authenticator
-    from mock_server.config import Settings
-    from mock_server.control import Scenario
     from mock_server.errors import Errors
     from mock_server.journal import Journal
-    from mock_server.store import Store, Task
-    from mock_server.tasks import TaskRunner
-    from mock_server.views import VideoViews
+    from mock_server.store import Task
 
 __all__ = ["AdminApi", "AdminServices"]
 
@@ -38,29 +33,12 @@ _FORCE_STATUSES = (Status.IN_PROGRESSING, Status.FINISHED, Status.ERROR)
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
 
 
-class AdminServices(Protocol):
-    """What the admin API uses of the server."""
+class AdminServices(CoreServices, Protocol):
+    """What the admin API uses of the server, beyond the core."""
 
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def spec(self) -> Spec: ...
-    @property
-    def limits(self) -> Limits: ...
-    @property
-    def errors(self) -> Errors: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def auth(self) -> Authenticator: ...
-    @property
-    def journal(self) -> Journal: ...
-    @property
-    def scenario(self) -> Scenario: ...
-    @property
-    def runner(self) -> TaskRunner: ...
-    @property
-    def views(self) -> VideoViews: ...
+    errors: Errors
+    journal: Journal
+
     def apply_scenario(self) -> None: ...
 
     async def reset(self, tenant: str | None = None) -> None: ...

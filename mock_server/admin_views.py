@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from a2v_spec import Limits
     from mock_server.files import FileStore, Signer
 
 __all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices"]
@@ -53,14 +52,10 @@ _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 
 class ViewServices(AdminServices, Protocol):
-    """What these views use beyond the admin API's services: the file store, the signer, the limits."""
+    """What these views use beyond the admin API's services: the file store and the signer."""
 
-    @property
-    def files(self) -> FileStore: ...
-    @property
-    def signer(self) -> Signer: ...
-    @property
-    def limits(self) -> Limits: ...
+    files: FileStore
+    signer: Signer
 
 
 def _base(request: Request) -> str:

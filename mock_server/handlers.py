@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode, Status
+from mock_server.core import CoreServices
 from mock_server.errors import ApiError
 from mock_server.logs import task_event
 from mock_server.store import Task, new_video_id
@@ -23,15 +24,12 @@ from mock_server.values import Outcome, Plan, TaskFate, Timings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from a2v_spec import Limits, Spec
-    from mock_server.auth import Authenticator, Principal
+    from mock_server.auth import Principal
     from mock_server.characters import Characters
-    from mock_server.config import Settings
     from mock_server.control import Scenario
     from mock_server.files import Signer
     from mock_server.pipeline import Validated
     from mock_server.replay import Replay
-    from mock_server.store import Store
     from mock_server.tasks import TaskRunner
     from mock_server.views import VideoViews
 
@@ -41,33 +39,16 @@ __all__ = ["HANDLERS", "ApiServices", "Call"]
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
 
 
-class ApiServices(Protocol):
-    """What the operations use of the server."""
+class ApiServices(CoreServices, Protocol):
+    """What the operations use of the server, beyond the core."""
 
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def spec(self) -> Spec: ...
-    @property
-    def limits(self) -> Limits: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def auth(self) -> Authenticator: ...
-    @property
-    def signer(self) -> Signer: ...
-    @property
-    def characters(self) -> Characters: ...
-    @property
-    def scenario(self) -> Scenario: ...
-    @property
-    def runner(self) -> TaskRunner: ...
-    @property
-    def views(self) -> VideoViews: ...
-    @property
-    def cache(self) -> dict[str, Any]: ...
-    @property
-    def replay(self) -> Replay | None: ...
+    signer: Signer
+    characters: Characters
+    scenario: Scenario
+    runner: TaskRunner
+    views: VideoViews
+    cache: dict[str, Any]
+    replay: Replay | None
 
 
 @dataclass(frozen=True)

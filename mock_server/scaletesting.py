@@ -26,7 +26,7 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from a2v_testkit import ServerThread, free_port
+from a2v_testkit import ServerThread, free_port, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -115,26 +115,10 @@ def temp_vhost(amqp_url: str = AMQP_URL) -> Iterator[str]:
 def moto_server() -> Iterator[str]:
     """moto's standalone S3 server as a child process on 127.0.0.1; yields its endpoint URL."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not reachable(endpoint, 0.2):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto's S3 server did not start on {endpoint}")
-            time.sleep(0.05)
+    args = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with serving(args, ready=lambda: reachable(endpoint, 0.2), name="moto's S3 server", timeout=30):
         yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.contextmanager

@@ -14,15 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from a2v_testkit import free_port
+from a2v_testkit import free_port, serving
 from contract_tests.report import Outcome
 from contract_tests.requirements import REQUIREMENTS
 
@@ -149,31 +147,17 @@ def prism_url() -> Iterator[str]:
             pytest.fail("prism is not installed; scripts/test installs it into .tools/")
         pytest.skip("prism not installed (scripts/test installs it into .tools/)")
     port = free_port()
-    process = subprocess.Popen(
-        [prism, "mock", str(ROOT / "openapi.yaml"), "-h", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base_url}/v1/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"prism did not start on {base_url} (exit {process.poll()})")
-            time.sleep(0.2)
-        yield base_url
-    finally:
-        process.terminate()
+
+    def answers() -> bool:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            return httpx.get(f"{base_url}/v1/ping", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    args = [prism, "mock", str(ROOT / "openapi.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    with serving(args, ready=answers, name="prism"):
+        yield base_url
 
 
 @pytest.fixture
