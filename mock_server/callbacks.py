@@ -31,18 +31,43 @@ if TYPE_CHECKING:
     from mock_server.store import Delivery, Store, Task
     from mock_server.views import VideoViews
 
-__all__ = ["CallbackSender", "sign"]
+__all__ = ["REFUSED", "CallbackSender", "callback_client", "post_capped", "sign"]
 
 log = logging.getLogger("mock_server")
 
 #: Bytes of a receiver's answer read at most: only its status matters, so a huge answer costs nothing.
 RESPONSE_READ_CAP = 4096
-_REFUSED = "callback_url host is not allowed"
+#: The only thing a refused delivery records: no address, no reason a scanner could use.
+REFUSED = "callback_url host is not allowed"
 
 
 def sign(token: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(token.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def callback_client(settings: Settings, policy: HostPolicy) -> httpx.AsyncClient:
+    """The client every callback goes out through, whichever replica sends it: the egress policy in the
+    connection layer (never the mock itself, link-local, or in keyed mode an unlisted private host), no
+    redirects, no proxy from the environment."""
+    return httpx.AsyncClient(
+        transport=guarded_transport(policy),
+        timeout=settings.callback_timeout_seconds,
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+async def post_capped(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST and return the status, reading at most `RESPONSE_READ_CAP` bytes of the answer (its status
+    is what matters; a receiver answering gigabytes must not fill the server's memory)."""
+    async with client.stream("POST", url, content=body, headers=headers) as response:
+        read = 0
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read >= RESPONSE_READ_CAP:
+                break
+        return response.status_code
 
 
 class CallbackSender:
@@ -56,12 +81,7 @@ class CallbackSender:
         self.settings = settings
         self.store = store
         self.views = views
-        self.client = httpx.AsyncClient(
-            transport=guarded_transport(policy),
-            timeout=settings.callback_timeout_seconds,
-            trust_env=False,
-            follow_redirects=False,
-        )
+        self.client = callback_client(settings, policy)
         self._pending: set[asyncio.Task[None]] = set()
 
     async def aclose(self) -> None:
@@ -95,14 +115,7 @@ class CallbackSender:
         return resumed
 
     async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """POST and return the status, reading at most `RESPONSE_READ_CAP` bytes of the answer."""
-        async with self.client.stream("POST", url, content=body, headers=headers) as response:
-            read = 0
-            async for chunk in response.aiter_raw():
-                read += len(chunk)
-                if read >= RESPONSE_READ_CAP:
-                    break
-            return response.status_code
+        return await post_capped(self.client, url, body, headers)
 
     async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
         assert task.callback_url is not None  # checked by schedule()
@@ -143,7 +156,7 @@ class CallbackSender:
                 ok = 200 <= status < 300
             except HostRefused:
                 # Final at once: a refused host stays refused, and retrying would only time a scan.
-                record.update(last_status=None, last_error=_REFUSED, state=DeliveryState.FAILED)
+                record.update(last_status=None, last_error=REFUSED, state=DeliveryState.FAILED)
                 record["updated_at"] = time.time()
                 await self.store.save_delivery(record)
                 return

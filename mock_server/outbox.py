@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from a2v_spec import ErrorCode
-from mock_server.callbacks import sign
+from mock_server.callbacks import REFUSED, callback_client, post_capped, sign
+from mock_server.egress import HostRefused
 from mock_server.errors import ServiceUnavailable, envelope_bytes
 from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
+    from mock_server.egress import HostPolicy
     from mock_server.store.postgres import PostgresStore
     from mock_server.store.protocol import Delivery, Task
     from mock_server.views import VideoViews
@@ -40,6 +42,7 @@ class OutboxDeliverer:
         settings: Settings,
         store: PostgresStore,
         views: VideoViews,
+        policy: HostPolicy,
         *,
         loops: int = 2,
         idle_seconds: float = 0.5,
@@ -47,14 +50,10 @@ class OutboxDeliverer:
         self.settings = settings
         self.store = store
         self.views = views
-        hosts = settings.audio_hosts
-        #: Hosts a callback may go to: the same list as audio (None allows any), as `CallbackSender`.
-        self.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}
         self.loops = loops
         self.idle_seconds = idle_seconds
-        self.client = httpx.AsyncClient(
-            timeout=settings.callback_timeout_seconds, trust_env=False, follow_redirects=False
-        )
+        #: The same guarded client as `CallbackSender`: the egress policy decides which hosts it reaches.
+        self.client = callback_client(settings, policy)
         self.delivered = 0
         self._jobs: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -104,8 +103,6 @@ class OutboxDeliverer:
 
     async def deliver_one(self) -> bool:
         """Lock, post and record one due delivery; False when none was due."""
-        from urllib.parse import urlsplit
-
         async with self.store.claim_delivery() as record:
             if record is None:
                 return False
@@ -113,13 +110,6 @@ class OutboxDeliverer:
             now = time.time()
             if task is None or not task.callback_url:
                 record.update(state=DeliveryState.FAILED, last_error="the task is gone", updated_at=now)
-                return True
-            host = (urlsplit(task.callback_url).hostname or "").lower()
-            if self.allowed_hosts is not None and host not in self.allowed_hosts:
-                record.update(
-                    state=DeliveryState.FAILED, last_error="callback_url host is not allowed by this mock"
-                )
-                record["updated_at"] = now
                 return True
             body = self.body_of(task)
             attempt = int(record["attempts"]) + 1
@@ -132,10 +122,14 @@ class OutboxDeliverer:
                 "User-Agent": "a2v-mock/1.0",
             }
             try:
-                response = await self.client.post(task.callback_url, content=body, headers=headers)
-                status, error, ok = response.status_code, None, 200 <= response.status_code < 300
-            except httpx.HTTPError as err:
-                status, error, ok = None, f"{type(err).__name__}: {err}", False
+                status = await post_capped(self.client, task.callback_url, body, headers)
+                error, ok = None, 200 <= status < 300
+            except HostRefused:
+                # Final at once, as `CallbackSender` does: a refused host stays refused.
+                record.update(state=DeliveryState.FAILED, last_error=REFUSED, updated_at=now)
+                return True
+            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:
+                status, error, ok = None, type(err).__name__, False
             last = attempt >= self.settings.callback_attempts
             record.update(
                 attempts=attempt,

@@ -234,7 +234,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
 
         pg = PostgresStore(settings.store, max_size=settings.store_pool_size)
         store = pg
-        callbacks = OutboxDeliverer(settings, pg, views)
+        callbacks = OutboxDeliverer(settings, pg, views, policy(settings.callback_hosts))
         limiter = SharedRateLimiter(pg, scenario.rate_limit)
     else:
         store = SqliteStore(data_dir)

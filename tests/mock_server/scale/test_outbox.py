@@ -13,6 +13,7 @@ import pytest
 from a2v_spec import Status, load_spec
 from a2v_testkit import FileHost, Replies
 from mock_server.config import Settings
+from mock_server.egress import HostPolicy
 from mock_server.errors import Errors
 from mock_server.files import Signer
 from mock_server.outbox import OutboxDeliverer
@@ -68,6 +69,11 @@ async def _run_until(deliverers: list[OutboxDeliverer], done: Any, timeout: floa
             await d.aclose()
 
 
+def _loopback_allowed() -> HostPolicy:
+    """Keyed mode with the test's receiver host listed, as `--callback-hosts 127.0.0.1` gives."""
+    return HostPolicy.build(open_mode=False, allowed=["127.0.0.1"], listen_host="127.0.0.1", port=0)
+
+
 async def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Receiver) -> None:
     settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
     stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
@@ -77,7 +83,9 @@ async def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Re
         ended = Status.FINISHED if i % 3 else Status.ERROR
         await stores[i % 2].advance(task.video_id, ended, error=None)
     views = _views()
-    deliverers = [OutboxDeliverer(settings, s, views, loops=3, idle_seconds=0.02) for s in stores]
+    deliverers = [
+        OutboxDeliverer(settings, s, views, _loopback_allowed(), loops=3, idle_seconds=0.02) for s in stores
+    ]
     try:
         await _run_until(deliverers, lambda: len(receiver.posts) >= 40)
         await asyncio.sleep(0.3)  # nothing more arrives
@@ -98,7 +106,7 @@ async def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn:
         await store.insert_task(task)
         await store.advance(task.video_id, Status.FINISHED)
         settings = Settings(callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"])
-        deliverer = OutboxDeliverer(settings, store, _views())
+        deliverer = OutboxDeliverer(settings, store, _views(), _loopback_allowed())
         await _run_until([deliverer], lambda: len(receiver.posts) >= 3)
         [record] = await store.deliveries(video_id=task.video_id)
     finally:
@@ -111,10 +119,12 @@ async def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn:
 async def test_a_refused_host_fails_without_a_post(pg_dsn: str, receiver: Receiver) -> None:
     store = PostgresStore(pg_dsn)
     try:
-        task = make_task(callback_url=receiver.url.replace("127.0.0.1", "localhost"))
+        task = make_task(callback_url=receiver.url)
         await store.insert_task(task)
         await store.advance(task.video_id, Status.FINISHED)
-        deliverer = OutboxDeliverer(Settings(audio_hosts=["127.0.0.1"]), store, _views())
+        # Keyed mode with no callback_hosts listed: a loopback receiver is refused before connecting.
+        keyed = HostPolicy.build(open_mode=False, allowed=None, listen_host="127.0.0.1", port=0)
+        deliverer = OutboxDeliverer(Settings(), store, _views(), keyed)
         states: list[str] = []
 
         async def failed() -> bool:
