@@ -315,5 +315,7 @@ class LocalRenderPool:
             if self._thread is not None:
                 self._thread.join(timeout=5)
             self._queue.close()
-            self._queue.join_thread()
+            # Never wait for the feeder to flush: after a worker was killed nobody may read the pipe
+            # again, and what is left in it (the stop sentinel, stale progress) is not needed.
+            self._queue.cancel_join_thread()
             self._queue = None
