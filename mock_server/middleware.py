@@ -245,32 +245,15 @@ class JournalLayer:
         response_body: list[bytes] = []
         response_headers: dict[str, str] = {}
         kept = [0, 0]  # bytes of the request and response bodies kept so far
+        recorded = False
 
-        async def receiving() -> Message:
-            message = await receive()
-            if message["type"] == "http.request" and kept[0] <= BODY_CAP:
-                chunk = message.get("body", b"")
-                request_body.append(chunk)
-                kept[0] += len(chunk)
-            return message
-
-        async def recording(message: Message) -> None:
-            nonlocal status, code
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_headers.update(_headers(message.get("headers", []), None))
-            elif message["type"] == "http.response.body":
-                chunk = message.get("body", b"")
-                if code is None and status >= 200:
-                    code = _code(chunk)
-                if kept[1] <= BODY_CAP:
-                    response_body.append(chunk)
-                    kept[1] += len(chunk)
-            await send(message)
-
-        try:
-            await self.app(scope, receiving, recording)
-        finally:
+        def record() -> None:
+            # Recorded before the last body message leaves, so a client that reads the journal right
+            # after its answer finds the exchange there; a request that never completes is recorded last.
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             tenant = context.tenant(scope)
             duration_ms = (time.perf_counter() - started) * 1000
             self.journal.add(
@@ -296,6 +279,35 @@ class JournalLayer:
                 tenant=tenant,
                 validation=context.validation(scope),
             )
+
+        async def receiving() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and kept[0] <= BODY_CAP:
+                chunk = message.get("body", b"")
+                request_body.append(chunk)
+                kept[0] += len(chunk)
+            return message
+
+        async def recording(message: Message) -> None:
+            nonlocal status, code
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers.update(_headers(message.get("headers", []), None))
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if code is None and status >= 200:
+                    code = _code(chunk)
+                if kept[1] <= BODY_CAP:
+                    response_body.append(chunk)
+                    kept[1] += len(chunk)
+                if not message.get("more_body", False):
+                    record()
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, recording)
+        finally:
+            record()
 
 
 def _headers(raw: Any, tenant: str | None) -> dict[str, str]:
