@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["LocalFileStore"]
+__all__ = ["LocalFileStore", "remove_files"]
 
 _TYPES = {
     ".mp4": "video/mp4",
@@ -41,6 +41,16 @@ _TYPES = {
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
 
+def remove_files(directory: Path) -> int:
+    """Remove the files left in a staging directory (a render that died mid-way); returns how many."""
+    removed = 0
+    for leftover in directory.iterdir():
+        if leftover.is_file():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 class LocalFileStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -52,12 +62,7 @@ class LocalFileStore:
         return self._staging / name.replace("/", "--")
 
     async def sweep_staging(self) -> int:
-        removed = 0
-        for leftover in self._staging.iterdir():
-            if leftover.is_file():
-                leftover.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return remove_files(self._staging)
 
     async def put(self, name: str, source: Path) -> None:
         target = self.root / name

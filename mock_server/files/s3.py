@@ -35,6 +35,7 @@ from starlette.responses import Response, StreamingResponse
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
+from mock_server.files.local import remove_files
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -107,12 +108,7 @@ class S3FileStore:
         return self._staging / name.replace("/", "--")
 
     async def sweep_staging(self) -> int:
-        removed = 0
-        for leftover in self._staging.iterdir():
-            if leftover.is_file():
-                leftover.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return remove_files(self._staging)
 
     async def put(self, name: str, source: Path) -> None:
         if self.local is not None and name.startswith("previews/"):
