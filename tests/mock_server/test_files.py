@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -133,3 +134,16 @@ def test_unknown_files_are_404(client: httpx.Client, server: RunningServer) -> N
     response = client.get(url)
     assert response.status_code == 404
     assert response.json()["code"] == 1007
+
+
+def test_a_start_sweeps_what_a_crashed_run_left_in_staging(tmp_path: Path) -> None:
+    """Partial downloads and renders of a crashed run are removed; stored results are not."""
+    store = LocalFileStore(tmp_path / "files")
+    kept = store.staging("videos/kept.mp4")
+    kept.write_bytes(b"result")
+    asyncio.run(store.put("videos/kept.mp4", kept))
+    for name in ("videos/a.mp4", "audio/b.wav"):
+        store.staging(name).write_bytes(b"partial")
+    assert asyncio.run(store.sweep_staging()) == 2
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert asyncio.run(store.exists("videos/kept.mp4"))
