@@ -499,11 +499,12 @@ class PostgresStore:
         reset = max(0, math.ceil(float(row["started"]) + per_seconds - float(row["now_s"])))
         return RateHit(bool(row["ok"]), int(row["used"]), reset)
 
-    async def reset_rate(self, key: str | None = None) -> None:
-        if key is None:
+    async def reset_rate(self, *keys: str) -> None:
+        """End the windows of `keys` (every window when none is given)."""
+        if not keys:
             await self._run("DELETE FROM ratelimit")
         else:
-            await self._run("DELETE FROM ratelimit WHERE key = %s", (key,))
+            await self._run("DELETE FROM ratelimit WHERE key = ANY(%s)", (list(keys),))
 
 
 def _where(**filters: str | None) -> tuple[str, list[Any]]:
