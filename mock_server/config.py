@@ -95,6 +95,10 @@ class Settings:
     callback_attempts: int = 5
     callback_backoff_seconds: float = 1.0
     callback_timeout_seconds: float = 10.0
+    #: Scaled out: seconds between a replica's looks at the callback outbox when nothing woke it (a
+    #: delivery enqueued wakes every replica at once through PostgreSQL LISTEN/NOTIFY; the look finds
+    #: what a dropped notification connection missed).
+    outbox_poll_seconds: float = 5.0
     # --- operations ---
     journal_size: int = 1000
     #: Validate every response against the spec; a mismatch answers 500 and raises.
@@ -154,6 +158,8 @@ class Settings:
             raise ValueError(f"tenant_queue_capacity must be at least 1, got {self.tenant_queue_capacity}")
         if self.download_workers < 1:
             raise ValueError(f"download_workers must be at least 1, got {self.download_workers}")
+        if not self.outbox_poll_seconds > 0:
+            raise ValueError(f"outbox_poll_seconds must be above 0, got {self.outbox_poll_seconds!r}")
         if self.queue_capacity < 1:
             raise ValueError(f"queue_capacity must be at least 1, got {self.queue_capacity}")
         if self.log_format not in ("text", "json"):

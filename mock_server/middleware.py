@@ -37,6 +37,7 @@ from mock_server.errors import (
 )
 from mock_server.journal import BODY_CAP, Entry, Exchange
 from mock_server.logs import request_line
+from mock_server.ratelimit import Window
 from mock_server.redact import tenant_label
 
 if TYPE_CHECKING:
@@ -138,7 +139,12 @@ class Faults:
 
 
 class RateLimit:
-    """A request counts against its token's window (`ping` and non-API requests cost nothing)."""
+    """A request counts against its token's window (`ping` and non-API requests cost nothing).
+
+    When the windows cannot be reached (a shared limiter's database is away) nothing is done or
+    counted: 503 / 1014 with `Retry-After`, and limit headers that say the same (`Left` 0 until
+    `Reset` = the retry delay), since the spec gives every answer `X-Ratelimit-*`.
+    """
 
     def __init__(self, app: ASGIApp, limiter: Limiter, errors: Errors) -> None:
         self.app = app
@@ -153,9 +159,17 @@ class RateLimit:
         # Authenticated callers count per tenant; anyone else per client address, so a flood of
         # made-up tokens shares one window and leaves one entry behind.
         key = context.identity(scope).tenant or f"anonymous:{(scope.get('client') or ('local', 0))[0]}"
-        window = await self.limiter.ahit(
-            key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
-        )
+        try:
+            window = await self.limiter.ahit(
+                key, 0 if path in _UNCOUNTED or not path.startswith(API_PREFIX) else 1
+            )
+        except ServiceUnavailable as err:
+            error = Errors.internal(err)
+            unknown = Window(self.limiter.requests, 0, err.retry_after, allowed=False)
+            retry = [(b"retry-after", str(err.retry_after).encode())]
+            body = envelope_bytes(error.code, error.message or self.errors.message(error.code))
+            await _send_json(send, self.errors.status(error.code), body, [*retry, *unknown.raw_headers()])
+            return
         limit_headers = window.raw_headers()
         if not window.allowed:
             code = ErrorCode.TOO_MANY_REQUESTS

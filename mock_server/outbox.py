@@ -6,6 +6,12 @@ lock, and commits the outcome (delivered, or retrying at `next_at` with exponent
 after `callback_attempts`) as it releases it. So exactly one replica posts a given attempt; a replica
 killed mid-post releases its lock with its connection and the attempt is made again by another, with the
 same `X-A2V-Delivery` id for the receiver to recognise. Headers and body are those of `CallbackSender`.
+
+Idle loops do not poll. A trigger announces each delivery written (`NOTIFY`, sent as the task's end
+commits) and one listening connection per replica wakes that replica's loops at once; a loop with
+nothing due sleeps until the next retry falls due or, at most, `outbox_poll_seconds` (the slow look
+that finds what a dropped listening connection missed, or a delivery whose holder died). A dropped
+listening connection is made again, with back-off, and the loops look once it listens again.
 """
 
 from __future__ import annotations
@@ -45,25 +51,48 @@ class OutboxDeliverer:
         policy: HostPolicy,
         *,
         loops: int = 2,
-        idle_seconds: float = 0.5,
     ) -> None:
         self.settings = settings
         self.store = store
         self.views = views
         self.loops = loops
-        self.idle_seconds = idle_seconds
+        self.poll_seconds = settings.outbox_poll_seconds
         #: The same guarded client as `CallbackSender`: the egress policy decides which hosts it reaches.
         self.client = callback_client(settings, policy)
         self.delivered = 0
+        #: Deliveries announced to this replica, and the backend pid of its listening connection (None
+        #: while it is not listening).
+        self.notices = 0
+        self.listener_pid: int | None = None
+        #: One per loop: set to wake it; `_asleep[i]` while loop i waits.
+        self._wakes = [asyncio.Event() for _ in range(loops)]
+        self._asleep = [False] * loops
         self._jobs: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
     def start(self) -> None:
-        self._jobs = [asyncio.create_task(self._loop(), name=f"a2v-outbox-{i}") for i in range(self.loops)]
+        self._stopping = False
+        self._listener = asyncio.create_task(self._listen(), name="a2v-outbox-listen")
+        self._jobs = [asyncio.create_task(self._loop(i), name=f"a2v-outbox-{i}") for i in range(self.loops)]
+
+    def sleeping(self) -> bool:
+        """True when every loop waits and nothing has woken one yet (nothing is being delivered)."""
+        return all(self._asleep) and not any(wake.is_set() for wake in self._wakes)
+
+    def _wake_all(self) -> None:
+        for wake in self._wakes:
+            wake.set()
 
     async def aclose(self) -> None:
         """Let each loop finish the delivery it holds (up to the callback timeout), then stop."""
         self._stopping = True
+        self._wake_all()  # idle loops stop now
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
         if self._jobs:
             await asyncio.wait(self._jobs, timeout=self.settings.callback_timeout_seconds + 1)
         for job in self._jobs:
@@ -91,15 +120,52 @@ class OutboxDeliverer:
         base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
         return envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
 
-    async def _loop(self) -> None:
+    async def _listen(self) -> None:
+        """Keep one listening connection; after a drop, connect again (0.1 s, doubling up to the poll)."""
+        delay = 0.1
+
+        def listening(pid: int) -> None:
+            nonlocal delay
+            delay, self.listener_pid = 0.1, pid
+            self._wake_all()  # what was written while nobody listened was not announced: look now
+
+        def notice() -> None:
+            self.notices += 1
+            self._wake_all()
+
         while not self._stopping:
             try:
-                worked = await self.deliver_one()
+                await self.store.listen_outbox(listening, notice)
+            except ServiceUnavailable as err:
+                log.warning("callback outbox: %s; listening again in %.1f s", err, delay)
+            except Exception:  # never leave the replica deaf: log it, listen again
+                log.exception("callback outbox: listening failed; again in %.1f s", delay)
+            self.listener_pid = None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.poll_seconds)
+
+    async def _loop(self, index: int) -> None:
+        wake = self._wakes[index]
+        while not self._stopping:
+            # Cleared before looking: a notice that comes while this loop looks wakes its next wait.
+            wake.clear()
+            try:
+                wait = 0.0 if await self.deliver_one() else await self._until_due()
             except ServiceUnavailable as err:
                 log.warning("callback outbox: %s", err)
-                worked = False
-            if not worked and not self._stopping:
-                await asyncio.sleep(self.idle_seconds)
+                wait = min(1.0, self.poll_seconds)
+            if wait > 0 and not self._stopping:
+                self._asleep[index] = True
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), wait)
+                finally:
+                    self._asleep[index] = False
+
+    async def _until_due(self) -> float:
+        """How long an idle loop may sleep: until the next retry is due, at most `poll_seconds`."""
+        due = await self.store.next_delivery_in()
+        return self.poll_seconds if due is None else min(self.poll_seconds, max(due, 0.001))
 
     async def deliver_one(self) -> bool:
         """Lock, post and record one due delivery; False when none was due."""

@@ -44,6 +44,9 @@ class Limiter(Protocol):
     """What the request path needs of a rate limiter: this process's `RateLimiter`, or one whose
     windows every replica shares (`sharedlimit.SharedRateLimiter`)."""
 
+    #: The allowance per window in effect (`UNLIMITED` with no limit set).
+    requests: int
+
     def configure(self, limit: RateLimit | None) -> None: ...
 
     async def ahit(self, key: str, cost: int = 1) -> Window: ...

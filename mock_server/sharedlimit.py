@@ -4,6 +4,13 @@ Each counted request is one upsert in PostgreSQL (`PostgresStore.rate_hit`), so 
 balancer enforce one limit per key, exactly: the row lock orders concurrent requests, and the database
 clock starts and ends windows. `configure()` changes this replica's limit only (the config file gives all
 replicas the same); it leaves the shared windows alone, since a replica starting must not reset them.
+
+With no limit set, requests are still counted, against the `UNLIMITED` allowance, as the embedded
+`RateLimiter` counts them: `X-Ratelimit-Left` is "requests left in the current window" and must drop by
+one per request whichever replica answers (answering `Left == Total` on every request is the very fault
+A2V-RATELIMIT-ARITHMETIC catches). Those windows are kept under their own keys (`unlimited_key`), so a
+limit set later starts from a fresh window rather than from the requests counted while there was none,
+as `RateLimiter.configure()` starts afresh.
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ if TYPE_CHECKING:
     from mock_server.store.postgres import PostgresStore
     from mock_server.values import RateLimit
 
-__all__ = ["SharedRateLimiter"]
+__all__ = ["SharedRateLimiter", "unlimited_key"]
+
+
+def unlimited_key(key: str) -> str:
+    """The window `key` counts under while no limit is set."""
+    return f"unlimited:{key}"
 
 
 class SharedRateLimiter:
@@ -31,13 +43,15 @@ class SharedRateLimiter:
             self.requests, self.per_seconds, self.enabled = limit.requests, limit.per_seconds, True
 
     async def areset(self, key: str | None = None) -> None:
-        await self.store.reset_rate(key)
+        if key is None:
+            await self.store.reset_rate()
+        else:
+            await self.store.reset_rate(key, unlimited_key(key))
 
     async def ahit(self, key: str, cost: int = 1) -> Window:
-        """Count one request of `key` across replicas. Unlimited: only the headers, no round trip."""
-        if not self.enabled:
-            return Window(self.requests, self.requests, int(self.per_seconds), allowed=True)
-        found = await self.store.rate_hit(key, self.requests, self.per_seconds, cost)
+        """Count `cost` requests of `key` across replicas (one upsert, limit or not)."""
+        counted = key if self.enabled else unlimited_key(key)
+        found = await self.store.rate_hit(counted, self.requests, self.per_seconds, cost)
         if not found.allowed:
             return Window(self.requests, 0, max(found.reset, 1), allowed=False)
         return Window(self.requests, max(0, self.requests - found.used), found.reset, allowed=True)

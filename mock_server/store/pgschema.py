@@ -55,6 +55,22 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        4,
+        # A delivery written to the outbox wakes every replica's delivery loops at once. NOTIFY is
+        # transactional: it is sent when the row is committed (never for a rolled-back end), whichever
+        # process and statement wrote the row.
+        """
+        CREATE FUNCTION a2v_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('a2v_outbox', NEW.delivery_id);
+            RETURN NULL;
+        END
+        $$;
+        CREATE TRIGGER callbacks_notify AFTER INSERT ON callbacks
+            FOR EACH ROW EXECUTE FUNCTION a2v_outbox_notify();
+        """,
+    ),
 )
 
 

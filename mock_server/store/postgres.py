@@ -9,7 +9,8 @@ committed before the caller answers), plus what replicas must agree on:
 - `advance()` moves a task forward and, when it ends a task that has a `callback_url`, writes the
   delivery into the `callbacks` outbox in the same statement: a task ends once, whoever ends it;
 - `claim_delivery()` locks one due delivery with `FOR UPDATE SKIP LOCKED`, so exactly one replica holds
-  it while it posts; the row's new state is committed with the lock's release;
+  it while it posts; the row's new state is committed with the lock's release; `listen_outbox()` hears
+  of each delivery written, from any process (LISTEN/NOTIFY: a trigger announces the committed row);
 - `rate_hit()` counts a request in a fixed window with one atomic upsert (windows are shared);
 - `count_unfinished(tenant)` gives the queue size overall or of one tenant (its share).
 
@@ -49,7 +50,7 @@ from mock_server.values import Plan
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["PostgresStore", "RateHit", "StoreUnavailable"]
+__all__ = ["OUTBOX_CHANNEL", "OUTBOX_LISTENER", "PostgresStore", "RateHit", "StoreUnavailable"]
 
 T = TypeVar("T")
 
@@ -63,6 +64,10 @@ _DELIVERY_COLUMNS = (
 )
 _RANK_SQL = "CASE status WHEN 'pending' THEN 0 WHEN 'in_progressing' THEN 1 ELSE 2 END"
 _NOW_SQL = "extract(epoch FROM clock_timestamp())::float8"
+#: The channel a delivery written to the outbox is announced on (migration 4's trigger notifies it).
+OUTBOX_CHANNEL = "a2v_outbox"
+#: The `application_name` of the connection that listens on it (for pg_stat_activity).
+OUTBOX_LISTENER = "a2v-outbox-listen"
 
 
 class StoreUnavailable(ServiceUnavailable):
@@ -475,6 +480,45 @@ class PostgresStore:
                 record,
             )
 
+    async def next_delivery_in(self) -> float | None:
+        """Seconds until the next delivery waiting for a later attempt is due (None: none waits).
+
+        Rows already due are left out: one that `claim_delivery` skipped is locked by a loop posting it,
+        which commits a new `next_at` (or an end) as it lets go."""
+        row = await self._one(
+            f"SELECT min(next_at) - {_NOW_SQL} AS wait FROM callbacks"
+            f" WHERE state IN ('pending', 'retrying') AND next_at > {_NOW_SQL}"
+        )
+        return None if row is None or row["wait"] is None else max(0.0, float(row["wait"]))
+
+    async def listen_outbox(self, on_listening: Callable[[int], None], on_notice: Callable[[], None]) -> None:
+        """Listen on a connection of its own for deliveries written to the outbox, by any process.
+
+        Calls `on_listening(backend_pid)` once `LISTEN` holds (look at the outbox then: what was written
+        before it was not announced), then `on_notice()` for each delivery committed. Returns only by
+        raising: `StoreUnavailable` when the connection cannot be made or drops (call again to
+        reconnect), or the cancellation that stops it.
+        """
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.dsn,
+                autocommit=True,
+                connect_timeout=max(1, math.ceil(self.timeout)),
+                application_name=OUTBOX_LISTENER,
+            )
+        except psycopg.Error as err:
+            raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}".strip()) from err
+        async with conn:
+            try:
+                await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                self.round_trips += 1
+                on_listening(conn.info.backend_pid)
+                async for _ in conn.notifies():
+                    on_notice()
+            except psycopg.Error as err:
+                raise StoreUnavailable(f"listening at {self.path} stopped: {err}".strip()) from err
+        raise StoreUnavailable(f"listening at {self.path} stopped: the connection closed")
+
     # --- rate limit windows ---
     async def rate_hit(self, key: str, requests: int, per_seconds: float, cost: int = 1) -> RateHit:
         """Count `cost` requests of `key` in its fixed window of `per_seconds`, atomically for every
@@ -499,11 +543,12 @@ class PostgresStore:
         reset = max(0, math.ceil(float(row["started"]) + per_seconds - float(row["now_s"])))
         return RateHit(bool(row["ok"]), int(row["used"]), reset)
 
-    async def reset_rate(self, key: str | None = None) -> None:
-        if key is None:
+    async def reset_rate(self, *keys: str) -> None:
+        """End the windows of `keys` (every window when none is given)."""
+        if not keys:
             await self._run("DELETE FROM ratelimit")
         else:
-            await self._run("DELETE FROM ratelimit WHERE key = %s", (key,))
+            await self._run("DELETE FROM ratelimit WHERE key = ANY(%s)", (list(keys),))
 
 
 def _where(**filters: str | None) -> tuple[str, list[Any]]:

@@ -12,6 +12,8 @@ import pytest
 from a2v_spec import load_spec
 from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.errors import ServiceUnavailable
+from mock_server.ratelimit import UNLIMITED, RateLimiter, Window
 from mock_server.testing import RunningServer, app_client
 from mock_server.values import Timings
 
@@ -293,3 +295,21 @@ def test_rate_limit(tmp_path: Any) -> None:
         other = client.get("/v1/a2v/character.list", headers={"Authorization": "Bearer other"})
         assert other.status_code == 200
         assert other.headers["X-Ratelimit-Total"] == "3"
+
+
+class UnreachableWindows(RateLimiter):
+    """Windows kept somewhere that is away, as a shared limiter's database can be."""
+
+    async def ahit(self, key: str, cost: int = 1) -> Window:
+        raise ServiceUnavailable("the rate windows are unreachable")
+
+
+def test_unreachable_rate_windows_answer_503_with_retry_and_limit_headers(tmp_path: Any) -> None:
+    app = create_app(Settings(data_dir=tmp_path, prewarm=False, **TEST_SETTINGS))
+    app.services.limiter = UnreachableWindows()
+    with app_client(app, headers={"Authorization": "Bearer r"}) as client:
+        response = client.get("/v1/a2v/character.list")
+    assert_error(response, 1014, "the rate windows are unreachable")  # test mode checked it too
+    assert response.headers["Retry-After"] == "1"
+    limits = [response.headers[f"X-Ratelimit-{name}"] for name in ("Total", "Left", "Reset")]
+    assert limits == [str(UNLIMITED), "0", "1"]  # wait as Retry-After says

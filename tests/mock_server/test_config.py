@@ -34,6 +34,7 @@ def test_defaults_run_an_open_server_on_loopback() -> None:
         ({"seed": 1.5}, "setting 'seed' must be int or null"),
         ({"api_keys": 5}, "setting 'api_keys' must be list"),
         ({"limits": {"max_audio_sekonds": 3}}, "unknown limit(s) 'max_audio_sekonds'"),
+        ({"outbox_poll_seconds": 0}, "outbox_poll_seconds must be above 0, got 0"),
     ],
 )
 def test_bad_settings_are_named(mapping: dict[str, Any], message: str) -> None:

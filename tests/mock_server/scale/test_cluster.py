@@ -247,10 +247,6 @@ def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Clust
                 "--second-api-key", f"kit-{uuid.uuid4().hex[:8]}",
                 "--profile", "full",
                 "--seed", "11",
-                # Open defect, seen once in CI: behind the balancer the shared limiter once answered
-                # X-Ratelimit-Left == Total after a counted request. Judged on its own in
-                # test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once; left to fix.
-                "--skip", "A2V-RATELIMIT-ARITHMETIC",
                 "--report-json", str(report),
             ]
         )  # fmt: skip
