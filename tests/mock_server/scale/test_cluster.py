@@ -331,3 +331,29 @@ def test_presigned_mode_redirects_downloads_to_the_object_store(
         assert (tampered.status_code, tampered.json()["code"]) == (403, ErrorCode.FORBIDDEN)
     finally:
         made.stop()
+
+
+def test_a_flood_from_one_tenant_does_not_hold_back_another_across_workers(
+    cluster: Cluster, audio_host: AudioHost
+) -> None:
+    """Tenant a sends 12 generates, then tenant b one, through both replicas; two workers render. b's
+    task waits for about one render per worker (the ones under way), not for a's twelve."""
+    flooder, other = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
+    body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+    urls = cluster.urls
+    flood = []
+    for i in range(12):
+        with _client(urls[i % 2], flooder) as client:
+            flood.append(client.post("/v1/a2v/video.generate", json=body).json()["data"]["video_id"])
+    with _client(urls[1], other) as client:
+        single = client.post("/v1/a2v/video.generate", json=body).json()["data"]["video_id"]
+    video = _wait_ended(cluster, other, single)
+    assert video["status"] == "finished", video
+    # Read after b's task ended, so this counts at least the flood's tasks ended before it.
+    with _client(urls[0], flooder) as client:
+        listed = client.get("/v1/a2v/video.list", params={"page_size": 100}).json()["data"]["items"]
+    assert sorted(v["video_id"] for v in listed) == sorted(flood)
+    done_before = [v["video_id"] for v in listed if v["status"] in ("finished", "error")]
+    assert len(done_before) <= 6, f"b's task ended after {len(done_before)} of a's 12"
+    for video_id in flood:
+        assert _wait_ended(cluster, flooder, video_id)["status"] == "finished"
