@@ -59,24 +59,37 @@ _LOCK_ID = 0x0A2F_5C4E_0003
 
 _UNFINISHED = "status IN ('pending', 'in_progressing')"
 
+_WAITING = f"claimed_by IS NULL AND {_UNFINISHED}"
+
+#: `waiting_tenants` walks the `tasks_waiting` index one tenant at a time (a skip scan), and `heads`
+#: takes each tenant's oldest waiting task from it: the cost grows with the tenants waiting, not with
+#: the tasks of a flood.
 _CLAIM_SQL = f"""
-WITH resumed AS (
+WITH RECURSIVE resumed AS (
     UPDATE tasks SET attempts = attempts + 1, worker = %(worker)s
     WHERE claimed_by = %(message)s
     RETURNING video_id
+), waiting_tenants (tenant) AS (
+    (SELECT tenant FROM tasks WHERE {_WAITING} ORDER BY tenant LIMIT 1)
+    UNION ALL
+    SELECT (SELECT t.tenant FROM tasks AS t WHERE {_WAITING} AND t.tenant > w.tenant
+            ORDER BY t.tenant LIMIT 1)
+    FROM waiting_tenants AS w WHERE w.tenant IS NOT NULL
+), heads AS (
+    SELECT head.video_id, head.tenant, head.queued FROM waiting_tenants AS w
+    CROSS JOIN LATERAL (
+        SELECT video_id, tenant, queued FROM tasks AS t
+        WHERE t.tenant = w.tenant AND {_WAITING} ORDER BY t.queued LIMIT 1
+    ) AS head
 ), fairest AS (
-    SELECT waiting.video_id FROM (
-        SELECT DISTINCT ON (tenant) video_id, tenant, queued FROM tasks
-        WHERE claimed_by IS NULL AND {_UNFINISHED}
-        ORDER BY tenant, queued
-    ) AS waiting
+    SELECT heads.video_id FROM heads
     LEFT JOIN (
         SELECT tenant, count(*) AS n FROM tasks
         WHERE claimed_by IS NOT NULL AND {_UNFINISHED} GROUP BY tenant
     ) AS running USING (tenant)
     LEFT JOIN tenant_turns AS served USING (tenant)
     WHERE NOT EXISTS (SELECT 1 FROM resumed)
-    ORDER BY COALESCE(running.n, 0), served.turn NULLS FIRST, waiting.queued
+    ORDER BY COALESCE(running.n, 0), served.turn NULLS FIRST, heads.queued
     LIMIT 1
 ), taken AS (
     UPDATE tasks AS t SET claimed_by = %(message)s, attempts = t.attempts + 1, worker = %(worker)s
@@ -94,12 +107,14 @@ async def claim(conn: psycopg.AsyncConnection[Any], message: str, worker: str) -
     """The task the render message `message` runs on `worker`: the one it already claimed (a
     redelivery, a retry, a duplicate), else the fairest waiting task, now claimed; None if none waits.
 
-    `conn` must be in autocommit mode; the claim is its own transaction (4 round trips).
+    `conn` must be in autocommit mode. The claim is its own transaction, its four statements (begin,
+    lock, claim, commit) sent in one network round trip (pipeline mode): the lock that serialises
+    every worker's claims is held only while the server runs them (under a millisecond).
     """
-    async with conn.transaction():
+    async with conn.pipeline(), conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         cursor = await conn.execute(_CLAIM_SQL, {"message": message, "worker": worker})
-        row = await cursor.fetchone()
+    row = await cursor.fetchone()
     if row is None:
         return None
     return str(row["video_id"] if isinstance(row, dict) else row[0])
