@@ -83,7 +83,9 @@ class Stack:
         callback_url: str | None = None,
         pending_seconds: float = 0.0,
         tenant: str = "t",
+        publish: bool = True,
     ) -> str:
+        """Insert a task and (unless not `publish`) publish its render message, as a replica does."""
         now = int(time.time())
         plan = Plan(timings=Timings(pending_seconds=pending_seconds), accepted_at=time.time())
         task = Task(
@@ -92,7 +94,8 @@ class Stack:
             error_message=None, duration=None, created_at=now, updated_at=now, plan=plan,
         )  # fmt: skip
         self.call(self.store.insert_task, task)
-        self.call(self.queue.submit, task.video_id)
+        if publish:
+            self.call(self.queue.submit, task.video_id)
         return task.video_id
 
     def task(self, video_id: str) -> Task:
@@ -205,6 +208,32 @@ def test_a_worker_killed_mid_render_leaves_the_task_to_the_other(stack: Stack, a
     assert worker is not None
     assert not worker.endswith(f":{first.pid}")
     assert stack.exists(f"videos/{video_id}.mp4")
+
+
+def test_a_redelivered_message_resumes_the_task_it_claimed_not_its_own(
+    stack: Stack, audio_host: AudioHost
+) -> None:
+    """A message is a render turn: y's message runs x, older and of a tenant never served. Killed
+    mid-render, that message comes back to the other worker, which resumes x (not y, not a free pick)."""
+    older = stack.submit(audio_host.url("/ten.wav"), tenant="x", publish=False)  # its publish is late
+    own = stack.submit(audio_host.url("/half.wav"), tenant="y")
+    first = stack.start_worker()
+    task = stack.wait(older, lambda t: t.status == "in_progressing" and t.progress > 5, timeout=60)
+    assert task.progress < 99, "the render ended before the kill"
+    assert stack.task(own).status == "pending"
+    assert stack.attempt_of(older)[0] == 1
+    stack.start_worker()
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert stack.wait(older, ended).status == "finished"
+    attempts, worker = stack.attempt_of(older)
+    assert attempts == 2
+    assert worker is not None
+    assert not worker.endswith(f":{first.pid}")
+    assert stack.statuses()[own] == "pending", "the redelivered turn ran a second task"
+    stack.call(stack.queue.submit, older)  # x's own message, late: it runs the task still waiting
+    assert stack.wait(own, ended).status == "finished"
+    assert stack.attempt_of(own)[0] == 1
 
 
 def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_host: AudioHost) -> None:
