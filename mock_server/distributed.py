@@ -2,8 +2,12 @@
 
 Why the whole task, not only its render, goes to a worker: the embedded `TaskRunner` lives in the
 process that accepted the task, and a replica may be killed or rolled at any moment. So a replica only
-commits the task and publishes `a2v.render(video_id)`; an `a2v-mock worker` runs the task's whole
+commits the task and publishes `a2v.render(video_id)`; an `a2v-mock worker` runs a task's whole
 state machine (wait, fetch, render, upload, end) against the shared store. A replica never holds a task.
+
+A message is one render turn, not a task: the worker that receives it runs the fairest waiting task of
+the cluster (`mock_server/store/pgfair.py`), so the broker's first-in-first-out order cannot let one
+tenant's flood hold back every other tenant.
 
 Delivery semantics, and the Celery setting behind each (`make_celery`):
 
@@ -15,8 +19,9 @@ Delivery semantics, and the Celery setting behind each (`make_celery`):
   holds tasks an idle worker could run;
 - durable queue, persistent messages, publisher confirms (`confirm_publish`): `video.generate`
   answers after the broker has the message;
-- rendered twice (a redelivery, a duplicate publish) stores one result and moves forward once: object
-  keys are the video id and the store's `advance()` is conditional.
+- rendered twice (a redelivery, a duplicate publish: both resume the task their message claimed)
+  stores one result and moves forward once: object keys are the video id and the store's `advance()`
+  is conditional.
 
 Task state lives in the store, never in a Celery result backend (`task_ignore_result`).
 """

@@ -1,11 +1,14 @@
 """`a2v-mock worker`: run tasks from the broker on any machine.
 
-A worker consumes `a2v.render(video_id)` messages. For each it runs the embedded server's own task
-state machine (`TaskRunner`: wait the planned pending time, fetch the audio with the same limits,
+A worker consumes `a2v.render(video_id)` messages. Each message is one render turn: the worker asks the
+store for the fairest waiting task of the whole cluster (`mock_server/store/pgfair.py`: round-robin
+over tenants, so one tenant's flood does not hold back another's task) and runs the embedded server's
+own task state machine (`TaskRunner`: wait the planned pending time, fetch the audio with the same limits,
 render, keep the deadline) against the shared PostgreSQL store, rendering in this process
 (`InlineRenderQueue`) and putting both videos in the object store before the task may become
 `finished`. Only then is the message acknowledged (acks late): a worker killed at any point leaves it
-to be redelivered, and a task that meanwhile ended (another copy won) is left as it is.
+to be redelivered, and the redelivered message resumes the task it had claimed; a task that meanwhile
+ended (another copy won) is left as it is.
 
 Each worker process builds its state on its first message (after a prefork fork, never before; at once
 in the default solo pool): a store with two connections that retries a lost connection, the S3 client,
@@ -184,14 +187,18 @@ class WorkerContext:
 
             start_http_server(options.metrics_port, options.metrics_host, registry=self.metrics.registry)
 
-    async def _run(self, video_id: str) -> None:
-        if await self.store.note_attempt(video_id, self.name) is None:
-            return  # deleted (a reset) since it was queued
+    async def _run(self, message: str) -> str | None:
+        video_id = await self.store.claim_render(message, self.name)
+        if video_id is None:
+            return None  # no task waits: earlier messages ran them all (or a reset deleted them)
         await self.runner._run(video_id)
+        return video_id
 
-    def run(self, video_id: str) -> None:
-        """Run one task to its end (or its deadline); raises ServiceUnavailable if the store stays away."""
-        self.portal.call(self._run, video_id)
+    def run(self, message: str) -> str | None:
+        """Take one render turn for `message` (the video id the message carries): run the fairest
+        waiting task, or the one this message already holds, to its end (or its deadline). Returns the
+        task run, None if none waited; raises ServiceUnavailable if the store stays away."""
+        return self.portal.call(self._run, message)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -215,10 +222,12 @@ def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
     @app.task(name=RENDER_TASK, bind=True, max_retries=None)
     def render(self: Task[Any, Any], video_id: str) -> None:
         try:
-            context().run(video_id)
-        except ServiceUnavailable as err:  # keep the task: publish it again, then ack this copy
-            log.warning("store unavailable while running %s; retrying: %s", video_id, err)
+            ran = context().run(video_id)
+        except ServiceUnavailable as err:  # keep the turn: publish it again (same id), then ack this copy
+            log.warning("store unavailable during render turn %s; retrying: %s", video_id, err)
             raise self.retry(exc=err, countdown=2) from err
+        if ran is not None and ran != video_id:
+            log.debug("render turn %s ran task %s (the fairest waiting)", video_id, ran)
 
     app.a2v_context = context  # for the solo pool's eager start, and tests in this process
     return app

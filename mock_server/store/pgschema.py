@@ -56,6 +56,23 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         """,
     ),
     (
+        3,
+        # Fair render turns (mock_server/store/pgfair.py): `queued` orders a tenant's tasks first come first
+        # served (created_at is whole seconds); `claimed_by` names the render message whose worker runs
+        # the task (one task per message); `tenant_turns` remembers when each tenant was last served.
+        """
+        ALTER TABLE tasks ADD COLUMN queued BIGINT GENERATED ALWAYS AS IDENTITY,
+            ADD COLUMN claimed_by TEXT;
+        CREATE UNIQUE INDEX tasks_claimed_by ON tasks (claimed_by) WHERE claimed_by IS NOT NULL;
+        CREATE INDEX tasks_waiting ON tasks (tenant, queued)
+            WHERE claimed_by IS NULL AND status IN ('pending', 'in_progressing');
+        CREATE INDEX tasks_running ON tasks (tenant)
+            WHERE claimed_by IS NOT NULL AND status IN ('pending', 'in_progressing');
+        CREATE SEQUENCE tenant_turn;
+        CREATE TABLE tenant_turns (tenant TEXT PRIMARY KEY, turn BIGINT NOT NULL);
+        """,
+    ),
+    (
         4,
         # A delivery written to the outbox wakes every replica's delivery loops at once. NOTIFY is
         # transactional: it is sent when the row is committed (never for a rolled-back end), whichever

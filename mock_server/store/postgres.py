@@ -12,7 +12,9 @@ committed before the caller answers), plus what replicas must agree on:
   it while it posts; the row's new state is committed with the lock's release; `listen_outbox()` hears
   of each delivery written, from any process (LISTEN/NOTIFY: a trigger announces the committed row);
 - `rate_hit()` counts a request in a fixed window with one atomic upsert (windows are shared);
-- `count_unfinished(tenant)` gives the queue size overall or of one tenant (its share).
+- `count_unfinished(tenant)` gives the queue size overall or of one tenant (its share);
+- `claim_render()` gives a worker's render message the fairest waiting task of the whole cluster
+  (`pgfair`: round-robin over tenants, first come first served within one).
 
 Connections come from a `psycopg_pool.ConnectionPool` in autocommit mode; multi-statement work uses an
 explicit transaction. A lost server connection raises `StoreUnavailable` (the API answers 503); the pool
@@ -43,6 +45,7 @@ from psycopg.types.json import Jsonb
 
 from a2v_spec import ErrorCode, Status
 from mock_server.errors import ServiceUnavailable
+from mock_server.store import pgfair
 from mock_server.store.pgschema import migrate
 from mock_server.store.protocol import Delivery, Task
 from mock_server.values import Plan
@@ -280,13 +283,20 @@ class PostgresStore:
         row = await self._one(f"SELECT count(*) AS n FROM tasks {where}", (tenant,) if tenant else None)
         return int(row["n"]) if row else 0
 
-    async def note_attempt(self, video_id: str, worker: str) -> int | None:
-        """A worker took the task's message: count the attempt and name the worker (None: no task)."""
-        row = await self._one(
-            "UPDATE tasks SET attempts = attempts + 1, worker = %s WHERE video_id = %s RETURNING attempts",
-            (worker, video_id),
-        )
-        return int(row["attempts"]) if row else None
+    async def claim_render(self, message: str, worker: str) -> str | None:
+        """The task the render message `message` runs on `worker` (None: no task waits), chosen fairly
+        between tenants for the whole cluster (`pgfair`); the attempt is counted and the worker named.
+        Safe to repeat after a lost connection: a message that holds a task gets that task again."""
+        for attempt in range(self.retries + 1):
+            try:
+                async with self._conn() as conn:
+                    self.round_trips += 4  # BEGIN, the lock, the claim, COMMIT
+                    return await pgfair.claim(conn, message, worker)
+            except StoreUnavailable:
+                if attempt == self.retries:
+                    raise
+                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def attempt_of(self, video_id: str) -> tuple[int, str | None]:
         """(attempts, last worker) of a task, for tests and the admin view."""
@@ -298,13 +308,16 @@ class PostgresStore:
         await self._run(f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id = %s", (video_id,))
 
     async def claim_undispatched(self, older_than: float, limit: int = 100) -> list[str]:
-        """Unfinished tasks created over `older_than` seconds ago whose message was never confirmed (a
-        replica died between commit and publish, or the broker was down): marked dispatched for this
-        replica to publish (`release_dispatch()` if it cannot)."""
+        """Tasks created over `older_than` seconds ago whose message was never confirmed (a replica died
+        between commit and publish, or the broker was down): marked dispatched for this replica to
+        publish (`release_dispatch()` if it cannot).
+
+        A message is owed while the task is unfinished, and also once another task's message ran it
+        (`pgfair`): that message then did this task's turn, and the other task still needs one."""
         rows = await self._all(
             f"UPDATE tasks SET dispatched_at = {_NOW_SQL} WHERE video_id IN ("
             " SELECT video_id FROM tasks WHERE dispatched_at IS NULL"
-            " AND status IN ('pending', 'in_progressing')"
+            " AND (status IN ('pending', 'in_progressing') OR claimed_by <> video_id)"
             f" AND created_at < {_NOW_SQL} - %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED)"
             " RETURNING video_id",
             (older_than, limit),
@@ -389,16 +402,16 @@ class PostgresStore:
     async def delete_tenant(self, tenant: str | None) -> list[str]:
         """Delete one tenant's rows (all when None); returns the deleted video ids."""
         async with self._conn() as conn, conn.transaction():
-            self.round_trips += 6
+            self.round_trips += 7
             if tenant is None:
                 cursor = await conn.execute("DELETE FROM tasks RETURNING video_id")
                 ids = [str(r["video_id"]) for r in await cursor.fetchall()]
-                for table in ("idempotency", "tokens", "callbacks"):
+                for table in ("idempotency", "tokens", "callbacks", "tenant_turns"):
                     await conn.execute(f"DELETE FROM {table}")
                 return ids
             cursor = await conn.execute("DELETE FROM tasks WHERE tenant = %s RETURNING video_id", (tenant,))
             ids = [str(r["video_id"]) for r in await cursor.fetchall()]
-            for table in ("idempotency", "tokens", "callbacks"):
+            for table in ("idempotency", "tokens", "callbacks", "tenant_turns"):
                 await conn.execute(f"DELETE FROM {table} WHERE tenant = %s", (tenant,))
             return ids
 

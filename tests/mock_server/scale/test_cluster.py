@@ -327,3 +327,39 @@ def test_presigned_mode_redirects_downloads_to_the_object_store(
         assert (tampered.status_code, tampered.json()["code"]) == (403, ErrorCode.FORBIDDEN)
     finally:
         made.stop()
+
+
+def test_a_flood_from_one_tenant_does_not_hold_back_another_across_workers(
+    cluster: Cluster, audio_host: AudioHost
+) -> None:
+    """Tenant a sends 12 generates, then tenant b one, through both replicas; two workers render. b's
+    task waits for about one render per worker (the ones under way), not for the rest of a's flood."""
+    flooder, other = f"a-{uuid.uuid4().hex}", f"b-{uuid.uuid4().hex}"
+    body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+    urls = cluster.urls
+
+    def submit(token: str, i: int) -> str:
+        with _client(urls[i % 2], token) as client:
+            response = client.post("/v1/a2v/video.generate", json=body)
+        assert response.status_code == 200, response.text
+        return str(response.json()["data"]["video_id"])
+
+    def flood_ended() -> list[str]:
+        with _client(urls[0], flooder) as client:
+            listed = client.get("/v1/a2v/video.list", params={"page_size": 100}).json()["data"]["items"]
+        assert len(listed) == 12
+        return [v["video_id"] for v in listed if v["status"] in ("finished", "error")]
+
+    with ThreadPoolExecutor(6) as pool:
+        flood = list(pool.map(lambda i: submit(flooder, i), range(12)))
+    single = submit(other, 1)
+    ended_at_submit = flood_ended()  # read just after b's generate
+    assert _wait_ended(cluster, other, single)["status"] == "finished"
+    ended_meanwhile = set(flood_ended()) - set(ended_at_submit)  # read just after b's task ended
+    # Fair: the renders under way when b's task came (one per worker), and at most one more each while
+    # b's renders; a FIFO queue ends the whole flood first.
+    assert len(ended_meanwhile) <= 4, (
+        f"{len(ended_meanwhile)} of a's tasks ended while b's waited ({len(ended_at_submit)} before it)"
+    )
+    for video_id in flood:
+        assert _wait_ended(cluster, flooder, video_id)["status"] == "finished"

@@ -257,3 +257,100 @@ async def test_create_task_claims_the_key_in_both_stores(store: Any) -> None:
     assert await store.create_task(make_task(), None) is None  # no key: always a new task
     assert (await store.list_tasks("t1"))[1] == 2
     assert await store.count_by_status() == {"pending": 2}
+
+
+async def _claims(pg: PostgresStore, tasks: dict[str, Task], messages: list[str]) -> list[str | None]:
+    """Which tasks (by name in `tasks`) the render messages claim, one after the other."""
+    names = {task.video_id: name for name, task in tasks.items()}
+    out = []
+    for message in messages:
+        video_id = await pg.claim_render(message, "w")
+        out.append(None if video_id is None else names[video_id])
+    return out
+
+
+async def test_render_turns_go_round_robin_between_tenants(pg: PostgresStore) -> None:
+    """One slot: a's flood of three, then b's one; b gets the turn after a's first, as with FairGate."""
+    tasks = {f"a{i}": make_task("a") for i in range(3)} | {"b0": make_task("b")}
+    for task in tasks.values():
+        await pg.insert_task(task)
+    order: list[str | None] = []
+    for turn in range(5):
+        [name] = await _claims(pg, tasks, [f"m{turn}"])
+        order.append(name)
+        if name is not None:
+            await pg.advance(tasks[name].video_id, Status.FINISHED)
+    assert order == ["a0", "b0", "a1", "a2", None]
+
+
+async def test_a_tenant_with_fewer_renders_running_goes_first(pg: PostgresStore) -> None:
+    tasks = {f"a{i}": make_task("a") for i in range(4)} | {f"b{i}": make_task("b") for i in range(2)}
+    for task in tasks.values():
+        await pg.insert_task(task)
+    # Four slots, nothing ending: shares split evenly while both tenants wait, then a takes the rest.
+    assert await _claims(pg, tasks, ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]) == [
+        "a0", "b0", "a1", "b1", "a2", "a3", None
+    ]  # fmt: skip
+
+
+async def test_a_message_that_holds_a_task_gets_it_again(pg: PostgresStore) -> None:
+    """A redelivery (worker killed), a Celery retry or a duplicate resumes the claimed task, counted as
+    another attempt by the worker that took it; the task is not offered to any other message."""
+    first, second = make_task("a"), make_task("a")
+    await pg.insert_task(first)
+    await pg.insert_task(second)
+    assert await pg.claim_render("m", "w1") == first.video_id
+    assert await pg.claim_render("m", "w2") == first.video_id
+    assert await pg.attempt_of(first.video_id) == (2, "w2")
+    assert await pg.claim_render("other", "w3") == second.video_id
+    await pg.advance(first.video_id, Status.FINISHED)
+    assert await pg.claim_render("m", "w1") == first.video_id  # ended: the worker sees it and stops
+    assert await pg.claim_render("late", "w1") is None
+
+
+async def test_claims_are_atomic_across_workers(pg_dsn: str, pg: PostgresStore) -> None:
+    """Eight workers (stores with their own pools) claim at once: each task goes to one message, and
+    the shares are those of claims made one at a time (two each, then a takes the rest)."""
+    tasks = {f"a{i}": make_task("a") for i in range(6)} | {f"b{i}": make_task("b") for i in range(2)}
+    for task in tasks.values():
+        await pg.insert_task(task)
+    workers = [await PostgresStore(pg_dsn, migrate_schema=False).open() for _ in range(8)]
+    try:
+        claimed = list(
+            await asyncio.gather(*(w.claim_render(f"m{i}", f"w{i}") for i, w in enumerate(workers[:4])))
+        )
+        owners = {task.video_id: task.tenant for task in tasks.values()}
+        assert sorted(owners[str(video_id)] for video_id in claimed) == ["a", "a", "b", "b"]
+        claimed += await asyncio.gather(*(w.claim_render(f"n{i}", f"w{i}") for i, w in enumerate(workers)))
+    finally:
+        for w in workers:
+            await w.aclose()
+    assert sorted(v for v in claimed if v is not None) == sorted(t.video_id for t in tasks.values())
+    assert claimed.count(None) == 4
+
+
+async def test_a_message_is_owed_to_a_task_another_message_ran(pg: PostgresStore) -> None:
+    """The sweep publishes for undispatched tasks: unfinished ones, and finished ones whose turn another
+    task's message took (that task is left without a message of its own otherwise)."""
+    ran_by_other, ran_by_own, ended_unclaimed = make_task("a"), make_task("a"), make_task("a")
+    for task in (ran_by_other, ran_by_own, ended_unclaimed):
+        await pg.insert_task(task)
+    assert await pg.claim_render("someone-else", "w") == ran_by_other.video_id
+    assert await pg.claim_render(ran_by_own.video_id, "w") == ran_by_own.video_id
+    for task in (ran_by_other, ran_by_own, ended_unclaimed):
+        await pg.advance(task.video_id, Status.FINISHED)
+    assert await pg.claim_undispatched(-5) == [ran_by_other.video_id]
+
+
+async def test_a_reset_forgets_the_tenants_turns(pg: PostgresStore) -> None:
+    tasks = {"b0": make_task("b"), "a0": make_task("a")}
+    for task in tasks.values():
+        await pg.insert_task(task)
+    assert await _claims(pg, tasks, ["m0", "m1"]) == ["b0", "a0"]  # a served last
+    for task in tasks.values():
+        await pg.advance(task.video_id, Status.FINISHED)
+    await pg.delete_tenant("a")
+    tasks |= {"b1": make_task("b"), "a1": make_task("a")}
+    for name in ("b1", "a1"):
+        await pg.insert_task(tasks[name])
+    assert await _claims(pg, tasks, ["m2"]) == ["a1"]  # a's turn forgotten: never served goes first

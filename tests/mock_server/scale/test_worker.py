@@ -76,22 +76,37 @@ class Stack:
         """Run a coroutine function of the store or queue on this stack's event loop thread."""
         return self.portal.call(function, *args)
 
-    def submit(self, audio_url: str, *, callback_url: str | None = None, pending_seconds: float = 0.0) -> str:
+    def submit(
+        self,
+        audio_url: str,
+        *,
+        callback_url: str | None = None,
+        pending_seconds: float = 0.0,
+        tenant: str = "t",
+        publish: bool = True,
+    ) -> str:
+        """Insert a task and (unless not `publish`) publish its render message, as a replica does."""
         now = int(time.time())
         plan = Plan(timings=Timings(pending_seconds=pending_seconds), accepted_at=time.time())
         task = Task(
-            video_id=new_video_id(), tenant="t", token="t", model_id="eva_a0008", audio_url=audio_url,
+            video_id=new_video_id(), tenant=tenant, token=tenant, model_id="eva_a0008", audio_url=audio_url,
             callback_url=callback_url, status=Status.PENDING, progress=0, error_code=None,
             error_message=None, duration=None, created_at=now, updated_at=now, plan=plan,
         )  # fmt: skip
         self.call(self.store.insert_task, task)
-        self.call(self.queue.submit, task.video_id)
+        if publish:
+            self.call(self.queue.submit, task.video_id)
         return task.video_id
 
     def task(self, video_id: str) -> Task:
         task = self.call(self.store.get_task, video_id)
         assert task is not None
         return task  # type: ignore[no-any-return]
+
+    def statuses(self) -> dict[str, Status]:
+        """Every task's status, read in one statement (a consistent snapshot)."""
+        tasks, _ = self.call(lambda: self.store.list_tasks(None, limit=100))
+        return {task.video_id: task.status for task in tasks}
 
     def attempt_of(self, video_id: str) -> tuple[int, str | None]:
         return self.call(self.store.attempt_of, video_id)  # type: ignore[no-any-return]
@@ -105,14 +120,28 @@ class Stack:
             task = self.task(video_id)
             if until(task):
                 return task
-            for process in self.workers:
-                if process.returncode is None and process.poll() is not None:
-                    log = (self.tmp / f"worker{self.workers.index(process)}.log").read_text()
-                    raise AssertionError(f"a worker died on its own:\n{log[-3000:]}")
+            self._check_workers()
             assert time.monotonic() < deadline, (
                 f"task {video_id} is {task.status} {task.progress}% after {timeout} s"
             )
             time.sleep(0.05)
+
+    def statuses_when(
+        self, until: Callable[[dict[str, Status]], bool], timeout: float = 90
+    ) -> dict[str, Status]:
+        """The first snapshot of every task's status that satisfies `until`."""
+        deadline = time.monotonic() + timeout
+        while not until(seen := self.statuses()):
+            self._check_workers()
+            assert time.monotonic() < deadline, f"statuses after {timeout} s: {seen}"
+            time.sleep(0.05)
+        return seen
+
+    def _check_workers(self) -> None:
+        for process in self.workers:
+            if process.returncode is None and process.poll() is not None:
+                log = (self.tmp / f"worker{self.workers.index(process)}.log").read_text()
+                raise AssertionError(f"a worker died on its own:\n{log[-3000:]}")
 
     def close(self) -> None:
         for process in self.workers:
@@ -181,6 +210,32 @@ def test_a_worker_killed_mid_render_leaves_the_task_to_the_other(stack: Stack, a
     assert stack.exists(f"videos/{video_id}.mp4")
 
 
+def test_a_redelivered_message_resumes_the_task_it_claimed_not_its_own(
+    stack: Stack, audio_host: AudioHost
+) -> None:
+    """A message is a render turn: y's message runs x, older and of a tenant never served. Killed
+    mid-render, that message comes back to the other worker, which resumes x (not y, not a free pick)."""
+    older = stack.submit(audio_host.url("/ten.wav"), tenant="x", publish=False)  # its publish is late
+    own = stack.submit(audio_host.url("/half.wav"), tenant="y")
+    first = stack.start_worker()
+    task = stack.wait(older, lambda t: t.status == "in_progressing" and t.progress > 5, timeout=60)
+    assert task.progress < 99, "the render ended before the kill"
+    assert stack.task(own).status == "pending"
+    assert stack.attempt_of(older)[0] == 1
+    stack.start_worker()
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    assert stack.wait(older, ended).status == "finished"
+    attempts, worker = stack.attempt_of(older)
+    assert attempts == 2
+    assert worker is not None
+    assert not worker.endswith(f":{first.pid}")
+    assert stack.statuses()[own] == "pending", "the redelivered turn ran a second task"
+    stack.call(stack.queue.submit, older)  # x's own message, late: it runs the task still waiting
+    assert stack.wait(own, ended).status == "finished"
+    assert stack.attempt_of(own)[0] == 1
+
+
 def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_host: AudioHost) -> None:
     stack.start_worker()
     stack.start_worker()
@@ -198,6 +253,21 @@ def test_a_task_delivered_twice_ends_once_with_one_result(stack: Stack, audio_ho
         f"run/videos/{video_id}.mask.mp4",
         f"run/videos/{video_id}.mp4",
     ]
+
+
+def test_another_tenants_task_waits_for_one_render_not_for_the_flood(
+    stack: Stack, audio_host: AudioHost
+) -> None:
+    """Tenant a floods the queue with 12 tasks, then tenant b sends one. The broker holds b's message
+    behind a's twelve; the worker still gives b the next render after the one it started."""
+    flood = [stack.submit(audio_host.url("/half.wav"), tenant="a") for _ in range(12)]
+    single = stack.submit(audio_host.url("/half.wav"), tenant="b")
+    stack.start_worker()
+    statuses = stack.statuses_when(lambda seen: seen[single] in ("finished", "error"))
+    assert statuses[single] == "finished"
+    done_before = [video_id for video_id in flood if statuses[video_id] in ("finished", "error")]
+    assert len(done_before) <= 2, f"b's task ended after {len(done_before)} of a's 12"
+    assert [stack.wait(video_id, ended).status for video_id in flood] == ["finished"] * 12
 
 
 #: Restarting RabbitMQ cuts every connection to it, so these tests run only when nothing runs beside them:
