@@ -189,6 +189,10 @@ class RemoteRunner:
     async def cancel(self, video_id: str) -> None:
         pass
 
+    async def cancel_all(self) -> None:
+        """Nothing runs here (a worker drops a task deleted meanwhile); the sweep goes on. (A reset
+        used to call `stop()`, which ended this replica's sweep for good.)"""
+
     async def end(
         self,
         video_id: str,
