@@ -221,3 +221,5 @@ class RemoteRunner:
                 await self.sweep_once()
             except ServiceUnavailable as err:
                 log.warning("queue sweep skipped: %s", err)
+            except Exception:  # one unexpected failure must not end this replica's sweep for good
+                log.exception("queue sweep failed; trying again in %g s", self.sweep_seconds)

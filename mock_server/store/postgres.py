@@ -128,7 +128,10 @@ class PostgresStore:
         )
 
     async def open(self) -> PostgresStore:
-        """Connect (waiting up to `timeout`) and apply missing migrations; done once, on first use."""
+        """Connect (waiting up to `timeout`) and apply missing migrations; done once, on first use.
+
+        The store counts as open only once migrated: a statement that comes meanwhile (a background
+        loop starting beside the first request) waits for the lock instead of meeting missing tables."""
         async with self._open_lock:
             if self._opened:
                 return self
@@ -137,10 +140,13 @@ class PostgresStore:
             except psycopg_pool.PoolTimeout as err:
                 await self.pool.close()
                 raise StoreUnavailable(f"PostgreSQL at {self.path} is not reachable: {err}") from err
-            self._opened = True
             if self.migrate_schema:
-                async with self._conn() as conn:
-                    await migrate(conn)
+                try:
+                    async with self.pool.connection() as conn:
+                        await migrate(conn)
+                except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as err:
+                    raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}") from err
+            self._opened = True
         return self
 
     async def aclose(self) -> None:

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -132,8 +133,21 @@ SCALED = pytest.param("scaled", marks=pytest.mark.slow)
 
 def is_scaled(request: pytest.FixtureRequest) -> bool:
     """Whether this test runs against the scaled-out mock (its `front_client`/`mock` parameter)."""
-    callspec = getattr(request.node, "callspec", None)
+    return _scaled(request.node)
+
+
+def _scaled(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
     return callspec is not None and "scaled" in callspec.params.values()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` a module's scaled tests share one xdist worker, so they share the one
+    cluster its module-scoped fixture starts (instead of one cluster per worker)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and _scaled(item):
+            item.add_marker(pytest.mark.xdist_group(f"scaled:{item.nodeid.split('::')[0]}"))
 
 
 @pytest.fixture(params=["socket", SCALED])

@@ -257,3 +257,18 @@ async def test_create_task_claims_the_key_in_both_stores(store: Any) -> None:
     assert await store.create_task(make_task(), None) is None  # no key: always a new task
     assert (await store.list_tasks("t1"))[1] == 2
     assert await store.count_by_status() == {"pending": 2}
+
+
+async def test_statements_wait_for_the_migrations_of_a_fresh_database(pg_dsn: str) -> None:
+    """Statements arriving while the first one opens and migrates the store wait for the migrations
+    (a replica's sweep meeting 'relation "tasks" does not exist' ended it for good)."""
+    store = PostgresStore(pg_dsn)
+    try:
+        first = asyncio.create_task(store.count_unfinished())
+        others = []
+        while not first.done():
+            others.append(asyncio.create_task(store.count_unfinished()))
+            await asyncio.sleep(0.001)
+        assert await asyncio.gather(first, *others) == [0] * (len(others) + 1)
+    finally:
+        await store.aclose()
