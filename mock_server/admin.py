@@ -23,6 +23,7 @@ from mock_server.tenants import resolve_tenant
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from mock_server.control import ScenarioControl
     from mock_server.errors import Errors
     from mock_server.journal import Journal
     from mock_server.store import Task
@@ -38,8 +39,7 @@ class AdminServices(CoreServices, Protocol):
 
     errors: Errors
     journal: Journal
-
-    def apply_scenario(self) -> None: ...
+    control: ScenarioControl
 
     async def reset(self, tenant: str | None = None) -> None: ...
 
@@ -137,11 +137,11 @@ class AdminApi:
     async def scenario(self, request: Request) -> Response:
         self.authorize(request)
         if request.method == "PUT":
+            changes = await self._json(request)
             try:
-                self.s.scenario.merge(await self._json(request))
+                await self.s.control.put(changes)  # shared: every replica applies it from its next request
             except (ValueError, TypeError) as err:
                 raise _invalid(f"invalid scenario: {err}") from None
-            self.s.apply_scenario()
         return _ok(self.s.scenario.to_dict())
 
     async def tasks(self, request: Request) -> Response:

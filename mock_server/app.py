@@ -41,6 +41,7 @@ from mock_server.middleware import (
     JournalLayer,
     RateLimit,
     ResponseCheck,
+    ScenarioSync,
 )
 from mock_server.routing import ApiRoute
 from mock_server.samples import Samples
@@ -86,6 +87,7 @@ class MockApp(Starlette):
         if s.settings.test_mode:
             app = ResponseCheck(app, s.validator, s.violations)
         app = Identify(app, s.auth)
+        app = ScenarioSync(app, s.control)
         app = JournalLayer(app, s.journal)
         app = RequestMetrics(app, s.metrics, {op.path for op in s.spec.operations.values()})
         app = HeaderLimit(app, s.limits.max_header_bytes, s.errors)

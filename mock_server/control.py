@@ -6,13 +6,17 @@ HTTP status, 100-599, is that status; `example=NAME` answers the spec's example)
 run-time faults (latency, random errors, dropped connections), the rate limit, the task timings and a
 queue of fates for the next generate calls. It starts from `Settings` and `reset()` returns there; its
 values are the typed ones of `mock_server.values`, validated when they are built.
+
+Where the scenario lives is a `ScenarioControl`: `LocalScenario` keeps it in this process (the embedded
+server); `mock_server.sharedscenario.SharedScenario` keeps it in PostgreSQL for every replica. Either way
+the layers read the one live `Scenario` object, which the control changes in place.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode
 from mock_server.auth import tenant_id
@@ -20,9 +24,11 @@ from mock_server.errors import ApiError
 from mock_server.values import LatencyRange, Outcome, RateLimit, TaskFate, Timings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mock_server.config import Settings
 
-__all__ = ["Prefer", "Scenario", "parse_prefer"]
+__all__ = ["LocalScenario", "Prefer", "Scenario", "ScenarioControl", "parse_prefer"]
 
 _PREFER_KEYS = {"status", "code", "outcome", "error_code", "duration", "example"}
 
@@ -128,6 +134,21 @@ class Scenario:
         for item in fields(self):
             setattr(self, item.name, getattr(fresh, item.name))
 
+    def adopt(self, other: Scenario) -> None:
+        """Take `other`'s values in place, keeping this random generator (and where it is in its
+        sequence): a shared scenario read again reseeds only when a seed was set (`SharedScenario`)."""
+        for item in fields(self):
+            if item.name != "rng":
+                setattr(self, item.name, getattr(other, item.name))
+
+    @classmethod
+    def of(cls, settings: Settings, body: dict[str, Any] | None) -> Scenario:
+        """The settings' scenario with `body` (a `to_dict()`, or any partial update) merged in."""
+        scenario = cls.from_settings(settings)
+        if body:
+            scenario.merge(body)
+        return scenario
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "latency_ms": self.latency_ms.to_dict(),
@@ -183,3 +204,63 @@ class Scenario:
 
     def roll(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
+
+
+class ScenarioControl(Protocol):
+    """Where the run-time scenario lives, and every change to it (the admin API, a reload, a generate
+    taking a queued fate). `scenario` is the live object the layers read; the control changes it."""
+
+    scenario: Scenario
+
+    async def sync(self) -> None:
+        """Bring `scenario` up to date (before each API or admin request)."""
+        ...
+
+    async def put(self, changes: dict[str, Any]) -> None:
+        """Merge a partial update (all or nothing; ValueError/TypeError name the bad value)."""
+        ...
+
+    async def reset(self, tenant: str | None) -> None:
+        """Forget what is kept per process for `tenant` (everything when None, which also returns the
+        scenario to the settings')."""
+        ...
+
+    async def take_next_task(self, tenant: str) -> TaskFate | None:
+        """Pop the first queued fate for `tenant` (`Scenario.take_next_task`), at most once overall."""
+        ...
+
+
+class LocalScenario:
+    """The embedded server's scenario: in this process only.
+
+    `apply` hands the scenario's values to the parts that hold them (rate limiter, URL signer); `forget`
+    drops what the process keeps for a tenant (journal, token cache) on a reset.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        settings: Settings,
+        apply: Callable[[], None],
+        forget: Callable[[str | None], None],
+    ) -> None:
+        self.scenario = scenario
+        self.settings = settings
+        self.apply = apply
+        self.forget = forget
+
+    async def sync(self) -> None:
+        pass
+
+    async def put(self, changes: dict[str, Any]) -> None:
+        self.scenario.merge(changes)
+        self.apply()
+
+    async def reset(self, tenant: str | None) -> None:
+        self.forget(tenant)
+        if tenant is None:
+            self.scenario.restore(self.settings)
+            self.apply()
+
+    async def take_next_task(self, tenant: str) -> TaskFate | None:
+        return self.scenario.take_next_task(tenant)

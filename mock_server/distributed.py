@@ -194,6 +194,10 @@ class RemoteRunner:
     async def cancel(self, video_id: str) -> None:
         pass
 
+    async def cancel_all(self) -> None:
+        """Nothing runs here (a worker drops a task deleted meanwhile); the sweep goes on. (A reset
+        used to call `stop()`, which ended this replica's sweep for good.)"""
+
     async def end(
         self,
         video_id: str,
@@ -222,3 +226,5 @@ class RemoteRunner:
                 await self.sweep_once()
             except ServiceUnavailable as err:
                 log.warning("queue sweep skipped: %s", err)
+            except Exception:  # one unexpected failure must not end this replica's sweep for good
+                log.exception("queue sweep failed; trying again in %g s", self.sweep_seconds)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from mock_server.auth import Principal
     from mock_server.characters import Characters
-    from mock_server.control import Scenario
+    from mock_server.control import Scenario, ScenarioControl
     from mock_server.files import Signer
     from mock_server.pipeline import Validated
     from mock_server.replay import Replay
@@ -45,6 +45,7 @@ class ApiServices(CoreServices, Protocol):
     signer: Signer
     characters: Characters
     scenario: Scenario
+    control: ScenarioControl
     runner: TaskRunner
     views: VideoViews
     cache: dict[str, Any]
@@ -94,7 +95,7 @@ async def list_characters(s: ApiServices, call: Call) -> Any:
     return data
 
 
-def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
+async def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
     """The task's fate: the `Prefer` header's, else the scenario's next queued fate, else a real render."""
     fate = call.fate
     cap = s.settings.max_prefer_duration_seconds
@@ -103,7 +104,7 @@ def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
             ErrorCode.INVALID_PARAMETER,
             f"invalid parameter 'Prefer': duration={fate.duration:g} is over the limit of {cap:g} s",
         )
-    queued = s.scenario.take_next_task(tenant) if fate.outcome is None else None
+    queued = await s.control.take_next_task(tenant) if fate.outcome is None else None
     if queued is not None:
         duration = fate.duration if fate.duration is not None else queued.duration
         fate = TaskFate(queued.outcome, fate.error_code or queued.error_code, duration)
@@ -170,7 +171,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
         created_at=int(now),
         updated_at=int(now),
         plan=(s.replay.plan_for(body, now, call.base_url) if s.replay is not None else None)
-        or _plan(s, call, who.tenant, now),
+        or await _plan(s, call, who.tenant, now),
     )
     held = await s.store.create_task(task, key, body_hash, s.limits.idempotency_ttl_seconds)
     if held is not None:  # another request with this key won the race (another replica, say)

@@ -4,6 +4,8 @@ Outermost first:
 
     HeaderLimit    431 (1016) for header fields over `max_header_bytes`, before anything reads them
     Journal        records every answered request (status, catalog code, tenant, duration)
+    ScenarioSync   brings the runtime scenario up to date on API and admin requests (with a shared
+                   scenario: one round trip, and a reset made on another replica replayed here)
     Identify       parses the bearer token and resolves its tenant, once per request
     ResponseCheck  test mode: the API's answer validated against the spec (a mismatch answers 500)
     RateLimit      counts the request per tenant (else per client address); 429 over the limit;
@@ -11,7 +13,8 @@ Outermost first:
     Faults         scenario faults on API requests: latency, dropped connection, random 500
     ErrorLayer     every exception below becomes the catalog's envelope, here and nowhere else
 
-Admin, docs and spec requests are "quiet": they pass every layer but the error layer untouched.
+Admin, docs and spec requests are "quiet": they pass every layer but the error layer (and, for admin
+requests, ScenarioSync) untouched.
 """
 
 from __future__ import annotations
@@ -44,13 +47,22 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from mock_server.auth import Authenticator
-    from mock_server.control import Scenario
+    from mock_server.control import Scenario, ScenarioControl
     from mock_server.faults import FaultInjector
     from mock_server.journal import Journal
     from mock_server.pipeline import Validator
     from mock_server.ratelimit import Limiter
 
-__all__ = ["ErrorLayer", "Faults", "HeaderLimit", "Identify", "JournalLayer", "RateLimit", "ResponseCheck"]
+__all__ = [
+    "ErrorLayer",
+    "Faults",
+    "HeaderLimit",
+    "Identify",
+    "JournalLayer",
+    "RateLimit",
+    "ResponseCheck",
+    "ScenarioSync",
+]
 
 log = logging.getLogger("mock_server")
 
@@ -135,6 +147,21 @@ class Faults:
             message = "internal error injected by the mock's scenario (error_rate)"
             await self.errors.response(ApiError(ErrorCode.INTERNAL_ERROR, message))(scope, receive, send)
             return
+        await self.app(scope, receive, send)
+
+
+class ScenarioSync:
+    """Before an API or admin request, the scenario as the control holds it: outside `Identify`, so a
+    token a reset deleted on another replica is refused here too, and inside the journal, so the request
+    that follows a reset is recorded."""
+
+    def __init__(self, app: ASGIApp, control: ScenarioControl) -> None:
+        self.app = app
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith((API_PREFIX, "/__admin")):
+            await self.control.sync()
         await self.app(scope, receive, send)
 
 

@@ -130,8 +130,7 @@ async def apply_settings(
         setattr(services.settings, name, value)
     scenario = {name: live[name] for name in SCENARIO_KEYS if name in live}
     if scenario:
-        services.scenario.merge(scenario)
-        services.apply_scenario()
+        await services.control.put(scenario)
     if "audio_hosts" in live:
         hosts = live["audio_hosts"]
         services.fetcher.allowed_hosts = None if hosts is None else {h.lower() for h in hosts}

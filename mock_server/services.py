@@ -1,7 +1,8 @@
 """The composition root: every service of one mock server, built in one place by `build_services`.
 
     settings + spec -> store, auth, signer, files, characters, fetcher, render queue, callbacks,
-                       limiter, journal, scenario, task runner, views, validator, routing table
+                       limiter, journal, scenario (and its control), task runner, views, validator,
+                       routing table
 
 Nothing here does I/O but opening the store; `start()` (run by the app's lifespan) resumes unfinished
 tasks and deliveries, reads the signing secret and warms the render workers, and `aclose()` undoes it.
@@ -22,7 +23,7 @@ from mock_server.auth import Authenticator
 from mock_server.background import spawn
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
-from mock_server.control import Scenario
+from mock_server.control import LocalScenario, Scenario
 from mock_server.egress import HostPolicy
 from mock_server.errors import ApiError, Errors
 from mock_server.faults import UvicornFaultInjector
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from a2v_spec import Limits, Spec
     from mock_server.config import Settings
+    from mock_server.control import ScenarioControl
     from mock_server.distributed import CeleryQueue
     from mock_server.faults import FaultInjector
     from mock_server.fetch import LocalAudio
@@ -77,6 +79,9 @@ class Services:
     limiter: Limiter
     journal: Journal
     scenario: Scenario
+    #: Where `scenario` lives: this process (`LocalScenario`), or PostgreSQL for every replica
+    #: (`SharedScenario`); made by `build_services` once the services exist (it calls back into them).
+    control: ScenarioControl = field(init=False)
     #: `TaskRunner`, or with a broker the `RemoteRunner` that publishes to workers (same interface).
     runner: TaskRunner
     views: VideoViews
@@ -101,6 +106,7 @@ class Services:
         await self.files.sweep_staging()  # partial downloads and renders of a crashed run
         if self.settings.signing_secret is None:
             self.signer.use_secret(await self.store.secret())
+        await self.control.sync()  # a replica starting after a PUT applies it before its first request
         await self.runner.recover()
         await self.callbacks.resume()
         deadline = self.settings.task_deadline_seconds
@@ -144,21 +150,29 @@ class Services:
         self.cache.clear()  # cached answers hold URLs signed with the old lifetime
 
     async def reset(self, tenant: str | None = None) -> None:
-        """Forget one tenant's tasks, files, keys, deliveries, journal and counters (all when None)."""
+        """Forget one tenant's tasks, files, keys, deliveries, journal and counters (all when None).
+
+        The store, files and rate windows are reset here; what each process keeps (journal, token
+        cache, and for everything the scenario) through the control, which with a shared scenario
+        replays the reset on every replica (`forget`)."""
         if tenant is None:
-            await self.runner.stop()
+            await self.runner.cancel_all()
         for video_id in await self.store.delete_tenant(tenant):
             await self.runner.cancel(video_id)
             await self.files.delete(video_file(video_id))
             await self.files.delete(video_file(video_id, mask=True))
-        self.journal.reset(tenant)
         await self.limiter.areset(tenant)
+        if tenant is None:
+            await self.files.clear("videos")
+        await self.control.reset(tenant)
+
+    def forget(self, tenant: str | None) -> None:
+        """Drop what this process keeps of `tenant` (everything when None) after a reset."""
+        self.journal.reset(tenant)
         self.auth.forget()
         if tenant is None:
-            self.scenario.restore(self.settings)
-            self.apply_scenario()
             self.violations.clear()
-            await self.files.clear("videos")
+            self.cache.clear()
 
 
 def own_audio(signer: Signer, files: FileStore) -> LocalAudio:
@@ -284,6 +298,12 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         else Replay.load(settings.replay_dir, settings.replay_speed),
     )
     services.broker = broker
+    if settings.store is not None:
+        from mock_server.sharedscenario import SharedScenario
+
+        services.control = SharedScenario(pg, scenario, settings, services.apply_scenario, services.forget)
+    else:
+        services.control = LocalScenario(scenario, settings, services.apply_scenario, services.forget)
     _observe(services, store, files, broker)
     services.apply_scenario()
     return services

@@ -2,8 +2,9 @@
 
 Each counted request is one upsert in PostgreSQL (`PostgresStore.rate_hit`), so N replicas behind a load
 balancer enforce one limit per key, exactly: the row lock orders concurrent requests, and the database
-clock starts and ends windows. `configure()` changes this replica's limit only (the config file gives all
-replicas the same); it leaves the shared windows alone, since a replica starting must not reset them.
+clock starts and ends windows. `configure()` sets this replica's limit; every replica calls it with the
+shared scenario's (`sharedscenario`), and it leaves the shared windows alone, since a replica starting
+must not reset them.
 
 With no limit set, requests are still counted, against the `UNLIMITED` allowance, as the embedded
 `RateLimiter` counts them: `X-Ratelimit-Left` is "requests left in the current window" and must drop by

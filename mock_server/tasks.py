@@ -48,6 +48,10 @@ log = logging.getLogger("mock_server")
 _FETCHED = 5
 
 
+class _Gone(Exception):
+    """The task ended or was deleted while its runner waited (forced through the admin API, a reset)."""
+
+
 class TaskRunner:
     def __init__(
         self,
@@ -60,6 +64,7 @@ class TaskRunner:
         queue: RenderQueue,
         files: FileStore,
         on_end: Callable[[Task], None],
+        watch_seconds: float | None = None,
     ) -> None:
         self.settings = settings
         self.limits = limits
@@ -69,6 +74,10 @@ class TaskRunner:
         self.queue = queue
         self.files = files
         self.on_end = on_end
+        #: How often a planned wait checks that its task is still unfinished. A worker's runner needs it:
+        #: nobody can `cancel()` it from the API, and without it a task forced to end (or deleted by a
+        #: reset) held the worker until its planned time passed. None: `cancel()` stops the wait.
+        self.watch_seconds = watch_seconds
         self.running: dict[str, asyncio.Task[None]] = {}
         #: Endings the store could not record (a full disk): the watchdog records them when it can.
         self._unended: dict[str, tuple[Status, tuple[ErrorCode, str] | None, float | None]] = {}
@@ -143,6 +152,10 @@ class TaskRunner:
 
     async def stop(self) -> None:
         """Cancel running tasks (they stay unfinished in the store and resume on the next start)."""
+        await self.cancel_all()
+
+    async def cancel_all(self) -> None:
+        """Cancel every running task (a reset deletes them); the watchdog keeps running."""
         runners = list(self.running.values())
         for runner in runners:
             runner.cancel()
@@ -243,6 +256,8 @@ class TaskRunner:
                 raise TimeoutError
             async with asyncio.timeout(remaining):
                 await self._process(task)
+        except _Gone:
+            log.info("task %s ended or was deleted while it waited; dropped", video_id)
         except TimeoutError:
             error = (ErrorCode.TASK_TIMED_OUT, _timed_out(self.settings.task_deadline_seconds))
             await self._finish(video_id, Status.ERROR, error)
@@ -264,21 +279,25 @@ class TaskRunner:
         finally:
             self.files.staging(f"{video_id}.audio").unlink(missing_ok=True)
 
-    async def _wait_until(
-        self, deadline: float, video_id: str | None = None, p0: int = 1, p1: int = 1
-    ) -> None:
-        """Sleep until `deadline` (wall clock); with a video, move its progress from p0 towards p1."""
-        start = time.time()
+    async def _wait_until(self, deadline: float, video_id: str, p0: int = 1, p1: int = 1) -> None:
+        """Sleep until `deadline` (wall clock), moving the video's progress from p0 towards p1; with
+        `watch_seconds`, raise `_Gone` once the task has ended or is deleted."""
+        start = checked = time.time()
         span = max(deadline - start, 1e-9)
         while (now := time.time()) < deadline:
-            if video_id is not None and p1 > p0:
+            if p1 > p0:
                 await self.store.set_progress(video_id, p0 + int((p1 - p0) * (now - start) / span))
+            if self.watch_seconds is not None and now - checked >= self.watch_seconds:
+                checked = now
+                current = await self.store.get_task(video_id)
+                if current is None or current.terminal:
+                    raise _Gone(video_id)
             await asyncio.sleep(min(0.1, deadline - now))
 
     async def _process(self, task: Task) -> None:
         plan = task.plan
         if task.status is Status.PENDING:
-            await self._wait_until(plan.accepted_at + plan.timings.pending_seconds)
+            await self._wait_until(plan.accepted_at + plan.timings.pending_seconds, task.video_id)
             moved = await self.store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
             if moved is not None:
                 task_event("started", task.video_id, task.tenant)

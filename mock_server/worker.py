@@ -177,6 +177,7 @@ class WorkerContext:
                 queue=self.queue,
                 files=self.files,
                 on_end=lambda task: None,  # the store's outbox carries the callback
+                watch_seconds=0.5,  # a task forced to end or reset meanwhile frees this worker soon
             )
 
         self.runner = self.portal.call(build)

@@ -55,6 +55,21 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    # 2: the runtime scenario every replica applies (`mock_server.sharedscenario`): one row whose
+    # version changes with every change, and the resets the replicas replay on their own state.
+    (
+        2,
+        """
+        CREATE TABLE scenario (
+            id BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (id), version BIGINT NOT NULL, body JSONB,
+            seeded BIGINT NOT NULL
+        );
+        INSERT INTO scenario VALUES (TRUE, 0, NULL, 0);
+        CREATE TABLE scenario_resets (
+            version BIGINT PRIMARY KEY, tenant TEXT, at DOUBLE PRECISION NOT NULL
+        );
+        """,
+    ),
     (
         3,
         # Fair render turns (mock_server/store/pgfair.py): `queued` orders a tenant's tasks first come first

@@ -15,6 +15,8 @@ committed before the caller answers), plus what replicas must agree on:
 - `count_unfinished(tenant)` gives the queue size overall or of one tenant (its share);
 - `claim_render()` gives a worker's render message the fairest waiting task of the whole cluster
   (`pgfair`: round-robin over tenants, first come first served within one).
+- `scenario_since(version)` tells a replica, in one round trip, whether the shared runtime scenario
+  changed, and `update_scenario()` / `reset_scenario()` change it under its row lock.
 
 Connections come from a `psycopg_pool.ConnectionPool` in autocommit mode; multi-statement work uses an
 explicit transaction. A lost server connection raises `StoreUnavailable` (the API answers 503); the pool
@@ -53,7 +55,14 @@ from mock_server.values import Plan
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
 
-__all__ = ["OUTBOX_CHANNEL", "OUTBOX_LISTENER", "PostgresStore", "RateHit", "StoreUnavailable"]
+__all__ = [
+    "OUTBOX_CHANNEL",
+    "OUTBOX_LISTENER",
+    "PostgresStore",
+    "RateHit",
+    "ScenarioState",
+    "StoreUnavailable",
+]
 
 T = TypeVar("T")
 
@@ -134,7 +143,10 @@ class PostgresStore:
         )
 
     async def open(self) -> PostgresStore:
-        """Connect (waiting up to `timeout`) and apply missing migrations; done once, on first use."""
+        """Connect (waiting up to `timeout`) and apply missing migrations; done once, on first use.
+
+        The store counts as open only once migrated: a statement that comes meanwhile (a background
+        loop starting beside the first request) waits for the lock instead of meeting missing tables."""
         async with self._open_lock:
             if self._opened:
                 return self
@@ -143,10 +155,13 @@ class PostgresStore:
             except psycopg_pool.PoolTimeout as err:
                 await self.pool.close()
                 raise StoreUnavailable(f"PostgreSQL at {self.path} is not reachable: {err}") from err
-            self._opened = True
             if self.migrate_schema:
-                async with self._conn() as conn:
-                    await migrate(conn)
+                try:
+                    async with self.pool.connection() as conn:
+                        await migrate(conn)
+                except (psycopg.OperationalError, psycopg_pool.PoolTimeout) as err:
+                    raise StoreUnavailable(f"the store at {self.path} is unavailable: {err}") from err
+            self._opened = True
         return self
 
     async def aclose(self) -> None:
@@ -562,6 +577,79 @@ class PostgresStore:
             await self._run("DELETE FROM ratelimit")
         else:
             await self._run("DELETE FROM ratelimit WHERE key = ANY(%s)", (list(keys),))
+
+    # --- the shared runtime scenario (mock_server.sharedscenario) ---
+    async def scenario_since(self, version: int) -> ScenarioState | None:
+        """The shared scenario, or None when its version is still `version`: one round trip either way
+        (the body and the resets since `version` are only read when the version moved)."""
+        row = await self._one(
+            """
+            SELECT version, seeded,
+                CASE WHEN version <> %(v)s THEN body END AS body,
+                CASE WHEN version <> %(v)s THEN (
+                    SELECT coalesce(jsonb_agg(jsonb_build_array(r.version, r.tenant) ORDER BY r.version),
+                                    '[]'::jsonb)
+                    FROM scenario_resets r WHERE r.version > %(v)s
+                ) END AS resets
+            FROM scenario
+            """,
+            {"v": version},
+        )
+        if row is None:  # the migration made the row; nothing deletes it
+            raise StoreUnavailable(f"the store at {self.path} has no scenario row")
+        if int(row["version"]) == version:
+            return None
+        resets = [(int(v), t) for v, t in row["resets"] or []]
+        return ScenarioState(int(row["version"]), int(row["seeded"]), row["body"], resets)
+
+    async def update_scenario(self, change: Callable[[Any], tuple[Any, bool] | None]) -> bool:
+        """Change the shared scenario's body under its row lock: `change(body)` returns None (no change)
+        or `(new body, reseed)`; an exception from it rolls back. Returns whether it changed."""
+        async with self._conn() as conn, conn.transaction():
+            self.round_trips += 3  # BEGIN, the locked read, COMMIT
+            cursor = await conn.execute("SELECT body FROM scenario FOR UPDATE")
+            row = await cursor.fetchone()
+            changed = change(None if row is None else row["body"])
+            if changed is None:
+                return False
+            body, reseed = changed
+            self.round_trips += 1
+            await conn.execute(
+                "UPDATE scenario SET body = %s, version = version + 1,"
+                " seeded = CASE WHEN %s THEN version + 1 ELSE seeded END",
+                (None if body is None else Jsonb(body), reseed),
+            )
+        return True
+
+    async def reset_scenario(self, tenant: str | None, keep: int = 1000) -> None:
+        """Record a reset for every replica to replay (`tenant` None: everything, which also returns the
+        scenario to the settings' and reseeds). The newest `keep` resets are kept."""
+        async with self._conn() as conn, conn.transaction():
+            self.round_trips += 5
+            cursor = await conn.execute(
+                "UPDATE scenario SET version = version + 1,"
+                " body = CASE WHEN %(all)s THEN NULL ELSE body END,"
+                " seeded = CASE WHEN %(all)s THEN version + 1 ELSE seeded END RETURNING version",
+                {"all": tenant is None},
+            )
+            row = await cursor.fetchone()
+            assert row is not None  # the migration made the row; nothing deletes it
+            await conn.execute(
+                f"INSERT INTO scenario_resets VALUES (%s, %s, {_NOW_SQL})", (row["version"], tenant)
+            )
+            await conn.execute(
+                "DELETE FROM scenario_resets WHERE version <= %s", (int(row["version"]) - keep,)
+            )
+
+
+class ScenarioState:
+    """The shared scenario as one replica reads it: its version, the version of its last reseed, its
+    body (None: the settings' scenario) and the resets `(version, tenant)` since the reader's version."""
+
+    __slots__ = ("body", "resets", "seeded", "version")
+
+    def __init__(self, version: int, seeded: int, body: Any, resets: list[tuple[int, str | None]]) -> None:
+        self.version, self.seeded, self.body, self.resets = version, seeded, body, resets
 
 
 def _where(**filters: str | None) -> tuple[str, list[Any]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -70,11 +72,19 @@ def server() -> Iterator[RunningServer]:
         assert running.mock.violations == [], "responses that did not match the spec"
 
 
+@dataclass(frozen=True)
+class Scaled:
+    """A running scaled-out mock: `url` is its balancer's, `replicas` the replicas' own URLs."""
+
+    url: str
+    replicas: list[str]
+
+
 @pytest.fixture(scope="module")
-def scaled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The scaled-out mock as deployed, for the API tests' third transport: two `a2v-mock serve`
-    replicas and two `a2v-mock worker`s as processes on PostgreSQL, RabbitMQ and S3 (moto), behind a
-    balancer that sends each request to the next replica. Yields the balancer's URL."""
+def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
+    """The scaled-out mock as deployed: two `a2v-mock serve` replicas and two `a2v-mock worker`s as
+    processes on PostgreSQL, RabbitMQ and S3 (moto), behind a balancer that sends each request to the
+    next replica. One per module (it takes seconds to start); tests that change shared state reset it."""
     import os
 
     import yaml
@@ -106,9 +116,50 @@ def scaled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 cluster.start_replica()
                 cluster.start_worker()
             with round_robin(cluster.urls) as balancer:
-                yield balancer
+                yield Scaled(balancer, cluster.urls)
         finally:
             cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def scaled_server(scaled_cluster: Scaled) -> str:
+    """The balancer's URL of the module's scaled-out mock."""
+    return scaled_cluster.url
+
+
+#: The parameter that runs a test against the scaled-out mock too (slow: it starts a cluster).
+SCALED = pytest.param("scaled", marks=pytest.mark.slow)
+
+
+def is_scaled(request: pytest.FixtureRequest) -> bool:
+    """Whether this test runs against the scaled-out mock (its `front_client`/`mock` parameter)."""
+    return _scaled(request.node)
+
+
+def _scaled(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "scaled" in callspec.params.values()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` a module's scaled tests share one xdist worker, so they share the one
+    cluster its module-scoped fixture starts (instead of one cluster per worker)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and _scaled(item):
+            item.add_marker(pytest.mark.xdist_group(f"scaled:{item.nodeid.split('::')[0]}"))
+
+
+@pytest.fixture(params=["socket", SCALED])
+def front_client(request: pytest.FixtureRequest, token: str) -> Iterator[httpx.Client]:
+    """A client with a fresh token to the mock's front door: the embedded server over a socket, or the
+    scaled-out mock's balancer (each request to the next replica)."""
+    if request.param == "socket":
+        base_url = request.getfixturevalue("server").base_url
+    else:
+        base_url = request.getfixturevalue("scaled_server")
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as c:
+        yield c
 
 
 @pytest.fixture

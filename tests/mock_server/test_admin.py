@@ -1,4 +1,9 @@
-"""The admin API: reset, journal, scenario (faults, rate limit, timings, next tasks), tasks, auth."""
+"""The admin API: reset, journal, scenario (faults, rate limit, timings, next tasks), tasks, auth.
+
+Each `mock` test runs on an in-process mock of its own and on the scaled-out mock (two replicas behind a
+round-robin balancer, reset after each test): the scenario, resets, next tasks and forced statuses are
+shared, so a change made through one replica holds on every replica (`replicas` calls each directly).
+"""
 
 from __future__ import annotations
 
@@ -15,19 +20,41 @@ from mock_server.faults import DroppedConnection
 from mock_server.redact import tenant_label
 from mock_server.testing import app_client, run_server
 
-from .conftest import TEST_SETTINGS, AudioHost, wait_for
+from .conftest import SCALED, TEST_SETTINGS, AudioHost, Scaled, is_scaled, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
 
-@pytest.fixture
-def mock(tmp_path: Path) -> Iterator[httpx.Client]:
-    """An in-process mock of its own (these tests change the scenario)."""
-    settings = Settings(data_dir=tmp_path, prewarm=False, **TEST_SETTINGS)
-    with app_client(create_app(settings)) as client:
+@pytest.fixture(params=["embedded", SCALED])
+def mock(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[httpx.Client]:
+    """An in-process mock of its own, or the module's scaled-out mock through its balancer, reset
+    first (these tests change the scenario)."""
+    if request.param == "embedded":
+        settings = Settings(data_dir=tmp_path, prewarm=False, **TEST_SETTINGS)
+        with app_client(create_app(settings)) as client:
+            yield client
+        return
+    scaled: Scaled = request.getfixturevalue("scaled_cluster")
+    with httpx.Client(base_url=scaled.url, timeout=30) as client:
+        assert client.post("/__admin/reset").status_code == 200  # as fresh as an embedded mock
         yield client
+
+
+@pytest.fixture
+def replicas(request: pytest.FixtureRequest, mock: httpx.Client) -> Iterator[list[httpx.Client]]:
+    """Every server behind `mock`, each called directly: the mock itself when embedded."""
+    if not is_scaled(request):
+        yield [mock]
+        return
+    scaled: Scaled = request.getfixturevalue("scaled_cluster")
+    clients = [httpx.Client(base_url=url, timeout=30) for url in scaled.replicas]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            client.close()
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -49,7 +76,8 @@ def put_scenario(client: httpx.Client, **changes: Any) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
-def test_journal_records_and_filters(mock: httpx.Client) -> None:
+def test_journal_records_and_filters(replicas: list[httpx.Client]) -> None:
+    mock = replicas[0]  # the journal is kept per replica: scaled out, this test talks to one directly
     mock.get("/v1/a2v/character.list", headers=bearer("a"))
     mock.get("/v1/a2v/video.get", params={"video_id": "x"}, headers=bearer("b"))
     mock.get("/v1/ping")
@@ -66,6 +94,7 @@ def test_journal_records_and_filters(mock: httpx.Client) -> None:
 
 
 def test_journal_is_bounded(tmp_path: Path) -> None:
+    """Embedded only: it needs a server of its own with a small journal."""
     settings = Settings(data_dir=tmp_path, prewarm=False, journal_size=3, **TEST_SETTINGS)
     with app_client(create_app(settings)) as client:
         for _ in range(5):
@@ -73,7 +102,9 @@ def test_journal_is_bounded(tmp_path: Path) -> None:
         assert len(client.get("/__admin/journal").json()["data"]) == 3
 
 
-def test_reset_one_tenant_or_everything(mock: httpx.Client, audio_host: AudioHost) -> None:
+def test_reset_one_tenant_or_everything(
+    mock: httpx.Client, replicas: list[httpx.Client], audio_host: AudioHost
+) -> None:
     kept = generate(mock, audio_host, "keep")
     gone = generate(mock, audio_host, "drop")
     assert mock.post("/__admin/reset", json={"tenant": "drop"}).status_code == 200
@@ -91,10 +122,32 @@ def test_reset_one_tenant_or_everything(mock: httpx.Client, audio_host: AudioHos
         == 20002
     )
     assert mock.get("/__admin/scenario").json()["data"]["error_rate"] == 0.0
-    assert [e["path"] for e in mock.get("/__admin/journal").json()["data"]] == ["/v1/a2v/video.get"]
+    # Journals are per replica, and a reset clears every one of them: together they hold the one call.
+    journals = [e["path"] for r in replicas for e in r.get("/__admin/journal").json()["data"]]
+    assert journals == ["/v1/a2v/video.get"]
 
 
-def test_scenario_merges_and_validates(mock: httpx.Client) -> None:
+def test_a_reset_forgets_login_tokens_on_every_replica(
+    mock: httpx.Client, replicas: list[httpx.Client]
+) -> None:
+    """A reset deletes the tenant's login tokens; a replica that had the token cached forgets it too
+    (open mode then takes it as a plain token, its own tenant)."""
+    login = mock.post("/v1/auth/account.login", json={"username": "reset-me", "password": "pw"})
+    token = login.json()["data"]["access_token"]
+
+    def tenants_seen() -> list[str]:
+        seen = []
+        for replica in replicas:
+            assert replica.get("/v1/a2v/video.list", headers=bearer(token)).status_code == 200
+            seen.append(replica.get("/__admin/journal").json()["data"][-1]["tenant"])
+        return seen
+
+    assert tenants_seen() == ["user:reset-me"] * len(replicas)  # each replica now holds it in its cache
+    assert mock.post("/__admin/reset", json={"tenant": "user:reset-me"}).status_code == 200
+    assert tenants_seen() == [tenant_id(token)] * len(replicas)
+
+
+def test_scenario_merges_and_validates(mock: httpx.Client, replicas: list[httpx.Client]) -> None:
     first = put_scenario(mock, timings={"pending_seconds": 2})
     assert first["timings"] == {"pending_seconds": 2.0, "in_progress_seconds": 0.0}
     second = put_scenario(mock, timings={"in_progress_seconds": 1}, seed=7)
@@ -111,7 +164,8 @@ def test_scenario_merges_and_validates(mock: httpx.Client) -> None:
         response = mock.put("/__admin/scenario", json=bad)
         assert response.status_code == 400, bad
         assert response.json()["code"] == 1003
-    assert mock.get("/__admin/scenario").json()["data"] == second
+    for replica in replicas:  # scaled out: the PUTs went to either replica, every replica holds both
+        assert replica.get("/__admin/scenario").json()["data"] == second
 
 
 def test_url_ttl_scenario_signs_expired_urls_until_reset(mock: httpx.Client) -> None:
@@ -130,26 +184,31 @@ def test_url_ttl_scenario_signs_expired_urls_until_reset(mock: httpx.Client) -> 
     assert preview_status() == (200, None)
 
 
-def test_latency(mock: httpx.Client) -> None:
+def test_latency(mock: httpx.Client, replicas: list[httpx.Client]) -> None:
     put_scenario(mock, latency_ms={"min": 150, "max": 150})
-    started = time.monotonic()
-    mock.get("/v1/ping")
-    assert time.monotonic() - started >= 0.15
+    for replica in replicas:
+        started = time.monotonic()
+        replica.get("/v1/ping")
+        assert time.monotonic() - started >= 0.15
 
 
-def test_error_rate_and_drop_rate(mock: httpx.Client) -> None:
+def test_error_rate_and_drop_rate(mock: httpx.Client, replicas: list[httpx.Client]) -> None:
     put_scenario(mock, error_rate=1.0)
-    response = mock.get("/v1/a2v/character.list", headers=bearer("e"))
-    assert response.status_code == 500
-    assert response.json()["code"] == 1500
+    for replica in replicas:
+        response = replica.get("/v1/a2v/character.list", headers=bearer("e"))
+        assert response.status_code == 500
+        assert response.json()["code"] == 1500
     put_scenario(mock, error_rate=0.0, drop_rate=1.0)
-    with pytest.raises(DroppedConnection):
-        mock.get("/v1/ping")
+    for replica in replicas:  # in-process the drop is raised; over a socket the connection closes
+        with pytest.raises((DroppedConnection, httpx.TransportError)):
+            replica.get("/v1/ping")
     put_scenario(mock, drop_rate=0.0)
-    assert mock.get("/v1/ping").status_code == 200
+    for replica in replicas:
+        assert replica.get("/v1/ping").status_code == 200
 
 
 def test_drop_rate_closes_a_real_connection() -> None:
+    """Embedded over a socket (the scaled variant of the test above drops the replicas' connections)."""
     with run_server(**TEST_SETTINGS, prewarm=False) as server:
         httpx.put(f"{server.base_url}/__admin/scenario", json={"drop_rate": 1.0})
         with pytest.raises(httpx.TransportError):
@@ -228,7 +287,24 @@ def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHos
     assert video["progress"] == 40
 
 
+def test_a_task_forced_to_end_while_it_waits_frees_its_worker(
+    mock: httpx.Client, audio_host: AudioHost
+) -> None:
+    """Scaled out, a worker holds one task at a time; forced to end (or deleted), a waiting task lets
+    its worker go at once, and a task sent next runs without waiting out the others' pending time."""
+    put_scenario(mock, timings={"pending_seconds": 0, "in_progress_seconds": 120})
+    waiting = [generate(mock, audio_host, "w") for _ in range(2)]
+    for video_id in waiting:  # in progress: a worker holds it (one each)
+        wait_for(_as(mock, "w"), video_id, ("in_progressing",))
+    for video_id in waiting:
+        forced = mock.post(f"/__admin/tasks/{video_id}", json={"status": "error", "error_code": 10001})
+        assert forced.json()["data"]["status"] == "error"
+    put_scenario(mock, timings={"in_progress_seconds": 0})
+    assert wait_for(_as(mock, "w"), generate(mock, audio_host, "w"), timeout=60)["status"] == "finished"
+
+
 def test_admin_key(tmp_path: Path) -> None:
+    """Embedded only: it needs a server of its own with an admin key."""
     settings = Settings(data_dir=tmp_path, prewarm=False, admin_key="root", **TEST_SETTINGS)
     with app_client(create_app(settings)) as client:
         denied = client.get("/__admin/journal")

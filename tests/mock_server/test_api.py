@@ -17,7 +17,7 @@ from mock_server.ratelimit import UNLIMITED, RateLimiter, Window
 from mock_server.testing import RunningServer, app_client
 from mock_server.values import Timings
 
-from .conftest import TEST_SETTINGS, AudioHost, wait_for
+from .conftest import SCALED, TEST_SETTINGS, AudioHost, wait_for
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,7 +33,7 @@ def inprocess(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client
         yield client
 
 
-@pytest.fixture(params=["inprocess", "socket", "scaled"])
+@pytest.fixture(params=["inprocess", "socket", SCALED])
 def api(request: pytest.FixtureRequest, token: str) -> Iterator[httpx.Client]:
     """A client with a fresh token: in-process, over a socket, and to the scaled-out mock (replicas and
     workers on PostgreSQL, RabbitMQ and S3, each request to the next replica)."""

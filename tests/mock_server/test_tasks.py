@@ -1,4 +1,8 @@
-"""The task lifecycle with real downloads and renders: success, every audio failure, deadlines, load."""
+"""The task lifecycle with real downloads and renders: success, every audio failure, deadlines, load.
+
+`client` is the embedded server over a socket and the scaled-out mock (replicas and workers behind a
+balancer); tests that need a server of their own settings stay embedded.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +23,12 @@ from .conftest import TEST_SETTINGS, AudioHost, Generate, wait_for
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from mock_server.testing import RunningServer
-
 ORDER = {"pending": 0, "in_progressing": 1, "finished": 2, "error": 2}
+
+
+@pytest.fixture
+def client(front_client: httpx.Client) -> httpx.Client:
+    return front_client
 
 
 def _streams(data: bytes, tmp_path: Path, name: str) -> tuple[int, float, bool]:
@@ -121,6 +128,7 @@ def test_audio_is_recognised_by_content_not_extension(client: httpx.Client, gene
 
 
 def test_a_task_past_its_deadline_ends_with_10007(tmp_path: Path, audio_host: AudioHost) -> None:
+    """Embedded only: it needs a server of its own with a short deadline."""
     settings = Settings(data_dir=tmp_path, prewarm=False, task_deadline_seconds=0.3, **TEST_SETTINGS)
     body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
     with app_client(create_app(settings), headers={"Authorization": "Bearer d"}) as client:
@@ -130,29 +138,34 @@ def test_a_task_past_its_deadline_ends_with_10007(tmp_path: Path, audio_host: Au
 
 
 @pytest.mark.slow
-def test_fifty_concurrent_generates_all_finish(audio_host: AudioHost, token: str) -> None:
-    """Fifty tasks at once all end finished. The module's 1 s fetch timeout (there to make /slow fail
-    fast) is too tight for fifty downloads on a loaded machine, so this server gets the spec's own."""
+@pytest.mark.parametrize("where", ["embedded", pytest.param("scaled", marks=pytest.mark.slow)])
+def test_fifty_concurrent_generates_all_finish(
+    request: pytest.FixtureRequest, where: str, audio_host: AudioHost, token: str
+) -> None:
+    """Fifty tasks at once all end finished. The module's 3 s fetch timeout (there to make /slow fail
+    fast) is too tight for fifty downloads at once on a loaded machine, so the embedded server gets the
+    spec's own; scaled out, each of the two workers downloads one audio at a time."""
+    if where == "scaled":
+        _fifty_generates(request.getfixturevalue("scaled_server"), audio_host, token)
+        return
     settings = {**TEST_SETTINGS, "limits": {**TEST_SETTINGS["limits"], "audio_fetch_timeout_seconds": 30.0}}
     with run_server(**settings) as server:
-        _fifty_generates(server, audio_host, token)
+        _fifty_generates(server.base_url, audio_host, token)
 
 
-def _fifty_generates(server: RunningServer, audio_host: AudioHost, token: str) -> None:
+def _fifty_generates(base_url: str, audio_host: AudioHost, token: str) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
 
     def submit(_: int) -> str:
-        response = httpx.post(
-            f"{server.base_url}/v1/a2v/video.generate", json=body, headers=headers, timeout=30
-        )
+        response = httpx.post(f"{base_url}/v1/a2v/video.generate", json=body, headers=headers, timeout=30)
         assert response.status_code == 200, response.text
         return str(response.json()["data"]["video_id"])
 
     with ThreadPoolExecutor(16) as pool:
         ids = list(pool.map(submit, range(50)))
     assert len(set(ids)) == 50
-    with httpx.Client(base_url=server.base_url, headers=headers, timeout=10) as client:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10) as client:
         videos: list[dict[str, Any]] = [wait_for(client, video_id, timeout=90) for video_id in ids]
         assert [v.get("error") for v in videos if v["status"] != "finished"] == []
         assert client.get("/v1/a2v/video.list", params={"status": "finished"}).json()["data"]["total"] == 50

@@ -354,3 +354,18 @@ async def test_a_reset_forgets_the_tenants_turns(pg: PostgresStore) -> None:
     for name in ("b1", "a1"):
         await pg.insert_task(tasks[name])
     assert await _claims(pg, tasks, ["m2"]) == ["a1"]  # a's turn forgotten: never served goes first
+
+
+async def test_statements_wait_for_the_migrations_of_a_fresh_database(pg_dsn: str) -> None:
+    """Statements arriving while the first one opens and migrates the store wait for the migrations
+    (a replica's sweep meeting 'relation "tasks" does not exist' ended it for good)."""
+    store = PostgresStore(pg_dsn)
+    try:
+        first = asyncio.create_task(store.count_unfinished())
+        others = []
+        while not first.done():
+            others.append(asyncio.create_task(store.count_unfinished()))
+            await asyncio.sleep(0.001)
+        assert await asyncio.gather(first, *others) == [0] * (len(others) + 1)
+    finally:
+        await store.aclose()
