@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl
 
 import anyio
 
-from mock_server.auth import Authenticator
+from mock_server.auth import Authenticator, tenant_id
 from mock_server.background import spawn
 from mock_server.callbacks import CallbackSender
 from mock_server.characters import Characters
@@ -251,7 +251,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         callbacks = OutboxDeliverer(settings, pg, views, policy(settings.callback_hosts))
         limiter = SharedRateLimiter(pg, scenario.rate_limit)
     else:
-        store = SqliteStore(data_dir)
+        store = SqliteStore(data_dir, tenant_of=tenant_id)
         callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
         limiter = RateLimiter(scenario.rate_limit)
     runner: Any = TaskRunner(

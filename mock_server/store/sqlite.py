@@ -91,7 +91,9 @@ def _storage_errors(cls: type[_T]) -> type[_T]:
 class SqliteStore:
     """The database file `<data_dir>/mock.sqlite3`."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, tenant_of: Callable[[str], str] | None = None) -> None:
+        """`tenant_of` derives a tenant id from a token (`auth.tenant_id`): given, the tenants of a data
+        directory written by a version that kept raw tokens as tenant ids are derived once, at open."""
         private_dir(data_dir)
         # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
         self.path = private_file(data_dir / "mock.sqlite3")
@@ -100,6 +102,32 @@ class SqliteStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        if tenant_of is not None:
+            self._derive_tenants(tenant_of)
+
+    def _derive_tenants(self, tenant_of: Callable[[str], str]) -> None:
+        """Versions before derived tenant ids stored an API key's or open-mode token's tasks under the
+        token itself (`tasks.tenant == tasks.token`); rename them to the derived id, with their keys and
+        deliveries, so upgrading loses no one's videos. Once per database, in one transaction; a new
+        database is only marked."""
+        if self.db.execute("SELECT 1 FROM meta WHERE key='tenant_ids'").fetchone():
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            raw = [
+                row[0] for row in self.db.execute("SELECT DISTINCT tenant FROM tasks WHERE tenant = token")
+            ]
+            for token in raw:
+                derived = tenant_of(token)
+                for table in ("tasks", "idempotency", "callbacks"):
+                    self.db.execute(f"UPDATE {table} SET tenant=? WHERE tenant=?", (derived, token))
+            self.db.execute("INSERT INTO meta VALUES ('tenant_ids', 'derived')")
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        if raw:
+            log.info("store: %d tenant(s) kept under their raw token renamed to derived ids", len(raw))
 
     async def aclose(self) -> None:
         self.db.close()
