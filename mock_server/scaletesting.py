@@ -263,8 +263,11 @@ def round_robin(backends: list[str]) -> Iterator[str]:
         answer = await clients[0].request(request.method, url, headers=headers, content=await request.body())
         kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in hop]
         response = Response(answer.content, status_code=answer.status_code)
+        # A HEAD answer has no body but keeps the length the replica announced.
+        head = request.method == "HEAD"
+        length = answer.headers.get("content-length", "0") if head else len(answer.content)
         response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept] + [
-            (b"content-length", str(len(answer.content)).encode())
+            (b"content-length", str(length).encode())
         ]
         return response
 

@@ -215,14 +215,17 @@ class S3FileStore:
         if_range = request.headers.get("if-range")
         if header and (not if_range or if_range.strip() == etag):
             parsed = _parse_range(header, size)
-            if parsed is None:
+            if parsed == 416:
                 headers["Content-Range"] = f"bytes */{size}"
                 body = envelope_bytes(
-                    ErrorCode.INVALID_PARAMETER, "invalid parameter 'Range': Range not satisfiable"
+                    ErrorCode.RANGE_NOT_SATISFIABLE, "invalid parameter 'Range': Range not satisfiable"
                 )
-                return Response(
-                    body, status_code=416, headers={**headers, "Content-Type": "application/json"}
+                return Response(body, 416, headers={**headers, "Content-Type": "application/json"})
+            if isinstance(parsed, int):
+                body = envelope_bytes(
+                    ErrorCode.INVALID_PARAMETER, "invalid parameter 'Range': malformed Range header"
                 )
+                return Response(body, 400, headers={"Content-Type": "application/json"})
             start, end, status = parsed[0], parsed[1], 206
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         length = max(0, end - start + 1)
@@ -249,17 +252,21 @@ def _status(err: botocore.exceptions.ClientError) -> int:
     return int(err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """(start, end) inclusive of a single `bytes=` range, or None when it cannot be satisfied."""
+def _parse_range(header: str, size: int) -> tuple[int, int] | int:
+    """(start, end) inclusive of the first `bytes=` range, or the status of its refusal as the local
+    store's `FileResponse` gives it: 400 for a malformed header, 416 for a range past the object."""
     match = _RANGE.match(header.split(",")[0].strip())
-    if not match or (not match.group(1) and not match.group(2)) or size == 0:
-        return None
+    if not match or (not match.group(1) and not match.group(2)):
+        return 400
     first, last = match.group(1), match.group(2)
+    if first and last and int(last) < int(first):
+        return 400
+    if size == 0:
+        return 416
     if not first:
         suffix = int(last)
-        return None if suffix == 0 else (max(0, size - suffix), size - 1)
+        return 416 if suffix == 0 else (max(0, size - suffix), size - 1)
     start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        return None
-    return start, min(end, size - 1)
+    if start >= size:
+        return 416
+    return start, min(int(last) if last else size - 1, size - 1)

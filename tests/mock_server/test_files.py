@@ -1,4 +1,8 @@
-"""Signed result URLs: expiry, tampering, Range, ETag, content types, absolute URLs."""
+"""Signed result URLs: expiry, tampering, Range, ETag, content types, absolute URLs.
+
+The tests that only speak HTTP also run against the scaled-out mock (`front_client`: files streamed from
+the object store by whichever replica answers); the others read the embedded server's signer.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from starlette.routing import Route
 from mock_server.files import LocalFileStore, Signer
 from mock_server.testing import app_client
 
-from .conftest import Generate, wait_for
+from .conftest import AudioHost, Generate, wait_for
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,6 +35,18 @@ def video(client: httpx.Client, generate: Generate) -> dict[str, object]:
     return found
 
 
+@pytest.fixture
+def front_video(front_client: httpx.Client, audio_host: AudioHost) -> dict[str, object]:
+    """A finished video of the embedded server or of the scaled-out mock (`front_client`'s)."""
+    response = front_client.post(
+        "/v1/a2v/video.generate", json={"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
+    )
+    assert response.status_code == 200, response.text
+    found = wait_for(front_client, response.json()["data"]["video_id"], timeout=60)
+    assert found["status"] == "finished"
+    return found
+
+
 def test_signer_round_trip() -> None:
     signer = Signer("k", ttl=60)
     url, expires = signer.url("http://h:1", "/files/videos/a.mp4", now=1000)
@@ -40,18 +56,29 @@ def test_signer_round_trip() -> None:
     assert Signer("other", 60).signature("/files/videos/a.mp4", 1060) != query["Signature"][0]
 
 
-@pytest.mark.parametrize(
-    ("header", "status", "content_range"),
-    [
-        ("bytes=0-9", 206, "bytes 0-9/100"),
-        ("bytes=5-", 206, "bytes 5-99/100"),
-        ("bytes=-10", 206, "bytes 90-99/100"),
-        ("bytes=90-200", 206, "bytes 90-99/100"),
-        ("bytes=100-", 416, "bytes */100"),
-        ("bytes=9-3", 400, None),
-        ("items=0-1", 400, None),
-    ],
-)
+#: Range headers on a 100-byte file and what every file store answers (status, Content-Range).
+RANGE_CASES = [
+    ("bytes=0-9", 206, "bytes 0-9/100"),
+    ("bytes=5-", 206, "bytes 5-99/100"),
+    ("bytes=-10", 206, "bytes 90-99/100"),
+    ("bytes=90-200", 206, "bytes 90-99/100"),
+    ("bytes=100-", 416, "bytes */100"),
+    ("bytes=9-3", 400, None),
+    ("items=0-1", 400, None),
+]
+
+
+def assert_range_answer(response: httpx.Response, status: int, content_range: str | None) -> None:
+    """The answer a file store owes a Range header: its status and Content-Range, refusals in the
+    API's envelope with the catalog code of their status."""
+    assert response.status_code == status
+    assert response.headers.get("content-range") == content_range
+    if status >= 400:  # Starlette's plain-text range errors leave in the API's envelope
+        assert response.json()["code"] == (1015 if status == 416 else 1003)  # 416 has its own catalog row
+        assert "Range" in response.json()["message"]
+
+
+@pytest.mark.parametrize(("header", "status", "content_range"), RANGE_CASES)
 def test_local_file_store_ranges(tmp_path: Path, header: str, status: int, content_range: str | None) -> None:
     store = LocalFileStore(tmp_path / "files")
     (tmp_path / "files" / "videos" / "x.mp4").write_bytes(bytes(range(100)))
@@ -61,14 +88,11 @@ def test_local_file_store_ranges(tmp_path: Path, header: str, status: int, conte
 
     with app_client(Starlette(routes=[Route("/f", serve)])) as client:
         response = client.get("/f", headers={"Range": header})
-    assert response.status_code == status
-    assert response.headers.get("content-range") == content_range
-    if status >= 400:  # Starlette's plain-text range errors leave in the API's envelope
-        assert response.json()["code"] == (1015 if status == 416 else 1003)  # 416 has its own catalog row
-        assert "Range" in response.json()["message"]
+    assert_range_answer(response, status, content_range)
 
 
-def test_range_etag_and_content_type(client: httpx.Client, video: dict[str, str]) -> None:
+def test_range_etag_and_content_type(front_client: httpx.Client, front_video: dict[str, str]) -> None:
+    client, video = front_client, front_video
     full = client.get(video["video_url"])
     assert full.status_code == 200
     assert full.headers["content-type"] == "video/mp4"
@@ -81,7 +105,7 @@ def test_range_etag_and_content_type(client: httpx.Client, video: dict[str, str]
     tail = client.get(video["video_url"], headers={"Range": "bytes=-10"})
     assert tail.content == full.content[-10:]
     outside = client.get(video["video_url"], headers={"Range": f"bytes={size}-"})
-    assert outside.status_code == 416
+    assert (outside.status_code, outside.json()["code"]) == (416, 1015)
     assert outside.headers["content-range"] == f"bytes */{size}"
     cached = client.get(video["video_url"], headers={"If-None-Match": full.headers["etag"]})
     assert cached.status_code == 304
@@ -119,7 +143,10 @@ def test_tampered_expired_and_unsigned_urls_are_403(
         assert response.json()["data"] is None
 
 
-def test_urls_are_absolute_for_the_requested_host(client: httpx.Client, video: dict[str, str]) -> None:
+def test_urls_are_absolute_for_the_requested_host(
+    front_client: httpx.Client, front_video: dict[str, str]
+) -> None:
+    client, video = front_client, front_video
     behind = client.get(
         "/v1/a2v/video.get", params={"video_id": video["video_id"]}, headers={"Host": "a2v.test:8443"}
     ).json()["data"]

@@ -19,6 +19,7 @@ from mock_server.errors import ApiError, Errors
 from mock_server.files import LocalFileStore
 from mock_server.files.s3 import S3FileStore, parse_s3_url
 from mock_server.scaletesting import S3_KEYS
+from tests.mock_server.test_files import RANGE_CASES, assert_range_answer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
@@ -125,7 +126,7 @@ async def test_an_object_streams_with_range(served: httpx.Client) -> None:
     )
     assert client.get("/files/videos/v.mp4", headers={"Range": "bytes=-5"}).content == BODY[-5:]
     outside = client.get("/files/videos/v.mp4", headers={"Range": f"bytes={len(BODY)}-"})
-    assert (outside.status_code, outside.json()["code"]) == (416, 1003)
+    assert (outside.status_code, outside.json()["code"]) == (416, 1015)
     assert (
         client.get("/files/videos/v.mp4", headers={"If-None-Match": whole.headers["etag"]}).status_code == 304
     )
@@ -133,6 +134,18 @@ async def test_an_object_streams_with_range(served: httpx.Client) -> None:
     assert (head.status_code, head.headers["content-length"]) == (200, str(len(BODY)))
     missing = client.get("/files/videos/missing.mp4")
     assert (missing.status_code, missing.json()["code"]) == (404, 1007)
+
+
+@pytest.mark.parametrize(("header", "status", "content_range"), RANGE_CASES)
+async def test_ranges_are_answered_as_the_local_store_answers_them(
+    files: S3FileStore, header: str, status: int, content_range: str | None
+) -> None:
+    source = files.staging("videos/x.mp4")
+    source.write_bytes(bytes(range(100)))
+    await files.put("videos/x.mp4", source)
+    with _client(files) as client:
+        answer = client.get("/files/videos/x.mp4", headers={"Range": header})
+    assert_range_answer(answer, status, content_range)
 
 
 async def test_presigned_mode_redirects_to_the_stores_signed_url(
