@@ -29,11 +29,12 @@ FILES = {
 def _video(status: str, **fields: Any) -> dict[str, Any]:
     """A video with every field its status requires, then `fields` (None removes one)."""
     base: dict[str, Any] = {"video_id": ID, "status": status, **COMMON}
-    base |= {
+    by_status: dict[str, dict[str, Any]] = {
         "pending": {"progress": 0},
         "in_progressing": {"progress": 40},
         "finished": {"progress": 100, **FILES},
-    }.get(status, {"progress": 5, "error": {"code": 10001, "message": "404"}})
+    }
+    base |= by_status.get(status, {"progress": 5, "error": {"code": 10001, "message": "404"}})
     base |= fields
     return {key: value for key, value in base.items() if value is not None}
 

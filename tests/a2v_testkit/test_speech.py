@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def _decode(data: bytes) -> tuple[int, int, float]:
     """(channels, rate, seconds) a decoder gets from `data`."""
     samples = 0
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
         channels, rate = stream.codec_context.channels, stream.codec_context.sample_rate
         for frame in container.decode(stream):
@@ -55,7 +55,8 @@ def test_the_seed_decides_the_signal() -> None:
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 @pytest.mark.parametrize("channels", [1, 2])
 def test_every_format_decodes_to_what_was_asked(fmt: str, channels: int) -> None:
-    rate = 16_000 if FORMATS[fmt].rates is None or 16_000 in FORMATS[fmt].rates else 24_000
+    rates = FORMATS[fmt].rates
+    rate = 16_000 if rates is None or 16_000 in rates else 24_000
     data = speech(fmt, 0.8, rate=rate, channels=channels, seed=3)
 
     got_channels, got_rate, seconds = _decode(data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -26,7 +26,7 @@ def mock_settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def run_kit() -> Iterator[RunKit]:
+def run_kit() -> RunKit:
     """`run_kit(app=..., only=[...], **options)` runs the kit in-process against an ASGI app."""
 
     def run(app: Any = None, base_url: str = "http://testserver", **options: Any) -> KitRun:

@@ -140,7 +140,9 @@ def test_at_least_fifty_exchanges_cover_every_operation_on_both_paths(
     spec = load_spec()
     seen: dict[str, set[bool]] = {}
     for _, response in exchanges:
-        path = requests.utils.urlparse(response.request.url).path
+        url = response.request.url
+        assert url is not None
+        path = requests.utils.urlparse(url).path
         op = spec.find(response.request.method or "", path)
         assert op is not None, path
         seen.setdefault(op.operation_id, set()).add(response.status_code < 400)

@@ -15,7 +15,7 @@ from mock_server.config import Settings
 from mock_server.errors import ServiceUnavailable
 from mock_server.ratelimit import UNLIMITED, RateLimiter, Window
 from mock_server.testing import RunningServer, app_client
-from mock_server.values import Timings
+from mock_server.values import RateLimit, Timings
 
 from .conftest import SCALED, TEST_SETTINGS, AudioHost, wait_for
 
@@ -283,7 +283,7 @@ def test_prefer_chooses_the_task_fate(api: httpx.Client, audio_host: AudioHost) 
 
 def test_rate_limit(tmp_path: Any) -> None:
     settings = Settings(
-        data_dir=tmp_path, prewarm=False, rate_limit={"requests": 3, "per_seconds": 60}, **TEST_SETTINGS
+        data_dir=tmp_path, prewarm=False, rate_limit=RateLimit(requests=3, per_seconds=60), **TEST_SETTINGS
     )
     with app_client(create_app(settings), headers={"Authorization": "Bearer r"}) as client:
         lefts = [int(client.get("/v1/a2v/character.list").headers["X-Ratelimit-Left"]) for _ in range(3)]

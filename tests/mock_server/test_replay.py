@@ -41,7 +41,7 @@ def task_entries(
     return out
 
 
-FAILED = [
+FAILED: list[tuple[float, dict[str, Any]]] = [
     (0.0, {"status": "pending"}),
     (1.0, {"status": "pending"}),
     (2.0, {"status": "in_progressing"}),
@@ -65,7 +65,10 @@ def test_status_changes_sit_halfway_between_the_polls_that_saw_them(tmp_path: Pa
 
 
 def test_only_matching_bodies_replay_and_repeats_play_in_order(tmp_path: Path) -> None:
-    finished = [(0.0, {"status": "pending"}), (2.0, {"status": "finished", "duration": 1.0})]
+    finished: list[tuple[float, dict[str, Any]]] = [
+        (0.0, {"status": "pending"}),
+        (2.0, {"status": "finished", "duration": 1.0}),
+    ]
     entries = task_entries("v1", 0.0, FAILED) + task_entries("v2", 50.0, finished)
     replay = Replay(timelines(entries, tmp_path))
     assert replay.plan_for({**BODY, "audio_url": "https://example.com/other.wav"}, 0.0) is None

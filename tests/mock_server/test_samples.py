@@ -14,7 +14,7 @@ from mock_server.samples import SAMPLES, Samples, UnknownSample
 def test_each_sample_decodes_to_its_length(name: str) -> None:
     data = Samples().bytes_of(name)
 
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
         samples = sum(frame.samples for frame in container.decode(stream))
         rate = stream.rate

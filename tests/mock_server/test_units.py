@@ -160,7 +160,7 @@ def test_errors_take_status_from_the_catalog() -> None:
     assert errors.status(10003) == 500  # a task code has no HTTP status of its own
     with pytest.raises(ValueError, match="catalog"):
         errors.status(4242)
-    response = errors.response(ApiError(20002))
+    response = errors.response(ApiError(ErrorCode.VIDEO_NOT_FOUND))
     assert response.status_code == 404
     body: Any = response.body
     assert b'"message":"Video Not Found"' in body

@@ -5,7 +5,7 @@ Nothing is downloaded: audio is synthesised (``a2v_testkit.speech``) and encoded
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import av
 import av.logging
@@ -52,23 +52,41 @@ def make_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     return make
 
 
-def video_info(path: Path) -> dict[str, object]:
+class VideoInfo(TypedDict):
+    """What `video_info` reads back from an MP4 (durations in seconds; no audio_rate without audio)."""
+
+    container_duration: float
+    video_codec: str
+    pix_fmt: str | None
+    width: int
+    height: int
+    video_duration: float | None
+    audio_codec: str | None
+    audio_rate: NotRequired[int]
+    frames: int
+
+
+def video_info(path: Path) -> VideoInfo:
     """Codec names, pixel format, frame count and durations of an MP4, read back with PyAV."""
     with av.open(str(path)) as container:
-        info: dict[str, object] = {"container_duration": (container.duration or 0) / av.time_base}
         v = container.streams.video[0]
-        info.update(
-            video_codec=v.codec_context.name,
-            pix_fmt=v.codec_context.pix_fmt,
-            width=v.codec_context.width,
-            height=v.codec_context.height,
-            video_duration=float(v.duration * v.time_base) if v.duration else None,
-        )
+        info: VideoInfo = {
+            "container_duration": (container.duration or 0) / av.time_base,
+            "video_codec": v.codec_context.name,
+            "pix_fmt": v.codec_context.pix_fmt,
+            "width": v.codec_context.width,
+            "height": v.codec_context.height,
+            "video_duration": None,
+            "audio_codec": None,
+            "frames": 0,
+        }
+        if v.duration:
+            assert v.time_base is not None  # a demuxed stream always has one
+            info["video_duration"] = float(v.duration * v.time_base)
         if container.streams.audio:
             a = container.streams.audio[0]
-            info.update(audio_codec=a.codec_context.name, audio_rate=a.codec_context.sample_rate)
-        else:
-            info.update(audio_codec=None)
+            info["audio_codec"] = a.codec_context.name
+            info["audio_rate"] = a.codec_context.sample_rate
         info["frames"] = sum(1 for _ in container.decode(video=0))
     return info
 

@@ -77,7 +77,9 @@ def test_x264_stream_is_supported() -> None:
         frame = av.VideoFrame(64, 64, "yuv420p")
         frame.pts = 0
         container.mux(stream.encode(frame))
-        params = parse_params(bytes(stream.codec_context.extradata))
+        extradata = stream.codec_context.extradata
+        assert extradata is not None
+        params = parse_params(bytes(extradata))
         container.mux(stream.encode(None))
     assert params.supported, params.reason
     assert params.mbs == 16

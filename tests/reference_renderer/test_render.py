@@ -72,6 +72,7 @@ def test_result_and_streams(rendered) -> None:
     assert info["audio_codec"] == "aac"
     assert (info["width"], info["height"]) == (SIZE, SIZE)
     assert info["frames"] == result.frame_count
+    assert info["video_duration"] is not None
     assert abs(info["video_duration"] - DURATION) <= 1 / FPS
     assert abs(info["container_duration"] - DURATION) <= 1 / FPS + 0.05  # AAC priming/padding
     boxes = top_level_boxes(video)

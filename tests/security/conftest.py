@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpcore
 import httpx
@@ -133,7 +133,14 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     return attempts
 
 
-def client_for(server: RunningServer, token: str | None = None) -> httpx.Client:
+class Served(Protocol):
+    """A mock that answers at `base_url`: in-process (`RunningServer`) or its own process (`MockProcess`)."""
+
+    @property
+    def base_url(self) -> str: ...
+
+
+def client_for(server: Served, token: str | None = None) -> httpx.Client:
     token = token or f"sec-{uuid.uuid4().hex}"
     return httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 

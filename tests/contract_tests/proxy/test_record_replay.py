@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -68,7 +68,10 @@ def test_recorded_flows_replay_alike(start_proxy: StartProxy, tmp_path: Path) ->
     with kit_server() as audio:
         failing = audio.add_file("fails.wav", speech_wav(0.6, seed=1), "audio/wav")
         finishing = audio.add_file("speaks.wav", speech_wav(0.8, seed=2), "audio/wav")
-        scenario = {"timings": SLOW, "next_tasks": [{"outcome": "error", "error_code": 10003}]}
+        scenario: dict[str, Any] = {
+            "timings": SLOW,
+            "next_tasks": [{"outcome": "error", "error_code": 10003}],
+        }
         with (
             run_server(render_workers=1, audio_hosts=["127.0.0.1"], **scenario) as mock,
             start_proxy(mock.base_url, record_dir=recording, record_files=True) as proxy,

@@ -47,7 +47,7 @@ GEN = {"method": "POST", "path": "/v1/a2v/video.generate"}
         ),
         (
             {**GEN, "body": GOOD_BODY,
-             "headers": {**JSON, "Idempotency-Key": "has space"}},
+             "headers": JSON | {"Idempotency-Key": "has space"}},
             ["parameter"],
             (400, 1003),
         ),

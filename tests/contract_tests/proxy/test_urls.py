@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from contract_tests.proxy.urls import FileUrls
@@ -50,7 +52,7 @@ def test_only_origins_seen_in_answers_are_forwarded_to() -> None:
 def test_rewrite_remembers_each_url_with_its_expiry() -> None:
     urls = FileUrls(UPSTREAM)
     video = f"{UPSTREAM}/files/videos/v.mp4?Expires=100&Signature=good"
-    body = {
+    body: dict[str, Any] = {
         "code": 0,
         "data": {
             "video_id": "v",
@@ -78,7 +80,7 @@ def test_rewrite_remembers_each_url_with_its_expiry() -> None:
 def test_previews_in_a_character_list_expire_by_their_query() -> None:
     urls = FileUrls(UPSTREAM)
     preview = f"{UPSTREAM}/files/previews/eva.png?Expires=1234&Signature=x"
-    body = {"code": 0, "data": [{"model_id": "eva", "preview_url": preview}]}
+    body: dict[str, Any] = {"code": 0, "data": [{"model_id": "eva", "preview_url": preview}]}
     urls.rewrite(body, PROXY, None)
     assert body["data"][0]["preview_url"].startswith(PROXY)
     handed = urls.lookup(preview)[1]

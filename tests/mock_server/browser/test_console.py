@@ -11,7 +11,7 @@ from mock_server.redact import tenant_label
 from .conftest import open_console, serve
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import FilePayload, Page
 
     from mock_server.testing import RunningServer
 
@@ -38,7 +38,9 @@ def test_generate_from_the_form_watch_it_finish_and_play_it(page: Page, server: 
 
     page.wait_for_url("**/console/#/task/*")
     page.wait_for_selector("#task-status.finished", timeout=60_000)
-    assert page.text_content("#task-request").startswith("POST /v1/a2v/video.generate")
+    request = page.text_content("#task-request")
+    assert request is not None
+    assert request.startswith("POST /v1/a2v/video.generate")
     played = page.evaluate(PLAY_TO_END, "#task-video")
     assert played["ended"] is True
     assert played["width"] == 512
@@ -150,10 +152,12 @@ def test_upload_a_file_from_the_form_and_render_it(page: Page, server: RunningSe
 
     open_console(page, server.base_url, "new")
     page.check("input[name=source][value=upload]")
-    page.set_input_files(
-        "#new-file",
-        files=[{"name": "mine.wav", "mimeType": "audio/wav", "buffer": Samples().bytes_of("short.wav")}],
-    )
+    upload: FilePayload = {
+        "name": "mine.wav",
+        "mimeType": "audio/wav",
+        "buffer": Samples().bytes_of("short.wav"),
+    }
+    page.set_input_files("#new-file", files=[upload])
 
     page.click("#new-submit")
 

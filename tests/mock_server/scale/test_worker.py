@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio.from_thread
 import pytest
@@ -23,10 +23,12 @@ from mock_server.store.postgres import PostgresStore
 from mock_server.values import Plan, Timings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
     from pathlib import Path
 
     from tests.mock_server.conftest import AudioHost
+
+T = TypeVar("T")
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +74,7 @@ class Stack:
         self.workers.append(process)
         return process
 
-    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+    def call(self, function: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run a coroutine function of the store or queue on this stack's event loop thread."""
         return self.portal.call(function, *args)
 
@@ -101,7 +103,7 @@ class Stack:
     def task(self, video_id: str) -> Task:
         task = self.call(self.store.get_task, video_id)
         assert task is not None
-        return task  # type: ignore[no-any-return]
+        return task
 
     def statuses(self) -> dict[str, Status]:
         """Every task's status, read in one statement (a consistent snapshot)."""
@@ -109,7 +111,7 @@ class Stack:
         return {task.video_id: task.status for task in tasks}
 
     def attempt_of(self, video_id: str) -> tuple[int, str | None]:
-        return self.call(self.store.attempt_of, video_id)  # type: ignore[no-any-return]
+        return self.call(self.store.attempt_of, video_id)
 
     def exists(self, name: str) -> bool:
         return self.files.exists_now(name)
