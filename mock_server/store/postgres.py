@@ -45,15 +45,15 @@ import psycopg_pool
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from a2v_spec import ErrorCode, Status
 from mock_server.errors import ServiceUnavailable
 from mock_server.store import pgfair
 from mock_server.store.pgschema import migrate
-from mock_server.store.protocol import Delivery, Task
-from mock_server.values import Plan
+from mock_server.store.protocol import Delivery, Task, task_from_row
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable
+
+    from a2v_spec import ErrorCode, Status
 
 __all__ = [
     "OUTBOX_CHANNEL",
@@ -668,9 +668,4 @@ def _task_args(task: Task) -> tuple[Any, ...]:
 
 
 def _task(row: dict[str, Any]) -> Task:
-    data = {k: v for k, v in row.items() if k != "total"}
-    data["status"] = Status(data["status"])
-    if data["error_code"] is not None:
-        data["error_code"] = ErrorCode(data["error_code"])
-    data["plan"] = Plan.from_dict(dict(data.get("plan") or {}), data["created_at"])
-    return Task(**data)
+    return task_from_row(row, row["plan"])

@@ -8,16 +8,17 @@ Writes are durable when the coroutine returns (an accepted task is never lost by
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from a2v_spec import ErrorCode, Status
 from mock_server.values import Plan
 
 if TYPE_CHECKING:
-    from a2v_spec import ErrorCode, Status
+    from collections.abc import Mapping
 
-__all__ = ["Delivery", "DeliveryState", "Store", "Task"]
+__all__ = ["Delivery", "DeliveryState", "Store", "Task", "task_from_row"]
 
 
 class DeliveryState(StrEnum):
@@ -58,6 +59,19 @@ class Task:
     @property
     def terminal(self) -> bool:
         return self.status.is_terminal
+
+
+_ROW_FIELDS = tuple(f.name for f in fields(Task) if f.name != "plan")
+
+
+def task_from_row(row: Mapping[str, Any], plan: Mapping[str, Any] | None) -> Task:
+    """The `Task` a `tasks` row holds, for every store: columns named as the fields (others, such as a
+    page's `total`, are ignored); `plan` already decoded, since each database keeps it its own way."""
+    data = {name: row[name] for name in _ROW_FIELDS}
+    data["status"] = Status(data["status"])
+    if data["error_code"] is not None:
+        data["error_code"] = ErrorCode(data["error_code"])
+    return Task(**data, plan=Plan.from_dict(dict(plan or {}), data["created_at"]))
 
 
 class Store(Protocol):

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
 from mock_server.errors import StorageUnavailable
 from mock_server.private import private_dir, private_file
-from mock_server.store.protocol import Delivery, Task
-from mock_server.values import Plan
+from mock_server.store.protocol import Delivery, Task, task_from_row
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -294,9 +293,4 @@ class SqliteStore:
 
 
 def _task(row: sqlite3.Row) -> Task:
-    data = dict(row)
-    data["status"] = Status(data["status"])
-    if data["error_code"] is not None:
-        data["error_code"] = ErrorCode(data["error_code"])
-    data["plan"] = Plan.from_dict(json.loads(data["plan"] or "{}"), data["created_at"])
-    return Task(**data)
+    return task_from_row(dict(row), json.loads(row["plan"] or "{}"))
