@@ -182,11 +182,22 @@ class PostgresStore:
     ) -> T:
         """One statement; with `retries`, a lost connection is retried on a fresh one (for workers,
         whose statements are all safe to repeat)."""
+
+        async def statement(conn: psycopg.AsyncConnection[dict[str, Any]]) -> T:
+            return await fetch(await conn.execute(sql, args))
+
+        return await self._retrying(statement, 1)
+
+    async def _retrying(
+        self, work: Callable[[psycopg.AsyncConnection[dict[str, Any]]], Awaitable[T]], trips: int
+    ) -> T:
+        """`work` on a pooled connection (`trips` round trips); with `retries`, done again on a fresh
+        one after a lost connection, so `work` must be safe to repeat."""
         for attempt in range(self.retries + 1):
             try:
                 async with self._conn() as conn:
-                    self.round_trips += 1
-                    return await fetch(await conn.execute(sql, args))
+                    self.round_trips += trips
+                    return await work(conn)
             except StoreUnavailable:
                 if attempt == self.retries:
                     raise
@@ -302,16 +313,8 @@ class PostgresStore:
         """The task the render message `message` runs on `worker` (None: no task waits), chosen fairly
         between tenants for the whole cluster (`pgfair`); the attempt is counted and the worker named.
         Safe to repeat after a lost connection: a message that holds a task gets that task again."""
-        for attempt in range(self.retries + 1):
-            try:
-                async with self._conn() as conn:
-                    self.round_trips += 4  # BEGIN, the lock, the claim, COMMIT
-                    return await pgfair.claim(conn, message, worker)
-            except StoreUnavailable:
-                if attempt == self.retries:
-                    raise
-                await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
-        raise AssertionError("unreachable")  # the loop returns or raises
+        # Four round trips: BEGIN, the lock, the claim, COMMIT.
+        return await self._retrying(lambda conn: pgfair.claim(conn, message, worker), 4)
 
     async def attempt_of(self, video_id: str) -> tuple[int, str | None]:
         """(attempts, last worker) of a task, for tests and the admin view."""
