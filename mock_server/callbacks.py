@@ -31,7 +31,15 @@ if TYPE_CHECKING:
     from mock_server.store import Delivery, Store, Task
     from mock_server.views import VideoViews
 
-__all__ = ["REFUSED", "CallbackSender", "callback_client", "post_capped", "sign"]
+__all__ = [
+    "REFUSED",
+    "CallbackSender",
+    "callback_body",
+    "callback_client",
+    "callback_headers",
+    "post_capped",
+    "sign",
+]
 
 log = logging.getLogger("mock_server")
 
@@ -44,6 +52,23 @@ REFUSED = "callback_url host is not allowed"
 def sign(token: str, body: bytes, timestamp: int) -> str:
     digest = hmac.new(token.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
+
+
+def callback_body(task: Task, settings: Settings, views: VideoViews) -> bytes:
+    """The body every sender posts: the task's video as `video.detail` answers it."""
+    base = task.plan.base_url or f"http://{settings.host}:{settings.port}"
+    return envelope_bytes(ErrorCode.SUCCESS, "success", views.video(task, base))
+
+
+def callback_headers(token: str, body: bytes, record: Delivery, stamp: int) -> dict[str, str]:
+    """The headers of one attempt of `record`, signed at `stamp`, whichever sender makes it."""
+    return {
+        "Content-Type": "application/json",
+        "X-A2V-Signature": sign(token, body, stamp),
+        "X-A2V-Delivery": record["delivery_id"],
+        "X-A2V-Event": record["event"],
+        "User-Agent": "a2v-mock/1.0",
+    }
 
 
 def callback_client(settings: Settings, policy: HostPolicy) -> httpx.AsyncClient:
@@ -138,17 +163,9 @@ class CallbackSender:
             record.update(state=DeliveryState.FAILED, updated_at=time.time())
             await self.store.save_delivery(record)
             return
-        base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
-        body = envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
+        body = callback_body(task, self.settings, self.views)
         for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
-            stamp = int(time.time())
-            headers = {
-                "Content-Type": "application/json",
-                "X-A2V-Signature": sign(task.token, body, stamp),
-                "X-A2V-Delivery": record["delivery_id"],
-                "X-A2V-Event": record["event"],
-                "User-Agent": "a2v-mock/1.0",
-            }
+            headers = callback_headers(task.token, body, record, int(time.time()))
             record["attempts"] = attempt
             try:
                 status = await self._post(task.callback_url, body, headers)

@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from a2v_spec import ErrorCode
-from mock_server.callbacks import REFUSED, callback_client, post_capped, sign
+from mock_server.callbacks import REFUSED, callback_body, callback_client, callback_headers, post_capped
 from mock_server.egress import HostRefused
-from mock_server.errors import ServiceUnavailable, envelope_bytes
+from mock_server.errors import ServiceUnavailable
 from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
@@ -116,10 +115,6 @@ class OutboxDeliverer:
             self.start()
         return 0
 
-    def body_of(self, task: Task) -> bytes:
-        base = task.plan.base_url or f"http://{self.settings.host}:{self.settings.port}"
-        return envelope_bytes(ErrorCode.SUCCESS, "success", self.views.video(task, base))
-
     async def _listen(self) -> None:
         """Keep one listening connection; after a drop, connect again (0.1 s, doubling up to the poll)."""
         delay = 0.1
@@ -177,16 +172,9 @@ class OutboxDeliverer:
             if task is None or not task.callback_url:
                 record.update(state=DeliveryState.FAILED, last_error="the task is gone", updated_at=now)
                 return True
-            body = self.body_of(task)
+            body = callback_body(task, self.settings, self.views)
             attempt = int(record["attempts"]) + 1
-            stamp = int(now)
-            headers = {
-                "Content-Type": "application/json",
-                "X-A2V-Signature": sign(task.token, body, stamp),
-                "X-A2V-Delivery": record["delivery_id"],
-                "X-A2V-Event": record["event"],
-                "User-Agent": "a2v-mock/1.0",
-            }
+            headers = callback_headers(task.token, body, record, int(now))
             try:
                 status = await post_capped(self.client, task.callback_url, body, headers)
                 error, ok = None, 200 <= status < 300
