@@ -103,13 +103,14 @@ SELECT video_id FROM resumed UNION ALL SELECT video_id FROM taken
 """
 
 
-async def claim(conn: psycopg.AsyncConnection[Any], message: str, worker: str) -> str | None:
+async def claim(conn: psycopg.AsyncConnection[dict[str, Any]], message: str, worker: str) -> str | None:
     """The task the render message `message` runs on `worker`: the one it already claimed (a
     redelivery, a retry, a duplicate), else the fairest waiting task, now claimed; None if none waits.
 
-    `conn` must be in autocommit mode. The claim is its own transaction, its four statements (begin,
-    lock, claim, commit) sent in one network round trip (pipeline mode): the lock that serialises
-    every worker's claims is held only while the server runs them (under a millisecond).
+    `conn` must be in autocommit mode, with dict rows (as the store's pool gives them). The claim is
+    its own transaction, its four statements (begin, lock, claim, commit) sent in one network round
+    trip (pipeline mode): the lock that serialises every worker's claims is held only while the server
+    runs them (under a millisecond).
     """
     async with conn.pipeline(), conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
@@ -117,4 +118,4 @@ async def claim(conn: psycopg.AsyncConnection[Any], message: str, worker: str) -
     row = await cursor.fetchone()
     if row is None:
         return None
-    return str(row["video_id"] if isinstance(row, dict) else row[0])
+    return str(row["video_id"])
