@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from a2v_spec.catalog import ErrorDef
 from a2v_spec.names import TERMINAL, UNFINISHED, ErrorCode, Status
-from a2v_spec.pointer import escape, join, resolve_pointer, resolve_refs, unescape
+from a2v_spec.pointer import escape, join, resolve_pointer, resolve_refs, unescape, walk
 from a2v_spec.schemas import SchemaError
 from a2v_spec.spec import Limits, Operation, Parameter, Spec, load_spec, spec_path
 from a2v_spec.urls import UrlRule
@@ -41,4 +41,5 @@ __all__ = [
     "resolve_refs",
     "spec_path",
     "unescape",
+    "walk",
 ]

@@ -20,6 +20,18 @@ def join(*parts: str | int) -> str:
     return "".join(f"/{escape(str(part))}" for part in parts)
 
 
+def walk(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
+    """Every (pointer, value) pair under `node`, itself first, in document order."""
+    found = [(pointer, node)]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(walk(value, f"{pointer}/{escape(str(key))}"))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found.extend(walk(value, f"{pointer}/{index}"))
+    return found
+
+
 def resolve_pointer(document: Any, pointer: str) -> Any:
     """The value at `pointer` (with or without a leading `#`); KeyError naming the pointer if absent."""
     target = document

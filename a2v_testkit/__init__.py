@@ -7,7 +7,8 @@ on starlette, uvicorn, httpx, numpy and PyAV), so each of them can use it, and t
 - `server`: a real uvicorn in a thread, for tests that need a socket;
 - `ports`: a free loopback port;
 - `hosts`: a loopback HTTP host serving chosen bytes and behaviours, recording what it receives;
-- `speech`: deterministic speech-like audio in every container the tests use.
+- `speech`: deterministic speech-like audio in every container the tests use;
+- `browser`: where Debian's Chromium is and the flags the browser tests launch it with.
 """
 
 from __future__ import annotations

@@ -14,23 +14,13 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import httpx
 
+from a2v_testkit.browser import CHROMIUM, CHROMIUM_ARGS
 from mock_server.console import STATIC
 from mock_server.testing import run_server
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TOKEN = "console-benchmark"
 
 
@@ -40,7 +30,7 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    if not Path("/usr/bin/chromium").exists():
+    if not CHROMIUM.exists():
         print(
             "benchmarks/console.py: /usr/bin/chromium is missing; run scripts/install-browser",
             file=sys.stderr,
@@ -61,7 +51,7 @@ def main() -> int:
             time.sleep(0.2)
         weights, first_rows = [], []
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for _ in range(args.runs):
                 context = browser.new_context()
                 context.add_init_script(f"window.localStorage.setItem('a2v.token', '{TOKEN}')")

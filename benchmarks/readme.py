@@ -14,20 +14,15 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from a2v_testkit import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _first_video_blocks(readme: str) -> list[str]:
@@ -59,7 +54,7 @@ def main() -> int:
         started = time.perf_counter()
         subprocess.run(["bash", "-c", setup[1] + " --quiet"], cwd=clone, check=True)
         installed = time.perf_counter()
-        port = _free_port()
+        port = free_port()
         log = (folder / "mock.log").open("wb")
         mock = subprocess.Popen(
             ["bash", "-c", f"exec {setup[2]} --port {port}"], cwd=clone, stdout=log, stderr=log

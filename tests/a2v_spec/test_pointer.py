@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from a2v_spec import escape, join, resolve_pointer, resolve_refs, unescape
+from a2v_spec import escape, join, resolve_pointer, resolve_refs, unescape, walk
 
 DOC = {
     "paths": {"/v1/ping": {"get": {"ok": 1}}},
@@ -49,3 +49,13 @@ def test_refs_are_followed_through_a_chain() -> None:
 def test_ref_cycle_is_refused() -> None:
     with pytest.raises(ValueError, match="cycle"):
         resolve_refs(DOC, DOC["loop"])
+
+
+def test_walk_yields_every_node_with_a_pointer_that_resolves_to_it() -> None:
+    found = walk(DOC)
+
+    assert found[0] == ("", DOC)
+    assert ("/a~0b/c~1d/1", 20) in found
+    assert len(found) == 15
+    for pointer, node in found:
+        assert resolve_pointer(DOC, pointer) == node

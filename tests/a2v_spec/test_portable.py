@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from a2v_spec import ErrorCode, Spec, Status, load_spec
-from a2v_spec.pointer import escape
+from a2v_spec.pointer import walk
 from a2v_spec.urls import PORTABLE_PATTERN_FORBIDS
 
 
@@ -23,22 +23,10 @@ def spec() -> Spec:
     return load_spec()
 
 
-def _walk(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
-    """Every (pointer, node) of the document."""
-    found = [(pointer, node)]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found.extend(_walk(value, f"{pointer}/{escape(str(key))}"))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_walk(value, f"{pointer}/{index}"))
-    return found
-
-
 def _schemas(spec: Spec) -> list[tuple[str, Any]]:
     """Every schema object's pointer and node (under a `schema`, `schemas/*`, `properties/*`, ...)."""
     out: list[tuple[str, Any]] = []
-    for pointer, node in _walk(spec.document):
+    for pointer, node in walk(spec.document):
         parts = pointer.split("/")
         if len(parts) < 2:
             continue
@@ -71,7 +59,7 @@ def test_no_const_and_no_null_type(spec: Spec) -> None:
 def test_every_operation_and_callback_has_an_operation_id(spec: Spec) -> None:
     missing = [
         pointer
-        for pointer, node in _walk(spec.document)
+        for pointer, node in walk(spec.document)
         if pointer.split("/")[-1] in ("get", "post", "put", "patch", "delete")
         and isinstance(node, dict)
         and "responses" in node
@@ -79,9 +67,7 @@ def test_every_operation_and_callback_has_an_operation_id(spec: Spec) -> None:
     ]
     assert missing == []
     callbacks = [
-        p
-        for p, n in _walk(spec.document)
-        if "/callbacks/" in p and isinstance(n, dict) and "operationId" in n
+        p for p, n in walk(spec.document) if "/callbacks/" in p and isinstance(n, dict) and "operationId" in n
     ]
     assert callbacks, "the videoEnded callback has no operationId"
 
@@ -191,7 +177,7 @@ def test_the_description_shows_the_catalog_and_the_limits(spec: Spec) -> None:
 
 
 def test_patterns_use_only_constructs_every_dialect_reads_alike(spec: Spec) -> None:
-    patterns = [(p, n) for p, n in _walk(spec.document) if p.endswith("/pattern") and isinstance(n, str)]
+    patterns = [(p, n) for p, n in walk(spec.document) if p.endswith("/pattern") and isinstance(n, str)]
     assert len(patterns) >= 5
     for pointer, pattern in patterns:
         outside_classes = re.sub(r"\[(?:\\.|[^\]\\])*\]", "", pattern)

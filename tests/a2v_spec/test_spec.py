@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from a2v_spec import Spec, escape, load_spec, spec_path
+from a2v_spec import Spec, load_spec, spec_path, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM = ROOT / "docs" / "upstream" / "a2v-reference.md"
@@ -98,20 +98,15 @@ def test_character_fields_are_the_upstream_ones(spec: Spec) -> None:
     assert set(character["required"]) == set(upstream)
 
 
-def _media_examples(node: Any, pointer: str = "") -> list[tuple[str, Any]]:
+def _media_examples(document: Any) -> list[tuple[str, Any]]:
     """Every (schema pointer, example value) pair of a media type or parameter, anywhere in the spec."""
     found: list[tuple[str, Any]] = []
-    if isinstance(node, dict):
-        if "schema" in node and ("example" in node or "examples" in node):
+    for pointer, node in walk(document):
+        if isinstance(node, dict) and "schema" in node and ("example" in node or "examples" in node):
             if "example" in node:
                 found.append((f"{pointer}/schema", node["example"]))
             for example in node.get("examples", {}).values():
                 found.append((f"{pointer}/schema", example["value"]))
-        for key, value in node.items():
-            found.extend(_media_examples(value, f"{pointer}/{escape(str(key))}"))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found.extend(_media_examples(value, f"{pointer}/{index}"))
     return found
 
 

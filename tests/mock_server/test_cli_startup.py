@@ -64,6 +64,13 @@ def processes() -> Iterator[list[Process]]:
 FAST = ["--render-workers", "1"]
 
 
+def submit(base: str, headers: dict[str, str], body: dict[str, str]) -> str:
+    """Submit a task to the mock at `base`; its video_id."""
+    return str(
+        httpx.post(f"{base}/v1/a2v/video.generate", json=body, headers=headers).json()["data"]["video_id"]
+    )
+
+
 def test_port_0_banner_shows_the_real_port_once_it_answers(tmp_path: Path, processes: list[Process]) -> None:
     cli = Process(tmp_path, "--port", "0", *FAST)
     processes.append(cli)
@@ -168,9 +175,7 @@ def test_json_logs_one_line_per_request_and_task_event(tmp_path: Path, processes
     headers = {"Authorization": "Bearer log-test"}
     body = {"model_id": "eva_a0008", "audio_url": f"{base}/samples/short.wav"}
 
-    video_id = httpx.post(f"{base}/v1/a2v/video.generate", json=body, headers=headers).json()["data"][
-        "video_id"
-    ]
+    video_id = submit(base, headers, body)
     cli.wait_for(re.compile(r'"event":"task\.finished"'), where="err", timeout=60)
     httpx.get(f"{base}/v1/a2v/video.get", params={"video_id": video_id}, headers=headers)
     cli.wait_for(re.compile(r'"path":"/v1/a2v/video.get"'), where="err")
@@ -199,9 +204,7 @@ def test_reload_applies_a_changed_config_without_losing_state(
     base = cli.wait_for(LISTENING)[1]
     headers = {"Authorization": "Bearer reload"}
     body = {"model_id": "eva_a0008", "audio_url": f"{base}/samples/short.wav"}
-    video_id = httpx.post(f"{base}/v1/a2v/video.generate", json=body, headers=headers).json()["data"][
-        "video_id"
-    ]
+    video_id = submit(base, headers, body)
 
     time.sleep(1.1)  # a different modification time, on file systems with coarse clocks
     config.write_text("rate_limit: {requests: 7, per_seconds: 60}\njournal_size: 5\n")
@@ -233,8 +236,6 @@ def test_reload_reads_a_changed_characters_file_and_renders_with_it(
 
     listed = httpx.get(f"{base}/v1/a2v/character.list", headers=headers).json()["data"]
     body = {"model_id": "robo_02", "audio_url": f"{base}/samples/short.wav"}
-    video_id = httpx.post(f"{base}/v1/a2v/video.generate", json=body, headers=headers).json()["data"][
-        "video_id"
-    ]
+    video_id = submit(base, headers, body)
     cli.wait_for(re.compile(r"task finished video_id=" + video_id), where="err", timeout=60)
     assert "robo_02" in {c["model_id"] for c in listed}

@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def captured() -> Iterator[tuple[io.StringIO, list[str]]]:
-    """Installs the handler on a StringIO and restores the root logger afterwards."""
+def stream() -> Iterator[io.StringIO]:
+    """A StringIO for `logs.configure` to write to; the root logger is restored afterwards."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
-    stream = io.StringIO()
-    yield stream, []
+    captured = io.StringIO()
+    yield captured
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
 
@@ -31,8 +31,7 @@ def _lines(stream: io.StringIO) -> list[str]:
     return [line for line in stream.getvalue().splitlines() if line]
 
 
-def test_json_request_line_has_every_field_and_no_token(captured) -> None:
-    stream, _ = captured
+def test_json_request_line_has_every_field_and_no_token(stream: io.StringIO) -> None:
     logs.configure("json", "info", stream=stream)
 
     logs.request_line(
@@ -60,8 +59,7 @@ def test_json_request_line_has_every_field_and_no_token(captured) -> None:
     assert "secret-token" not in line
 
 
-def test_text_request_line_reads_like_an_access_log(captured) -> None:
-    stream, _ = captured
+def test_text_request_line_reads_like_an_access_log(stream: io.StringIO) -> None:
     logs.configure("text", "info", stream=stream)
 
     logs.request_line(
@@ -80,8 +78,7 @@ def test_text_request_line_reads_like_an_access_log(captured) -> None:
         ("callback_failed", {"attempt": 2, "error": "refused"}, "warning", "attempt=2 error=refused"),
     ],
 )
-def test_task_events(captured, event: str, details: dict, level: str, expected: str) -> None:
-    stream, _ = captured
+def test_task_events(stream: io.StringIO, event: str, details: dict, level: str, expected: str) -> None:
     logs.configure("text", "info", stream=stream)
 
     logs.task_event(event, "v_1", "user:dev", **details)
@@ -99,8 +96,7 @@ def test_unknown_task_event_and_format_are_refused() -> None:
         logs.configure("xml")
 
 
-def test_uvicorn_lines_come_out_in_the_same_format(captured) -> None:
-    stream, _ = captured
+def test_uvicorn_lines_come_out_in_the_same_format(stream: io.StringIO) -> None:
     logs.configure("json", "info", stream=stream)
 
     logging.getLogger("uvicorn.error").info("Uvicorn running on %s", "http://127.0.0.1:1")

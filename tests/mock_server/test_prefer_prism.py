@@ -9,11 +9,10 @@ import pytest
 from a2v_spec import load_spec
 from a2v_spec.pointer import resolve_pointer
 from mock_server.control import parse_prefer
+from tests.docs.blocks import ROOT
 
 if TYPE_CHECKING:
     import httpx
-
-    from mock_server.testing import RunningServer
 
 GET = "/v1/a2v/video.get"
 VIDEO = {"video_id": "7895cd9a63564367b0c7b06e6837b5c6"}
@@ -68,9 +67,7 @@ def test_parse_keeps_other_prefer_uses_apart() -> None:
     assert prefer.status is None
 
 
-def test_both_are_documented_side_by_side(server: RunningServer) -> None:
-    from tests.docs.blocks import ROOT
-
+def test_both_are_documented_side_by_side() -> None:
     text = (ROOT / "docs" / "mock_server.md").read_text(encoding="utf-8")
     assert "| the mock's key | Prism's key | effect |" in text
     assert "`example=NAME`" in text

@@ -25,11 +25,10 @@ import yaml
 from a2v_testkit import FileHost, Redirect, Reply, Stream, free_port, speech_wav
 from mock_server import egress
 from mock_server.testing import RunningServer, run_server
+from tests.mock_server.conftest import wait_for as wait_for  # the security tests poll tasks with it
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
-
-TERMINAL = ("finished", "error")
 
 #: Loopback-only settings every security test server shares (no prewarm: fewer processes).
 BASE: dict[str, Any] = {
@@ -151,18 +150,6 @@ def submit(client: httpx.Client, audio_url: str, **body: Any) -> str:
     )
     assert response.status_code == 200, response.text
     return str(response.json()["data"]["video_id"])
-
-
-def wait_for(client: httpx.Client, video_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get("/v1/a2v/video.get", params={"video_id": video_id})
-        assert response.status_code == 200, response.text
-        video: dict[str, Any] = response.json()["data"]
-        if video["status"] in TERMINAL:
-            return video
-        assert time.monotonic() < deadline, f"task {video_id} still {video['status']!r} after {timeout} s"
-        time.sleep(0.05)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:

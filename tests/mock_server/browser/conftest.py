@@ -1,8 +1,9 @@
 """Browser tests: Playwright for Python driving Debian's Chromium (`scripts/install-browser`).
 
 `playwright install` is never used: the browser is `/usr/bin/chromium`, launched headless with the
-flags below (no network of its own, no GPU, no sandbox inside containers). Every test ends with a
-screenshot in `artifacts/browser/<test>.png` (git-ignored), passed or failed, so a person can look.
+flags of `a2v_testkit.browser` (no network of its own, no GPU, no sandbox inside containers). Every
+test ends with a screenshot in `artifacts/browser/<test>.png` (git-ignored), passed or failed, so a
+person can look.
 Without Chromium the tests are skipped, except in CI (`CI=true`), where a missing browser fails.
 """
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from a2v_testkit.browser import CHROMIUM, CHROMIUM_ARGS
 from mock_server.testing import run_server
 
 if TYPE_CHECKING:
@@ -24,17 +26,6 @@ if TYPE_CHECKING:
 
     from mock_server.testing import RunningServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "artifacts" / "browser"
 
 
