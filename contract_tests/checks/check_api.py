@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import ErrorCode
-from contract_tests.checks.support import conforms, envelope_code, expect_error
+from contract_tests.checks.support import conforms, envelope_code, expect_error, succeeded
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.requirements import kinds
@@ -86,7 +86,7 @@ def test_unknown_video_id(
     # The control: an id the token owns is found, else a 20002 for an unknown one proves nothing.
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     known = a2v_client.request_operation("getVideo", params={"video_id": video_id})
-    if known.status_code != 200 or envelope_code(known) != 0:
+    if not succeeded(known):
         raise unobserved(
             "A2V-ERROR-UNKNOWN-VIDEO",
             f"video.get of {video_id}, which this token just created, answered HTTP {known.status_code} "

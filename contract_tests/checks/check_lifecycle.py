@@ -23,6 +23,7 @@ from contract_tests.checks.support import (
     expect_error,
     kit_settings,
     seeded,
+    succeeded,
 )
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
@@ -325,7 +326,7 @@ def test_tokens_do_not_see_each_other(
     # The control: each owner does see its own video, else the 20002s above prove nothing.
     for client, owned in ((a2v_client, video_id), (a2v_second_client, mine)):
         own = client.request_operation("getVideo", params={"video_id": owned})
-        if own.status_code != 200 or envelope_code(own) != 0:
+        if not succeeded(own):
             raise unobserved(
                 "A2V-AUTH-TENANT-ISOLATION",
                 f"the owner of {owned} cannot read it either (HTTP {own.status_code}, "
@@ -376,7 +377,7 @@ def test_idempotency_key_with_other_body_conflicts(
         json_body={"model_id": a2v_model_id, "audio_url": a2v_audio.missing()},
         headers={"Idempotency-Key": key},
     )
-    if first.status_code != 200 or envelope_code(first) != 0:
+    if not succeeded(first):
         # The control: a conflict is only a conflict with a request the service accepted.
         raise unobserved(
             "A2V-IDEMPOTENCY-CONFLICT",

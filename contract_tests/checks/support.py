@@ -4,6 +4,7 @@ Check modules import from here and never from each other, so each `check_*.py` i
 and this is the vocabulary they are written in:
 
     envelope / envelope_code      the answer's envelope (or a violation), its `code`
+    succeeded                     HTTP 200 with code 0 (a control before a refusal means anything)
     expect_error                  HTTP status + catalog code + `data: null` + a message
     conforms                      the body matches the schema documented for its status
     check_shape / check_duration  a Video object for its status; a duration within one frame
@@ -50,6 +51,7 @@ __all__ = [
     "kit_settings",
     "seeded",
     "send_case",
+    "succeeded",
     "tame",
     "validate",
 ]
@@ -92,6 +94,12 @@ def envelope_code(response: httpx.Response) -> object:
     except ValueError:
         return None
     return body.get("code") if isinstance(body, dict) else None
+
+
+def succeeded(response: httpx.Response) -> bool:
+    """The answer is HTTP 200 with envelope code 0: what a check's control needs before a refusal
+    elsewhere can mean anything."""
+    return response.status_code == 200 and envelope_code(response) == 0
 
 
 def expect_error(response: httpx.Response, requirement_id: str, code: ErrorCode, spec: Spec) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from a2v_spec import Status
+from contract_tests.client import MAX_POLL_INTERVAL, POLL_INTERVAL
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
 __all__ = ["ClientJudge", "Finding"]
 
 SLACK = 0.05
-MIN_POLL_INTERVAL = 1.0
 #: After this many intervals without growing, a poll loop has not backed off.
 BACKOFF_AFTER = 4
-BACKOFF_CAP = 10.0
 #: Query parameter names that carry credentials.
 TOKEN_PARAMS = frozenset(
     {"token", "access_token", "api_key", "apikey", "key", "auth", "authorization", "bearer"}
@@ -153,18 +152,18 @@ class ClientJudge:
             interval = exchange.started - previous.started
             poll.intervals = [*previous.intervals, interval]
             poll.fast_reported, poll.backoff_reported = previous.fast_reported, previous.backoff_reported
-            if interval < MIN_POLL_INTERVAL - SLACK and not poll.fast_reported:
+            if interval < POLL_INTERVAL - SLACK and not poll.fast_reported:
                 poll.fast_reported = True
                 yield Finding(
                     "A2V-CLIENT-POLL-INTERVAL",
                     f"video {video_id} polled again after {interval:.2f} s",
-                    expected=f"at least {MIN_POLL_INTERVAL:g} s between polls",
+                    expected=f"at least {POLL_INTERVAL:g} s between polls",
                 )
             intervals = poll.intervals
             if (
                 len(intervals) >= BACKOFF_AFTER
                 and not poll.backoff_reported
-                and intervals[-1] < BACKOFF_CAP * 0.95
+                and intervals[-1] < MAX_POLL_INTERVAL * 0.95
                 and intervals[-1] <= intervals[0] * 1.1
             ):
                 poll.backoff_reported = True
@@ -172,7 +171,7 @@ class ClientJudge:
                     "A2V-CLIENT-POLL-BACKOFF",
                     f"video {video_id} polled {len(intervals) + 1} times at intervals "
                     f"{', '.join(f'{i:.2f}' for i in intervals)} s without backing off",
-                    expected=f"growing intervals (for example x1.5) up to {BACKOFF_CAP:g} s",
+                    expected=f"growing intervals (for example x1.5) up to {MAX_POLL_INTERVAL:g} s",
                 )
         state.polls[video_id] = poll
         if len(state.polls) > 10_000:

@@ -108,12 +108,6 @@ class FileUrls:
             return False, None
         return True, queries.get(parts.query)
 
-    def any_for(self, upstream_url: str) -> HandedOut | None:
-        """Any URL handed out for this path (to name the video of an altered URL)."""
-        parts = urlsplit(upstream_url)
-        queries = self._handed.get((f"{parts.scheme}://{parts.netloc}", parts.path))
-        return next(iter(queries.values()), None) if queries else None
-
 
 def objects(body: Any) -> list[dict[str, Any]]:
     """The objects of an answer that may carry file URLs: `data`, its `items`, or a list of characters."""

@@ -28,7 +28,7 @@ class BadClient:
     def __init__(self, proxy: RunningProxy, mock_url: str, audio_url: str) -> None:
         self.proxy = proxy
         self.mock_url = mock_url
-        self.audio_url = audio_url
+        self.body = {"model_id": "eva_a0008", "audio_url": audio_url}
 
     def http(self, token: str, **options: Any) -> httpx.Client:
         return httpx.Client(
@@ -39,12 +39,13 @@ class BadClient:
         """Change the mock's scenario directly (not through the proxy: it is not client traffic)."""
         httpx.put(f"{self.mock_url}/__admin/scenario", json=scenario).raise_for_status()
 
-    def generate(self, http: httpx.Client, duration: float) -> str:
-        body = {"model_id": "eva_a0008", "audio_url": self.audio_url}
-        answer = http.post(
-            GENERATE, json=body, headers={"Prefer": f"outcome=error, error_code=10001, duration={duration}"}
-        )
-        return str(answer.json()["data"]["video_id"])
+    def generate(self, http: httpx.Client, duration: float) -> httpx.Response:
+        """A generate whose task fails after `duration` seconds (so it stays open while polled)."""
+        prefer = f"outcome=error, error_code=10001, duration={duration}"
+        return http.post(GENERATE, json=self.body, headers={"Prefer": prefer})
+
+    def video_id(self, http: httpx.Client, duration: float) -> str:
+        return str(self.generate(http, duration).json()["data"]["video_id"])
 
     def request_schema(self) -> None:
         with self.http("bad-schema") as http:
@@ -59,14 +60,14 @@ class BadClient:
 
     def poll_interval(self) -> None:
         with self.http("bad-poll-fast") as http:
-            video_id = self.generate(http, duration=30)
+            video_id = self.video_id(http, duration=30)
             for _ in range(2):
                 http.get(GET, params={"video_id": video_id})
                 time.sleep(0.3)
 
     def poll_backoff(self) -> None:
         with self.http("bad-poll-steady") as http:
-            video_id = self.generate(http, duration=30)
+            video_id = self.video_id(http, duration=30)
             for _ in range(5):
                 http.get(GET, params={"video_id": video_id})
                 time.sleep(1.1)
@@ -79,22 +80,18 @@ class BadClient:
             http.get("/v1/a2v/character.list")  # at once, not a second later
 
     def idempotent_retry(self) -> None:
-        body = {"model_id": "eva_a0008", "audio_url": self.audio_url}
         self.admin(latency_ms={"min": 1500, "max": 1500})
         try:
             with self.http("bad-retry-no-key", timeout=0.5) as http, pytest.raises(httpx.TimeoutException):
-                http.post(
-                    GENERATE, json=body, headers={"Prefer": "outcome=error, error_code=10001, duration=30"}
-                )
+                self.generate(http, duration=30)
         finally:
             self.admin(latency_ms={"min": 0, "max": 0})
         with self.http("bad-retry-no-key") as http:
-            http.post(GENERATE, json=body, headers={"Prefer": "outcome=error, error_code=10001, duration=30"})
+            self.generate(http, duration=30)
 
     def expired_url(self) -> None:
         with self.http("bad-expired-url") as http:
-            body = {"model_id": "eva_a0008", "audio_url": self.audio_url}
-            video_id = http.post(GENERATE, json=body).json()["data"]["video_id"]
+            video_id = http.post(GENERATE, json=self.body).json()["data"]["video_id"]
             wait, video = 1.0, {}
             for _ in range(30):  # a well-behaved poll loop: once a second, backing off x1.5
                 time.sleep(wait)

@@ -19,6 +19,12 @@ VIDEO = {"video_id": "0" * 32, "model_id": "eva_a0008", "audio_url": "https://ex
          "status": "pending", "progress": 0, "created_at": 1, "updated_at": 1}  # fmt: skip
 
 
+def character_list(preview_url: str) -> dict[str, Any]:
+    """A character.list answer whose one character has this preview URL."""
+    character = {"model_id": "eva_a0008", "name": "Eva", "display_name": "Eva", "gender": "female"}
+    return {"answer": {"code": 0, "message": "ok", "data": [{**character, "preview_url": preview_url}]}}
+
+
 CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "a good list": (
         {
@@ -85,39 +91,11 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["A2V-LIFECYCLE-SHAPE"],
     ),
     "an unsigned preview URL": (
-        {
-            "answer": {
-                "code": 0,
-                "message": "ok",
-                "data": [
-                    {
-                        "model_id": "eva_a0008",
-                        "name": "Eva",
-                        "display_name": "Eva",
-                        "gender": "female",
-                        "preview_url": "http://upstream/files/previews/eva.png",
-                    }
-                ],
-            }
-        },
+        character_list("http://upstream/files/previews/eva.png"),
         ["A2V-FILE-EXPIRES"],
     ),
     "a signed preview URL": (
-        {
-            "answer": {
-                "code": 0,
-                "message": "ok",
-                "data": [
-                    {
-                        "model_id": "eva_a0008",
-                        "name": "Eva",
-                        "display_name": "Eva",
-                        "gender": "female",
-                        "preview_url": "http://upstream/p.png?Expires=1&Signature=x",
-                    }
-                ],
-            }
-        },
+        character_list("http://upstream/p.png?Expires=1&Signature=x"),
         [],
     ),
     "code as a string": (
