@@ -300,7 +300,7 @@ class TaskRunner:
             moved = await self.store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
             if moved is not None:
                 task_event("started", task.video_id, task.tenant)
-            if moved is None:  # forced forward meanwhile: go on unless it already ended
+            else:  # forced forward meanwhile: go on unless it already ended
                 current = await self.store.get_task(task.video_id)
                 if current is None or current.terminal:
                     return
