@@ -25,6 +25,7 @@ from a2v_spec.pointer import resolve_pointer
 from a2v_spec.version import kit_version
 from mock_server.admin import AdminServices, _int, _json, _ok
 from mock_server.errors import ApiError
+from mock_server.files.protocol import AUDIO_TYPES
 from mock_server.redact import tenant_label
 from mock_server.samples import SAMPLES, Samples
 from mock_server.tenants import known_tenants, resolve_tenant
@@ -39,15 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["UPLOAD_SUFFIXES", "AdminViews", "ViewServices"]
 
-#: File types an upload may have (what the renderer decodes); the suffix picks the Content-Type.
-UPLOAD_SUFFIXES = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".m4a": "audio/mp4",
-}
+#: File types an upload may have: the audio the file store serves (what the renderer decodes).
+UPLOAD_SUFFIXES = AUDIO_TYPES
 _UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
 
 

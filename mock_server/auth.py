@@ -22,7 +22,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from a2v_spec import ErrorCode
 from mock_server.errors import ApiError
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"]
 
-#: Login tokens kept in memory at most (the oldest is dropped first).
+#: Tokens each cache keeps at most (the oldest is dropped first).
 _CACHE_SIZE = 10_000
+_V = TypeVar("_V")
 _MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'"
 
 
@@ -66,6 +67,13 @@ def tenant_id(token: str) -> str:
     return "tok-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _remember(cache: dict[str, _V], token: str, value: _V) -> None:
+    """Keep `token` in a cache of at most `_CACHE_SIZE` entries, dropping the oldest first."""
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[token] = value
+
+
 def bearer_token(header: str | None) -> str | None:
     """The token of a well-formed `Bearer <token>` header, else None."""
     if not header:
@@ -93,9 +101,7 @@ class Authenticator:
             return self._issued[token]
         found = await self.store.token(token)
         if found is not None:  # only issued tokens are cached: an unknown one leaves nothing behind
-            if len(self._issued) >= _CACHE_SIZE:
-                self._issued.pop(next(iter(self._issued)))
-            self._issued[token] = found
+            _remember(self._issued, token, found)
         return found
 
     def forget(self) -> None:
@@ -118,9 +124,7 @@ class Authenticator:
                 )
             return Identity(token, tenant, None)
         if self.settings.open_mode or token in self._keys:
-            if len(self._plain) >= _CACHE_SIZE:
-                self._plain.pop(next(iter(self._plain)))
-            self._plain[token] = None  # accepted tokens only: a refused one leaves nothing behind
+            _remember(self._plain, token, None)  # accepted tokens only: a refused one leaves nothing behind
             return Identity(token, tenant_id(token), None)
         refusal = ApiError(
             ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"

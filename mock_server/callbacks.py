@@ -139,9 +139,6 @@ class CallbackSender:
                     resumed += 1
         return resumed
 
-    async def _post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        return await post_capped(self.client, url, body, headers)
-
     async def _deliver(self, task: Task, resumed: Delivery | None = None) -> None:
         assert task.callback_url is not None  # checked by schedule()
         now = time.time()
@@ -168,7 +165,7 @@ class CallbackSender:
             headers = callback_headers(task.token, body, record, int(time.time()))
             record["attempts"] = attempt
             try:
-                status = await self._post(task.callback_url, body, headers)
+                status = await post_capped(self.client, task.callback_url, body, headers)
                 record["last_status"], record["last_error"] = status, None
                 ok = 200 <= status < 300
             except HostRefused:

@@ -194,6 +194,19 @@ def worker_main(argv: list[str]) -> int:
     return run_worker(settings, options, settings.log_level.upper())
 
 
+def _flagged_settings(args: argparse.Namespace) -> Settings:
+    """The config file with the flags over it and its characters checked (at start-up and on reload)."""
+    from mock_server.startup import StartupError, check_characters
+
+    settings = _read_settings(args.config)
+    try:
+        settings = settings.replace(**_changes(args))
+    except (TypeError, ValueError) as err:
+        raise StartupError(str(err)) from None
+    check_characters(settings)
+    return settings
+
+
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None: not given, the config file or the default applies)."""
     from mock_server.startup import parse_latency, parse_rate_limit
@@ -232,23 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["serve"]:
         argv = argv[1:]
     args = _parser().parse_args(argv)
-    from mock_server.startup import (
-        StartupError,
-        bind,
-        check_characters,
-        check_data_dir,
-        check_data_dir_free,
-    )
+    from mock_server.startup import StartupError, bind, check_data_dir, check_data_dir_free
 
     os.umask(0o077)  # everything the server writes is its owner's only (docs/security.md)
 
     try:
-        settings = _read_settings(args.config)
-        try:
-            settings = settings.replace(**_changes(args))
-        except (TypeError, ValueError) as err:
-            raise StartupError(str(err)) from None
-        check_characters(settings)
+        settings = _flagged_settings(args)
         check_data_dir(settings)
         check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)
@@ -260,12 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def reload_settings() -> Settings:
         """The config file read again, with the flags over it (as at start-up)."""
-        fresh = _read_settings(args.config)
-        try:
-            fresh = fresh.replace(**_changes(args))
-        except (TypeError, ValueError) as err:
-            raise StartupError(str(err)) from None
-        check_characters(fresh)
+        fresh = _flagged_settings(args)
         return fresh.replace(port=settings.port) if fresh.port == 0 else fresh  # the port bound at start
 
     return _serve(settings, sock, args, reload_settings)

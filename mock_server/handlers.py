@@ -138,6 +138,15 @@ async def _check_queue(s: ApiServices, tenant: str) -> None:
         )
 
 
+def _replayed(key: str | None, body_hash: str, held: tuple[str, str]) -> dict[str, str]:
+    """The answer for an Idempotency-Key already used: its task, or 1011 when the body differs."""
+    if held[0] != body_hash:
+        raise ApiError(
+            ErrorCode.IDEMPOTENCY_CONFLICT, f"Idempotency-Key {key!r} was used with a different request body"
+        )
+    return {"video_id": held[1]}
+
+
 async def generate(s: ApiServices, call: Call) -> Any:
     who, body = call.caller, call.values.body
     model_id = body["model_id"]
@@ -148,12 +157,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
     if key is not None:
         seen = await s.store.idempotent(who.tenant, key, s.limits.idempotency_ttl_seconds)
         if seen is not None:
-            if seen[0] != body_hash:
-                raise ApiError(
-                    ErrorCode.IDEMPOTENCY_CONFLICT,
-                    f"Idempotency-Key {key!r} was used with a different request body",
-                )
-            return {"video_id": seen[1]}
+            return _replayed(key, body_hash, seen)
     await _check_queue(s, who.tenant)
     now = time.time()
     task = Task(
@@ -175,12 +179,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
     )
     held = await s.store.create_task(task, key, body_hash, s.limits.idempotency_ttl_seconds)
     if held is not None:  # another request with this key won the race (another replica, say)
-        if held[0] != body_hash:
-            raise ApiError(
-                ErrorCode.IDEMPOTENCY_CONFLICT,
-                f"Idempotency-Key {key!r} was used with a different request body",
-            )
-        return {"video_id": held[1]}
+        return _replayed(key, body_hash, held)
     task_event("created", task.video_id, task.tenant, model_id=task.model_id)
     s.runner.start(task.video_id)
     return {"video_id": task.video_id}

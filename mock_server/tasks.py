@@ -19,7 +19,7 @@ import wave
 from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Status
-from mock_server.background import spawn
+from mock_server.background import observe, spawn
 from mock_server.errors import TaskFailure
 from mock_server.fairness import FairGate
 from mock_server.logs import task_event
@@ -242,8 +242,7 @@ class TaskRunner:
     def _progress(self, video_id: str, done: int, total: int) -> None:
         if total > 0:
             progress = min(99, _FETCHED + int((99 - _FETCHED) * done / total))
-            job = asyncio.ensure_future(self.store.set_progress(video_id, progress))
-            job.add_done_callback(_log_failure)
+            observe(asyncio.ensure_future(self.store.set_progress(video_id, progress)), "progress update")
 
     # --- running ---
     async def _run(self, video_id: str) -> None:
@@ -301,7 +300,7 @@ class TaskRunner:
             moved = await self.store.advance(task.video_id, Status.IN_PROGRESSING, progress=1)
             if moved is not None:
                 task_event("started", task.video_id, task.tenant)
-            if moved is None:  # forced forward meanwhile: go on unless it already ended
+            else:  # forced forward meanwhile: go on unless it already ended
                 current = await self.store.get_task(task.video_id)
                 if current is None or current.terminal:
                     return
@@ -335,8 +334,3 @@ class TaskRunner:
 
 def _timed_out(deadline: float) -> str:
     return f"task did not end within {deadline:g} s and was stopped"
-
-
-def _log_failure(job: asyncio.Future[None]) -> None:
-    if not job.cancelled() and job.exception() is not None:
-        log.error("could not record a task's progress: %r", job.exception())

@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
+from mock_server.files.protocol import AUDIO_TYPES
 from mock_server.private import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
@@ -28,16 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalFileStore", "remove_files"]
 
-_TYPES = {
-    ".mp4": "video/mp4",
-    ".png": "image/png",
-    ".wav": "audio/wav",
-    ".mp3": "audio/mpeg",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".opus": "audio/ogg",
-    ".m4a": "audio/mp4",
-}
+_TYPES = {".mp4": "video/mp4", ".png": "image/png", **AUDIO_TYPES}
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
 

@@ -15,7 +15,18 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["FileStore"]
+__all__ = ["AUDIO_TYPES", "FileStore"]
+
+#: Audio a file may be (what the renderer decodes, so what an upload may be): the suffix picks the
+#: Content-Type it is served with.
+AUDIO_TYPES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".m4a": "audio/mp4",
+}
 
 
 class FileStore(Protocol):
