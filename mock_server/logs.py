@@ -154,7 +154,8 @@ def request_line(
 ) -> None:
     """Log one answered request. `status` 0 means the connection was dropped without an answer;
     `validation` is the test-mode verdict ("ok", "mismatch", "exempt"), None outside test mode."""
-    if not REQUESTS.isEnabledFor(logging.INFO):
+    level = logging.WARNING if validation == "mismatch" or status >= 500 else logging.INFO
+    if not REQUESTS.isEnabledFor(level):
         return
     fields = {
         "event": "request",
@@ -167,7 +168,6 @@ def request_line(
         "validation": validation,
     }
     answer = "dropped" if status == 0 else str(status)
-    level = logging.WARNING if validation == "mismatch" or status >= 500 else logging.INFO
     REQUESTS.log(level, "request %s %s %s", method, path, answer, extra={"a2v": fields})
 
 

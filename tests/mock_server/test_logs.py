@@ -70,6 +70,22 @@ def test_text_request_line_reads_like_an_access_log(stream: io.StringIO) -> None
     assert line.endswith(" INFO  request GET /v1/ping 200 code=0 0.4ms")
 
 
+def test_at_level_warning_only_failed_and_mismatched_requests_are_logged(stream: io.StringIO) -> None:
+    logs.configure("text", "warning", stream=stream)
+
+    for status, validation in ((200, "ok"), (503, None), (200, "mismatch")):
+        logs.request_line(
+            method="GET", path="/v1/ping", status=status, code=0, duration_ms=1.0, tenant=None,
+            validation=validation,
+        )  # fmt: skip
+
+    lines = _lines(stream)
+    assert [line.split(" WARNING ")[1] for line in lines] == [
+        "request GET /v1/ping 503 code=0 1.0ms",
+        "request GET /v1/ping 200 code=0 1.0ms validation=mismatch",
+    ]
+
+
 @pytest.mark.parametrize(
     ("event", "details", "level", "expected"),
     [
