@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, Response
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
-from mock_server.files.protocol import AUDIO_TYPES
+from mock_server.files.protocol import CONTENT_TYPES
 from mock_server.private import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalFileStore", "remove_files"]
 
-_TYPES = {".mp4": "video/mp4", ".png": "image/png", **AUDIO_TYPES}
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
 
@@ -83,7 +82,7 @@ class LocalFileStore:
         response = _EnvelopedFile(
             path,
             headers=_CACHE,
-            media_type=_TYPES.get(path.suffix, "application/octet-stream"),
+            media_type=CONTENT_TYPES.get(path.suffix, "application/octet-stream"),
             stat_result=found,
         )
         etag = response.headers["etag"]

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
-__all__ = ["AUDIO_TYPES", "FileStore"]
+__all__ = ["AUDIO_TYPES", "CONTENT_TYPES", "FileStore"]
 
 #: Audio a file may be (what the renderer decodes, so what an upload may be): the suffix picks the
 #: Content-Type it is served with.
@@ -27,6 +27,8 @@ AUDIO_TYPES = {
     ".opus": "audio/ogg",
     ".m4a": "audio/mp4",
 }
+#: What every file store serves each kind of file as (results, previews, uploads), by suffix.
+CONTENT_TYPES = {".mp4": "video/mp4", ".png": "image/png", **AUDIO_TYPES}
 
 
 class FileStore(Protocol):

@@ -36,6 +36,7 @@ from starlette.responses import Response, StreamingResponse
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
 from mock_server.files.local import remove_files
+from mock_server.files.protocol import CONTENT_TYPES
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -49,7 +50,6 @@ __all__ = ["S3FileStore", "parse_s3_url"]
 
 #: Bytes per read when streaming an object to a client.
 _CHUNK = 256 * 1024
-_TYPES = {".mp4": "video/mp4", ".png": "image/png"}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -152,7 +152,7 @@ class S3FileStore:
             str(source),
             self.bucket,
             self.key(name),
-            ExtraArgs={"ContentType": _TYPES.get(suffix, "application/octet-stream")},
+            ExtraArgs={"ContentType": CONTENT_TYPES.get(suffix, "application/octet-stream")},
         )
         self.uploads += 1
 

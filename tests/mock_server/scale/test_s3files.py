@@ -114,6 +114,19 @@ async def test_the_file_store_protocol(files: S3FileStore) -> None:
     files.ping()
 
 
+@pytest.mark.parametrize(
+    ("name", "content_type"), [("uploads/a.wav", "audio/wav"), ("uploads/b.m4a", "audio/mp4")]
+)
+async def test_an_uploaded_audio_file_is_stored_with_its_content_type(
+    files: S3FileStore, name: str, content_type: str
+) -> None:
+    staged = files.staging(name)
+    staged.write_bytes(b"RIFF")
+    await files.put(name, staged)
+    with _client(files) as client:
+        assert client.get(f"/files/{name}").headers["content-type"] == content_type
+
+
 async def test_an_object_streams_with_range(served: httpx.Client) -> None:
     client = served
     whole = client.get("/files/videos/v.mp4")
