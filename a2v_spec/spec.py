@@ -12,6 +12,7 @@ import yaml
 from a2v_spec.catalog import ErrorDef, parse_catalog
 from a2v_spec.names import check_names
 from a2v_spec.pointer import escape, resolve_pointer, resolve_refs
+from a2v_spec.request_rules import RequestRules
 from a2v_spec.schemas import SchemaSet
 from a2v_spec.urls import UrlRule
 
@@ -95,6 +96,12 @@ class Spec:
     def url_rule(self) -> UrlRule:
         """What makes an `audio_url` or `callback_url` valid (`HttpUrl`), for every caller alike."""
         return UrlRule.from_document(self.document)
+
+    @cached_property
+    def request_rules(self) -> RequestRules:
+        """What a request must be (parameters, body, token) at the spec's own limits, for every caller
+        alike; a server with another body limit builds `RequestRules(spec, max_body_bytes)`."""
+        return RequestRules(self)
 
     def operation(self, operation_id: str) -> Operation:
         try:

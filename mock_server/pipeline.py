@@ -1,8 +1,10 @@
 """Validation against the spec: requests in (always), responses out (test mode).
 
-Every rule comes from `openapi.yaml` through `a2v_spec`: parameters and their schemas, the request body's
-schema, the documented responses. Query values arrive as strings and are coerced to the schema's type
-before validation, as an OpenAPI server does.
+The request rules are `a2v_spec.RequestRules`, the same ones the contract kit's proxy judges client
+traffic by, so the mock refuses exactly the requests the proxy flags: parameters read and checked as
+their schemas say, the body's size, media type, JSON and schema, the URL rule. This module only reads
+the request (the body streamed with the size limit) and turns a `Refusal` into the `ApiError` the error
+layer renders. Responses are checked against the documented statuses, headers and schemas.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError
-
-from a2v_spec import ErrorCode, SchemaError, resolve_pointer, resolve_refs
+from a2v_spec import Refusal, RequestRules, Rule
+from a2v_spec.request_rules import oversize_message, read_json_object
 from mock_server.errors import ApiError, ResponseMismatch
 
 if TYPE_CHECKING:
@@ -37,141 +38,32 @@ class Validated:
     raw_body: bytes = b""
 
 
+def refused(refusal: Refusal) -> ApiError:
+    """The error that answers a broken request rule (its catalog code, status and message)."""
+    return ApiError(refusal.code, refusal.message, status=refusal.status)
+
+
 class Validator:
     def __init__(self, spec: Spec, max_body_bytes: int | None = None) -> None:
         self.spec = spec
+        self.rules = RequestRules(spec, max_body_bytes)
         #: Bodies over this many bytes answer 1013 before they are parsed (the spec's limit by default).
-        self.max_body_bytes = spec.limits.max_request_bytes if max_body_bytes is None else max_body_bytes
-        self._schemas: dict[str, dict[str, Any]] = {}
-        self._validators: dict[str, Draft202012Validator] = {}
-
-    def _schema(self, pointer: str) -> dict[str, Any]:
-        """The (dereferenced) schema at `pointer`, for its `type` and `default`."""
-        if pointer not in self._schemas:
-            document = self.spec.document
-            self._schemas[pointer] = resolve_refs(document, resolve_pointer(document, pointer))
-        return self._schemas[pointer]
-
-    def _inline(self, node: Any, depth: int = 0) -> Any:
-        """`node` with every local `$ref` replaced by its target (request schemas are not recursive)."""
-        if depth > 32:
-            raise ValueError("request schema nests $refs too deeply (recursive?)")
-        if isinstance(node, dict):
-            if "$ref" in node and isinstance(node["$ref"], str) and node["$ref"].startswith("#/"):
-                target = resolve_pointer(self.spec.document, node["$ref"])
-                rest = {k: v for k, v in node.items() if k != "$ref"}
-                inlined = self._inline(target, depth + 1)
-                return {"allOf": [inlined, self._inline(rest, depth + 1)]} if rest else inlined
-            return {k: self._inline(v, depth + 1) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self._inline(v, depth + 1) for v in node]
-        return node
-
-    def _validator(self, pointer: str) -> Draft202012Validator:
-        """A plain validator of the inlined schema: no reference resolution per request (fast)."""
-        found = self._validators.get(pointer)
-        if found is None:
-            found = self._validators[pointer] = Draft202012Validator(self._inline(self._schema(pointer)))
-        return found
-
-    def _check(self, pointer: str, name: str, value: Any) -> None:
-        validator = self._validator(pointer)
-        if validator.is_valid(value):
-            return
-        found = sorted(validator.iter_errors(value), key=lambda e: -len(e.absolute_path))
-        errors = [_named(e) for e in found]
-        if errors:
-            err = errors[0]
-            where = f"{name}.{err.path}" if err.path and name else (err.path or name)
-            raise ApiError(ErrorCode.INVALID_PARAMETER, f"invalid parameter '{where}': {err.reason}")
-
-    def _coerce(self, pointer: str, name: str, raw: str) -> Any:
-        kind = self._schema(pointer).get("type")
-        try:
-            if kind == "integer":
-                return int(raw)
-            if kind == "number":
-                return float(raw)
-        except ValueError:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': {raw!r} is not an {kind}"
-            ) from None
-        if kind == "boolean":
-            if raw.lower() in ("true", "false"):
-                return raw.lower() == "true"
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': {raw!r} is not a boolean"
-            )
-        return raw
+        self.max_body_bytes = self.rules.max_body_bytes
 
     async def request(self, op: Operation, request: Request) -> Validated:
-        out = Validated()
-        for param in op.parameters:
-            if param.location == "query":
-                values = request.query_params.getlist(param.name)
-                if len(values) > 1:
-                    raise ApiError(
-                        ErrorCode.INVALID_PARAMETER,
-                        f"invalid parameter '{param.name}': given {len(values)} times",
-                    )
-                raw = values[0] if values else None
-                target = out.query
-            elif param.location == "header":
-                raw = request.headers.get(param.name)
-                target = out.headers
-            else:
-                continue
-            if raw is None:
-                if param.required:
-                    raise ApiError(
-                        ErrorCode.INVALID_PARAMETER,
-                        f"invalid parameter '{param.name}': required {param.location} parameter is missing",
-                    )
-                default = self._schema(param.schema_pointer).get("default")
-                if default is not None:
-                    target[param.name] = default
-                continue
-            value = self._coerce(param.schema_pointer, param.name, raw)
-            self._check(param.schema_pointer, param.name, value)
-            target[param.name] = value
+        """The request's values, or the `ApiError` of the first rule it breaks (parameters, then body)."""
+        params = self.rules.parameters(op, request.scope.get("query_string", b""), request.headers)
+        if params.refusals:
+            raise refused(params.refusals[0])
+        out = Validated(query=params.query, headers=params.headers)
         if op.method in ("post", "put", "patch"):
-            out.raw_body = await self._read_body(request)
+            out.raw_body = await read_body(request, self.max_body_bytes)
             if op.body_pointer is not None:
-                out.body = self._body(op, request, out.raw_body)
+                body = self.rules.body(op, request.headers.get("content-type"), out.raw_body)
+                if body.refusal is not None:
+                    raise refused(body.refusal)
+                out.body = body.value
         return out
-
-    async def _read_body(self, request: Request) -> bytes:
-        return await read_body(request, self.max_body_bytes)
-
-    def _body(self, op: Operation, request: Request, raw: bytes) -> Any:
-        assert op.body_pointer is not None  # checked by the caller
-        content_type = request.headers.get("content-type", "")
-        media = content_type.split(";")[0].strip().lower()
-        if not raw and not content_type:
-            if op.body_required:
-                raise ApiError(
-                    ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json, got no body"
-                )
-            return None
-        if media != "application/json" and not media.endswith("+json"):
-            raise ApiError(
-                ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                f"Content-Type must be application/json, got {content_type or 'none'!r}",
-            )
-        body = json_object(raw)
-        self._check(op.body_pointer, "", body)
-        self._check_strings(op.body_pointer, body)
-        return body
-
-    def _check_strings(self, pointer: str, body: dict[str, Any]) -> None:
-        """No lone surrogate in any string: valid in a JSON escape, not in UTF-8, so it would fail every
-        later encoding (a password compared, a row stored) as a 500. URLs follow the spec's `HttpUrl`
-        rule (`a2v_spec.urls`), which the schema validation above already applied."""
-        for name, value in body.items():
-            if isinstance(value, str) and _has_lone_surrogate(value):
-                raise ApiError(
-                    ErrorCode.INVALID_PARAMETER, f"invalid parameter '{name}': contains a lone surrogate"
-                )
 
     def response(self, op: Operation | None, status: int, headers: dict[str, str], body: bytes) -> None:
         """Raise ResponseMismatch when a response is not what the spec documents for `op`."""
@@ -219,51 +111,22 @@ async def read_body(request: Request, limit: int) -> bytes:
     """
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
-        raise ApiError(
-            ErrorCode.PAYLOAD_TOO_LARGE, f"request body is {declared[:20]} bytes; the limit is {limit}"
-        )
+        size = None if len(declared) > 18 else int(declared)
+        raise ApiError(Rule.SIZE.code, oversize_message(size, limit))
     chunks: list[bytes] = []
-    size = 0
+    seen = 0
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(
-                ErrorCode.PAYLOAD_TOO_LARGE, f"request body is larger than the limit of {limit} bytes"
-            )
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(Rule.SIZE.code, oversize_message(None, limit))
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _has_lone_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def json_object(raw: bytes) -> dict[str, Any]:
-    """`raw` parsed as a JSON object, else 1004 (deep nesting included, never a RecursionError)."""
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ApiError(ErrorCode.MALFORMED_BODY, f"request body is not valid JSON: {err}") from None
-    except RecursionError:
-        raise ApiError(
-            ErrorCode.MALFORMED_BODY, "request body is not a usable JSON object: it nests too deeply"
-        ) from None
-    if not isinstance(body, dict):
-        raise ApiError(
-            ErrorCode.MALFORMED_BODY, f"request body must be a JSON object, got {type(body).__name__}"
-        )
-    return body
-
-
-def _named(error: ValidationError) -> SchemaError:
-    """A schema error located at the field it is about: a missing property is named, not its parent."""
-    path = [str(p) for p in error.absolute_path]
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        if missing:
-            return SchemaError(".".join([*path, missing[0]]), "is required but missing")
-    return SchemaError(".".join(path), error.message)
+    """`raw` read as a JSON object by the API's rule (`a2v_spec.RequestRules.json_object`), else 1004.
+    The admin API reads its bodies so too."""
+    parsed = read_json_object(raw)
+    if isinstance(parsed, str):
+        raise ApiError(Rule.MALFORMED.code, parsed)
+    return parsed
