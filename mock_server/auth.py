@@ -24,7 +24,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from a2v_spec import ErrorCode
+from a2v_spec import ErrorCode, bearer_token
+from a2v_spec.request_rules import MISSING_TOKEN
 from mock_server.errors import ApiError
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ __all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"
 #: Tokens each cache keeps at most (the oldest is dropped first).
 _CACHE_SIZE = 10_000
 _V = TypeVar("_V")
-_MISSING = "missing or malformed Authorization header: expected 'Bearer <token>'"
+#: The header's syntax is the request rules' (`a2v_spec.bearer_token`), which the proxy judges by too.
+_MISSING = MISSING_TOKEN
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,6 @@ def _remember(cache: dict[str, _V], token: str, value: _V) -> None:
     if len(cache) >= _CACHE_SIZE:
         cache.pop(next(iter(cache)))
     cache[token] = value
-
-
-def bearer_token(header: str | None) -> str | None:
-    """The token of a well-formed `Bearer <token>` header, else None."""
-    if not header:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
-        return None
-    return token
 
 
 class Authenticator:
