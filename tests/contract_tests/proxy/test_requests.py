@@ -51,6 +51,18 @@ GEN = {"method": "POST", "path": "/v1/a2v/video.generate"}
             ["parameter"],
             (400, 1003),
         ),
+        # where the proxy's own copy of the rules once disagreed with the mock's
+        ({**GEN, "body": GOOD_BODY, "headers": {"content-type": "application/json; charset=utf-8"}},
+         [], None),
+        ({**GEN, "body": GOOD_BODY, "headers": {"content-type": "application/vnd.a2v+json"}},
+         ["content_type"], (415, 1005)),
+        ({"token": None, "headers": {"authorization": "Bearer a b"}}, ["auth"], (401, 1001)),
+        ({"token": None, "headers": {"authorization": "  bearer tok"}}, [], None),
+        ({**GEN, "body": b"[" * 5000 + b"]" * 5000, "headers": JSON}, ["malformed"], (400, 1004)),
+        ({**GEN, "body": GOOD_BODY[:-1] + b', "model_id": "x"}', "headers": JSON},
+         ["malformed"], (400, 1004)),
+        ({**GEN, "body": GOOD_BODY[:-1] + b', "x": "\\ud800"}', "headers": JSON}, ["parameter"], (400, 1003)),
+        ({"path": "/v1/a2v/video.list", "query": "page=5_0"}, ["parameter"], (400, 1003)),
     ],
 )  # fmt: skip
 def test_problems(kwargs: dict[str, object], kinds: list[str], answer: tuple[int, int] | None) -> None:
