@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from a2v_spec.catalog import ErrorDef
 from a2v_spec.names import TERMINAL, UNFINISHED, ErrorCode, Status
+from a2v_spec.operations import Limits, Operation, Parameter
 from a2v_spec.pointer import escape, inline_refs, join, resolve_pointer, resolve_refs, unescape, walk
 from a2v_spec.request_rules import Refusal, RequestRules, Rule, bearer_token
 from a2v_spec.schemas import SchemaError
-from a2v_spec.spec import Limits, Operation, Parameter, Spec, load_spec, spec_path
+from a2v_spec.spec import Spec, load_spec, spec_path
 from a2v_spec.urls import UrlRule
 
 __all__ = [

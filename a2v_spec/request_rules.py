@@ -26,11 +26,11 @@ body with the size limit; the proxy has the exchange) and hands the parts in.
 
 Example:
     >>> from a2v_spec import load_spec
-    >>> rules = load_spec().request_rules
-    >>> op = load_spec().operation("listVideos")
-    >>> [r.message for r in rules.parameters(op, "page=0", []).refusals]
+    >>> spec = load_spec()
+    >>> rules = spec.request_rules
+    >>> [r.message for r in rules.parameters(spec.operation("listVideos"), "page=0", []).refusals]
     ["invalid parameter 'page': 0 is less than the minimum of 1"]
-    >>> rules.body(load_spec().operation("login"), "text/plain", b"x").refusal.code
+    >>> rules.body(spec.operation("login"), "text/plain", b"x").refusal.code
     <ErrorCode.UNSUPPORTED_MEDIA_TYPE: 1005>
 """
 
@@ -51,7 +51,9 @@ from a2v_spec.pointer import inline_refs, resolve_pointer, resolve_refs
 from a2v_spec.urls import HTTP_URL_POINTER
 
 if TYPE_CHECKING:
-    from a2v_spec.spec import Operation, Spec
+    from a2v_spec.catalog import ErrorDef
+    from a2v_spec.operations import Operation
+    from a2v_spec.urls import UrlRule
 
 __all__ = [
     "MISSING_TOKEN",
@@ -198,20 +200,31 @@ class _Unreadable(Exception):
 
 
 class RequestRules:
-    """The request rules of one spec. Build it once (`Spec.request_rules`, or with another body limit
-    for a server configured so); validators are compiled per operation on first use and kept."""
+    """The request rules of one spec document. Take them from `Spec.request_rules` (built once; a server
+    configured with another body limit uses `with_body_limit`); validators are compiled per operation on
+    first use and kept."""
 
-    def __init__(self, spec: Spec, max_body_bytes: int | None = None) -> None:
-        self.spec = spec
-        #: Bodies over this many bytes are refused with 1013 (the spec's limit by default).
-        self.max_body_bytes = spec.limits.max_request_bytes if max_body_bytes is None else max_body_bytes
+    def __init__(
+        self, document: dict[str, Any], errors: dict[int, ErrorDef], url_rule: UrlRule, max_body_bytes: int
+    ) -> None:
+        self.document = document
+        self.errors = errors
+        self.url_rule = url_rule
+        #: Bodies over this many bytes are refused with 1013 (`x-a2v-limits.max_request_bytes`).
+        self.max_body_bytes = max_body_bytes
         self._params: dict[str, tuple[_Param, ...]] = {}
         self._bodies: dict[str, _BodyRules | None] = {}
+
+    def with_body_limit(self, max_body_bytes: int) -> RequestRules:
+        """The same rules with another body limit (a server configured so)."""
+        if max_body_bytes == self.max_body_bytes:
+            return self
+        return RequestRules(self.document, self.errors, self.url_rule, max_body_bytes)
 
     # -- verdicts -----------------------------------------------------------------------------------
     def refusal(self, rule: Rule, message: str) -> Refusal:
         """A refusal of `rule`, with the HTTP status the catalog gives its code."""
-        status = self.spec.errors[rule.code].http_status
+        status = self.errors[rule.code].http_status
         assert status is not None, f"catalog code {int(rule.code)} has no HTTP status"  # a spec bug
         return Refusal(rule, rule.code, status, message)
 
@@ -300,7 +313,7 @@ class RequestRules:
     def _parameters(self, op: Operation) -> tuple[_Param, ...]:
         found = self._params.get(op.operation_id)
         if found is None:
-            document = self.spec.document
+            document = self.document
             compiled = []
             for param in op.parameters:
                 if param.location not in ("query", "header"):
@@ -325,7 +338,7 @@ class RequestRules:
             return self._bodies[op.operation_id]
         rules = None
         if op.body_pointer is not None:
-            document = self.spec.document
+            document = self.document
             content = resolve_refs(document, resolve_pointer(document, f"{op.pointer}/requestBody"))
             raw = resolve_pointer(document, op.body_pointer)
             schema = resolve_refs(document, raw)
@@ -355,7 +368,7 @@ class RequestRules:
             error = sorted(rules.validator.iter_errors(body), key=lambda e: -len(e.absolute_path))[0]
             where, reason = _named(error)
             if where in rules.url_fields and isinstance(body.get(where), str):
-                reason = self.spec.url_rule.problem(body[where]) or reason
+                reason = self.url_rule.problem(body[where]) or reason
             return self._invalid(where, reason)
         surrogate = _lone_surrogate(body)
         if surrogate is not None:

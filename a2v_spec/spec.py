@@ -11,12 +11,11 @@ import yaml
 
 from a2v_spec.catalog import ErrorDef, parse_catalog
 from a2v_spec.names import check_names
-from a2v_spec.pointer import escape, resolve_pointer, resolve_refs
+from a2v_spec.operations import Limits, Operation, parse_operations
+from a2v_spec.pointer import resolve_pointer, resolve_refs
 from a2v_spec.request_rules import RequestRules
 from a2v_spec.schemas import SchemaSet
 from a2v_spec.urls import UrlRule
-
-HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 def spec_path() -> Path:
@@ -26,48 +25,6 @@ def spec_path() -> Path:
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"openapi.yaml is neither in {here} nor in {here.parent}")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    name: str
-    location: str
-    required: bool
-    schema_pointer: str
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One operation of the spec: where it lives and what it takes."""
-
-    operation_id: str
-    method: str
-    path: str
-    needs_auth: bool
-    parameters: tuple[Parameter, ...]
-    body_pointer: str | None
-    body_required: bool
-    responses: tuple[str, ...]
-    pointer: str
-
-
-@dataclass(frozen=True)
-class Limits:
-    """`x-a2v-limits`: the numbers a client and an implementation agree on."""
-
-    max_request_bytes: int
-    min_audio_seconds: float
-    max_audio_seconds: float
-    max_audio_bytes: int
-    audio_fetch_timeout_seconds: float
-    audio_max_redirects: int
-    url_ttl_seconds: int
-    access_token_ttl_seconds: int
-    idempotency_ttl_seconds: int
-    video_fps: int
-    video_size: int
-    #: Largest request header block a server reads (a bigger one answers 431, code 1015).
-    max_header_bytes: int = 16384
 
 
 @dataclass
@@ -82,7 +39,7 @@ class Spec:
 
     def __post_init__(self) -> None:
         check_names(self.document)
-        self.operations = _operations(self.document)
+        self.operations = parse_operations(self.document)
         if not self.operations:
             raise ValueError("the spec defines no operations")
         self.errors = parse_catalog(self.document.get("x-a2v-error-catalog", []))
@@ -100,8 +57,8 @@ class Spec:
     @cached_property
     def request_rules(self) -> RequestRules:
         """What a request must be (parameters, body, token) at the spec's own limits, for every caller
-        alike; a server with another body limit builds `RequestRules(spec, max_body_bytes)`."""
-        return RequestRules(self)
+        alike; a server with another body limit uses `spec.request_rules.with_body_limit(n)`."""
+        return RequestRules(self.document, self.errors, self.url_rule, self.limits.max_request_bytes)
 
     def operation(self, operation_id: str) -> Operation:
         try:
@@ -151,44 +108,3 @@ def load_spec(path: str | Path | None = None) -> Spec:
     if not isinstance(document, dict) or "paths" not in document:
         raise ValueError(f"{source} is not an OpenAPI document (no 'paths')")
     return Spec(document, source)
-
-
-def _operations(document: dict[str, Any]) -> dict[str, Operation]:
-    default_security = document.get("security", [])
-    operations: dict[str, Operation] = {}
-    for path, item in document.get("paths", {}).items():
-        for method in HTTP_METHODS:
-            if method not in item:
-                continue
-            raw = item[method]
-            pointer = f"/paths/{escape(path)}/{method}"
-            params = []
-            for index, param in enumerate(item.get("parameters", []) + raw.get("parameters", [])):
-                param_pointer = f"{pointer}/parameters/{index}"
-                if "$ref" in param:
-                    param_pointer = param["$ref"].lstrip("#")
-                    param = dict(resolve_refs(document, param))
-                params.append(
-                    Parameter(
-                        name=param["name"],
-                        location=param["in"],
-                        required=bool(param.get("required", False)),
-                        schema_pointer=f"{param_pointer}/schema",
-                    )
-                )
-            body = raw.get("requestBody")
-            body_pointer = None
-            if body and "application/json" in body.get("content", {}):
-                body_pointer = f"{pointer}/requestBody/content/application~1json/schema"
-            operations[raw["operationId"]] = Operation(
-                operation_id=raw["operationId"],
-                method=method,
-                path=path,
-                needs_auth=bool(raw.get("security", default_security)),
-                parameters=tuple(params),
-                body_pointer=body_pointer,
-                body_required=bool(body and body.get("required", False)),
-                responses=tuple(str(code) for code in raw.get("responses", {})),
-                pointer=pointer,
-            )
-    return operations

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from a2v_spec import Refusal, RequestRules, Rule
+from a2v_spec import Refusal, Rule
 from a2v_spec.request_rules import oversize_message, read_json_object
 from mock_server.errors import ApiError, ResponseMismatch
 
@@ -46,7 +46,11 @@ def refused(refusal: Refusal) -> ApiError:
 class Validator:
     def __init__(self, spec: Spec, max_body_bytes: int | None = None) -> None:
         self.spec = spec
-        self.rules = RequestRules(spec, max_body_bytes)
+        self.rules = (
+            spec.request_rules
+            if max_body_bytes is None
+            else spec.request_rules.with_body_limit(max_body_bytes)
+        )
         #: Bodies over this many bytes answer 1013 before they are parsed (the spec's limit by default).
         self.max_body_bytes = self.rules.max_body_bytes
 

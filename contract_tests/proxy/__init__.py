@@ -8,13 +8,13 @@ for `a2v-mock --replay DIR`. See `docs/proxy.md`.
     app.py          the ASGI app: forward, stream, rewrite file URLs, hand each exchange to the judge
     upstream.py     the lean keep-alive HTTP/1.1 client the requests go upstream with
     exchange.py     one request and its answer, as every judge and the recorder read it
-    requests.py     what is wrong with a request, and the refusal the spec demands for it
+    requests.py     what is wrong with a request (`a2v_spec.RequestRules`, the mock's rules), as requirements
     server.py       one answer on its own (the kit's check functions)
     lifecycle.py    tasks across exchanges: readable, forward, progress, tenants, idempotency
     files.py        downloads: signatures, expiry, Range, the MP4s themselves
     client.py       the client over time: polling, back-off, Retry-After, retries, expired URLs
     urls.py         file URLs rewritten to pass through the proxy, and those handed out
-    judge.py        both sides of each exchange, the violations found
+    judge.py        both sides of each exchange, the `TrafficViolation`s found (violations.py)
     record.py       `--record`: exchanges as JSON lines
     report.py       summary, JSON, JUnit XML
     cli.py          `a2v-contract proxy ...`
@@ -29,7 +29,7 @@ from __future__ import annotations
 from contract_tests.proxy.app import Proxy, ProxyApp, ProxyConfig, create_app
 from contract_tests.proxy.report import SessionReport
 from contract_tests.proxy.requirements import CLIENT_REQUIREMENTS, SERVER_JUDGED, SERVER_NOT_JUDGED
-from contract_tests.proxy.violations import Violation
+from contract_tests.proxy.violations import TrafficViolation
 
 __all__ = [
     "CLIENT_REQUIREMENTS",
@@ -39,6 +39,6 @@ __all__ = [
     "ProxyApp",
     "ProxyConfig",
     "SessionReport",
-    "Violation",
+    "TrafficViolation",
     "create_app",
 ]

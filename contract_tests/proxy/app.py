@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
     from pathlib import Path
 
-    from contract_tests.proxy.violations import Violation
+    from contract_tests.proxy.violations import TrafficViolation
 
 __all__ = ["Proxy", "ProxyApp", "ProxyConfig", "create_app"]
 
@@ -84,7 +84,7 @@ class Proxy:
         config: ProxyConfig,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        on_violation: Callable[[Violation], None] | None = None,
+        on_violation: Callable[[TrafficViolation], None] | None = None,
     ) -> None:
         self.config = config
         self.spec = load_spec(config.spec_path)
@@ -395,7 +395,7 @@ def create_app(
     config: ProxyConfig,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    on_violation: Callable[[Violation], None] | None = None,
+    on_violation: Callable[[TrafficViolation], None] | None = None,
 ) -> ProxyApp:
     """The proxy app for `config`; `transport` reaches the upstream in-process (tests)."""
     return ProxyApp(Proxy(config, transport=transport, on_violation=on_violation))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from contract_tests.proxy.violations import Violation
+    from contract_tests.proxy.violations import TrafficViolation
 
 __all__ = ["main"]
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"a2v-contract proxy: error: {err}", file=sys.stderr)
         return 2
 
-    def show(violation: Violation) -> None:
+    def show(violation: TrafficViolation) -> None:
         if not args.quiet:
             print(violation.text(), flush=True)
 

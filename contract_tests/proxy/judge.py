@@ -18,7 +18,7 @@ from contract_tests.proxy.files import FileJudge
 from contract_tests.proxy.lifecycle import Tasks
 from contract_tests.proxy.requests import problems
 from contract_tests.proxy.server import SchemaVerdicts, judge_answer
-from contract_tests.proxy.violations import Violation
+from contract_tests.proxy.violations import TrafficViolation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -41,7 +41,7 @@ class Judge:
         urls: FileUrls,
         *,
         fetch_audio: Callable[[str], Any] | None = None,
-        on_violation: Callable[[Violation], None] | None = None,
+        on_violation: Callable[[TrafficViolation], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.spec = spec
@@ -50,7 +50,7 @@ class Judge:
         self.files = FileJudge(self.tasks, fetch_audio)
         self.client = ClientJudge()
         self.schemas = SchemaVerdicts()
-        self.violations: list[Violation] = []
+        self.violations: list[TrafficViolation] = []
         self.exchanges = 0
         self.by_side: Counter[str] = Counter()
         self.on_violation = on_violation
@@ -138,10 +138,10 @@ class Judge:
     # -- reporting -----------------------------------------------------------------------------------
     def _server(self, found: Iterable[ContractViolation], exchange: Exchange) -> None:
         for err in found:
-            self._add(Violation.from_kit(err, exchange, self.secrets))
+            self._add(TrafficViolation.from_kit(err, exchange, self.secrets))
 
     def _client(self, finding: Finding, exchange: Exchange, tenant: str | None = None) -> None:
-        violation = Violation.of(
+        violation = TrafficViolation.of(
             "client",
             finding.requirement,
             finding.message,
@@ -150,10 +150,10 @@ class Judge:
             expected=finding.expected,
         )
         if tenant and not violation.tenant:
-            violation = Violation(**{**violation.as_dict(), "tenant": tenant})
+            violation = TrafficViolation(**{**violation.as_dict(), "tenant": tenant})
         self._add(violation)
 
-    def _add(self, violation: Violation) -> None:
+    def _add(self, violation: TrafficViolation) -> None:
         self.violations.append(violation)
         self.by_side[violation.side] += 1
         if self.on_violation is not None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from contract_tests.proxy.judge import Judge
-    from contract_tests.proxy.violations import Violation
+    from contract_tests.proxy.violations import TrafficViolation
 
 __all__ = ["SessionReport"]
 
@@ -33,8 +33,8 @@ _SHOWN = 20
 class SessionReport:
     def __init__(self, judge: Judge) -> None:
         self.exchanges = judge.exchanges
-        self.violations: list[Violation] = list(judge.violations)
-        self.by_id: dict[tuple[str, str], list[Violation]] = defaultdict(list)
+        self.violations: list[TrafficViolation] = list(judge.violations)
+        self.by_id: dict[tuple[str, str], list[TrafficViolation]] = defaultdict(list)
         for violation in self.violations:
             self.by_id[(violation.side, violation.requirement)].append(violation)
 

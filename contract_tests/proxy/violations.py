@@ -1,4 +1,9 @@
-"""A broken rule seen in traffic: which side broke it, under which requirement id, on which exchange."""
+"""A broken rule seen in traffic: which side broke it, under which requirement id, on which exchange.
+
+Not the kit's `contract_tests.violations.Violation` (the evidence a check raised in a kit run): a
+`TrafficViolation` also says which side broke the rule, on which exchange, for which tenant; one made
+from a kit check is `TrafficViolation.from_kit`.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ if TYPE_CHECKING:
     from contract_tests.proxy.exchange import Exchange
     from contract_tests.violations import ContractViolation
 
-__all__ = ["Side", "Violation"]
+__all__ = ["Side", "TrafficViolation"]
 
 Side = Literal["server", "client"]
 
 
 @dataclass(frozen=True)
-class Violation:
+class TrafficViolation:
     side: Side
     requirement: str
     message: str
@@ -35,7 +40,7 @@ class Violation:
         *,
         secrets: frozenset[str] = frozenset(),
         expected: str = "",
-    ) -> Violation:
+    ) -> TrafficViolation:
         return cls(
             side,
             requirement,
@@ -50,7 +55,7 @@ class Violation:
     @classmethod
     def from_kit(
         cls, err: ContractViolation, exchange: Exchange, secrets: frozenset[str] = frozenset()
-    ) -> Violation:
+    ) -> TrafficViolation:
         """A violation raised by one of the kit's own check functions, on the exchange it judged."""
         return cls.of("server", err.requirement, err.detail, exchange, secrets=secrets, expected=err.expected)
 

@@ -217,7 +217,7 @@ def test_the_size_counts_the_whole_body_when_only_its_start_was_kept(spec: Spec,
 
 
 def test_a_server_may_lower_the_limit(spec: Spec) -> None:
-    small = RequestRules(spec, max_body_bytes=10)
+    small = spec.request_rules.with_body_limit(10)
     found = small.body(spec.operation("login"), "application/json", b'{"username": "a", "password": "b"}')
     assert found.refusal is not None
     assert found.refusal.rule is Rule.SIZE
@@ -231,8 +231,9 @@ def test_media_types_and_limits_come_from_the_spec(spec: Spec) -> None:
     body["content"]["application/merge-patch+json"] = body["content"]["application/json"]
     body["required"] = False
     document["x-a2v-limits"]["max_request_bytes"] = 100
-    changed = Spec(document).request_rules
-    login = changed.spec.operation("login")
+    changed_spec = Spec(document)
+    changed = changed_spec.request_rules
+    login = changed_spec.operation("login")
     raw = b'{"username": "a", "password": "b"}'
     assert changed.body(login, "application/merge-patch+json", raw).value == {
         "username": "a",
