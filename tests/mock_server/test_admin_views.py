@@ -154,6 +154,16 @@ def test_bad_filters_answer_1003(server: RunningServer, params: dict[str, str], 
     assert message in response.json()["message"]
 
 
+@pytest.mark.parametrize("path", ["/__admin/tasks", "/__admin/requests", "/__admin/callbacks"])
+def test_the_label_of_a_tenant_with_nothing_yet_lists_nothing(server: RunningServer, path: str) -> None:
+    """What the console asks right after switching to a new token, or after resetting its tenant."""
+    fresh = tenant_label("a-token-never-used")
+    assert fresh is not None
+
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": fresh})) == []
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": "a-token-never-used"})) == []
+
+
 def test_an_upload_is_served_back_under_a_signed_url_and_renders(
     client: httpx.Client, server: RunningServer
 ) -> None:
