@@ -201,6 +201,9 @@ function renderTask(id) {
     el("td", {}, d.attempts), el("td", {}, d.last_status ?? d.last_error ?? ""), el("td", {}, d.state))));
 }
 
+/** Seconds as a person writes them: 0.9, not 0.8999999999999999. */
+const seconds = (value) => String(Number((value ?? 0).toFixed(2)));
+
 /** A task's plan (how test control fixed its fate) in words, one fact per line. */
 function planList(plan) {
   const items = [];
@@ -213,13 +216,13 @@ function planList(plan) {
   }
   if (pending !== undefined || running !== undefined) {
     items.push(pending || running
-      ? `pending for at least ${pending ?? 0} s, then in progress for at least ${running ?? 0} s`
+      ? `pending for at least ${seconds(pending)} s, then in progress for at least ${seconds(running)} s`
       : "no minimum timings: it moves on as fast as it renders");
   }
   if (accepted) items.push(`accepted at ${when(accepted)}`);
   if (replayed) {
     const { duration, error_message: message } = replayed;
-    items.push(`replays a recorded task${duration != null ? ` (${duration} s of video)` : ""}${message ? `: "${message}"` : ""}`);
+    items.push(`replays a recorded task${duration != null ? ` (${seconds(duration)} s of video)` : ""}${message ? `: "${message}"` : ""}`);
   }
   for (const [key, value] of Object.entries(rest)) items.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
   return el("ul", { class: "plan" }, ...items.map((text) => el("li", {}, text)));

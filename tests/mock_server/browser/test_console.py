@@ -363,20 +363,21 @@ def test_the_plan_and_the_creating_request_read_as_words(sized_page: Page, serve
     open_console(page, server.base_url, "new")
     page.select_option("#new-outcome", "error")
     page.select_option("#new-error-code", "10003")
+    page.fill("#new-duration", "1.3")
 
     page.click("#new-submit")
 
     page.wait_for_selector("#task-status.error", timeout=30_000)
     plan = page.locator("#task-facts ul.plan li").all_text_contents()
     assert plan[0].startswith("fails with 10003 (")
-    assert any(item.startswith(("pending for at least", "no minimum timings")) for item in plan), plan
+    assert "pending for at least 0.39 s, then in progress for at least 0.91 s" in plan, plan
     assert any(item.startswith("accepted at ") for item in plan), plan
     assert "{" not in (page.text_content("#task-facts") or "")
     page.wait_for_selector("#task-request:not(.muted)")
     shown = page.text_content("#task-request") or ""
     assert shown.startswith("POST /v1/a2v/video.generate\n")
     assert "authorization: Bearer <tok-" in shown
-    assert "prefer: outcome=error, error_code=10003" in shown
+    assert "prefer: outcome=error, error_code=10003, duration=1.3" in shown
     assert "content-type: application/json" in shown
     for hint in ("sec-ch-ua", "sec-fetch-", "user-agent:", "accept-language:"):
         assert hint not in shown
