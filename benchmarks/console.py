@@ -54,7 +54,7 @@ def main() -> int:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for _ in range(args.runs):
                 context = browser.new_context()
-                context.add_init_script(f"window.localStorage.setItem('a2v.token', '{TOKEN}')")
+                context.add_init_script(f"window.localStorage.setItem('a2v.open-token', '{TOKEN}')")
                 page = context.new_page()
                 loaded: list[int] = []
                 page.on("response", lambda r, loaded=loaded: loaded.append(len(r.body()) if r.ok else 0))

@@ -13,19 +13,66 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
+from a2v_spec.usage import UsageParser, usage_error
 from a2v_spec.version import version_line
-from contract_tests.config import PROFILES, KitOptions
+from contract_tests.config import PROFILES, KitOptions, Profile
 from contract_tests.requirements import GROUPS, OPTIONAL_GROUPS, select
 
 __all__ = ["main"]
 
 
+_USAGE = """a2v-contract --base-url URL --api-key KEY [--second-api-key KEY2] [--profile NAME] [options]
+       a2v-contract proxy --upstream URL [--listen HOST:PORT] [options]
+       a2v-contract --list | --write-fixtures DIR"""
+
+#: What each profile of `contract_tests.config.PROFILES` is for; its sizes are read from the profile.
+PROFILE_PURPOSES = {
+    "quick": "the default: a first check (under a minute against the mock)",
+    "service": "a real, slow service: renders only the tasks the checks share, fuzzes like quick",
+    "full": "a thorough run for CI or a release (minutes): many examples, more renders",
+}
+
+
+def _profile_sizes(profile: Profile) -> str:
+    return (
+        f"{profile.fuzz_examples} examples per fuzzed operation, "
+        f"{profile.stateful_examples} stateful runs of {profile.stateful_steps} steps, "
+        f"{profile.audio_examples} generated audio files, "
+        f"waits up to {profile.expiry_wait:g} s for URLs to expire"
+    )
+
+
+def _epilog() -> str:
+    indent = " " * 11
+    profiles = "\n".join(
+        f"  {name:<8} {PROFILE_PURPOSES[name]}\n"
+        + textwrap.fill(f"({_profile_sizes(profile)})", 96, initial_indent=indent, subsequent_indent=indent)
+        for name, profile in PROFILES.items()
+    )
+    return f"""\
+profiles (--profile):
+{profiles}
+
+commands:
+  a2v-contract [options]         check the implementation at --base-url against the spec (this page)
+  a2v-contract proxy [options]   a validating proxy between a client app and the service: every
+                                 exchange judged, both sides; `a2v-contract proxy --help`
+
+exit status: 0 the implementation conforms, 1 it does not, 2 usage or connection error.
+See docs/contract_tests.md and docs/proxy.md.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="a2v-contract",
-        description="Check an A2V implementation against openapi.yaml (exit 0 conforms, 1 not, 2 error).",
+        usage=_USAGE,
+        description="Check an A2V implementation against openapi.yaml.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=version_line("a2v-contract"))
     parser.add_argument("--base-url", help="Base URL of the implementation, e.g. http://127.0.0.1:8000")
@@ -41,7 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--spec", type=Path, help="The openapi.yaml to check against (default: bundled).")
     parser.add_argument(
-        "--profile", choices=sorted(PROFILES), default="quick", help="quick (default) or full."
+        "--profile",
+        choices=list(PROFILES),
+        default="quick",
+        help=f"{', '.join(PROFILES)} (default quick): see 'profiles' below.",
     )
     parser.add_argument("--junit-xml", type=Path, help="Write JUnit XML, one testcase per requirement id.")
     parser.add_argument("--report-json", type=Path, help="Write the per-requirement report as JSON.")
@@ -137,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
             print(path)
         return 0
     if not args.base_url or not args.api_key:
-        parser.print_usage(sys.stderr)
-        return _error("--base-url and --api-key (or env A2V_API_KEY) are required")
+        print(
+            usage_error(parser.prog, "--base-url and --api-key (or env A2V_API_KEY) are required"),
+            end="",
+            file=sys.stderr,
+        )
+        return 2
     try:
         options = KitOptions(
             base_url=args.base_url,

@@ -8,8 +8,9 @@
     POST /__admin/uploads?name=a.wav   raw bytes in; a signed URL the mock can fetch them back from
 
 Tenants are shown by label (`mock_server.redact`), never by token; every `tenant` parameter of the admin
-API also accepts a label. Filters of `requests`: `tenant`, `method`, `path` (exact, or a prefix ending in
-`*`), `status`, `code`, `contains` (substring of either body), `since` (unix time), `limit`.
+API also accepts a label. Bodies are shown without their credentials (`redact.redact_body`: the login's
+password and tokens). Filters of `requests`: `tenant`, `method`, `path` (exact, or a prefix ending in
+`*`), `status`, `code`, `contains` (substring of either body, as shown), `since` (unix time), `limit`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from a2v_spec.version import kit_version
 from mock_server.admin import AdminServices, _int, _json, _ok
 from mock_server.errors import ApiError
 from mock_server.files.protocol import AUDIO_TYPES
-from mock_server.redact import tenant_label
+from mock_server.redact import redact_body, tenant_label
 from mock_server.samples import SAMPLES, Samples
 from mock_server.tenants import known_tenants, resolve_tenant
 
@@ -126,17 +127,33 @@ class AdminViews:
             "since": since_value,
         }
 
-    async def requests(self, request: Request) -> Response:
-        self._authorize(request)
+    async def _entries(self, request: Request) -> list[dict[str, Any]]:
+        """Matching entries with their bodies' secrets blanked (`redact_body`); `contains` looks in the
+        blanked bodies, so it cannot be used to guess a password or a login token either."""
         filters = await self._filters(request)
-        entries = self.s.journal.query(**filters, limit=_int(request, "limit"), bodies=True)
+        contains = filters.pop("contains")
+        entries = self.s.journal.query(**filters, bodies=True)
         for entry in entries:
             entry["tenant"] = tenant_label(entry["tenant"])
+            for side in (entry["request"], entry["response"]):
+                side["body"] = redact_body(side["body"])
+        if contains is not None:
+            entries = [
+                e for e in entries if contains in e["request"]["body"] or contains in e["response"]["body"]
+            ]
+        return entries
+
+    async def requests(self, request: Request) -> Response:
+        self._authorize(request)
+        entries = await self._entries(request)
+        limit = _int(request, "limit")
+        if limit is not None:
+            entries = entries[-limit:] if limit > 0 else []
         return _ok(entries)
 
     async def requests_count(self, request: Request) -> Response:
         self._authorize(request)
-        return _ok({"count": len(self.s.journal.query(**await self._filters(request)))})
+        return _ok({"count": len(await self._entries(request))})
 
     async def upload(self, request: Request) -> Response:
         self._authorize(request)

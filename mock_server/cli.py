@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from a2v_spec.usage import UsageParser
 from a2v_spec.version import version_line
 
 if TYPE_CHECKING:
@@ -38,11 +39,31 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
+_USAGE = """a2v-mock [serve] [options]
+       a2v-mock worker [options]"""
+
+_EPILOG = """\
+commands:
+  serve    the API server (the default: `a2v-mock` alone is `a2v-mock serve`)
+  worker   run the render tasks of a scaled-out deployment from its broker (--queue) on other
+           machines; `a2v-mock worker --help` lists its options
+
+Settings come from the defaults, --config FILE, A2V_<SETTING> environment variables and the flags,
+each overriding the one before. The scaled-out mode (--store postgresql://..., --queue amqp://...,
+--files s3://..., and `worker`) needs the scale extra: pip install 'a2v-kit[scale]'.
+See docs/mock_server.md and docs/deploy.md.
+
+exit status: 0 stopped cleanly, 1 the server failed while running, 2 it could not start.
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="a2v-mock",
-        description="A stateful local stand-in for the A2V API, with real renders. See docs/mock_server.md.",
-        epilog="Exit status: 0 stopped cleanly, 1 the server failed while running, 2 it could not start.",
+        usage=_USAGE,
+        description="A stateful local stand-in for the A2V API, with real renders.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=version_line("a2v-mock"))
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
@@ -124,9 +145,10 @@ def _backend_flags(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _worker_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="a2v-mock worker",
-        description="Run tasks from the broker: fetch, render, upload, finish. See docs/deploy.md.",
+        description="Run tasks from the broker: fetch, render, upload, finish. Needs the scale extra "
+        "(pip install 'a2v-kit[scale]'). See docs/deploy.md.",
     )
     parser.add_argument("--config", type=Path, help="the YAML settings file the API replicas use")
     _shared_flags(parser)

@@ -1,4 +1,7 @@
-"""The web console at `/console` and the built-in samples at `/samples/<name>`.
+"""The web console at `/console`, the way a browser gets there from `/`, and the built-in samples.
+
+`/` has no operation: a browser (it asks for HTML) is sent to the console; an API client gets the 404
+envelope (as from the real service), whose message names where the API, its docs and the console are.
 
 The console is static files shipped inside the package (`mock_server/console/`: HTML, CSS and ES
 modules, no CDN, no build step); everything it shows or changes goes through the admin API and the
@@ -14,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from mock_server.docs import wants_html
 from mock_server.errors import NoOperation
 from mock_server.samples import UnknownSample
 
@@ -29,8 +33,22 @@ __all__ = ["STATIC", "routes"]
 STATIC = Path(__file__).with_name("console")
 
 
+#: Every method: only GET and HEAD are redirected, the others get the same 404 as before (not 405).
+_ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_ROOT_HINT = (
+    "the API is under /v1/a2v/ (docs at /docs, the spec at /openapi.yaml); the web console is at /console/"
+)
+
+
 async def _to_console(request: Request) -> Response:
     return RedirectResponse("/console/", status_code=308)
+
+
+async def _root(request: Request) -> Response:
+    if request.method in ("GET", "HEAD") and wants_html(request):
+        # 302, not permanent: a later version may serve something here, and browsers cache a 308.
+        return RedirectResponse("/console/", status_code=302)
+    raise NoOperation("/", _ROOT_HINT)
 
 
 def _samples_endpoint(samples: Samples) -> Route:
@@ -54,6 +72,7 @@ def _samples_endpoint(samples: Samples) -> Route:
 
 def routes(samples: Samples) -> list[BaseRoute]:
     return [
+        Route("/", _root, methods=_ANY_METHOD),
         Route("/console", _to_console, methods=["GET", "HEAD"]),
         Mount("/console", StaticFiles(directory=STATIC, html=True), name="console"),
         _samples_endpoint(samples),

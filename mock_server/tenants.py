@@ -6,9 +6,11 @@ well as a tenant id or a token.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode
+from mock_server.auth import tenant_id
 from mock_server.errors import ApiError
 from mock_server.redact import LABEL_PREFIX
 
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from mock_server.store import Store
 
 __all__ = ["TenantServices", "known_tenants", "resolve_tenant"]
+
+#: A label as `auth.tenant_id` makes it (`tok-` and 24 hex digits): it is the tenant's id itself.
+_LABEL = re.compile(rf"^{LABEL_PREFIX}[0-9a-f]{{{len(tenant_id('')) - len(LABEL_PREFIX)}}}$")
 
 
 class TenantServices(Protocol):
@@ -46,17 +51,19 @@ async def known_tenants(services: TenantServices) -> dict[str, dict[str, Any]]:
 
 
 async def resolve_tenant(services: TenantServices, value: str | None) -> str | None:
-    """A tenant id, a token or a label -> the tenant; an unknown label is refused with 1003."""
+    """A tenant id, a token or a label -> the tenant; a `tok-` value that is no label is refused (1003)."""
     if not value:
         return None
     if value.startswith(LABEL_PREFIX):
         # A derived tenant id is its own label (`auth.tenant_id`; raw-token tenants of older data
-        # directories are renamed at open), so one look in each place tells whether it is known,
-        # instead of listing every tenant on each admin request the console polls.
-        _, tasks = await services.store.list_tasks(value, None, limit=1)
-        if tasks or services.journal.query(tenant=value, limit=1):
+        # directories are renamed at open), so a well-formed label *is* the tenant, known or not: one
+        # with nothing stored yet (a token the console just switched to, a tenant just reset) lists
+        # nothing, as its token would, instead of failing every call the console polls.
+        if _LABEL.match(value):
             return value
         raise ApiError(
-            ErrorCode.INVALID_PARAMETER, f"invalid parameter 'tenant': no tenant is labelled {value!r}"
+            ErrorCode.INVALID_PARAMETER,
+            f"invalid parameter 'tenant': no tenant is labelled {value!r}"
+            f" (a label is {LABEL_PREFIX} and {len(tenant_id('')) - len(LABEL_PREFIX)} hex digits)",
         )
     return await services.auth.tenant_of(value)

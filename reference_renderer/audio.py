@@ -54,6 +54,11 @@ def _describe(source: AudioSource) -> str:
     return f"audio file {os.fspath(source)!r}"
 
 
+def _reason(err: Exception) -> str:
+    """FFmpeg's reason alone: its str() adds "[Errno <code>]" and the path, which the message names."""
+    return getattr(err, "strerror", None) or str(err)
+
+
 @contextmanager
 def open_audio(source: AudioSource) -> Iterator[tuple[InputContainer, AudioStream]]:
     """Open ``source`` and yield the container and its first audio stream.
@@ -77,7 +82,9 @@ def open_audio(source: AudioSource) -> Iterator[tuple[InputContainer, AudioStrea
     try:
         container = av.open(target, mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
-        raise UndecodableAudioError(f"{_describe(source)} is not a decodable audio file: {err}") from err
+        raise UndecodableAudioError(
+            f"{_describe(source)} is not a decodable audio file: {_reason(err)}"
+        ) from err
     try:
         if not container.streams.audio:
             kinds: list[str] = sorted({str(s.type) for s in container.streams}) or ["none"]
@@ -131,7 +138,7 @@ def _decoded_frames(container: InputContainer, stream: AudioStream, what: str) -
             except (av.error.FFmpegError, ValueError) as err:
                 bad += 1
                 if bad > _MAX_BAD_PACKETS or (not decoded_any and bad > 5):
-                    raise UndecodableAudioError(f"{what} is corrupt: {err}") from err
+                    raise UndecodableAudioError(f"{what} is corrupt: {_reason(err)}") from err
                 continue
             for frame in frames:
                 if frame.samples:
@@ -140,7 +147,7 @@ def _decoded_frames(container: InputContainer, stream: AudioStream, what: str) -
                     yield frame
     except av.error.FFmpegError as err:
         if not decoded_any:
-            raise UndecodableAudioError(f"{what} cannot be decoded: {err}") from err
+            raise UndecodableAudioError(f"{what} cannot be decoded: {_reason(err)}") from err
         # A truncated tail after good audio: keep what decoded, as players do.
 
 

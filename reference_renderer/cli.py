@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from .characters import load_characters
 from .errors import AudioError, CharacterError, RenderError
@@ -85,8 +85,17 @@ def _version() -> str:
         return "a2v-render 0+unknown (a2v-kit)"
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as the kit's other commands print them (`a2v_spec.usage`, not imported: the
+    renderer imports nothing from the spec): the message first, then where the help is, instead of
+    the whole usage block before it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\nRun '{self.prog} --help' to see every option.\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="a2v-render",
         description="Render a lip-synced talking-character MP4 (H.264 + AAC) from any audio file.",
         epilog=_EPILOG,
@@ -161,6 +170,9 @@ def _main(argv: list[str] | None) -> int:
         parser.error(str(err))
     if not os.path.exists(args.audio):
         print(f"a2v-render: audio file {args.audio!r} does not exist", file=sys.stderr)
+        return 1
+    if os.path.isdir(args.audio):
+        print(f"a2v-render: {args.audio!r} is a directory, not an audio file", file=sys.stderr)
         return 1
 
     try:

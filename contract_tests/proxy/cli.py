@@ -11,20 +11,23 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from a2v_spec.usage import UsageParser
+
 if TYPE_CHECKING:
+    import argparse
+
     from contract_tests.proxy.violations import TrafficViolation
 
 __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="a2v-contract proxy",
         description="A validating reverse proxy: forwards to --upstream and judges the server and the "
         "client against openapi.yaml (exit 0 nothing broken, 1 violations, 2 error).",

@@ -1,8 +1,13 @@
 // The console's only way to the server: the admin API (with the admin key in keyed mode) and the
-// public API (with the tenant's own token). Credentials stay in this browser; the token is never shown.
+// public API (with a token). Keyed mode: the API key stays in this tab and is never shown. Open mode
+// (any token is its own tenant): the console acts as the token the user types, `dev` until then (the
+// README's token), kept in this browser; it is the only token the console ever shows.
 
 const session = window.sessionStorage;
 const local = window.localStorage;
+
+/** The token the README's examples use, so the console shows the tasks a newcomer made with them. */
+export const DEFAULT_OPEN_TOKEN = "dev";
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -13,22 +18,24 @@ export class ApiError extends Error {
 }
 
 export const credentials = {
+  /** "open" or "keyed", from `/__admin/info`: where the token is kept and whether it may be shown. */
+  mode: "open",
   get admin() { return session.getItem("a2v.admin") || ""; },
   set admin(value) { session.setItem("a2v.admin", value); },
   get token() {
-    let token = session.getItem("a2v.token") || local.getItem("a2v.token");
-    if (!token) {
-      // Open mode: each token is its own tenant, so the console makes one for this browser.
-      const bytes = crypto.getRandomValues(new Uint8Array(12));
-      token = "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-      local.setItem("a2v.token", token);
-    }
-    return token;
+    if (this.mode === "keyed") return session.getItem("a2v.token") || "";
+    return local.getItem("a2v.open-token") || DEFAULT_OPEN_TOKEN;
   },
-  set token(value) { session.setItem("a2v.token", value); },
-  /** Whether this tab was given an API key (keyed mode needs one; open mode makes its own). */
+  /** Open mode: the token typed in the header, kept in this browser. */
+  set openToken(value) { local.setItem("a2v.open-token", value); },
+  /** Keyed mode: the API key given in the log-in dialog, kept in this tab only. */
+  set apiKey(value) { session.setItem("a2v.token", value); },
+  /** Whether this tab was given an API key (keyed mode needs one). */
   get hasToken() { return Boolean(session.getItem("a2v.token")); },
 };
+
+// Older consoles made a random token per browser; it named a tenant nobody else could find.
+local.removeItem("a2v.token");
 
 async function envelope(response) {
   let body = null;
@@ -57,7 +64,7 @@ export async function admin(path, { method = "GET", body, query, headers = {} } 
   return envelope(await fetch(url, init));
 }
 
-/** A call to the public API as this browser's tenant. */
+/** A call to the public API with `credentials.token`. */
 export async function api(path, { method = "GET", body, prefer } = {}) {
   const init = { method, headers: { Authorization: "Bearer " + credentials.token } };
   if (body !== undefined) {

@@ -4,7 +4,7 @@
 import { admin, api, ApiError, credentials } from "./api.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
-const state = { info: null, tenant: "", me: "", tasks: [], deliveries: [], poll: null, view: "" };
+const state = { info: null, tenant: "", me: "", tasks: [], deliveries: [], poll: null, view: "", request: null };
 const POLL_MS = 1000;
 
 function el(tag, props = {}, ...children) {
@@ -43,6 +43,7 @@ async function loadInfo() {
     }
     throw err;
   }
+  credentials.mode = state.info.mode;
   if (state.info.mode === "keyed" && !credentials.hasToken) {
     // Keyed mode: only configured API keys work, so the console cannot make its own token.
     await askForKeys("", { admin: false });
@@ -59,7 +60,7 @@ function askForKeys(message, { admin: needAdmin }) {
     $("#login-form").addEventListener("submit", () => {
       const form = new FormData($("#login-form"));
       if (needAdmin) credentials.admin = String(form.get("admin"));
-      credentials.token = String(form.get("token"));
+      credentials.apiKey = String(form.get("token"));
       resolve();
     }, { once: true });
     dialog.showModal();
@@ -70,6 +71,30 @@ async function whoAmI() {
   const { tenant } = await admin("tenants/label", { method: "POST", body: { token: credentials.token } });
   state.me = tenant;
   $("#acting").textContent = `you act as ${tenant}`;
+}
+
+/** Open mode: the token field (the one token the console shows: the user's own), `dev` at first. */
+function setUpTokenForm() {
+  if (state.info.mode !== "open") return;
+  const form = $("#token-form");
+  const input = $("#token");
+  input.value = credentials.token;
+  form.hidden = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = input.value.trim();
+    if (!token) return;
+    credentials.openToken = token;
+    input.value = token;
+    try {
+      await whoAmI();
+      state.tenant = state.me;
+      await loadTenants();
+      await show();
+    } catch (err) {
+      showError(err);
+    }
+  });
 }
 
 async function loadTenants() {
@@ -112,16 +137,17 @@ function renderTasks() {
   const rows = state.tasks.map((task) => {
     const calls = state.deliveries.filter((d) => d.video_id === task.video_id);
     const took = task.status === "finished" || task.status === "error" ? `${task.updated_at - task.created_at} s` : "";
+    // Each cell names its column (`data-label`): on a narrow screen the rows are cards (console.css).
     return el("tr", { dataset: { videoId: task.video_id, status: task.status }, onclick: () => { location.hash = `#/task/${task.video_id}`; } },
-      el("td", { class: "mono" }, task.video_id.slice(0, 10) + "…"),
-      el("td", {}, statusBadge(task.status)),
-      el("td", {}, progressBar(task.progress)),
-      el("td", {}, task.model_id),
-      el("td", {}, when(task.created_at)),
-      el("td", {}, took),
-      el("td", {}, task.duration != null ? `${task.duration.toFixed(1)} s` : ""),
-      el("td", { class: "error" }, task.error ? `${task.error.code} ${task.error.message}` : ""),
-      el("td", {}, calls.length ? calls.map((d) => d.state).join(", ") : ""),
+      el("td", { class: "mono", "data-label": "video" }, task.video_id.slice(0, 10) + "…"),
+      el("td", { "data-label": "status" }, statusBadge(task.status)),
+      el("td", { "data-label": "progress" }, progressBar(task.progress)),
+      el("td", { "data-label": "character" }, task.model_id),
+      el("td", { "data-label": "created" }, when(task.created_at)),
+      el("td", { "data-label": "took" }, took),
+      el("td", { "data-label": "duration" }, task.duration != null ? `${task.duration.toFixed(1)} s` : ""),
+      el("td", { class: "error", "data-label": "error" }, task.error ? `${task.error.code} ${task.error.message}` : ""),
+      el("td", { "data-label": "callbacks" }, calls.length ? calls.map((d) => d.state).join(", ") : ""),
     );
   });
   $("#tasks-table tbody").replaceChildren(...rows);
@@ -133,7 +159,12 @@ function renderTask(id) {
   const task = state.tasks.find((t) => t.video_id === id);
   $("#task-id").textContent = id;
   if (!task) {
-    $("#task-status").textContent = "not found for this tenant";
+    const badge = $("#task-status");
+    badge.textContent = "not found for this tenant";
+    badge.className = "badge";
+    for (const part of ["#task-error", "#task-media", "#task-actions"]) $(part).hidden = true;
+    $("#task-facts").replaceChildren();
+    $("#task-progress").firstElementChild.style.width = "0";
     return;
   }
   const badge = $("#task-status");
@@ -146,7 +177,7 @@ function renderTask(id) {
   const facts = [
     ["character", task.model_id], ["audio", task.audio_url], ["progress", `${task.progress}%`],
     ["created", when(task.created_at)], ["updated", when(task.updated_at)],
-    ["duration", task.duration != null ? `${task.duration} s` : "—"], ["plan", JSON.stringify(task.plan)],
+    ["duration", task.duration != null ? `${task.duration} s` : "—"], ["plan", planList(task.plan)],
   ];
   $("#task-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const media = $("#task-media");
@@ -170,18 +201,61 @@ function renderTask(id) {
     el("td", {}, d.attempts), el("td", {}, d.last_status ?? d.last_error ?? ""), el("td", {}, d.state))));
 }
 
+/** Seconds as a person writes them: 0.9, not 0.8999999999999999. */
+const seconds = (value) => String(Number((value ?? 0).toFixed(2)));
+
+/** A task's plan (how test control fixed its fate) in words, one fact per line. */
+function planList(plan) {
+  const items = [];
+  const { outcome, error_code: code, pending_seconds: pending, in_progress_seconds: running, accepted_at: accepted, replayed, ...rest } = plan;
+  if (outcome === "error") {
+    const message = state.info.task_error_codes.find((c) => c.code === code)?.message;
+    items.push(`fails with ${code}${message ? ` (${message})` : ""}`);
+  } else if (outcome === "finish") {
+    items.push("finishes with a real render of its audio (an audio that cannot be rendered still fails it)");
+  }
+  if (pending !== undefined || running !== undefined) {
+    items.push(pending || running
+      ? `pending for at least ${seconds(pending)} s, then in progress for at least ${seconds(running)} s`
+      : "no minimum timings: it moves on as fast as it renders");
+  }
+  if (accepted) items.push(`accepted at ${when(accepted)}`);
+  if (replayed) {
+    const { duration, error_message: message } = replayed;
+    items.push(`replays a recorded task${duration != null ? ` (${seconds(duration)} s of video)` : ""}${message ? `: "${message}"` : ""}`);
+  }
+  for (const [key, value] of Object.entries(rest)) items.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
+  return el("ul", { class: "plan" }, ...items.map((text) => el("li", {}, text)));
+}
+
+/** Headers a browser adds on its own (client hints, fetch metadata, ...): hidden unless asked for. */
+const BROWSER_HEADERS = /^(sec-|user-agent$|accept-language$|accept-encoding$|referer$|origin$|connection$|priority$|dnt$|pragma$|cache-control$)/i;
+
 async function showCreatingRequest(id) {
   const pre = $("#task-request");
+  state.request = null;
+  $("#task-request-toggle").hidden = true;
   const entries = await admin("requests", { query: { path: "/v1/a2v/video.generate", contains: id, limit: 1 } });
   if (!entries.length) {
     pre.textContent = "not in the journal any more (it keeps the latest requests only)";
     return;
   }
-  const e = entries[0];
-  const headers = (h) => Object.entries(h).map(([k, v]) => `${k}: ${v}`).join("\n");
-  pre.textContent = `${e.method} ${e.path}${e.query ? "?" + e.query : ""}\n${headers(e.request.headers)}\n\n${e.request.body}` +
-    `\n\n→ ${e.status}\n${headers(e.response.headers)}\n\n${e.response.body}`;
+  state.request = entries[0];
+  renderCreatingRequest();
+}
+
+function renderCreatingRequest() {
+  const e = state.request;
+  if (!e) return;
+  const all = $("#task-request-all").checked;
+  const hidden = Object.keys(e.request.headers).filter((name) => BROWSER_HEADERS.test(name));
+  const headers = (h, filter) => Object.entries(h).filter(([k]) => !filter || !BROWSER_HEADERS.test(k)).map(([k, v]) => `${k}: ${v}`).join("\n");
+  const pre = $("#task-request");
+  pre.textContent = `${e.method} ${e.path}${e.query ? "?" + e.query : ""}\n${headers(e.request.headers, !all)}\n\n${e.request.body}` +
+    `\n\n→ ${e.status}\n${headers(e.response.headers, false)}\n\n${e.response.body}`;
   pre.classList.remove("muted");
+  $("#task-request-hidden").textContent = String(hidden.length);
+  $("#task-request-toggle").hidden = hidden.length === 0;
 }
 
 // --- new video -----------------------------------------------------------------------------------------
@@ -198,6 +272,21 @@ async function loadNewForm() {
   $("#new-error-code").append(...codes);
 }
 
+/** Why `value` cannot be an audio URL, in words (the API's own answer quotes the spec's pattern). */
+function audioUrlProblem(value) {
+  if (!value) return "enter the audio's URL (http:// or https://), or choose a built-in sample or a file";
+  let url;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a URL: give a full address such as https://example.com/speech.wav`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `"${value}" is a ${url.protocol} URL: the mock fetches audio over http:// or https:// only`;
+  }
+  return "";
+}
+
 async function submitNew(event) {
   event.preventDefault();
   const form = new FormData(event.target);
@@ -208,8 +297,11 @@ async function submitNew(event) {
     let audioUrl = "";
     const source = form.get("source");
     if (source === "sample") audioUrl = String(form.get("sample"));
-    else if (source === "url") audioUrl = String(form.get("url"));
-    else {
+    else if (source === "url") {
+      audioUrl = String(form.get("url")).trim();
+      const problem = audioUrlProblem(audioUrl);
+      if (problem) throw new Error(problem);
+    } else {
       const file = $("#new-file").files[0];
       if (!file) throw new Error("choose a file to upload");
       const upload = await admin("uploads", { method: "POST", body: file, query: { name: file.name } });
@@ -292,6 +384,7 @@ async function saveScenario(event) {
       url_ttl_seconds: f.url_ttl_seconds.value === "" ? null : Number(f.url_ttl_seconds.value),
     },
   });
+  clearError();
   $("#scenario-saved").textContent = `saved at ${new Date().toLocaleTimeString()}`;
 }
 
@@ -300,12 +393,31 @@ async function failNext() {
   const code = Number($("#fail-next-code").value);
   await admin("scenario", { method: "PUT", body: { next_tasks: [...current.next_tasks, { outcome: "error", error_code: code }] } });
   await loadScenario();
+  clearError();
   $("#scenario-saved").textContent = `the next task will fail with ${code}`;
 }
 
+/** Asks before a reset (it cannot be undone); resolves true only for the dialog's Reset button. */
+function confirmReset(tenant) {
+  const dialog = $("#confirm-reset");
+  $("#confirm-reset-tenant").textContent = tenant;
+  dialog.returnValue = "";
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "reset"), { once: true });
+    dialog.showModal();
+  });
+}
+
 async function resetTenant() {
-  await admin("reset", { method: "POST", body: { tenant: state.tenant } });
-  $("#scenario-saved").textContent = `${state.tenant} reset`;
+  const tenant = state.tenant;
+  if (!(await confirmReset(tenant))) {
+    $("#scenario-saved").textContent = "nothing was reset";
+    return;
+  }
+  await admin("reset", { method: "POST", body: { tenant } });
+  clearError();
+  $("#scenario-saved").textContent = `${tenant} reset`;
+  await loadTenants();
 }
 
 async function failTask() {
@@ -337,6 +449,7 @@ async function tick() {
 
 async function show() {
   const { view, arg } = route();
+  clearError();  // a banner belongs to the view whose call failed
   for (const section of document.querySelectorAll(".view")) section.classList.toggle("active", section.id === `view-${view}`);
   for (const link of document.querySelectorAll("nav a[data-view]")) link.classList.toggle("active", link.dataset.view === (view === "task" ? "tasks" : view));
   try {
@@ -358,14 +471,20 @@ async function main() {
   mode.textContent = state.info.mode === "open" ? "open mode" : "keyed mode";
   mode.title = state.info.mode === "open" ? "any token is its own tenant" : "only configured API keys";
   await whoAmI();
+  setUpTokenForm();
   await loadTenants();
-  $("#tenant").addEventListener("change", (event) => { state.tenant = event.target.value; show(); });
+  $("#tenant").addEventListener("change", (event) => {
+    state.tenant = event.target.value;
+    if (route().view === "task") location.hash = "#/tasks";  // the task is the other tenant's
+    else show();
+  });
   $("#new-form").addEventListener("submit", submitNew);
   $("#journal-filter").addEventListener("submit", (event) => loadJournal(event).catch(showError));
   $("#scenario-form").addEventListener("submit", (event) => saveScenario(event).catch(showError));
   $("#fail-next").addEventListener("click", () => failNext().catch(showError));
   $("#reset-tenant").addEventListener("click", () => resetTenant().catch(showError));
   $("#task-fail").addEventListener("click", () => failTask().catch(showError));
+  $("#task-request-all").addEventListener("change", renderCreatingRequest);
   window.addEventListener("hashchange", show);
   await Promise.all([loadNewForm(), loadScenario()]);
   await show();

@@ -174,3 +174,46 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("a2v-contract ")
+
+
+def test_help_explains_every_profile_and_the_proxy(capsys: pytest.CaptureFixture[str]) -> None:
+    from contract_tests.cli import PROFILE_PURPOSES
+    from contract_tests.config import PROFILES
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert set(PROFILE_PURPOSES) == set(PROFILES)
+    profiles = out.split("profiles (--profile):\n", 1)[1].split("\n\n", 1)[0]
+    flat = " ".join(profiles.split())
+    for name, profile in PROFILES.items():
+        assert f" {name} {' '.join(PROFILE_PURPOSES[name].split())}" in f" {flat}"
+        assert f"({profile.fuzz_examples} examples per fuzzed operation, " in flat
+    assert "a2v-contract proxy --upstream URL" in out  # in the usage lines
+    assert "a2v-contract proxy [options]" in out  # and among the commands
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "says"),
+    [
+        ([], "a2v-contract", "--base-url and --api-key (or env A2V_API_KEY) are required"),
+        (["--profile", "nope"], "a2v-contract", "argument --profile: invalid choice: 'nope'"),
+        (["--bogus"], "a2v-contract", "unrecognized arguments: --bogus"),
+        (["proxy"], "a2v-contract proxy", "the following arguments are required: --upstream"),
+        (["proxy", "--upstream", "http://x", "--bogus"], "a2v-contract proxy", "unrecognized arguments"),
+    ],
+)
+def test_a_usage_error_is_its_message_first_not_a_usage_block(
+    argv: list[str], prog: str, says: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("A2V_API_KEY", raising=False)
+    try:
+        code = main(argv)
+    except SystemExit as exited:
+        code = exited.code  # type: ignore[assignment]
+    assert code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith(f"{prog}: error: ")
+    assert says in lines[0]
+    assert lines[1:] == [f"Run '{prog} --help' to see every option."]

@@ -141,3 +141,35 @@ def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
     assert done.returncode == 0, (
         f"{page.name} failed in {started[-1]}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     )
+
+
+#: Pages that promise their commands need no activated venv: they call the kit's commands and Python
+#: as `.venv/bin/...` (this suite runs with the venv first on PATH, which would hide a bare `python`).
+UNACTIVATED = ("README.md", "examples/README.md")
+_BARE_COMMAND = re.compile(
+    r"(?:^|[\s;&|(`])(python3?|pip|pytest|a2v-mock|a2v-render|a2v-contract)(?=\s|$)", re.M
+)
+
+
+@pytest.mark.parametrize("name", UNACTIVATED)
+def test_pages_without_an_activated_venv_call_its_commands_by_path(name: str) -> None:
+    for block in blocks(ROOT / name):
+        if block.language not in ("bash", "sh", "console"):
+            continue
+        code = "\n".join(line.split("  #", 1)[0] for line in block.code.splitlines())
+        code = code.replace("python3 -m venv .venv", "")  # the set-up makes the venv with the system's
+        assert _BARE_COMMAND.findall(code) == [], f"{block.where}: call it as .venv/bin/<command>"
+
+
+def test_tenant_labels_in_the_docs_have_the_length_the_server_gives_them() -> None:
+    from mock_server.redact import tenant_label
+
+    real = tenant_label("any token")
+    assert real is not None
+    texts = [ROOT / "examples" / "README.md", ROOT / "mock_server" / "admin_openapi.yaml", *pages()]
+    for path in texts:
+        text = path.read_text(encoding="utf-8")
+        for label in re.findall(r"\btok-[0-9a-f]+\b", text):
+            assert len(label) == len(real), f"{path.name}: {label} is no label ({real})"
+        for digits in re.findall(r"tok-<(\d+) hex", text):
+            assert int(digits) == len(real) - len("tok-"), f"{path.name}: tok-<{digits} hex"

@@ -154,6 +154,58 @@ def test_bad_filters_answer_1003(server: RunningServer, params: dict[str, str], 
     assert message in response.json()["message"]
 
 
+@pytest.mark.parametrize("path", ["/__admin/tasks", "/__admin/requests", "/__admin/callbacks"])
+def test_the_label_of_a_tenant_with_nothing_yet_lists_nothing(server: RunningServer, path: str) -> None:
+    """What the console asks right after switching to a new token, or after resetting its tenant."""
+    fresh = tenant_label("a-token-never-used")
+    assert fresh is not None
+
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": fresh})) == []
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": "a-token-never-used"})) == []
+
+
+def test_the_journal_never_shows_a_password_or_a_login_token() -> None:
+    """The console shows the journal: a login's credentials must not be read there, or guessed with
+    `contains`; the user name stays searchable."""
+    with run_server(prewarm=False, render_workers=1, users={"dev@example.com": "pw-secret-1"}) as server:
+        login = {"username": "dev@example.com", "password": "pw-secret-1"}
+        tokens = data(httpx.post(f"{server.base_url}/v1/auth/account.login", json=login))
+        assert isinstance(tokens, dict)
+        secrets = ["pw-secret-1", tokens["access_token"], tokens["refresh_token"]]
+
+        shown = httpx.get(f"{server.base_url}/__admin/requests", params={"path": "/v1/auth/account.login"})
+
+        entries = data(shown)
+        assert isinstance(entries, list)
+        (entry,) = entries
+        assert entry["request"]["body"] == '{"username":"dev@example.com","password":"<redacted>"}'
+        assert '"access_token":"<redacted>"' in entry["response"]["body"]
+        assert '"expired_at":' in entry["response"]["body"]
+        for secret in secrets:
+            assert secret not in shown.text
+            for path in ("/__admin/requests", "/__admin/requests/count"):
+                found = data(httpx.get(f"{server.base_url}{path}", params={"contains": secret[:8]}))
+                assert found in ([], {"count": 0}), (path, secret)
+        known = data(
+            httpx.get(f"{server.base_url}/__admin/requests/count", params={"contains": "dev@example"})
+        )
+        assert known == {"count": 1}
+
+
+def test_the_secret_fields_are_the_specs_credentials() -> None:
+    from a2v_spec import load_spec
+    from mock_server.redact import SECRET_FIELDS
+
+    schemas = load_spec().document["components"]["schemas"]
+    strings = {
+        name
+        for schema in ("LoginRequest", "Tokens")
+        for name, field in schemas[schema]["properties"].items()
+        if field.get("type") == "string"
+    }
+    assert set(SECRET_FIELDS) == strings - {"username"}
+
+
 def test_an_upload_is_served_back_under_a_signed_url_and_renders(
     client: httpx.Client, server: RunningServer
 ) -> None:

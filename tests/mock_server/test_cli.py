@@ -95,6 +95,40 @@ def test_bad_config_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "prot" in capsys.readouterr().err
 
 
+def test_help_names_serve_and_worker_and_the_scale_extra(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    usage = out.split("\n\n", 1)[0]
+    assert "a2v-mock [serve] [options]" in usage
+    assert "a2v-mock worker [options]" in usage
+    commands = out.split("commands:\n", 1)[1]
+    assert commands.startswith("  serve ")
+    assert "\n  worker " in commands
+    assert "pip install 'a2v-kit[scale]'" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "prog", "says"),
+    [
+        (["--prot", "80"], "a2v-mock", "unrecognized arguments: --prot 80"),
+        (["serve", "--port", "eighty"], "a2v-mock", "argument --port: invalid int value: 'eighty'"),
+        (["worker", "--bogus"], "a2v-mock worker", "unrecognized arguments: --bogus"),
+    ],
+)
+def test_a_usage_error_is_its_message_first_not_a_usage_block(
+    argv: list[str], prog: str, says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+
+    assert exited.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"{prog}: error: {says}", f"Run '{prog} --help' to see every option."]
+
+
 def test_config_file_reads_groups_and_relative_paths(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text(

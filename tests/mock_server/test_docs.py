@@ -200,3 +200,25 @@ def test_admin_401_answers_validate_when_the_mock_has_an_admin_key(tmp_path: Pat
             response = client.request(method.upper(), f"/__admin{concrete}", json={})
             assert response.status_code == 401, (method, path)
             admin.check(method, concrete, path, response)
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_admin_index_lists_every_served_admin_call_and_points_at_the_document(
+    app: Starlette, client: httpx.Client
+) -> None:
+    served = {(method.upper(), f"/__admin{path}") for method, path in _admin_routes(app)}
+    for path in ("/__admin/", "/__admin"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        data = answer.json()["data"]
+        assert data["openapi"] == "/__admin/openapi.yaml"
+        assert {(c["method"], c["path"]) for c in data["calls"]} == served
+        assert all(c["summary"] for c in data["calls"])
+        assert client.get(data["openapi"]).status_code == 200
+    page = client.get("/__admin/", headers={"Accept": BROWSER_ACCEPT})
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'href="/__admin/openapi.yaml"' in page.text
+    for _, path in served:
+        assert f"<code>{path}</code>" in page.text

@@ -154,3 +154,45 @@ def test_progress_bar_on_a_terminal_only() -> None:
     assert "[###############...............] 5/10 frames" in terminal.getvalue()
     assert terminal.getvalue().endswith("10/10 frames   0.0 s\n")
     assert pipe.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"this is plainly a text file, not audio\n" * 20, "is not a decodable audio file: Invalid data"),
+        (None, "is a directory, not an audio file"),
+    ],
+)
+def test_a_file_that_is_not_audio_is_one_human_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, says: str
+) -> None:
+    audio = tmp_path / "speech.wav"
+    if content is None:
+        audio.mkdir()
+    else:
+        audio.write_bytes(content)
+
+    assert main([str(audio), "-c", "eva_a0008", "-o", str(tmp_path / "o.mp4")]) == 1
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("a2v-render: ")
+    assert says in lines[0]
+    assert "Errno" not in lines[0]
+    assert lines[0].count(str(audio)) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["a.wav", "--character", "eva_a0008"], "--output is required"),
+    ],
+)
+def test_a_usage_error_is_its_message_first_not_a_usage_block(
+    argv: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"a2v-render: error: {says}", "Run 'a2v-render --help' to see every option."]

@@ -22,7 +22,7 @@ from mock_server.testing import run_server
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
     from mock_server.testing import RunningServer
 
@@ -45,10 +45,16 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context (own storage) whose last state is screenshotted."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+#: The sizes the console is checked at: a desktop window and a phone held upright.
+VIEWPORTS: dict[str, ViewportSize] = {
+    "desktop": {"width": 1280, "height": 900},
+    "phone": {"width": 390, "height": 844},
+}
+
+
+def _open_page(browser: Browser, request: pytest.FixtureRequest, viewport: ViewportSize) -> Iterator[Page]:
+    """A fresh browser context (own storage) at `viewport`, whose last state is screenshotted."""
+    context = browser.new_context(viewport=viewport)
     context.set_default_timeout(20_000)
     opened = context.new_page()
     errors: list[str] = []
@@ -61,6 +67,18 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     finally:
         context.close()
     assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A desktop-sized page."""
+    yield from _open_page(browser, request, VIEWPORTS["desktop"])
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def sized_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The test runs once per entry of `VIEWPORTS` (desktop and phone)."""
+    yield from _open_page(browser, request, VIEWPORTS[request.param])
 
 
 def serve(**settings: Any) -> Any:
