@@ -16,6 +16,7 @@ from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.requirements import kinds
 from contract_tests.violations import check
+from contract_tests.watch import envelope_problems
 
 if TYPE_CHECKING:
     import httpx
@@ -41,6 +42,31 @@ def test_ping_needs_no_token(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     check(response.status_code == 200, "A2V-PING", "ping without a token must answer 200", response=response)
     body = conforms(response, a2v_spec, "ping", "A2V-PING")
     check(body["data"]["pong"] is True, "A2V-PING", "data.pong must be true", response=response)
+
+
+@requirement("A2V-ENVELOPE")
+def test_answers_are_envelopes(a2v_client: A2VClient, a2v_spec: Spec) -> None:
+    """A success, an unauthenticated success, an error of the API and a routing error: each is the
+    envelope. (The kit's client judges every other JSON answer of the run the same way, `watch.py`.)"""
+    prefix = "/" + a2v_spec.operation("ping").path.strip("/").split("/")[0]
+    for response in (
+        a2v_client.request_operation("ping", auth=False),
+        a2v_client.request_operation("listCharacters"),
+        a2v_client.request_operation("getVideo", params={"video_id": secrets.token_hex(16)}),
+        a2v_client.request("GET", f"{prefix}/a2v/no-such-operation-{secrets.token_hex(4)}"),
+    ):
+        try:
+            body = response.json()
+        except ValueError:
+            continue  # not JSON at all: A2V-FUZZ-CONTENT-TYPE and A2V-ERROR-ROUTING judge it
+        problems = envelope_problems(body)
+        check(
+            not problems,
+            "A2V-ENVELOPE",
+            "; ".join(f"envelope field {name}: {reason}" for name, reason in problems),
+            expected='{"code": int, "message": str, "data": ...}',
+            response=response,
+        )
 
 
 @requirement("A2V-CHARACTERS")
