@@ -110,7 +110,7 @@ def test_valid_wav_finishes(a2v_finished_task: TaskRun) -> None:
     # progress (0 while pending, 100 when finished) is judged on every read by `run_task`.
 
 
-@requirement("A2V-LIFECYCLE-FINISHES", "A2V-LIFECYCLE-FORWARD")
+@requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
 def test_valid_mp3_finishes(
     a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
