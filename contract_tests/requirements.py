@@ -50,6 +50,7 @@ class kinds:
     FINISHED_PROGRESS = "progress-when-finished"
     FINISHED_WAV = "finished:wav"
     FINISHED_MP3 = "finished:mp3"
+    NOTHING_CREATED = "nothing-created"
 
 
 #: What every requirement needs at least: one answer (or value) its check judged and found right.
@@ -358,6 +359,7 @@ _TABLE: Final[list[Requirement]] = [
         "A body over max_request_bytes answers 413 / 1013 and creates nothing",
         "/x-a2v-error-catalog/12/when",
         "exceeds the limit; the body is not processed.",
+        Need(kinds.NOTHING_CREATED, "the caller's newest task read before and after the refused request"),
     ),
     _r(
         "A2V-ERROR-AUDIO-404",
