@@ -10,6 +10,7 @@ import pytest
 from contract_tests.config import KitOptions
 from contract_tests.runner import KitRun, run_with_exit_code
 from mock_server.config import Settings
+from mock_server.values import Timings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +32,7 @@ def mock_settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "mock-data",
         render_workers=1,
         audio_hosts=["127.0.0.1"],
-        timings={"pending_seconds": PENDING_SECONDS},
+        timings=Timings(pending_seconds=PENDING_SECONDS),
     )
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Dialog, Page
 
 
 CURL = (
@@ -192,7 +192,12 @@ def _open(browser: Browser, path: Path) -> tuple[Page, list[str], list[str]]:
     requested: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda err: errors.append(str(err)))
-    page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
+
+    def dialog_opened(dialog: Dialog) -> None:
+        errors.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", dialog_opened)
     page.on("request", lambda request: requested.append(request.url))
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
@@ -223,6 +228,7 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[KitReport,
     from contract_tests.config import KitOptions
     from contract_tests.runner import run_with_exit_code
     from mock_server.config import Settings
+    from mock_server.values import Timings
     from tests.contract_tests.conftest import PENDING_SECONDS
 
     folder = tmp_path_factory.mktemp("hostile")
@@ -230,7 +236,7 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[KitReport,
         data_dir=folder / "mock-data",
         render_workers=1,
         audio_hosts=["127.0.0.1"],
-        timings={"pending_seconds": PENDING_SECONDS},
+        timings=Timings(pending_seconds=PENDING_SECONDS),
     )
     path = folder / "report.html"
     result = run_with_exit_code(
@@ -267,9 +273,77 @@ def test_a_hostile_services_markup_is_shown_not_run(
         assert page.locator("img").count() == 0
         shown = page.locator("body").inner_text()
         assert script in shown
-        assert HOSTILE in page.locator("figure.timeline").first.text_content()  # a status lane's label
+        lanes = page.locator("figure.timeline").first.text_content() or ""
+        assert HOSTILE in lanes  # a status lane's label
         assert page.locator("tr.requirement").count() == len(report.requirements())
         assert requested == [path.as_uri()]
         assert errors == []
     finally:
         page.close()
+
+
+def test_a_failures_curl_sends_the_failing_request_again(tmp_path: Path) -> None:
+    """The report's `curl` is the request, not a description of it: run by a shell with `A2V_TOKEN`
+    set, it reaches the server with the same method, path, query, headers and body."""
+    import json
+    import shutil
+    import subprocess
+
+    import httpx
+
+    from a2v_testkit import ServerThread
+    from contract_tests.violations import curl
+
+    if shutil.which("curl") is None:
+        pytest.skip("no curl on this machine")
+    received: list[dict[str, Any]] = []
+
+    async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        received.append(
+            {
+                "method": scope["method"],
+                "path": scope["path"],
+                "query": scope["query_string"].decode(),
+                "headers": {k.decode().lower(): v.decode() for k, v in scope["headers"]},
+                "body": body,
+            }
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    with ServerThread(echo) as server:
+        body = {"model_id": "eva_a0008", "audio_url": 'http://127.0.0.1:9/it\'s a "quoted" $HOME.wav'}
+        request = httpx.Request(
+            "POST",
+            f"{server.base_url}/v1/a2v/video.generate?x=1&y=a%20b",
+            headers={"Authorization": "Bearer secret-key", "Idempotency-Key": "kit-1"},
+            json=body,
+        )
+        command = curl(request)
+        assert "secret-key" not in command
+        subprocess.run(
+            ["bash", "-c", command + " -s -o /dev/null"],
+            env={**os.environ, "A2V_TOKEN": "secret-key"},
+            check=True,
+            timeout=30,
+        )
+    (got,) = received
+    assert (got["method"], got["path"], got["query"]) == ("POST", "/v1/a2v/video.generate", "x=1&y=a%20b")
+    assert got["headers"]["authorization"] == "Bearer secret-key"
+    assert got["headers"]["idempotency-key"] == "kit-1"
+    assert got["headers"]["content-type"] == "application/json"
+    assert json.loads(got["body"]) == body
