@@ -234,18 +234,27 @@ def _coverage_row(name: str, d: Mapping[str, Any]) -> str:
 
 
 def _lifecycles(tasks: Mapping[str, Any]) -> str:
+    read = {vid: reads for vid, reads in tasks.items() if any(r.get("status") is not None for r in reads)}
     ordered = sorted(
-        ((vid, reads) for vid, reads in tasks.items() if reads),
-        key=lambda item: (-len({r.get("status") for r in item[1]}), item[1][0].get("t", 0.0)),
+        read.items(), key=lambda item: (-len({r.get("status") for r in item[1]}), item[1][0].get("t", 0.0))
     )
     if not ordered:
-        body = '<p class="muted">No task was observed.</p>'
+        body = '<p class="muted">No task was read.</p>'
     else:
         body = '<div class="charts">' + "".join(_timeline(vid, reads) for vid, reads in ordered) + "</div>"
+    unread = [vid for vid, reads in tasks.items() if reads and vid not in read]
+    if unread:
+        body += (
+            f'<p class="muted" id="unread-tasks">{len(unread)} task(s) created and never read (their ids, '
+            "from the answers of video.generate): "
+            + ", ".join(f"<code>{_e(vid)}</code>" for vid in unread)
+            + "</p>"
+        )
     return (
         '<section id="lifecycles"><h2>Task lifecycles</h2><p class="muted">One timeline per task the run '
-        "observed: each read's status against the seconds since the task was created (the tick at 0 is "
-        "the answer of video.generate); tasks seen in the most statuses first.</p>" + body + "</section>"
+        "read: each read's status against the seconds since the task was created (the dashed tick at 0 is "
+        "the answer of video.generate; the scale is at least one second); tasks seen in the most "
+        "statuses first.</p>" + body + "</section>"
     )
 
 
@@ -254,7 +263,8 @@ def _timeline(video_id: str, reads: list[Mapping[str, Any]]) -> str:
     # The documented statuses always, so timelines compare at a glance; then whatever else was sent.
     lanes = list(_STATUS_ORDER) + sorted({str(s) for s in statuses} - set(_STATUS_ORDER))
     start = float(reads[0].get("t") or 0.0)
-    span = max(max(float(r.get("t") or 0.0) for r in reads) - start, 0.001)
+    # At least a second: a task read twice within milliseconds is not drawn as if it took long.
+    span = max(max(float(r.get("t") or 0.0) for r in reads) - start, 1.0)
     left, width, row = 110, 300, 16
     height = 14 + row * len(lanes) + 18
 
