@@ -67,6 +67,7 @@ def _report() -> dict[str, Any]:
         (1.9, "finished", 100),
     ]:
         report.evidence.task("v" * 32, TaskSeen(at + t, status, progress))
+    report.evidence.task("u" * 32, TaskSeen(at + 0.3, None))  # created, never read
     report.coverage = Coverage.of(load_spec())
     report.finished = at + 2.5
     data = report.as_dict()
@@ -116,7 +117,8 @@ def test_identity_coverage_timelines_and_histograms() -> None:
         in page.split('data-dimension="optional_fields: getVideo"', 1)[1].split("</tr>")[0]
     )
     assert 'data-dimension="task statuses"' in page
-    assert page.count('<figure class="timeline"') == 1
+    assert page.count('<figure class="timeline"') == 1  # the task never read is listed, not drawn
+    assert f"<code>{'u' * 32}</code>" in page.split('id="unread-tasks"', 1)[1].split("</p>", 1)[0]
     timeline = page.split('<figure class="timeline"', 1)[1].split("</figure>", 1)[0]
     assert timeline.count("<circle") == 3  # three reads; the generate answer is the dashed tick
     assert "1.90 s: finished 100%" in timeline  # seconds since video.generate answered
