@@ -1,11 +1,13 @@
 """`a2v-contract`: check an A2V implementation against the spec.
 
-Exit status: 0 the implementation conforms, 1 it does not, 2 usage or connection error.
+Exit status: 0 the implementation conforms, 1 it does not, 2 usage or connection error (or a base URL
+that does not answer JSON at all: `contract_tests.precondition`).
 
 `a2v-contract proxy --upstream URL ...` runs the validating proxy instead (`contract_tests.proxy.cli`).
 
 Example:
-    a2v-contract --base-url http://127.0.0.1:8000 --api-key KEY --second-api-key KEY2 --junit-xml out.xml
+    a2v-contract --base-url http://127.0.0.1:8000 --api-key KEY --second-api-key KEY2 --junit-xml out.xml \
+                 --report-html a2v-report.html
 """
 
 from __future__ import annotations
@@ -95,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--junit-xml", type=Path, help="Write JUnit XML, one testcase per requirement id.")
     parser.add_argument("--report-json", type=Path, help="Write the per-requirement report as JSON.")
+    parser.add_argument(
+        "--report-html",
+        type=Path,
+        metavar="FILE",
+        help="Write a self-contained HTML conformance report to share (verdicts, coverage, timelines).",
+    )
     parser.add_argument(
         "--audio-base-url",
         help="Where the implementation can download the kit's audio fixtures (see --write-fixtures); "
@@ -212,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             only=_split(args.only),
             junit_xml=args.junit_xml,
             report_json=args.report_json,
+            report_html=args.report_html,
         )
         chosen, _ = select(options.only, options.skip)
     except ValueError as err:
@@ -219,15 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         return _error(f"--only {args.only!r} matches no requirement; see a2v-contract --list")
     from a2v_spec import load_spec
-    from contract_tests.precondition import announced_total, not_an_a2v_service
+    from contract_tests.precondition import announced_total, check_service
 
     try:
         spec = load_spec(options.spec_path)
     except Exception as err:  # a missing file, YAML that does not parse, a spec without operations
         return _error(f"cannot load the spec {str(options.spec_path or 'bundled')!r}: {err}")
-    problem = not_an_a2v_service(options.base_url, options.api_key, spec)
-    if problem is not None:
-        return _error(problem)
+    precondition = check_service(options.base_url, options.api_key, spec)
+    if precondition.refusal is not None:
+        return _error(precondition.refusal)
+    for note in precondition.notes:
+        print(f"a2v-contract: note: {note}", file=sys.stderr)
     from contract_tests.pacing import estimate_requests, plan
 
     total = announced_total(options.base_url, spec)

@@ -64,6 +64,8 @@ class KitOptions:
     only: list[str] = field(default_factory=list)
     junit_xml: Path | None = None
     report_json: Path | None = None
+    #: Where to write the self-contained HTML report (`contract_tests.report_html`).
+    report_html: Path | None = None
     app: Any = None
 
     def __post_init__(self) -> None:

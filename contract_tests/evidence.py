@@ -17,11 +17,18 @@ Observations are recorded in two ways:
 The recorder of the running session is reached through a context variable that the plugin sets for
 the session (`recording`), so `check()` needs no extra argument and the proxy's reuse of the checks
 records nothing when no session is recording.
+
+Besides the counts, the recorder keeps what the shareable report draws (`report_html.py`): how long
+each request waited for its answer, per operation (`observe_request`), and every status the kit read
+of each task, with the time it read it (`observe_task`): a lifecycle timeline per task and a latency
+histogram per operation come from these, not from a second pass over the traffic.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from collections import Counter
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -35,9 +42,13 @@ __all__ = [
     "Blocked",
     "Evidence",
     "Need",
+    "RequestTiming",
+    "TaskSeen",
     "Unobserved",
     "current",
     "observe",
+    "observe_request",
+    "observe_task",
     "recording",
     "unobserved",
 ]
@@ -81,15 +92,50 @@ class Blocked(Exception):
         super().__init__(reason)
 
 
+@dataclass(frozen=True)
+class RequestTiming:
+    """One answer: what it answered (`operation` is the spec's operationId, or `file` / `other`), its
+    HTTP status, when the request left (wall clock) and the seconds until the answer's head came."""
+
+    operation: str
+    method: str
+    status: int
+    at: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TaskSeen:
+    """One read of a task: when (wall clock) and what it said. `status` is None for the answer of
+    `video.generate` (the task's creation, before any status was read)."""
+
+    at: float
+    status: str | None
+    progress: int | None = None
+
+
 class Evidence:
-    """Observations per requirement id and kind, and the controls that failed."""
+    """Observations per requirement id and kind, the controls that failed, and the run's timings."""
 
     def __init__(self) -> None:
         self.counts: dict[str, Counter[str]] = {}
         self.unjudged: dict[str, list[str]] = {}
+        self.requests: list[RequestTiming] = []
+        #: Every read of each task, in the order the kit made them (tasks run in parallel threads).
+        self.tasks: dict[str, list[TaskSeen]] = {}
+        self._lock = threading.Lock()
+
+    def timed(self, timing: RequestTiming) -> None:
+        with self._lock:
+            self.requests.append(timing)
+
+    def task(self, video_id: str, seen: TaskSeen) -> None:
+        with self._lock:
+            self.tasks.setdefault(video_id, []).append(seen)
 
     def saw(self, requirement: str, kind: str = JUDGED, n: int = 1) -> None:
-        self.counts.setdefault(requirement, Counter())[kind] += n
+        with self._lock:
+            self.counts.setdefault(requirement, Counter())[kind] += n
 
     def could_not_judge(self, requirement: str, sentence: str) -> None:
         notes = self.unjudged.setdefault(requirement, [])
@@ -140,6 +186,20 @@ def observe(requirement: str, kind: str = JUDGED, n: int = 1) -> None:
     evidence = _CURRENT.get()
     if evidence is not None:
         evidence.saw(requirement, kind, n)
+
+
+def observe_request(operation: str, method: str, status: int, seconds: float) -> None:
+    """Record one answer's latency (no-op when no session is recording)."""
+    evidence = _CURRENT.get()
+    if evidence is not None:
+        evidence.timed(RequestTiming(operation, method, status, time.time(), seconds))
+
+
+def observe_task(video_id: str, status: str | None, progress: int | None = None) -> None:
+    """Record one read of a task (None: its creation); no-op when no session is recording."""
+    evidence = _CURRENT.get()
+    if evidence is not None:
+        evidence.task(video_id, TaskSeen(time.time(), status, progress))
 
 
 def unobserved(requirement: str, sentence: str) -> Unobserved:

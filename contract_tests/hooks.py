@@ -3,7 +3,7 @@
 Inert unless `--a2v-base-url` is given (or a programmatic run registers `ProvidedOptions`): then the
 hooks collect the kit's check modules (`contract_tests/checks/check_*.py`), select them with
 `--a2v-only` and `--a2v-skip`, turn each test's outcome into an `ItemResult` kept in the item's stash,
-and at the end of the session write the per-requirement report (text, JSON, JUnit XML).
+and at the end of the session write the per-requirement report (text, JSON, JUnit XML, HTML).
 """
 
 from __future__ import annotations
@@ -82,6 +82,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--a2v-junit-xml", default=None, help="Write a JUnit XML file with one testcase per requirement."
     )
     group.addoption("--a2v-report-json", default=None, help="Write the per-requirement report as JSON.")
+    group.addoption(
+        "--a2v-report-html", default=None, help="Write a self-contained HTML conformance report to share."
+    )
 
 
 def _split(value: str | None) -> list[str]:
@@ -127,6 +130,7 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
             only=_split(config.getoption("a2v_only")),
             junit_xml=_path_option(config, "a2v_junit_xml"),
             report_json=_path_option(config, "a2v_report_json"),
+            report_html=_path_option(config, "a2v_report_html"),
         )
     except ValueError as err:
         raise pytest.UsageError(str(err)) from err
@@ -143,7 +147,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from err
     config.stash[stash.OPTIONS] = options
     provided = _provided(config)
-    config.stash[stash.REPORT] = provided.report if provided is not None else KitReport()
+    report = provided.report if provided is not None else KitReport()
+    report.identify(options.base_url, options.spec_path)
+    config.stash[stash.REPORT] = report
     if str(CHECKS_DIR) not in config.args:
         config.args.append(str(CHECKS_DIR))
 
@@ -295,6 +301,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         report.write_junit(options.junit_xml)
     if options.report_json is not None:
         report.write_json(options.report_json)
+    if options.report_html is not None:
+        report.write_html(options.report_html)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -14,23 +14,28 @@ when a shared fixture saw the task move backwards). A requirement is
   happened; the report shows how many observations supported it;
 * `skipped`      when every test checking it was skipped (`--skip`, no second key, a feature not
   declared).
+
+Every rendering carries the run's identity (`identify`): the kit's version, the SHA-256 of the spec the
+run judged against, the target URL, and when the run started and ended, so a report shared with a
+partner says exactly what was checked against what. The HTML rendering is `contract_tests.report_html`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from contract_tests.evidence import Evidence
 from contract_tests.requirements import REQUIREMENTS
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from contract_tests.coverage import Coverage
     from contract_tests.violations import Violation
 
@@ -91,6 +96,23 @@ class KitReport:
     traffic: dict[str, float] = field(default_factory=dict)
     #: What of the contract the run observed (operations, statuses, catalog codes, headers).
     coverage: Coverage | None = None
+    #: The run's identity (`identify`): what was checked, against which spec, by which kit.
+    target_url: str = ""
+    spec_sha256: str = ""
+    kit_version: str = ""
+
+    def identify(self, target_url: str, spec_path: Path | None = None) -> None:
+        """Record the target, the SHA-256 of the spec file (default: the bundled one) and the kit's
+        version."""
+        from a2v_spec import spec_path as bundled
+        from a2v_spec.version import kit_version
+
+        self.target_url = target_url
+        self.kit_version = kit_version()
+        try:
+            self.spec_sha256 = hashlib.sha256(Path(spec_path or bundled()).read_bytes()).hexdigest()
+        except OSError:
+            self.spec_sha256 = ""  # a spec that cannot be read stops the run with its own error
 
     def add(self, item: ItemResult) -> None:
         self.items.append(item)
@@ -197,8 +219,38 @@ class KitReport:
                 lines.extend(f"  - {note}" for note in r.notes[:3])
         return "\n".join(lines)
 
+    def identity(self) -> dict[str, Any]:
+        """The kit's version, the spec's SHA-256, the target URL, the run's start and end (UTC)."""
+        return {
+            "kit_version": self.kit_version,
+            "spec_sha256": self.spec_sha256,
+            "target_url": self.target_url,
+            "started": _iso(self.started),
+            "finished": _iso(self.finished) if self.finished else None,
+        }
+
+    def timings(self) -> dict[str, list[float]]:
+        """Seconds each answer took to come, per operation (`file download`, `other API path` for the
+        rest), in the order they came."""
+        out: dict[str, list[float]] = {}
+        for timing in self.evidence.requests:
+            out.setdefault(timing.operation, []).append(round(timing.seconds, 4))
+        return dict(sorted(out.items()))
+
+    def tasks(self) -> dict[str, list[dict[str, Any]]]:
+        """Every read of each task the run observed: seconds since the run started, status (None for
+        the answer of `video.generate`), progress."""
+        return {
+            video_id: [
+                {"t": round(seen.at - self.started, 3), "status": seen.status, "progress": seen.progress}
+                for seen in sorted(reads, key=lambda seen: seen.at)
+            ]
+            for video_id, reads in self.evidence.tasks.items()
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            **self.identity(),
             "conforms": self.conforms,
             "requirements": {rid: asdict(r) for rid, r in self.requirements().items()},
             "items": [asdict(i) for i in self.items],
@@ -206,10 +258,20 @@ class KitReport:
             "findings": [asdict(v) for v in self.findings],
             "traffic": self.traffic,
             "coverage": self.coverage.as_dict() if self.coverage is not None else None,
+            "timings": self.timings(),
+            "tasks": self.tasks(),
         }
 
     def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.as_dict(), indent=2), encoding="utf-8")
+
+    def write_html(self, path: Path) -> None:
+        """One self-contained HTML file (`contract_tests.report_html`) rendered from `as_dict()`."""
+        from contract_tests.report_html import render
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(self.as_dict()), encoding="utf-8")
 
     def write_junit(self, path: Path) -> None:
         """One <testcase> per requirement, named by its id; failures carry the request as curl."""
@@ -223,10 +285,11 @@ class KitReport:
             skipped=str(sum(r.outcome is Outcome.SKIPPED for r in reqs.values())),
             time=f"{(self.finished or time.time()) - self.started:.3f}",
         )
+        props = ET.SubElement(suite, "properties")
+        for name, value in self.identity().items():
+            ET.SubElement(props, "property", name=f"run.{name}", value=str(value or ""))
         if self.coverage is not None:
-            props = ET.SubElement(suite, "properties")
-            for name, d in self.coverage.as_dict().items():
-                key = name.replace(" ", "_")
+            for key, d in _coverage_rows(self.coverage.as_dict()):
                 ET.SubElement(props, "property", name=f"coverage.{key}.seen", value=",".join(d["seen"]))
                 ET.SubElement(
                     props, "property", name=f"coverage.{key}.never_seen", value=",".join(d["never_seen"])
@@ -254,6 +317,34 @@ class KitReport:
                 ET.SubElement(case, "skipped", message=(r.notes[0] if r.notes else "skipped")[:300])
         path.parent.mkdir(parents=True, exist_ok=True)
         ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _coverage_rows(coverage: dict[str, Any]) -> list[tuple[str, dict[str, list[str]]]]:
+    """(dotted name, {seen, never_seen}) per dimension; nested dimensions (optional fields per
+    operation) become one row per inner key (`optional_fields.getVideo`)."""
+    rows = []
+    for name, value in coverage.items():
+        key = name.replace(" ", "_")
+        if not isinstance(value, dict):
+            continue
+        if "seen" in value or "never_seen" in value:
+            rows.append(
+                (key, {"seen": list(value.get("seen", [])), "never_seen": list(value.get("never_seen", []))})
+            )
+            continue
+        for inner, d in value.items():
+            if isinstance(d, dict):
+                rows.append(
+                    (
+                        f"{key}.{inner}",
+                        {"seen": list(d.get("seen", [])), "never_seen": list(d.get("never_seen", []))},
+                    )
+                )
+    return rows
 
 
 def _plural(n: int, word: str) -> str:

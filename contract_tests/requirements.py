@@ -44,6 +44,13 @@ class kinds:
     EXPIRED_USED = "expired-token-used"
     COUNTED_DOWN = "counted-down"
     RATE_LIMITED = "rate-limited"
+    STARTED_PENDING = "started-pending"
+    TERMINAL_KEPT = "terminal-kept"
+    PENDING_PROGRESS = "progress-while-pending"
+    FINISHED_PROGRESS = "progress-when-finished"
+    FINISHED_WAV = "finished:wav"
+    FINISHED_MP3 = "finished:mp3"
+    NOTHING_CREATED = "nothing-created"
 
 
 #: What every requirement needs at least: one answer (or value) its check judged and found right.
@@ -68,6 +75,15 @@ def _r(id: str, group: str, title: str, pointer: str, quote: str, *needs: Need) 
 
 _MOVED = Need(kinds.TASK_MOVED, "one task seen in at least two statuses (every task read never moved)")
 _FINISHED = Need(kinds.FINISHED, "a finished task, read and judged")
+#: A requirement passes only on the clauses its checks observed: each clause its title states that a
+#: run may not meet (a status the service never showed, a field it never sent) is a need of its own.
+_STARTED_PENDING = Need(
+    kinds.STARTED_PENDING,
+    "a new task read at once in status pending (every first read showed a later status)",
+)
+_TERMINAL_KEPT = Need(kinds.TERMINAL_KEPT, "a task read again after it ended, still in its terminal status")
+_PENDING_PROGRESS = Need(kinds.PENDING_PROGRESS, "a pending task's progress read (the 0 when pending)")
+_FINISHED_PROGRESS = Need(kinds.FINISHED_PROGRESS, "a finished task's progress read (the 100 when finished)")
 _ERRORED = Need(kinds.ERROR, "a task that ended in error, read and judged")
 
 
@@ -141,6 +157,14 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.RATE_LIMITED, "a 429 answer provoked on purpose"),
     ),
     _r(
+        "A2V-ENVELOPE",
+        "lifecycle",
+        "Every JSON answer is the envelope: an integer code, a string message and data",
+        DESC,
+        'Every JSON response, success or error, has the same envelope `{"code": int, "message": str, '
+        '"data": ...}`.',
+    ),
+    _r(
         "A2V-ENVELOPE-ERROR-CODE",
         "fuzz",
         "An error's envelope code is in the catalog with the answer's HTTP status",
@@ -163,7 +187,7 @@ _TABLE: Final[list[Requirement]] = [
         "lifecycle",
         "ping answers without a token",
         "/paths/~1v1~1ping/get/description",
-        "Needs no token and costs no rate-limit allowance",
+        "Needs no token",
     ),
     _r(
         "A2V-CHARACTERS",
@@ -182,6 +206,7 @@ _TABLE: Final[list[Requirement]] = [
             kinds.DISTINCT_IDS,
             "two new tasks with different video_ids, each read at once (one id for all proves nothing)",
         ),
+        _STARTED_PENDING,
     ),
     _r(
         "A2V-GENERATE-NEW-ID",
@@ -212,6 +237,7 @@ _TABLE: Final[list[Requirement]] = [
         DESC,
         "A task's status only moves forward along the arrows: it never returns to an earlier status",
         _MOVED,
+        _TERMINAL_KEPT,
     ),
     _r(
         "A2V-LIFECYCLE-PROGRESS",
@@ -220,6 +246,8 @@ _TABLE: Final[list[Requirement]] = [
         DESC,
         "`progress` never decreases.",
         _MOVED,
+        _PENDING_PROGRESS,
+        _FINISHED_PROGRESS,
     ),
     _r(
         "A2V-LIFECYCLE-SHAPE",
@@ -233,10 +261,12 @@ _TABLE: Final[list[Requirement]] = [
     _r(
         "A2V-LIFECYCLE-FINISHES",
         "lifecycle",
-        "Valid audio (WAV, MP3, FLAC, Ogg) reaches finished within the timeout",
+        "Valid WAV and MP3 audio (and FLAC, Ogg when the profile samples them) reach finished in time",
         DESC,
         "Any common audio container is accepted (WAV and MP3 always; also FLAC, Ogg/Opus, M4A/AAC)",
         _FINISHED,
+        Need(kinds.FINISHED_WAV, "a WAV task that finished"),
+        Need(kinds.FINISHED_MP3, "an MP3 task that finished"),
     ),
     _r(
         "A2V-LIFECYCLE-LIST",
@@ -329,6 +359,7 @@ _TABLE: Final[list[Requirement]] = [
         "A body over max_request_bytes answers 413 / 1013 and creates nothing",
         "/x-a2v-error-catalog/12/when",
         "exceeds the limit; the body is not processed.",
+        Need(kinds.NOTHING_CREATED, "the caller's newest task read before and after the refused request"),
     ),
     _r(
         "A2V-ERROR-AUDIO-404",

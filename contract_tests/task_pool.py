@@ -32,8 +32,8 @@ __all__ = ["TASKS_FOR", "TaskPool", "tasks_for"]
 
 #: The shared tasks, by name, and the requirements that need each: only the tasks some selected
 #: requirement needs are submitted at the start. "finished" is the WAV fixture (with the callback
-#: receiver), "missing" the 404 audio (with the receiver that fails once); the rest end in the
-#: documented audio errors.
+#: receiver), "speech.mp3" the MP3 one ("WAV and MP3 always"), "missing" the 404 audio (with the
+#: receiver that fails once); the rest end in the documented audio errors.
 TASKS_FOR: dict[str, tuple[str, ...]] = {
     "finished": (
         "A2V-LIFECYCLE-*",
@@ -42,6 +42,7 @@ TASKS_FOR: dict[str, tuple[str, ...]] = {
         "A2V-CALLBACK-DELIVERY",
         "A2V-CALLBACK-SIGNATURE",
     ),
+    "speech.mp3": ("A2V-LIFECYCLE-FINISHES",),
     "missing": ("A2V-ERROR-AUDIO-404", "A2V-CALLBACK-RETRY", "A2V-LIFECYCLE-SHAPE"),
     "unreachable": ("A2V-ERROR-AUDIO-UNREACHABLE",),
     "not_audio.wav": ("A2V-ERROR-NOT-AUDIO",),

@@ -150,6 +150,7 @@ def run_task(
                 )
             record("A2V-LIFECYCLE-FORWARD")
             record("A2V-LIFECYCLE-PROGRESS")
+        _judge_progress(video, client.last_response)
         run.history.append(video)
         if on_progress is not None:
             on_progress(video)
@@ -159,6 +160,8 @@ def run_task(
     except A2VError as err:
         raise _unreadable(err, client.last_response, "A2V-GENERATE-READABLE") from err
     observe(first)
+    if first.status is Status.PENDING:
+        record("A2V-GENERATE-READABLE", kinds.STARTED_PENDING)
     try:
         client.wait_for_video(
             video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
@@ -176,6 +179,7 @@ def run_task(
         raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-SHAPE") from err
     run.elapsed = time.monotonic() - started
     run.last_response = client.last_response
+    _read_again(client, run)
     if len({v.status for v in run.history}) >= 2:
         # Forward motion and progress are judged only on a task that moved (issue 16).
         record("A2V-LIFECYCLE-FORWARD", kinds.TASK_MOVED)
@@ -183,6 +187,46 @@ def run_task(
     if run.final.status is Status.FINISHED:
         record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED)
     return run
+
+
+def _judge_progress(video: Video, response: httpx.Response | None) -> None:
+    """A2V-LIFECYCLE-PROGRESS: 0 while pending and 100 when finished, judged when the service sends
+    `progress` (each judged value is the evidence for its clause)."""
+    progress = video.progress
+    if not isinstance(progress, int):
+        return
+    if video.status is Status.PENDING:
+        check(
+            progress == 0,
+            "A2V-LIFECYCLE-PROGRESS",
+            f"video {video.video_id} is pending with progress {progress}",
+            expected="progress 0 while pending",
+            response=response,
+        )
+        record("A2V-LIFECYCLE-PROGRESS", kinds.PENDING_PROGRESS)
+    elif video.status is Status.FINISHED:
+        check(
+            progress == 100,
+            "A2V-LIFECYCLE-PROGRESS",
+            f"video {video.video_id} is finished with progress {progress}",
+            expected="progress 100 when finished",
+            response=response,
+        )
+        record("A2V-LIFECYCLE-PROGRESS", kinds.FINISHED_PROGRESS)
+
+
+def _read_again(client: A2VClient, run: TaskRun) -> None:
+    """A2V-LIFECYCLE-FORWARD's "never leaves a terminal one": the ended task, read once more, keeps its
+    status (polling stops at the terminal read, so without this read the clause is never observed)."""
+    try:
+        again = client.get_video(run.video_id)
+    except A2VError as err:
+        raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-FORWARD") from err
+    problem = forward_problem(run.final, again)
+    if problem is not None:
+        requirement, message, expected = problem
+        raise ContractViolation(requirement, message, expected=expected, response=client.last_response)
+    record("A2V-LIFECYCLE-FORWARD", kinds.TERMINAL_KEPT)
 
 
 def _unreadable(err: A2VError, response: httpx.Response | None, requirement: str) -> ContractViolation:

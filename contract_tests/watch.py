@@ -12,6 +12,11 @@ handed to `on_finding` (the report) at once and does not interrupt the check tha
 the check goes on judging its own requirement. A request that gets no answer within the request timeout
 is not a server error: it is reported under `A2V-ANSWER-IN-TIME` with the time the kit waited
 (`answer_in_time`), never under `A2V-FUZZ-NO-SERVER-ERROR`.
+
+Every JSON answer, of any path, is also judged as an envelope (`A2V-ENVELOPE`): an integer `code`, a
+string `message` and a `data` member, a finding naming the field otherwise (`field code: '0' is a
+string, not an integer`). And every answer is timed and every task read recorded (`evidence.py`), for
+the report's latency histograms and lifecycle timelines.
 """
 
 from __future__ import annotations
@@ -21,18 +26,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from contract_tests.evidence import observe
+from contract_tests.evidence import observe, observe_request, observe_task
 from contract_tests.violations import ContractViolation, Violation, curl, describe_response
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from a2v_spec import Spec
+    from a2v_spec import Operation, Spec
     from contract_tests.coverage import Coverage
 
-__all__ = ["ANSWER_IN_TIME", "Watch", "answer_in_time", "timeout_in"]
+__all__ = ["ANSWER_IN_TIME", "ENVELOPE", "Watch", "answer_in_time", "envelope_problems", "timeout_in"]
 
 ANSWER_IN_TIME = "A2V-ANSWER-IN-TIME"
+ENVELOPE = "A2V-ENVELOPE"
 SAME_VIDEO = "A2V-GET-SAME-VIDEO"
 RESPONSE_SCHEMA = "A2V-FUZZ-RESPONSE-SCHEMA"
 _SENT = "a2v_sent_at"
@@ -68,20 +74,27 @@ class Watch:
     def on_response(self, response: httpx.Response) -> None:
         observe(ANSWER_IN_TIME)
         request = response.request
+        operation = self._operation(request)
+        seconds = waited(request)
+        if seconds is not None:
+            label = operation.operation_id if operation is not None else _other(request, self.spec)
+            observe_request(label, request.method, response.status_code, seconds)
         if request.url.path.endswith(self.get_path or "\0") and response.status_code == 200:
             self._same_video(response)
-        self._schema(response)
+        self._schema(response, operation)
 
-    def _schema(self, response: httpx.Response) -> None:
-        """The answer of any operation matches the schema documented for its status."""
-        if self.spec is None or not response.headers.get("content-type", "").startswith("application/json"):
-            return
-        request = response.request
-        operation = next(
+    def _operation(self, request: httpx.Request) -> Operation | None:
+        return next(
             (op for (method, path), op in self._operations.items()
              if method == request.method and request.url.path.endswith(path)),
             None,
         )  # fmt: skip
+
+    def _schema(self, response: httpx.Response, operation: Operation | None) -> None:
+        """The answer of any operation matches the schema documented for its status."""
+        if self.spec is None or not response.headers.get("content-type", "").startswith("application/json"):
+            return
+        request = response.request
         response.read()
         try:
             body = response.json()
@@ -89,8 +102,10 @@ class Watch:
             return  # not JSON despite its type: A2V-FUZZ-CONTENT-TYPE and the envelope checks say so
         if self.coverage is not None:
             self.coverage.saw(operation, response.status_code, response.headers, body)
+        self._envelope(response, operation, body)
         if operation is None:
             return
+        self._task(operation, response.status_code, body)
         pointer = self.spec.response_pointer(operation, response.status_code)
         if pointer is None:
             return  # an undocumented status is A2V-FUZZ-STATUS-CODE's to judge
@@ -113,6 +128,42 @@ class Watch:
                 curl=curl(request),
             )
         )
+
+    def _envelope(self, response: httpx.Response, operation: Operation | None, body: Any) -> None:
+        """A2V-ENVELOPE: every JSON answer is `{"code": int, "message": str, "data": ...}`."""
+        problems = envelope_problems(body)
+        if not problems:
+            observe(ENVELOPE)
+            return
+        label = operation.operation_id if operation is not None else response.request.url.path
+        for field_name, reason in problems:
+            key = (f"{ENVELOPE} {label}", response.status_code, field_name)
+            if key in self._reported or self.on_finding is None:
+                continue
+            self._reported.add(key)
+            self.on_finding(
+                Violation(
+                    ENVELOPE,
+                    f"{label} HTTP {response.status_code}: envelope field {field_name}: {reason}",
+                    expected='the envelope {"code": int, "message": str, "data": ...}',
+                    got=describe_response(response),
+                    curl=curl(response.request),
+                )
+            )
+
+    def _task(self, operation: Operation, status: int, body: Any) -> None:
+        """Record a task's creation (`video.generate`) and each status read of it (`video.get`)."""
+        if status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
+            return
+        data = body["data"]
+        video_id = data.get("video_id")
+        if not isinstance(video_id, str):
+            return
+        if operation.operation_id == "generateVideo":
+            observe_task(video_id, None)
+        elif operation.operation_id == "getVideo" and isinstance(data.get("status"), str):
+            progress = data.get("progress")
+            observe_task(video_id, data["status"], progress if type(progress) is int else None)
 
     def _same_video(self, response: httpx.Response) -> None:
         asked = response.request.url.params.get("video_id")
@@ -137,6 +188,44 @@ class Watch:
                     curl=curl(response.request),
                 )
             )
+
+
+def _other(request: httpx.Request, spec: Spec | None) -> str:
+    """The latency group of a request that is no operation: a path under the API's prefix (a routing
+    check, a fuzzed method) or a file download."""
+    prefix = "/" + spec.operation("ping").path.strip("/").split("/")[0] + "/" if spec is not None else "/v1/"
+    return "other API path" if prefix in request.url.path else "file download"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def envelope_problems(body: Any) -> list[tuple[str, str]]:
+    """(field, what is wrong) for each way `body` is not the API's envelope; empty when it is one."""
+    if not isinstance(body, dict):
+        return [("(body)", f"is {_json_type(body)}, not an object")]
+    problems = []
+    code = body.get("code")
+    if "code" not in body:
+        problems.append(("code", "is missing"))
+    elif type(code) is not int:
+        problems.append(("code", f"{code!r} is {_json_type(code)}, not an integer"))
+    if "message" not in body:
+        problems.append(("message", "is missing"))
+    elif not isinstance(body["message"], str):
+        problems.append(("message", f"{body['message']!r} is {_json_type(body['message'])}, not a string"))
+    if "data" not in body:
+        problems.append(("data", "is missing (null when there is none)"))
+    return problems
 
 
 def _deepest(errors: list[Any]) -> tuple[str, str] | None:

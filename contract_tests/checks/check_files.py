@@ -201,10 +201,20 @@ def test_every_url_the_api_hands_out_answers(a2v_client: A2VClient, a2v_finished
     """Previews of every character and the finished video's two files: 200, the right type, a body
     as long as its Content-Length and not empty."""
     rid = "A2V-URLS-ANSWER"
-    urls = [("preview_url", c.preview_url, c.model_id) for c in a2v_client.list_characters()]
-    video = a2v_client.get_video(a2v_finished_task.video_id)
-    urls += [(name, getattr(video, name), video.video_id) for name in ("video_url", "mask_video_url")]
-    for name, url, owner in urls:
+    video_id = a2v_finished_task.video_id
+    targets = [("preview_url", c.model_id) for c in a2v_client.list_characters()]
+    targets += [("video_url", video_id), ("mask_video_url", video_id)]
+
+    def fresh_url(name: str, owner: str) -> str | None:
+        """The URL as a read right now hands it out: signed URLs expire (a short lifetime may pass
+        while earlier previews render), and a client whose URL expired reads again."""
+        if name == "preview_url":
+            return next((c.preview_url for c in a2v_client.list_characters() if c.model_id == owner), None)
+        url: str | None = getattr(a2v_client.get_video(owner), name)
+        return url
+
+    for name, owner in targets:
+        url = fresh_url(name, owner)
         check(url, rid, f"{owner} has no {name}")
         response = a2v_client.fetch(str(url))
         kind = response.headers.get("content-type", "")

@@ -113,6 +113,7 @@ SERVER_JUDGED: Final[tuple[str, ...]] = (
 SERVER_NOT_JUDGED: Final[dict[str, str]] = {
     "A2V-SPEC-VALID": "a property of the document, not of traffic",
     "A2V-SPEC-EXAMPLES": "a property of the document, not of traffic",
+    "A2V-ENVELOPE": "a wrong envelope is a schema mismatch in traffic: reported as A2V-FUZZ-RESPONSE-SCHEMA",
     "A2V-STATEFUL-LINKS": "its faults show up as A2V-GENERATE-READABLE and the lifecycle ids",
     "A2V-LIFECYCLE-FINISHES": "the proxy does not know how long a client is willing to wait",
     "A2V-ERROR-UNKNOWN-VIDEO": "an id the proxy never saw created may exist from before it started",

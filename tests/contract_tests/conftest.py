@@ -10,6 +10,7 @@ import pytest
 from contract_tests.config import KitOptions
 from contract_tests.runner import KitRun, run_with_exit_code
 from mock_server.config import Settings
+from mock_server.values import Timings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,12 +18,22 @@ if TYPE_CHECKING:
     from contract_tests.report import KitReport
 
 RunKit = Callable[..., KitRun]
+#: How long the kit's test mocks keep a task pending (see `mock_settings`).
+PENDING_SECONDS = 0.5
 
 
 @pytest.fixture
 def mock_settings(tmp_path: Path) -> Settings:
-    """Settings for one in-process mock: its own data dir, one render worker, audio from loopback only."""
-    return Settings(data_dir=tmp_path / "mock-data", render_workers=1, audio_hosts=["127.0.0.1"])
+    """Settings for one in-process mock: its own data dir, one render worker, audio from loopback only,
+    and tasks that stay `pending` for half a second (the spec: "a task leaves pending within a
+    second"), so the kit can observe the pending start that A2V-GENERATE-READABLE and
+    A2V-LIFECYCLE-PROGRESS need; with the mock's default of 0 s no client ever reads it."""
+    return Settings(
+        data_dir=tmp_path / "mock-data",
+        render_workers=1,
+        audio_hosts=["127.0.0.1"],
+        timings=Timings(pending_seconds=PENDING_SECONDS),
+    )
 
 
 @pytest.fixture

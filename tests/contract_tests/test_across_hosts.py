@@ -21,10 +21,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+from tests.contract_tests.conftest import PENDING_SECONDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -107,7 +109,12 @@ def _wait_for(hosts: TwoHosts, url: str, process: subprocess.Popen[bytes], secon
 @pytest.mark.slow
 @pytest.mark.parametrize("loopback_refused", [False, True], ids=["any-audio-host", "loopback-refused"])
 def test_full_profile_across_two_hosts(two_hosts: TwoHosts, tmp_path: Path, loopback_refused: bool) -> None:
-    settings = {"render_workers": 1, "limits": {"url_ttl_seconds": 5, "access_token_ttl_seconds": 5}}
+    settings: dict[str, Any] = {
+        "render_workers": 1,
+        "limits": {"url_ttl_seconds": 5, "access_token_ttl_seconds": 5},
+        # A visible pending start, as A2V-GENERATE-READABLE needs (see conftest.mock_settings).
+        "timings": {"pending_seconds": PENDING_SECONDS},
+    }
     if loopback_refused:
         settings["audio_hosts"] = [two_hosts.kit_ip]  # loopback (and anything else) refused
     config = tmp_path / "mock.yaml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -18,6 +19,8 @@ from contract_tests.cli import main
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from mock_server.config import Settings
 
 
 @pytest.mark.parametrize(
@@ -105,12 +108,14 @@ def test_plugin_runs_the_kit_inside_another_suite(tmp_path: Path) -> None:
         )
     )
     junit = tmp_path / "kit.xml"
+    html = tmp_path / "shared" / "kit.html"
     with run_server(render_workers=1, prewarm=False) as server:
         result = subprocess.run(
             [
                 sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(tmp_path),
                 "--a2v-base-url", server.base_url, "--a2v-api-key", "team-key",
                 "--a2v-only", "A2V-PING,A2V-ERROR-UNKNOWN-VIDEO", "--a2v-junit-xml", str(junit),
+                "--a2v-report-html", str(html),
             ],
             capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
         )  # fmt: skip
@@ -118,6 +123,12 @@ def test_plugin_runs_the_kit_inside_another_suite(tmp_path: Path) -> None:
     assert "3 passed" in result.stdout, result.stdout
     assert re.search(r"PASSED +A2V-PING +.*\(\d+ observations?\)", result.stdout), result.stdout
     assert 'name="A2V-ERROR-UNKNOWN-VIDEO"' in junit.read_text()
+    page = html.read_text(encoding="utf-8")
+    assert re.findall(r'<tr class="requirement [^"]*" id="req-([A-Z0-9-]+)"', page) == [
+        "A2V-PING",
+        "A2V-ERROR-UNKNOWN-VIDEO",
+    ]
+    assert server.base_url in page
 
 
 def _not_the_api(scope: dict[str, Any], receive: Any, send: Any) -> Any:
@@ -141,6 +152,39 @@ def test_a_base_url_that_is_not_the_api_exits_2_and_says_what_answered(
         code = main(["--base-url", server.base_url + path, "--api-key", "k"])
     assert code == 2
     assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("fault", "field"),
+    [
+        ("code_as_string", "code: '0' is a string, not an integer"),
+        ("envelope_without_message", "message: is missing"),
+    ],
+)
+def test_a_wrong_envelope_is_a_failed_requirement_among_all_the_verdicts(
+    fault: str, field: str, tmp_path: Path, mock_settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A service answering JSON is judged, not refused: its envelope's wrong field fails A2V-ENVELOPE,
+    named, in the full report with every other verdict of the run (exit 1, never 2)."""
+    from tests.contract_tests.faulty import faults
+
+    report_json = tmp_path / "a2v.json"
+    only = "A2V-ENVELOPE,A2V-PING,A2V-ERROR-UNKNOWN-VIDEO,A2V-AUTH-REQUIRED"
+    with ServerThread(getattr(faults, fault)(mock_settings)) as server:
+        code = main(
+            ["--base-url", server.base_url, "--api-key", "k", "--only", only, "--seed", "1",
+             "--report-json", str(report_json)]
+        )  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 1, out.out + out.err
+    assert "not an A2V service" not in out.err
+    data = json.loads(report_json.read_text())
+    assert set(only.split(",")) <= set(data["requirements"]), out.out
+    envelope = data["requirements"]["A2V-ENVELOPE"]
+    assert envelope["outcome"] == "failed", out.out
+    assert any(f"envelope field {field}" in v["message"] for v in envelope["violations"]), envelope
+    assert all(v["curl"].startswith("curl -i -X ") for v in envelope["violations"]), envelope
+    assert "A2V-ENVELOPE" in out.out
 
 
 def test_api_key_from_the_environment(

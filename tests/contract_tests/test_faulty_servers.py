@@ -96,6 +96,36 @@ def test_kit_catches_fault_over_a_socket(
         assert requirements[rid].outcome != "failed", result.report.text()
 
 
+@pytest.mark.parametrize("faulty", [True, False], ids=["never-pending", "control"])
+def test_a_pending_start_never_seen_is_inconclusive_not_passed(
+    faulty: bool, run_kit: RunKit, mock_settings: Settings
+) -> None:
+    """ "A new task ... starts pending" and "0 when pending" pass only when a pending task was read.
+
+    Against a service that never shows `pending` (nothing else wrong) both are inconclusive, naming the
+    missing observation; the control, the same mock without the fault, passes both.
+    """
+    from mock_server.app import create_app
+    from tests.contract_tests.faulty.faults import never_pending
+
+    app = never_pending(mock_settings) if faulty else create_app(mock_settings)
+    result = run_kit(app, only=["A2V-GENERATE-READABLE", "A2V-LIFECYCLE-PROGRESS"], seed=1)
+    requirements = result.report.requirements()
+    readable, progress = requirements["A2V-GENERATE-READABLE"], requirements["A2V-LIFECYCLE-PROGRESS"]
+    if not faulty:
+        assert result.exit_code == 0, result.report.text()
+        assert (readable.outcome, progress.outcome) == ("passed", "passed")
+        assert readable.evidence["started-pending"] >= 1
+        return
+    assert result.exit_code == 1, result.report.text()
+    assert readable.outcome == "inconclusive", result.report.text()
+    assert any("read at once in status pending" in note for note in readable.notes), readable.notes
+    assert progress.outcome == "inconclusive", result.report.text()
+    assert any("pending task's progress" in note for note in progress.notes), progress.notes
+    assert result.report.coverage is not None
+    assert "pending" in result.report.coverage.as_dict()["task statuses"]["never_seen"]
+
+
 def test_every_requirement_has_a_fault_that_fails_it() -> None:
     caught = (
         {fault.caught_by for fault in FAULTS}

@@ -12,6 +12,7 @@ from contract_tests.cli import main
 from contract_tests.requirements import REQUIREMENTS
 from mock_server.app import create_app
 from mock_server.testing import run_server
+from tests.contract_tests.conftest import PENDING_SECONDS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -39,10 +40,12 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
     """Over real HTTP, with a short URL lifetime so expiry is checked too; JUnit names the ids."""
     junit = tmp_path / "a2v.xml"
     report_json = tmp_path / "a2v.json"
+    report_html = tmp_path / "a2v.html"
     with run_server(
         render_workers=1,
         audio_hosts=["127.0.0.1"],
         limits={"url_ttl_seconds": 3, "access_token_ttl_seconds": 3},
+        timings={"pending_seconds": PENDING_SECONDS},
     ) as server:
         code = main(
             [
@@ -52,6 +55,7 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
                 "--seed", "7",
                 "--junit-xml", str(junit),
                 "--report-json", str(report_json),
+                "--report-html", str(report_html),
             ]
         )  # fmt: skip
     data = json.loads(report_json.read_text())
@@ -60,3 +64,13 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
     assert data["requirements"]["A2V-LOGIN-EXPIRED"]["outcome"] == "passed"
     names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert names == set(REQUIREMENTS)
+    # The shared report: the same run, identified, every requirement a row, every observed task drawn.
+    page = report_html.read_text(encoding="utf-8")
+    assert data["target_url"] == server.base_url
+    assert data["started"] < data["finished"]
+    for key in ("target_url", "spec_sha256", "kit_version", "started", "finished"):
+        assert str(data[key]) in page
+    assert page.count('<tr class="requirement ') == len(REQUIREMENTS)
+    assert page.count('<figure class="timeline"') == len(data["tasks"]) > 5
+    assert {"generateVideo", "getVideo", "ping"} <= set(data["timings"])
+    assert "pending" in data["coverage"]["task statuses"]["seen"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -96,13 +97,49 @@ def test_a_requirement_is_passed_only_on_the_evidence_it_needs() -> None:
     forward = results["A2V-LIFECYCLE-FORWARD"]
     assert forward.outcome is Outcome.INCONCLUSIVE
     assert forward.notes == [
-        "not judged: missing one task seen in at least two statuses (every task read never moved)"
+        "not judged: missing one task seen in at least two statuses (every task read never moved)",
+        "not judged: missing a task read again after it ended, still in its terminal status",
     ]
     assert not report.conforms
 
     report.evidence.saw("A2V-LIFECYCLE-FORWARD", "task-moved")
+    # "...and never leaves a terminal one": a clause of its own, never seen yet.
+    assert report.outcomes()["A2V-LIFECYCLE-FORWARD"] is Outcome.INCONCLUSIVE
+    report.evidence.saw("A2V-LIFECYCLE-FORWARD", "terminal-kept")
     assert report.outcomes() == {"A2V-LIFECYCLE-FORWARD": PASSED, "A2V-PING": PASSED}
-    assert "(4 observations)" in report.text()
+    assert "(5 observations)" in report.text()
+
+
+@pytest.mark.parametrize(
+    ("rid", "kinds", "missing"),
+    [
+        # "A new task is readable at once ... and starts pending"
+        ("A2V-GENERATE-READABLE", ["distinct-ids"], "a new task read at once in status pending"),
+        # "progress never decreases; 0 when pending, 100 when finished"
+        (
+            "A2V-LIFECYCLE-PROGRESS",
+            ["task-moved", "progress-when-finished"],
+            "a pending task's progress read",
+        ),
+        (
+            "A2V-LIFECYCLE-PROGRESS",
+            ["task-moved", "progress-while-pending"],
+            "a finished task's progress read",
+        ),
+        # "WAV and MP3 always"
+        ("A2V-LIFECYCLE-FINISHES", ["status:finished", "finished:wav"], "an MP3 task that finished"),
+    ],
+)
+def test_no_clause_of_a_title_passes_unseen(rid: str, kinds: list[str], missing: str) -> None:
+    """Each clause a requirement states is a need: with every other need seen, the one never seen
+    leaves it inconclusive, naming that clause."""
+    report = KitReport(items=[ItemResult("t1", [rid], PASSED)])
+    report.evidence.saw(rid)
+    for kind in kinds:
+        report.evidence.saw(rid, kind)
+    result = report.requirements()[rid]
+    assert result.outcome is Outcome.INCONCLUSIVE
+    assert [note for note in result.notes if missing in note], result.notes
 
 
 def test_a_failed_control_and_a_finding_decide_the_verdict() -> None:
@@ -114,3 +151,50 @@ def test_a_failed_control_and_a_finding_decide_the_verdict() -> None:
     assert outcomes["A2V-IDEMPOTENCY-REPLAY"] is Outcome.INCONCLUSIVE
     assert outcomes["A2V-GET-SAME-VIDEO"] is FAILED
     assert report.requirements()["A2V-IDEMPOTENCY-REPLAY"].notes == ["not judged: one id for every request"]
+
+
+def test_junit_carries_the_run_identity_and_nested_coverage(tmp_path: Path) -> None:
+    """The suite's properties name the run (kit version, spec SHA-256, target, start and end), and a
+    coverage dimension per operation (optional fields) becomes one property pair per operation."""
+    from a2v_spec import load_spec
+    from contract_tests.coverage import Coverage
+
+    class Nested(Coverage):
+        def as_dict(self) -> dict[str, Any]:
+            return {
+                **super().as_dict(),
+                "optional_fields": {"getVideo": {"seen": ["progress"], "never_seen": ["duration"]}},
+            }
+
+    report = KitReport(items=[ItemResult("t1", ["A2V-PING"], PASSED)])
+    report.identify("http://127.0.0.1:8000")
+    base = Coverage.of(load_spec())
+    report.coverage = Nested(**{name: getattr(base, name) for name in vars(base)})
+    report.finished = report.started + 1
+    path = tmp_path / "junit.xml"
+    report.write_junit(path)
+    props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().find("properties") or []}
+    assert props["run.target_url"] == "http://127.0.0.1:8000"
+    assert re.fullmatch(r"[0-9a-f]{64}", props["run.spec_sha256"] or "")
+    assert props["run.kit_version"]
+    assert props["run.started"]
+    assert props["run.finished"]
+    assert props["coverage.optional_fields.getVideo.never_seen"] == "duration"
+    assert props["coverage.task_statuses.never_seen"] == "error,finished,in_progressing,pending"
+
+
+def test_identity_is_the_spec_file_hashed(tmp_path: Path) -> None:
+    import hashlib
+
+    from a2v_spec import spec_path
+
+    spec = tmp_path / "openapi.yaml"
+    spec.write_bytes(spec_path().read_bytes() + b"\n# a partner's copy\n")
+    report = KitReport()
+    report.identify("http://x", spec)
+    assert report.spec_sha256 == hashlib.sha256(spec.read_bytes()).hexdigest()
+    report.identify("http://x")
+    assert report.spec_sha256 == hashlib.sha256(spec_path().read_bytes()).hexdigest()
+    data = report.as_dict()
+    assert data["target_url"] == "http://x"
+    assert data["finished"] is None

@@ -122,3 +122,21 @@ def test_a_missing_field_is_named_inside_the_branch_of_its_status() -> None:
     del data["model_id"]
     watch.on_response(_get_video(data))
     assert [v.message for v in found] == ["getVideo HTTP 200: field data: 'model_id' is a required property"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problems"),
+    [
+        ({"code": 0, "message": "success", "data": None}, []),
+        ({"code": "0", "message": "success", "data": {}}, [("code", "'0' is a string, not an integer")]),
+        ({"code": True, "message": "", "data": None}, [("code", "True is a boolean, not an integer")]),
+        ({"code": 0, "data": None}, [("message", "is missing")]),
+        ({"code": 0, "message": None, "data": 1}, [("message", "None is null, not a string")]),
+        ({"code": 0, "message": "ok"}, [("data", "is missing (null when there is none)")]),
+        ([], [("(body)", "is an array, not an object")]),
+    ],
+)
+def test_envelope_problems_name_the_field(body: object, problems: list[tuple[str, str]]) -> None:
+    from contract_tests.watch import envelope_problems
+
+    assert envelope_problems(body) == problems

@@ -59,6 +59,49 @@ def code_as_string(settings: Settings) -> Any:
     return Rewriter(mock_app(settings), _api(rewrite))
 
 
+def envelope_without_message(settings: Settings) -> Any:
+    """Every JSON envelope of the API lacks `message` (`code` and `data` are right)."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        body.pop("message", None)
+
+    return Rewriter(mock_app(settings), _api(rewrite))
+
+
+def never_pending(settings: Settings) -> Any:
+    """video.get never shows `pending`: a pending task is answered in_progressing (progress 1), so the
+    documented start of every task is never seen (nothing else is wrong)."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        if data.get("status") == Status.PENDING:
+            data.update(status=Status.IN_PROGRESSING, progress=1)
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+#: What a hostile service puts where a report shows the service's words: markup that would run.
+HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">"
+
+
+def hostile_markup(settings: Settings) -> Any:
+    """Answers carrying HTML and script: in video.get's status and message, in a header, in the
+    message of every error. A report that renders them as markup runs the service's code."""
+
+    def rewrite(exchange: Exchange) -> None:
+        body = json_api(exchange)
+        if body is None:
+            return
+        exchange.set_header("X-Hostile", HOSTILE)
+        if body.get("code") != 0:
+            body["message"] = HOSTILE
+        if exchange.path == "/v1/a2v/video.get" and isinstance(body.get("data"), dict):
+            body["data"]["status"] = HOSTILE
+            body["message"] = HOSTILE
+        exchange.set_json(body)
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
 def character_missing_field(settings: Settings) -> Any:
     """character.list items lack the required `preview_url`."""
 
@@ -140,15 +183,16 @@ def cross_tenant_leak(settings: Settings) -> Any:
 
 
 def status_backwards(settings: Settings) -> Any:
-    """A task is first shown in progress, then pending again: its status moves backwards."""
+    """A task is shown in progress, then pending again: its status moves backwards."""
     calls: dict[str, int] = {}
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        # The first read is left as it is (the pending start, which A2V-GENERATE-READABLE needs to see).
         n = calls[data["video_id"]] = calls.get(data["video_id"], 0) + 1
-        if n == 1:
+        if n == 2:
             _strip_result(data)
             data.update(status=Status.IN_PROGRESSING, progress=1)
-        elif n == 2:
+        elif n == 3:
             _strip_result(data)
             data.update(status=Status.PENDING, progress=1)
 
@@ -576,6 +620,20 @@ FAULTS = [
         ("A2V-FUZZ-RESPONSE-SCHEMA",),
         "A2V-FUZZ-RESPONSE-SCHEMA",
         ("A2V-FUZZ-NO-SERVER-ERROR", "A2V-FUZZ-STATUS-CODE"),
+    ),
+    # The same fault, named for what it is: the envelope's field `code`.
+    Fault(
+        code_as_string,
+        ("A2V-ENVELOPE", "A2V-FUZZ-STATUS-CODE"),
+        "A2V-ENVELOPE",
+        ("A2V-FUZZ-STATUS-CODE",),
+        label="code_as_string_envelope",
+    ),
+    Fault(
+        envelope_without_message,
+        ("A2V-ENVELOPE", "A2V-GENERATE-NEW-ID"),
+        "A2V-ENVELOPE",
+        ("A2V-GENERATE-NEW-ID",),
     ),
     Fault(character_missing_field, ("A2V-CHARACTERS", "A2V-PING"), "A2V-CHARACTERS", ("A2V-PING",)),
     Fault(missing_rate_limit_header, ("A2V-RATELIMIT-HEADERS",), "A2V-RATELIMIT-HEADERS"),

@@ -36,6 +36,9 @@ OTHER_ID: dict[str, str | None] = {
     # The same fault as not_readable_after_create, which the proxy reports as A2V-GENERATE-READABLE;
     # whether the stateful layer reads a task within its first 2 s depends on the machine's load.
     "not_readable_after_create_via_links": None,
+    # The proxy names a wrong envelope by the schema it breaks, the field named in the message.
+    "code_as_string_envelope": "A2V-FUZZ-RESPONSE-SCHEMA",
+    "envelope_without_message": "A2V-FUZZ-RESPONSE-SCHEMA",
     # Faults of the kit's requirements the proxy does not judge yet (SERVER_NOT_JUDGED says why).
     **{
         name: None

@@ -239,6 +239,11 @@ def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Clust
     from mock_server.scaletesting import round_robin
 
     report = tmp_path / "kit.json"
+    # Tasks that stay pending half a second: the kit passes "starts pending" only on a pending task it
+    # read (docs/contract_tests.md); the scenario is shared by the replicas.
+    httpx.put(
+        f"{cluster.urls[0]}/__admin/scenario", json={"timings": {"pending_seconds": 0.5}}, timeout=10
+    ).raise_for_status()
     with round_robin(cluster.urls) as balancer:
         code = main(
             [
