@@ -273,3 +273,15 @@ def test_request_examples_are_paired_with_a_response_example_of_the_same_name(sp
         assert names <= answered, (op.operation_id, names - answered)
         pairs += len(names)
     assert pairs >= 7
+
+
+def test_the_first_bad_request_example_is_generic(spec: Spec) -> None:
+    """Prism (and other example-serving mocks) answer every refused request with the first example:
+    it must not claim a particular field was wrong (issue 21: it said `audio_url` whatever was sent)."""
+    examples = spec.document["components"]["responses"]["BadRequest"]["content"]["application/json"][
+        "examples"
+    ]
+    first = next(iter(examples.values()))["value"]
+    assert first["code"] == ErrorCode.INVALID_PARAMETER
+    assert "'" not in first["message"], first["message"]
+    assert len(examples) > 1
