@@ -1,11 +1,13 @@
 """One source for URL validity: the `HttpUrl` schema of `openapi.yaml`.
 
-`audio_url` and `callback_url` are valid exactly when they match `HttpUrl`'s pattern and length. The
-pattern is written in the subset of regular expressions that means the same in ECMA-262 (what JSON
-Schema and generated TypeScript/Java clients use), Python `re` and Java: explicit character classes (no
-`\\s`, whose members differ between dialects) and `(?![\\d\\D])` ("no character follows") instead of `$`,
-which Python and Java also match before a final line break. So Python's `re.search` here, the mock's
-JSON Schema validation and any other tool agree on every string.
+`audio_url` and `callback_url` are valid exactly when they match `HttpUrl`'s pattern, do not match the
+pattern of its `not` (a character outside printable ASCII) and are not too long. Both patterns are
+written in the subset of regular expressions that means the same in ECMA-262 (what JSON Schema and
+generated TypeScript clients use), Python `re`, Java and RE2 (Go): explicit character classes (no `\\s`,
+whose members differ between dialects) and no lookaround (RE2 has none). The pattern ends with `$`,
+which Python and Java also match before a final line break; the `not` refuses every line break, so
+that difference cannot show. So Python's `re.search` here, the mock's JSON Schema validation and any
+other tool agree on every string.
 
 Example:
     >>> from a2v_spec import load_spec
@@ -38,22 +40,31 @@ PORTABLE_PATTERN_FORBIDS: dict[str, str] = {
     r"\A": "not in ECMA-262",
     r"\Z": "means end-of-input in Python but before-final-line-break in Java; not in ECMA-262",
     r"\z": "not in ECMA-262 or Python",
-    "$": "Python and Java also match before a final line break; ECMA-262 does not",
+    "(?=": "lookahead: RE2 (Go) has none",
+    "(?!": "lookahead: RE2 (Go) has none",
+    "(?<": "lookbehind or named group: RE2 (Go) has no lookbehind; named-group syntax differs",
 }
 
 
 @dataclass(frozen=True)
 class UrlRule:
-    """`HttpUrl`'s pattern and maximum length, applied with the semantics every dialect shares."""
+    """`HttpUrl`'s pattern, the pattern its `not` forbids and its maximum length, applied with the
+    semantics every dialect shares."""
 
     pattern: str
     max_length: int
+    forbidden: str | None = None
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> UrlRule:
         """The rule of a spec document (`Spec.url_rule` is this for the loaded spec)."""
         schema = resolve_pointer(document, HTTP_URL_POINTER)
-        return cls(pattern=str(schema["pattern"]), max_length=int(schema["maxLength"]))
+        forbidden = schema.get("not", {}).get("pattern")
+        return cls(
+            pattern=str(schema["pattern"]),
+            max_length=int(schema["maxLength"]),
+            forbidden=None if forbidden is None else str(forbidden),
+        )
 
     @cached_property
     def compiled(self) -> re.Pattern[str]:
@@ -66,6 +77,11 @@ class UrlRule:
         if len(value) > self.max_length:
             return f"is {len(value)} characters long; at most {self.max_length} are allowed"
         # JSON Schema's `pattern` is a search, not a full match: the pattern anchors itself.
+        if self.forbidden is not None and (bad := re.search(self.forbidden, value)) is not None:
+            return (
+                f"{value!r} holds {bad.group()!r} at {bad.start()}; only printable ASCII is allowed "
+                f"(percent-encode anything else)"
+            )
         if self.compiled.search(value) is None:
             return (
                 f"{value!r} is not an http or https URL of printable ASCII characters "

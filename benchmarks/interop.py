@@ -26,13 +26,26 @@ TOOLS = {
     "openapi-python-client": generators.openapi_python_client,
     "openapi-generator (python)": generators.openapi_generator_python,
     "openapi-typescript": generators.openapi_typescript,
+    "openapi-generator (go)": generators.openapi_generator_go,
+    "openapi-generator (java native)": generators.openapi_generator_java,
+    "openapi-generator (typescript-fetch)": generators.openapi_generator_typescript_fetch,
+    "@hey-api/openapi-ts": generators.hey_api,
+    "openapi-zod-client": generators.openapi_zod_client,
+    "datamodel-code-generator": generators.datamodel_code_generator,
 }
 FLOWS = {
     "openapi-python-client": "tests/interop/test_openapi_python_client.py",
     "openapi-generator (python)": "tests/interop/test_openapi_generator.py",
     "openapi-typescript": "tests/interop/test_openapi_typescript.py",
     "openapi-core (validator)": "tests/interop/test_openapi_core.py",
-    "patterns (node, Python, Java)": "tests/interop/test_patterns.py",
+    "openapi-generator (go)": "tests/interop/test_go.py",
+    "openapi-generator (java native)": "tests/interop/test_java.py",
+    "openapi-generator (typescript-fetch)": "tests/interop/test_typescript_fetch.py",
+    "@hey-api/openapi-ts": "tests/interop/test_hey_api.py",
+    "openapi-zod-client": "tests/interop/test_zod.py",
+    "datamodel-code-generator": "tests/interop/test_datamodel.py",
+    "Spectral and Redocly": "tests/interop/test_linters.py",
+    "patterns (node, Python, Java, Go)": "tests/interop/test_patterns.py",
 }
 
 

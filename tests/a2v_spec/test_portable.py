@@ -1,8 +1,9 @@
 """`openapi.yaml` stays in the OpenAPI 3.1 subset that mainstream generators and validators read.
 
-Each rule here is one that a generator broke on (issue 11): boolean schemas, `const`, `type: 'null'`,
-unmapped discriminators, missing operationIds, fields promised in prose but not `required`, error
-codes not tied to their HTTP status, facts only in `x-a2v-*` extensions, non-portable regexes and
+Each rule here is one that a generator broke on (issues 11 and 21): boolean schemas, `const` (but for
+an error's null `data`), `type: 'null'`, unmapped discriminators, variants only their `status` value
+tells apart, missing operationIds, fields promised in prose but not `required`, error codes not tied to
+their HTTP status, enum names used twice, facts only in `x-a2v-*` extensions, non-portable regexes and
 unnamed or unpaired examples.
 """
 
@@ -46,14 +47,21 @@ def test_no_boolean_schemas(spec: Spec) -> None:
 
 
 def test_no_const_and_no_null_type(spec: Spec) -> None:
-    """`enum` of one instead of `const`; null data as `enum: [null]`, which every generator reads."""
+    """`enum` of one instead of `const`, except an error's `data: {const: null}`: with `enum: [null]`
+    openapi-generator's typescript-fetch crashed (NullPointerException) and its java generator wrote an
+    enum with no constants; no generator reads `type: 'null'` alike."""
     found = [
         pointer
         for pointer, node in _schemas(spec)
         if isinstance(node, dict)
         and ("const" in node or node.get("type") == "null" or "null" in node.get("type", []))
     ]
-    assert found == []
+    errors = {
+        f"/components/schemas/{name}/properties/data" for name in spec.document["components"]["schemas"]
+    }
+    assert [pointer for pointer in found if pointer not in errors] == []
+    for pointer in found:
+        assert spec.at(pointer)["const"] is None, pointer
 
 
 def test_every_operation_and_callback_has_an_operation_id(spec: Spec) -> None:
@@ -80,7 +88,11 @@ def test_video_variants_resolve_by_their_status_discriminator(spec: Spec) -> Non
     assert sorted(ref["$ref"] for ref in video["oneOf"]) == sorted(mapping.values())
     for status, ref in mapping.items():
         variant = spec.resolve({"$ref": ref})
-        assert variant["properties"]["status"] == {"type": "string", "enum": [status]}, ref
+        # A named enum of one: Go's client (default options) decodes each variant strictly and keeps
+        # the one that validates; only a named enum's decoder refuses the other statuses.
+        status_ref = variant["properties"]["status"]["$ref"]
+        named = spec.resolve({"$ref": status_ref})
+        assert (named["type"], named["enum"]) == ("string", [status]), ref
         assert "status" in variant["required"], ref
 
 
@@ -137,7 +149,7 @@ def test_each_error_response_allows_exactly_the_catalog_codes_of_its_status(spec
             schema = spec.resolve(spec.at(pointer))
             assert schema["required"] == ["code", "message", "data"], pointer
             assert spec.resolve(schema["properties"]["code"])["enum"] == rows, (status, pointer)
-            assert schema["properties"]["data"]["enum"] == [None], pointer
+            assert schema["properties"]["data"]["const"] is None, pointer
             wrong = next(code for code, row in spec.errors.items() if row.http_status not in (status, None))
             assert spec.schemas.errors(pointer, {"code": wrong, "message": "m", "data": None}), (
                 status,
@@ -150,15 +162,39 @@ def _enum_schemas(spec: Spec) -> dict[str, dict[str, Any]]:
     return {
         name: schema
         for name, schema in spec.document["components"]["schemas"].items()
-        if name == "ErrorCode" or name == "TaskErrorCode" or re.fullmatch(r"ErrorCode\d{3}", name)
+        if name == "TaskErrorCode" or re.fullmatch(r"ErrorCode\d{3}", name)
     }
 
 
+def test_enum_names_are_unique_across_the_document(spec: Spec) -> None:
+    """Go (and C) declare enum constants at package level: a name in two enums does not compile."""
+    names: dict[str, str] = {}
+    for schema_name, schema in spec.document["components"]["schemas"].items():
+        if "enum" not in schema:
+            continue
+        varnames = schema.get("x-enum-varnames") or [str(value).upper() for value in schema["enum"]]
+        assert len(varnames) == len(schema["enum"]), schema_name
+        for varname in varnames:
+            assert varname not in names, (varname, schema_name, names.get(varname))
+            names[varname] = schema_name
+    assert len(names) >= 30
+
+
 def test_error_code_enums_carry_the_catalog_where_generic_tools_show_it(spec: Spec) -> None:
-    names = {int(code): code.name for code in ErrorCode}
+    """Names are `a2v_spec.ErrorCode`'s; a task code that is also a request error (1500) is
+    `TASK_<name>` in `TaskErrorCode`, so that no name is used twice."""
+    request_codes = {
+        code for name, s in _enum_schemas(spec).items() if name != "TaskErrorCode" for code in s["enum"]
+    }
     for name, schema in _enum_schemas(spec).items():
         codes = schema["enum"]
-        assert schema["x-enum-varnames"] == [names[code] for code in codes], name
+        expected = [
+            f"TASK_{ErrorCode(code).name}"
+            if name == "TaskErrorCode" and code in request_codes
+            else ErrorCode(code).name
+            for code in codes
+        ]
+        assert schema["x-enum-varnames"] == expected, name
         assert schema["x-enum-descriptions"] == [
             f"{spec.errors[code].message}: {spec.errors[code].meaning}" for code in codes
         ], name
@@ -176,15 +212,31 @@ def test_the_description_shows_the_catalog_and_the_limits(spec: Spec) -> None:
         assert f"| `{name}` | {value} |" in description, name
 
 
+LINE_BREAKS = ["\n", "\r", "\x85", "\u2028", "\u2029"]
+
+
 def test_patterns_use_only_constructs_every_dialect_reads_alike(spec: Spec) -> None:
+    """No lookaround (RE2 has none); a pattern ending in `$` (which Python and Java also match before a
+    final line break) sits in a schema that refuses every line break anyway: its `not` pattern finds
+    one, or its length is fixed (`minLength == maxLength`) so a trailing one makes it too long."""
     patterns = [(p, n) for p, n in walk(spec.document) if p.endswith("/pattern") and isinstance(n, str)]
     assert len(patterns) >= 5
     for pointer, pattern in patterns:
         outside_classes = re.sub(r"\[(?:\\.|[^\]\\])*\]", "", pattern)
         for construct, why in PORTABLE_PATTERN_FORBIDS.items():
             assert construct not in outside_classes, f"{pointer}: {construct!r} ({why})"
+        if pointer.endswith("/not/pattern"):
+            assert re.fullmatch(r"\[\^[^\]]+\]", pattern), f"{pointer}: a `not` pattern is one negated class"
+            continue
         assert pattern.startswith("^"), pointer
-        assert pattern.endswith("(?![\\d\\D])"), pointer
+        assert pattern.endswith("$"), pointer
+        assert outside_classes.count("$") == 1, pointer
+        schema = spec.at(pointer.rsplit("/", 1)[0])
+        forbidden = schema.get("not", {}).get("pattern")
+        fixed = schema.get("minLength") is not None and schema.get("minLength") == schema.get("maxLength")
+        assert fixed or (forbidden is not None and all(re.search(forbidden, brk) for brk in LINE_BREAKS)), (
+            f"{pointer}: nothing refuses a trailing line break"
+        )
 
 
 def _examples(media: dict[str, Any]) -> dict[str, Any]:
@@ -221,3 +273,15 @@ def test_request_examples_are_paired_with_a_response_example_of_the_same_name(sp
         assert names <= answered, (op.operation_id, names - answered)
         pairs += len(names)
     assert pairs >= 7
+
+
+def test_the_first_bad_request_example_is_generic(spec: Spec) -> None:
+    """Prism (and other example-serving mocks) answer every refused request with the first example:
+    it must not claim a particular field was wrong (issue 21: it said `audio_url` whatever was sent)."""
+    examples = spec.document["components"]["responses"]["BadRequest"]["content"]["application/json"][
+        "examples"
+    ]
+    first = next(iter(examples.values()))["value"]
+    assert first["code"] == ErrorCode.INVALID_PARAMETER
+    assert "'" not in first["message"], first["message"]
+    assert len(examples) > 1

@@ -145,6 +145,8 @@ def test_every_response_documents_the_rate_limit_headers(spec: Spec) -> None:
     for operation in spec.operations.values():
         responses = spec.document["paths"][operation.path][operation.method]["responses"]
         for status, response in responses.items():
+            if status == "431":
+                continue  # refused while the head is read, before any rate limit is counted
             response = spec.resolve(response)
             assert set(RATE_LIMIT_HEADERS) <= set(response.get("headers", {})), (
                 operation.operation_id,

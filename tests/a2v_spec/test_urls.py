@@ -15,7 +15,7 @@ BASE = "http://127.0.0.1:9/a.wav"
 def test_the_rule_is_the_spec_schema() -> None:
     spec = load_spec()
     schema = spec.at(HTTP_URL_POINTER)
-    assert spec.url_rule == UrlRule(schema["pattern"], schema["maxLength"])
+    assert spec.url_rule == UrlRule(schema["pattern"], schema["maxLength"], schema["not"]["pattern"])
     for field in ("audio_url", "callback_url"):
         ref = spec.at("/components/schemas/GenerateRequest/properties")[field]["$ref"]
         assert ref == f"#{HTTP_URL_POINTER}"

@@ -79,9 +79,9 @@ def _flow(client: Any, slow: Any, doomed_client: Any, live: Live, models: Any) -
     seen = _poll(get_video, client, video_id, models)
     assert [type(v).__name__ for v in seen] == ["VideoPending", "VideoInProgress", "VideoFinished"]
     assert [v.status for v in seen] == [
-        models.VideoPendingStatus.PENDING,
-        models.VideoInProgressStatus.IN_PROGRESSING,
-        models.VideoFinishedStatus.FINISHED,
+        models.VideoStatusPending.VIDEO_PENDING,
+        models.VideoStatusInProgress.VIDEO_IN_PROGRESSING,
+        models.VideoStatusFinished.VIDEO_FINISHED,
     ]
     finished = seen[-1]
     assert finished.progress == models.VideoFinishedProgress.VALUE_100

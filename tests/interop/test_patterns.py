@@ -1,20 +1,32 @@
-"""Every pattern of the spec means the same in ECMA-262 (node), Python `re` and Java, and the mock
-accepts exactly the URLs the pattern accepts (issue 11: Specmatic's ECMA-262 reading of the old `\\s`
-pattern and the mock's Python reading disagreed on 72 generated requests)."""
+"""Every string rule of the spec means the same in ECMA-262 (node, with and without `u`), Python `re`,
+Java and RE2 (Go), and the mock accepts exactly the URLs the rule accepts (issue 11: Specmatic's
+ECMA-262 reading of the old `\\s` pattern and the mock's Python reading disagreed on 72 generated
+requests; issue 21: Go's RE2 refused the old `(?![\\d\\D])` end anchor).
+
+A pattern ends with `$`, which Python and Java also match before a final line break; what keeps the
+rule the same is the rest of its schema (a `not` pattern that finds any line break, or a fixed length).
+So each engine's answers for the pattern and for the `not` pattern are combined with the lengths into
+the schema's verdict, and the verdicts must be equal; the `not` patterns must agree on every string,
+and the patterns on every string without a line break.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from a2v_spec import load_spec
+from tests.interop.conftest import require
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from tests.interop.conftest import Live
@@ -68,6 +80,36 @@ public class Check {
 }
 """
 
+GO = """
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+)
+
+func main() {
+	pattern := regexp.MustCompile(os.Args[1])
+	out := []byte{}
+	scanner := bufio.NewScanner(os.Stdin)
+	for scanner.Scan() {
+		value, err := hex.DecodeString(scanner.Text())
+		if err != nil {
+			panic(err)
+		}
+		if pattern.MatchString(string(value)) {
+			out = append(out, '1')
+		} else {
+			out = append(out, '0')
+		}
+	}
+	fmt.Println(string(out))
+}
+"""
+
 NODE = """
 const [pattern, flags] = [process.argv[1], process.argv[2]];
 const values = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -75,17 +117,42 @@ console.log(values.map((v) => (new RegExp(pattern, flags).test(v) ? "1" : "0")).
 """
 
 
-def _patterns() -> list[tuple[str, str]]:
+LINE_BREAKS = ("\n", "\r", "\u0085", "\u2028", "\u2029")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The string rules of one schema: its pattern, the pattern its `not` forbids, its lengths."""
+
+    pattern: str
+    forbidden: str | None
+    min_length: int | None
+    max_length: int | None
+
+    def verdicts(self, values: list[str], pattern: str, forbidden: str | None) -> str:
+        """The schema's verdict per value, from one engine's answers for the two patterns."""
+        out = []
+        for index, value in enumerate(values):
+            ok = pattern[index] == "1" and (forbidden is None or forbidden[index] == "0")
+            ok = ok and len(value) >= (self.min_length or 0)
+            ok = ok and (self.max_length is None or len(value) <= self.max_length)
+            out.append("1" if ok else "0")
+        return "".join(out)
+
+
+def _patterns() -> list[tuple[str, Rule]]:
     spec = load_spec()
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, Rule]] = []
 
     def walk(node: object, where: str) -> None:
         if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str) and not where.endswith("/not"):
+                forbidden = node.get("not", {}).get("pattern")
+                found.append(
+                    (where, Rule(node["pattern"], forbidden, node.get("minLength"), node.get("maxLength")))
+                )
             for key, value in node.items():
-                if key == "pattern" and isinstance(value, str):
-                    found.append((where, value))
-                else:
-                    walk(value, f"{where}/{key}")
+                walk(value, f"{where}/{key}")
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 walk(value, f"{where}/{index}")
@@ -125,11 +192,40 @@ def _node(pattern: str, values: list[str], flags: str) -> str:
     return run.stdout.strip()
 
 
+@dataclass(frozen=True)
+class Engines:
+    java: Path
+    go: Path
+
+
 @pytest.fixture(scope="module")
-def java_check(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    source = tmp_path_factory.mktemp("java") / "Check.java"
-    source.write_text(JAVA)
-    return source
+def engines(tools: None, tmp_path_factory: pytest.TempPathFactory) -> Engines:
+    """Java's Check.java (run from source) and a Go checker built once (stdlib only, offline)."""
+    require("go")
+    work = tmp_path_factory.mktemp("engines")
+    (work / "Check.java").write_text(JAVA)
+    (work / "check.go").write_text(GO)
+    env = {**os.environ, "GO111MODULE": "off", "GOPROXY": "off", "GOCACHE": str(work / "gocache")}
+    subprocess.run(
+        ["go", "build", "-o", str(work / "check"), str(work / "check.go")],
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    return Engines(work / "Check.java", work / "check")
+
+
+def _go(binary: Path, pattern: str, values: list[str]) -> str:
+    run = subprocess.run(
+        [str(binary), pattern],
+        input="\n".join(v.encode().hex() for v in values) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return run.stdout.strip()
 
 
 def _java(source: Path, pattern: str, values: list[str]) -> str:
@@ -144,15 +240,29 @@ def _java(source: Path, pattern: str, values: list[str]) -> str:
     return run.stdout.strip()
 
 
-@pytest.mark.parametrize(("where", "pattern"), _patterns())
-def test_pattern_means_the_same_in_every_dialect(java_check: Path, where: str, pattern: str) -> None:
-    values = _corpus(pattern)
-    python = _python(pattern, values)
+@pytest.mark.parametrize(("where", "rule"), _patterns())
+def test_rule_means_the_same_in_every_dialect(engines: Engines, where: str, rule: Rule) -> None:
+    values = _corpus(rule.pattern)
+    dialects: dict[str, Callable[[str, list[str]], str]] = {
+        "python": _python,
+        "node": lambda p, v: _node(p, v, ""),
+        "node -u": lambda p, v: _node(p, v, "u"),
+        "java": lambda p, v: _java(engines.java, p, v),
+        "go": lambda p, v: _go(engines.go, p, v),
+    }
+    answers = {
+        name: (run(rule.pattern, values), None if rule.forbidden is None else run(rule.forbidden, values))
+        for name, run in dialects.items()
+    }
+    verdicts = {name: rule.verdicts(values, *answer) for name, answer in answers.items()}
+    python = verdicts["python"]
     assert "1" in python, (where, python)
     assert "0" in python, (where, python)
-    assert _node(pattern, values, "") == python, where
-    assert _node(pattern, values, "u") == python, where
-    assert _java(java_check, pattern, values) == python, where
+    assert verdicts == dict.fromkeys(dialects, python), where
+    no_breaks = [i for i, v in enumerate(values) if not any(brk in v for brk in LINE_BREAKS)]
+    for name, (pattern, forbidden) in answers.items():
+        assert forbidden == answers["python"][1], (where, name)
+        assert [pattern[i] for i in no_breaks] == [answers["python"][0][i] for i in no_breaks], (where, name)
 
 
 def test_the_mock_accepts_exactly_the_urls_the_pattern_accepts(live: Live) -> None:
