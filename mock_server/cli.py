@@ -126,7 +126,8 @@ def _backend_flags(args: argparse.Namespace) -> dict[str, Any]:
 def _worker_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="a2v-mock worker",
-        description="Run tasks from the broker: fetch, render, upload, finish. See docs/deploy.md.",
+        description="Run tasks from the broker: fetch, render, upload, finish. See docs/deploy.md. "
+        "Needs the scale extra: pip install 'a2v-kit[scale]'.",
     )
     parser.add_argument("--config", type=Path, help="the YAML settings file the API replicas use")
     _shared_flags(parser)
@@ -156,8 +157,8 @@ def worker_main(argv: list[str]) -> int:
     """`a2v-mock worker`: consume render messages until SIGTERM."""
     import logging
 
+    from mock_server.config import SCALE_MODULES, missing_scale_extra
     from mock_server.startup import StartupError
-    from mock_server.worker import WorkerOptions, run_worker
 
     args = _worker_parser().parse_args(argv)
     try:
@@ -173,6 +174,11 @@ def worker_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if (missing := missing_scale_extra(settings, tuple(SCALE_MODULES))) is not None:
+        print(f"a2v-mock worker: {missing}", file=sys.stderr)
+        return 2
+    from mock_server.worker import WorkerOptions, run_worker
+
     if args.metrics_port is not None and args.concurrency != 1:
         print(
             "a2v-mock worker: --metrics-port needs --concurrency 1 (run one worker per core)", file=sys.stderr
@@ -205,6 +211,15 @@ def _flagged_settings(args: argparse.Namespace) -> Settings:
         raise StartupError(str(err)) from None
     check_characters(settings)
     return settings
+
+
+def _check_scale_extra(settings: Settings) -> None:
+    """One line, not a traceback, when a scaled-out setting's packages are not installed."""
+    from mock_server.config import missing_scale_extra
+    from mock_server.startup import StartupError
+
+    if (missing := missing_scale_extra(settings)) is not None:
+        raise StartupError(missing)
 
 
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -251,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = _flagged_settings(args)
+        _check_scale_extra(settings)
         check_data_dir(settings)
         check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import types
 import typing
@@ -25,7 +26,16 @@ import yaml
 from a2v_spec import Limits
 from mock_server.values import LatencyRange, RateLimit, TaskFate, Timings
 
-__all__ = ["Settings"]
+__all__ = ["SCALE_EXTRA", "Settings", "missing_scale_extra"]
+
+#: How to install what the scaled-out settings import (pyproject.toml's `scale` extra).
+SCALE_EXTRA = "pip install 'a2v-kit[scale]'"
+#: The modules each scaled-out setting imports, all from the `scale` extra.
+SCALE_MODULES: dict[str, tuple[str, ...]] = {
+    "store": ("psycopg", "psycopg_pool"),
+    "queue": ("celery", "kombu"),
+    "files": ("boto3",),
+}
 
 #: Config-file groups whose keys are spread into the top level (`faults: {error_rate: 0.1}`).
 _GROUPS = ("faults", "scenario", "server", "auth")
@@ -274,3 +284,28 @@ def _check_types(settings: Settings) -> None:
 def _describe(hint: Any) -> str:
     args = typing.get_args(hint) if typing.get_origin(hint) in (types.UnionType, typing.Union) else (hint,)
     return " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or blocked package is as good as missing
+        return False
+
+
+def missing_scale_extra(settings: Settings, needed: tuple[str, ...] | None = None) -> str | None:
+    """One line naming the scaled-out settings whose packages are not installed, and the install command;
+    None when everything `settings` uses (or every setting of `needed`) can be imported.
+
+    A default install has no PostgreSQL, Celery or S3 client: without this check `--store postgresql://...`
+    fails deep inside start-up with a traceback about `psycopg`.
+    """
+    names = needed if needed is not None else tuple(n for n in SCALE_MODULES if getattr(settings, n))
+    missing = [(n, m) for n in names for m in SCALE_MODULES[n] if not _installed(m)]
+    if not missing:
+        return None
+    flags = [f"--{n}" for n in dict.fromkeys(n for n, _ in missing)]
+    named = flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
+    modules = ", ".join(dict.fromkeys(m for _, m in missing))
+    verb = "needs" if len(flags) == 1 else "need"
+    return f"{named} {verb} the scale extra (no module {modules}): {SCALE_EXTRA}; see docs/deploy.md"
