@@ -69,6 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-cors", action="store_true", help="answer no cross-origin request")
     parser.add_argument("--url-ttl", type=int, metavar="SECONDS", help="lifetime of signed file URLs")
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address clients use, named by every URL built (behind a proxy)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies whose X-Forwarded-* headers are believed, comma-separated (default 127.0.0.1,::1)",
+    )
+    parser.add_argument(
         "--rate-limit", metavar="N/SECONDS", help="requests per window per token, e.g. 30/60 as upstream"
     )
     parser.add_argument("--latency", metavar="MIN-MAX", help="added latency in ms on API calls, e.g. 50-200")
@@ -237,6 +247,8 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         "admin_key": args.admin_key,
         "cors_origins": [] if args.no_cors else args.cors_origins,
         "url_ttl_seconds": args.url_ttl,
+        "public_url": args.public_url,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
         "rate_limit": None if args.rate_limit is None else parse_rate_limit(args.rate_limit),
         "latency_ms": None if args.latency is None else parse_latency(args.latency),
         "audio_hosts": args.audio_hosts,

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from a2v_spec import Limits
+from mock_server.forwarded import TrustedProxies, check_public_url
 from mock_server.values import LatencyRange, RateLimit, TaskFate, Timings
 
 __all__ = ["SCALE_EXTRA", "Settings", "missing_scale_extra"]
@@ -123,6 +124,13 @@ class Settings:
     cors_origins: list[str] | None = None
     #: uvicorn's HTTP implementation: "auto" (httptools when installed, else h11), "h11", "httptools".
     http: str = "auto"
+    # --- behind a reverse proxy (docs/deploy.md, "Behind a proxy") ---
+    #: Peers (addresses or networks, `*` for any) whose `X-Forwarded-Proto`, `-Host`, `-Port` and `-For`
+    #: headers are believed; the default trusts a proxy on this machine, as uvicorn's does.
+    forwarded_allow_ips: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    #: The address clients use (`https://sandbox.example.com`): every URL the mock builds names it,
+    #: whatever `Host` or `X-Forwarded-*` say. None: the request's own (forwarded) address.
+    public_url: str | None = None
     # --- scaled out: a shared sandbox (docs/deploy.md) ---
     #: `postgresql://user:pass@host/db`: state in PostgreSQL, shared by replicas (None: SQLite in data_dir).
     store: str | None = None
@@ -149,6 +157,10 @@ class Settings:
         self.rate_limit = RateLimit.from_value(self.rate_limit)
         if isinstance(self.next_tasks, list):
             self.next_tasks = [TaskFate.from_value(item) for item in self.next_tasks]
+        if isinstance(self.forwarded_allow_ips, str):  # `10.0.0.0/8,127.0.0.1`, as uvicorn's option
+            self.forwarded_allow_ips = [
+                item.strip() for item in self.forwarded_allow_ips.split(",") if item.strip()
+            ]
         _check_types(self)
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
@@ -175,6 +187,9 @@ class Settings:
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         _check_backends(self)
+        TrustedProxies.parse(self.forwarded_allow_ips)  # refuses a bad entry, naming it
+        if self.public_url is not None:
+            self.public_url = check_public_url(self.public_url)
         for name in ("error_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:

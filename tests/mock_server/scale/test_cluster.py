@@ -19,7 +19,7 @@ import yaml
 
 from a2v_spec import ErrorCode
 from a2v_testkit import FileHost, Reply
-from mock_server.scaletesting import Cluster
+from mock_server.scaletesting import Cluster, nginx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -233,13 +233,14 @@ def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
         receiver.stop()
 
 
-def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Cluster, tmp_path: Path) -> None:
-    """The contract kit's full profile through a balancer that sends each request to the next replica."""
+def test_the_kit_full_profile_passes_against_two_replicas_in_turn(
+    cluster: Cluster, tmp_path: Path, nginx_installed: None
+) -> None:
+    """The contract kit's full profile through nginx, which sends each request to the next replica."""
     from contract_tests.cli import main
-    from mock_server.scaletesting import round_robin
 
     report = tmp_path / "kit.json"
-    with round_robin(cluster.urls) as balancer:
+    with nginx(cluster.urls, tmp_path / "nginx") as balancer:
         code = main(
             [
                 "--base-url", balancer,
