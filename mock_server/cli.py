@@ -145,6 +145,7 @@ def _worker_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus metrics here")
     parser.add_argument("--metrics-host", default="127.0.0.1", help="address of --metrics-port")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    parser.add_argument("--log-format", choices=["text", "json"], help="one line per event (default text)")
     return parser
 
 
@@ -165,7 +166,6 @@ def _read_settings(config: Path | None) -> Settings:
 
 def worker_main(argv: list[str]) -> int:
     """`a2v-mock worker`: consume render messages until SIGTERM."""
-    import logging
 
     from mock_server.config import SCALE_MODULES, missing_scale_extra
     from mock_server.startup import StartupError
@@ -173,7 +173,7 @@ def worker_main(argv: list[str]) -> int:
     args = _worker_parser().parse_args(argv)
     try:
         settings = _read_settings(args.config)
-        changes = {**_backend_flags(args), "log_level": args.log_level}
+        changes = {**_backend_flags(args), "log_level": args.log_level, "log_format": args.log_format}
         settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     except (StartupError, TypeError, ValueError) as err:
         print(f"a2v-mock worker: {err}", file=sys.stderr)
@@ -194,9 +194,6 @@ def worker_main(argv: list[str]) -> int:
             "a2v-mock worker: --metrics-port needs --concurrency 1 (run one worker per core)", file=sys.stderr
         )
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     options = WorkerOptions(
         store=settings.store,
         queue=settings.queue,

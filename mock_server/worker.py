@@ -237,6 +237,11 @@ def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
 def run_worker(settings: Settings, options: WorkerOptions, loglevel: str = "INFO") -> int:
     """Consume render messages until SIGTERM (warm shutdown: the current render finishes, is stored
     and acknowledged; SIGKILL leaves it unacknowledged, to be redelivered elsewhere)."""
+    from mock_server import logs
+
+    # The server's own log format (text or json), so a task's lines carry its video id, tenant label
+    # and error code as the replicas' do; Celery keeps its hands off the root logger.
+    logs.configure(settings.log_format, settings.log_level)
     app = build_worker_app(settings, options)
     pool = "solo" if options.concurrency == 1 else "prefork"
     if pool == "solo":  # build (and warm) before consuming: no fork follows
