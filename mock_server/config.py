@@ -145,6 +145,9 @@ class Settings:
     s3_endpoint_url: str | None = None
     #: Downloads redirect to the object store's own signed URL instead of streaming through the API.
     presign_urls: bool = False
+    #: This process's name in `/metrics` (`a2v_replica_info{replica=...}`); None: host:port for an API
+    #: replica, host:pid for a worker. Set it per process (A2V_REPLICA_NAME), not in a shared file.
+    replica_name: str | None = None
     #: Seconds a stopping server waits for requests in flight before closing them.
     shutdown_grace_seconds: float = 20.0
     #: Seconds a stopping server keeps serving while `/readyz` answers 503 (the balancer's check interval).

@@ -42,7 +42,7 @@ from mock_server.distributed import RENDER_TASK, make_celery
 from mock_server.egress import HostPolicy
 from mock_server.errors import ServiceUnavailable, TaskFailure
 from mock_server.files.s3 import S3FileStore
-from mock_server.metrics import Metrics
+from mock_server.metrics import Metrics, replica_name
 from mock_server.queue import local
 from mock_server.store.postgres import PostgresStore
 
@@ -147,6 +147,7 @@ class WorkerContext:
         )
         characters = None if settings.characters_file is None else str(settings.characters_file)
         self.metrics = Metrics()
+        self.metrics.identify(replica_name(settings.replica_name), "worker")
         self.metrics.watch(
             counters={
                 "a2v_store_round_trips": ("Statements sent to PostgreSQL", lambda: self.store.round_trips),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -23,8 +24,6 @@ from mock_server.testing import run_server
 from .conftest import TEST_SETTINGS
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .conftest import AudioHost
 
 LOOPBACK = TrustedProxies.parse(["127.0.0.1", "::1"])
@@ -203,3 +202,18 @@ def test_signed_urls_name_nginx_not_the_upstream_block(
     public = {**TEST_SETTINGS, "public_url": "https://sandbox.example.com"}
     with run_server(**public) as server, nginx([server.base_url], tmp_path / "nginx3") as balancer:
         assert _preview_url(balancer).startswith("https://sandbox.example.com/files/previews/")
+
+
+def test_the_documented_nginx_directives_are_the_tested_ones(tmp_path: Path) -> None:
+    """docs/deploy.md's nginx example sets the headers the tests' nginx sets (scaletesting.nginx_config)."""
+    import re
+
+    from mock_server.scaletesting import nginx_config
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    block = re.search(r"```nginx\n(.*?)```", docs, re.S)
+    assert block is not None, "docs/deploy.md has no nginx example"
+    documented = {line.strip() for line in block.group(1).splitlines() if line.strip().startswith("proxy_")}
+    tested = {line.strip() for line in nginx_config(8080, ["http://127.0.0.1:1"], tmp_path).splitlines()}
+    assert documented <= tested, documented - tested
+    assert any("X-Forwarded-Host" in line for line in documented)

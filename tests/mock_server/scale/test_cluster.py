@@ -364,3 +364,22 @@ def test_a_flood_from_one_tenant_does_not_hold_back_another_across_workers(
     )
     for video_id in flood:
         assert _wait_ended(cluster, flooder, video_id)["status"] == "finished"
+
+
+def test_metrics_through_nginx_say_which_replica_answered(
+    cluster: Cluster, tmp_path: Path, nginx_installed: None
+) -> None:
+    """Behind the balancer a scrape reaches either replica: `a2v_replica_info` names the one that
+    answered, and each replica's own address answers for itself (docs/deploy.md's Prometheus example)."""
+    import re
+
+    def named(url: str) -> str:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        found = re.search(r'^a2v_replica_info\{replica="([^"]+)",role="api"\} 1\.0$', text, re.M)
+        assert found is not None, text[-2000:]
+        return found.group(1)
+
+    own = [named(url) for url in cluster.urls]
+    assert own == [f"{os.uname().nodename}:{url.rsplit(':', 1)[1]}" for url in cluster.urls]
+    with nginx(cluster.urls, tmp_path / "nginx") as balancer:
+        assert {named(balancer) for _ in range(6)} == set(own)
