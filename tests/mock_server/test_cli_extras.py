@@ -64,6 +64,7 @@ def _default_install(
 
 
 def test_the_blocker_really_hides_the_extra(tmp_path: Path) -> None:
+    """The control: without it the tests below could pass on an install that has the extra."""
     run = _default_install(tmp_path)
     site = tmp_path / "site"
     probe = subprocess.run(
