@@ -52,6 +52,8 @@ _HOST = re.compile(
     r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$"
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: A websocket's scheme read as its HTTP one (the layer turns it back).
+_HTTP_SCHEMES = {"ws": "http", "wss": "https"}
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def forwarded_origin(
     if public_url is not None:
         parts = urlsplit(public_url)
         scheme, host = parts.scheme, parts.netloc
-    return Origin(scheme, host, client)
+    return Origin(_HTTP_SCHEMES.get(scheme, scheme), host, client)
 
 
 def _has_port(host: str) -> bool:
@@ -203,7 +205,8 @@ class Forwarded:
             return
         headers = scope["headers"]
         origin = forwarded_origin(headers, address, scope["scheme"], self.trusted, self.public_url)
-        scope["scheme"] = origin.scheme
+        websocket = scope["type"] == "websocket"
+        scope["scheme"] = origin.scheme.replace("http", "ws") if websocket else origin.scheme
         if origin.client is not None:
             scope["client"] = (origin.client, 0)
         if origin.host is not None:

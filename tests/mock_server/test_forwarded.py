@@ -217,3 +217,33 @@ def test_the_documented_nginx_directives_are_the_tested_ones(tmp_path: Path) -> 
     tested = {line.strip() for line in nginx_config(8080, ["http://127.0.0.1:1"], tmp_path).splitlines()}
     assert documented <= tested, documented - tested
     assert any("X-Forwarded-Host" in line for line in documented)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kind", "scheme", "proto", "expected"),
+    [
+        ("http", "http", b"https", "https"),
+        ("websocket", "ws", b"https", "wss"),
+        ("websocket", "wss", None, "wss"),
+    ],
+)
+async def test_the_layer_keeps_a_websocket_scheme(
+    kind: str, scheme: str, proto: bytes | None, expected: str
+) -> None:
+    from mock_server.forwarded import Forwarded
+
+    seen: dict[str, Any] = {}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    headers = [(b"host", b"a2v_replicas")] + ([(b"x-forwarded-proto", proto)] if proto else [])
+    scope = {"type": kind, "scheme": scheme, "headers": headers, "client": ("127.0.0.1", 5)}
+    await Forwarded(app, LOOPBACK)(scope, None, None)  # type: ignore[arg-type]
+    assert seen["scheme"] == expected
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
