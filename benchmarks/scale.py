@@ -1,14 +1,16 @@
 """Benchmark the scaled-out mock beside the embedded default, on this machine. Prints figures only.
 
-    .venv/bin/python benchmarks/scale.py [--clips 6] [--duration 5] [--connections 16]
+    .venv/bin/python benchmarks/scale.py [--clips 6] [--duration 5] [--connections 16] [--generators 2]
 
 Needs PostgreSQL and RabbitMQ on 127.0.0.1 (a throwaway database and vhost are made and removed; S3 is
-moto's standalone server). Measures:
+moto's standalone server) and nginx (scripts/install-scale-tools). Measures:
   1. renders per minute of 10 s clips: the embedded server with 1 and 2 render processes, and the
      scaled-out mock (one replica) with 1 and 2 `a2v-mock worker`s; `--clips` tasks submitted at once,
      timed from the first submit to the last `finished`;
-  2. `video.get` requests/s of a finished video: the embedded server, and 1 and 2 replicas (one load
-     generator process per replica, run at the same time, figures summed);
+  2. `video.get` requests/s of a finished video: the embedded server directly, and 1 and 2 replicas
+     through Debian's nginx (`mock_server.scaletesting.nginx`, the configuration docs/deploy.md shows),
+     with the same `--generators` load generator processes at once in both runs (figures summed);
+     targets: 2 replicas >= 1.7x one, 2 workers >= 1.7x one (the ratios are printed);
   3. per-task cost of the scaled-out path: PostgreSQL statements (sum of every process's
      `a2v_store_round_trips_total`, less two per status poll this script made) and render messages
      published (`a2v_queue_published_total`), from each process's `/metrics`.
@@ -37,6 +39,7 @@ from a2v_testkit import FileHost, free_port, speech_wav
 from mock_server.scaletesting import (
     Cluster,
     moto_server,
+    nginx,
     spawn,
     temp_bucket,
     temp_database,
@@ -161,6 +164,9 @@ def main() -> int:
     parser.add_argument("--clips", type=int, default=6, help="10 s clips per render measurement")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per requests/s measurement")
     parser.add_argument("--connections", type=int, default=16, help="connections per load generator")
+    parser.add_argument(
+        "--generators", type=int, default=2, help="load generator processes through nginx (both runs)"
+    )
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str]] = []
@@ -205,6 +211,7 @@ def main() -> int:
                         f"{background:.1f} (the outbox's slow look, the sweep)",
                     )
                 )
+                rates: dict[int, float] = {}
                 for workers in (1, 2):
                     if workers == 2:
                         cluster.start_worker(metrics=True)
@@ -214,7 +221,11 @@ def main() -> int:
                     rate = renders_per_minute([first], audio, args.clips, polls)
                     after = _costs(cluster, polls)
                     idle_share = background * (time.perf_counter() - started)
-                    rows.append(("renders/min (10 s clips)", f"scaled, {workers} worker(s)", f"{rate:.1f}"))
+                    rates[workers] = rate
+                    ratio = "" if workers == 1 else f" ({rate / rates[1]:.2f}x one worker; target >= 1.7x)"
+                    rows.append(
+                        ("renders/min (10 s clips)", f"scaled, {workers} worker(s)", f"{rate:.1f}{ratio}")
+                    )
                     per_task = {k: (after[k] - before[k]) / args.clips for k in after}
                     per_task["api"] -= idle_share / args.clips
                     per_task["store"] -= idle_share / args.clips
@@ -227,16 +238,15 @@ def main() -> int:
                         )
                     )
                 video_id = finished_video(first, audio)
-                rows.append(
-                    (
-                        "video.get req/s",
-                        "scaled, 1 replica",
-                        _load(get_rps([first], video_id, args.connections, args.duration)),
-                    )
-                )
+                generators = args.generators
+                with nginx([first], tmp / "nginx1") as balancer:
+                    one = get_rps([balancer] * generators, video_id, args.connections, args.duration)
+                rows.append(("video.get req/s", "scaled, 1 replica, through nginx", _load(one)))
                 cluster.start_replica()
-                load = get_rps(cluster.urls, video_id, args.connections, args.duration)
-                rows.append(("video.get req/s", "scaled, 2 replicas", _load(load)))
+                with nginx(cluster.urls, tmp / "nginx2") as balancer:
+                    two = get_rps([balancer] * generators, video_id, args.connections, args.duration)
+                ratio = f" ({two['rps'] / one['rps']:.2f}x one replica; target >= 1.7x)"
+                rows.append(("video.get req/s", "scaled, 2 replicas, through nginx", _load(two) + ratio))
             finally:
                 cluster.stop()
         host.stop()

@@ -9,6 +9,12 @@ Built like httpx's `BaseClient`: `BaseClient` holds every pure step — building
 (`Call`), reading its answer, the retry and polling decisions (`Polling`) — and `A2VClient` /
 `AsyncA2VClient` only do the I/O (send, sleep), so the two cannot drift apart.
 
+A generate always carries an `Idempotency-Key` (a fresh one unless the caller gives one) and is sent
+again with the same key when it may have been lost on the way: a proxy's 502 or 504 (the replica that
+had it died, or took too long), a busy 429 or 503, or a dropped connection. The service answers the
+same `video_id` to every copy it receives, so a client never makes two tasks of one intent nor loses
+the id of the task it made (`generate_retry_delay`: bounded attempts, back-off, `Retry-After` first).
+
 Example:
     >>> client = A2VClient("http://127.0.0.1:8000", "my-api-key")      # doctest: +SKIP
     >>> video_id = client.generate_video("eva_a0008", "https://example.com/hello.wav")  # doctest: +SKIP
@@ -21,8 +27,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 import httpx
 
@@ -47,18 +54,29 @@ __all__ = [
     "Call",
     "Polling",
     "RequestOptions",
+    "generate_retry_delay",
     "raise_for_envelope",
 ]
 
 DEFAULT_TIMEOUT = 30.0
 #: HTTP statuses a request is retried on, after the answer's `Retry-After`.
 RETRY_STATUSES = frozenset({429, 503})
+#: HTTP statuses a generate is sent again on, with its Idempotency-Key: busy (429, 503) and a
+#: proxy's answer when the replica it chose died or timed out (502, 504), which may have made the task.
+GENERATE_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Sends of one generate at most (the first and three more), and the back-off between them.
+GENERATE_ATTEMPTS = 4
+GENERATE_BACKOFF = 0.5
+#: Failures after which a sent generate may or may not have reached the service: sent again.
+RESENDABLE_ERRORS = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
 #: The spec's Polling section: no more than once a second, backing off x1.5 up to 10 s.
 POLL_INTERVAL = 1.0
 MAX_POLL_INTERVAL = 10.0
 
 T = TypeVar("T")
 Busy = A2VRateLimited | A2VUnavailable
+#: A generate's key: the caller's, None for a fresh one, False for none at all.
+IdempotencyKey = str | None | Literal[False]
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -78,6 +96,29 @@ def retry_delay(response: httpx.Response, attempt: int, retries: int, cap: float
         return None
     retry_after = _retry_after(response)
     return min(1.0 if retry_after is None else retry_after, cap)
+
+
+def generate_retry_delay(
+    outcome: httpx.Response | Exception,
+    attempt: int,
+    attempts: int = GENERATE_ATTEMPTS,
+    cap: float = 30.0,
+) -> float | None:
+    """Seconds to wait before sending a generate again with the same key (`attempt` counts from 0), or
+    None when `outcome` (the answer, or the transport error) is final: a success or another status, an
+    error that cannot have been a lost request, or the last attempt. `Retry-After` wins over the
+    back-off (0.5 s, doubled each time, at most `cap`)."""
+    if attempt + 1 >= attempts:
+        return None
+    if isinstance(outcome, httpx.Response):
+        if outcome.status_code not in GENERATE_RETRY_STATUSES:
+            return None
+        retry_after = _retry_after(outcome)
+        if retry_after is not None:
+            return min(retry_after, cap)
+    elif not isinstance(outcome, RESENDABLE_ERRORS):
+        return None
+    return min(GENERATE_BACKOFF * 2**attempt, cap)
 
 
 def raise_for_envelope(response: httpx.Response, spec: Spec | None = None) -> Any:
@@ -262,12 +303,16 @@ class BaseClient:
         return self._call("listCharacters", lambda data: [Character.from_dict(item) for item in data or []])
 
     def _generate_video(
-        self, model_id: str, audio_url: str, callback_url: str | None, idempotency_key: str | None
+        self, model_id: str, audio_url: str, callback_url: str | None, idempotency_key: IdempotencyKey
     ) -> Call[str]:
+        """The generate call, always with an `Idempotency-Key` (a fresh one for None) unless the caller
+        asks for none with `False` (a check of how a service treats keyless generates)."""
         body: dict[str, Any] = {"model_id": model_id, "audio_url": audio_url}
         if callback_url is not None:
             body["callback_url"] = callback_url
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        if idempotency_key is None:
+            idempotency_key = f"a2v-{uuid.uuid4().hex}"
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not False else None
         return self._call("generateVideo", _video_id, json_body=body, headers=headers)
 
     def _get_video(self, video_id: str) -> Call[Video]:
@@ -358,9 +403,30 @@ class A2VClient(BaseClient):
         audio_url: str,
         *,
         callback_url: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: IdempotencyKey = None,
+        attempts: int = GENERATE_ATTEMPTS,
     ) -> str:
-        return self.send(self._generate_video(model_id, audio_url, callback_url, idempotency_key))
+        """Make a task; its `video_id`. Sent again with the same `Idempotency-Key` (a fresh one unless
+        given) after a 429/502/503/504 or a dropped connection, up to `attempts` sends in all."""
+        call = self._generate_video(model_id, audio_url, callback_url, idempotency_key)
+        return self._read(call, self._resend(call, attempts))
+
+    def _resend(self, call: Call[T], attempts: int) -> httpx.Response:
+        kwargs, _ = self._request_kwargs(call.options)
+        attempt = 0
+        while True:
+            outcome: httpx.Response | Exception
+            try:
+                outcome = self.last_response = self._http.request(call.method, call.path, **kwargs)
+            except httpx.TransportError as err:
+                outcome = err
+            delay = generate_retry_delay(outcome, attempt, attempts)
+            if delay is None:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                return outcome
+            time.sleep(delay)
+            attempt += 1
 
     def get_video(self, video_id: str) -> Video:
         return self.send(self._get_video(video_id))
@@ -466,9 +532,28 @@ class AsyncA2VClient(BaseClient):
         audio_url: str,
         *,
         callback_url: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: IdempotencyKey = None,
+        attempts: int = GENERATE_ATTEMPTS,
     ) -> str:
-        return await self.send(self._generate_video(model_id, audio_url, callback_url, idempotency_key))
+        call = self._generate_video(model_id, audio_url, callback_url, idempotency_key)
+        return self._read(call, await self._resend(call, attempts))
+
+    async def _resend(self, call: Call[T], attempts: int) -> httpx.Response:
+        kwargs, _ = self._request_kwargs(call.options)
+        attempt = 0
+        while True:
+            outcome: httpx.Response | Exception
+            try:
+                outcome = self.last_response = await self._http.request(call.method, call.path, **kwargs)
+            except httpx.TransportError as err:
+                outcome = err
+            delay = generate_retry_delay(outcome, attempt, attempts)
+            if delay is None:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                return outcome
+            await asyncio.sleep(delay)
+            attempt += 1
 
     async def get_video(self, video_id: str) -> Video:
         return await self.send(self._get_video(video_id))

@@ -31,6 +31,7 @@ from mock_server.config import Settings
 from mock_server.cors import allowed_origins, cors_middleware
 from mock_server.errors import Errors, NoOperation
 from mock_server.faults import RawSendKeeper
+from mock_server.forwarded import Forwarded, TrustedProxies
 from mock_server.metrics import RequestMetrics
 from mock_server.middleware import (
     API_PREFIX,
@@ -103,7 +104,9 @@ class MockApp(Starlette):
         )
         if cors is not None:
             app = cors.cls(app, *cors.args, **cors.kwargs)
-        return RawSendKeeper(app)
+        return Forwarded(
+            RawSendKeeper(app), TrustedProxies.parse(s.settings.forwarded_allow_ips), s.settings.public_url
+        )
 
 
 def _files_endpoint(services: Services) -> Route:

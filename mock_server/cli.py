@@ -90,6 +90,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-cors", action="store_true", help="answer no cross-origin request")
     parser.add_argument("--url-ttl", type=int, metavar="SECONDS", help="lifetime of signed file URLs")
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address clients use, named by every URL built (behind a proxy)",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="proxies whose X-Forwarded-* headers are believed, comma-separated (default 127.0.0.1,::1)",
+    )
+    parser.add_argument(
         "--rate-limit", metavar="N/SECONDS", help="requests per window per token, e.g. 30/60 as upstream"
     )
     parser.add_argument("--latency", metavar="MIN-MAX", help="added latency in ms on API calls, e.g. 50-200")
@@ -156,6 +166,7 @@ def _worker_parser() -> argparse.ArgumentParser:
     parser.add_argument("--metrics-port", type=int, help="serve this worker's Prometheus metrics here")
     parser.add_argument("--metrics-host", default="127.0.0.1", help="address of --metrics-port")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default info")
+    parser.add_argument("--log-format", choices=["text", "json"], help="one line per event (default text)")
     return parser
 
 
@@ -176,15 +187,14 @@ def _read_settings(config: Path | None) -> Settings:
 
 def worker_main(argv: list[str]) -> int:
     """`a2v-mock worker`: consume render messages until SIGTERM."""
-    import logging
 
+    from mock_server.config import SCALE_MODULES, missing_scale_extra
     from mock_server.startup import StartupError
-    from mock_server.worker import WorkerOptions, run_worker
 
     args = _worker_parser().parse_args(argv)
     try:
         settings = _read_settings(args.config)
-        changes = {**_backend_flags(args), "log_level": args.log_level}
+        changes = {**_backend_flags(args), "log_level": args.log_level, "log_format": args.log_format}
         settings = settings.replace(**{k: v for k, v in changes.items() if v is not None})
     except (StartupError, TypeError, ValueError) as err:
         print(f"a2v-mock worker: {err}", file=sys.stderr)
@@ -195,14 +205,16 @@ def worker_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
+    if (missing := missing_scale_extra(settings, tuple(SCALE_MODULES))) is not None:
+        print(f"a2v-mock worker: {missing}", file=sys.stderr)
+        return 2
+    from mock_server.worker import WorkerOptions, run_worker
+
     if args.metrics_port is not None and args.concurrency != 1:
         print(
             "a2v-mock worker: --metrics-port needs --concurrency 1 (run one worker per core)", file=sys.stderr
         )
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     options = WorkerOptions(
         store=settings.store,
         queue=settings.queue,
@@ -229,6 +241,15 @@ def _flagged_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _check_scale_extra(settings: Settings) -> None:
+    """One line, not a traceback, when a scaled-out setting's packages are not installed."""
+    from mock_server.config import missing_scale_extra
+    from mock_server.startup import StartupError
+
+    if (missing := missing_scale_extra(settings)) is not None:
+        raise StartupError(missing)
+
+
 def _changes(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set (None: not given, the config file or the default applies)."""
     from mock_server.startup import parse_latency, parse_rate_limit
@@ -244,6 +265,8 @@ def _changes(args: argparse.Namespace) -> dict[str, Any]:
         "admin_key": args.admin_key,
         "cors_origins": [] if args.no_cors else args.cors_origins,
         "url_ttl_seconds": args.url_ttl,
+        "public_url": args.public_url,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
         "rate_limit": None if args.rate_limit is None else parse_rate_limit(args.rate_limit),
         "latency_ms": None if args.latency is None else parse_latency(args.latency),
         "audio_hosts": args.audio_hosts,
@@ -273,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = _flagged_settings(args)
+        _check_scale_extra(settings)
         check_data_dir(settings)
         check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)

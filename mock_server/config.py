@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import types
 import typing
@@ -23,9 +24,19 @@ from typing import Any
 import yaml
 
 from a2v_spec import Limits
+from mock_server.forwarded import TrustedProxies, check_public_url
 from mock_server.values import LatencyRange, RateLimit, TaskFate, Timings
 
-__all__ = ["Settings"]
+__all__ = ["SCALE_EXTRA", "Settings", "missing_scale_extra"]
+
+#: How to install what the scaled-out settings import (pyproject.toml's `scale` extra).
+SCALE_EXTRA = "pip install 'a2v-kit[scale]'"
+#: The modules each scaled-out setting imports, all from the `scale` extra.
+SCALE_MODULES: dict[str, tuple[str, ...]] = {
+    "store": ("psycopg", "psycopg_pool"),
+    "queue": ("celery", "kombu"),
+    "files": ("boto3",),
+}
 
 #: Config-file groups whose keys are spread into the top level (`faults: {error_rate: 0.1}`).
 _GROUPS = ("faults", "scenario", "server", "auth")
@@ -113,6 +124,13 @@ class Settings:
     cors_origins: list[str] | None = None
     #: uvicorn's HTTP implementation: "auto" (httptools when installed, else h11), "h11", "httptools".
     http: str = "auto"
+    # --- behind a reverse proxy (docs/deploy.md, "Behind a proxy") ---
+    #: Peers (addresses or networks, `*` for any) whose `X-Forwarded-Proto`, `-Host`, `-Port` and `-For`
+    #: headers are believed; the default trusts a proxy on this machine, as uvicorn's does.
+    forwarded_allow_ips: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    #: The address clients use (`https://sandbox.example.com`): every URL the mock builds names it,
+    #: whatever `Host` or `X-Forwarded-*` say. None: the request's own (forwarded) address.
+    public_url: str | None = None
     # --- scaled out: a shared sandbox (docs/deploy.md) ---
     #: `postgresql://user:pass@host/db`: state in PostgreSQL, shared by replicas (None: SQLite in data_dir).
     store: str | None = None
@@ -127,6 +145,9 @@ class Settings:
     s3_endpoint_url: str | None = None
     #: Downloads redirect to the object store's own signed URL instead of streaming through the API.
     presign_urls: bool = False
+    #: This process's name in `/metrics` (`a2v_replica_info{replica=...}`); None: host:port for an API
+    #: replica, host:pid for a worker. Set it per process (A2V_REPLICA_NAME), not in a shared file.
+    replica_name: str | None = None
     #: Seconds a stopping server waits for requests in flight before closing them.
     shutdown_grace_seconds: float = 20.0
     #: Seconds a stopping server keeps serving while `/readyz` answers 503 (the balancer's check interval).
@@ -139,6 +160,10 @@ class Settings:
         self.rate_limit = RateLimit.from_value(self.rate_limit)
         if isinstance(self.next_tasks, list):
             self.next_tasks = [TaskFate.from_value(item) for item in self.next_tasks]
+        if isinstance(self.forwarded_allow_ips, str):  # `10.0.0.0/8,127.0.0.1`, as uvicorn's option
+            self.forwarded_allow_ips = [
+                item.strip() for item in self.forwarded_allow_ips.split(",") if item.strip()
+            ]
         _check_types(self)
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
@@ -165,6 +190,9 @@ class Settings:
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log_format must be text or json, got {self.log_format!r}")
         _check_backends(self)
+        TrustedProxies.parse(self.forwarded_allow_ips)  # refuses a bad entry, naming it
+        if self.public_url is not None:
+            self.public_url = check_public_url(self.public_url)
         for name in ("error_rate", "drop_rate"):
             value = getattr(self, name)
             if not 0.0 <= float(value) <= 1.0:
@@ -274,3 +302,28 @@ def _check_types(settings: Settings) -> None:
 def _describe(hint: Any) -> str:
     args = typing.get_args(hint) if typing.get_origin(hint) in (types.UnionType, typing.Union) else (hint,)
     return " or ".join("null" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a broken or blocked package is as good as missing
+        return False
+
+
+def missing_scale_extra(settings: Settings, needed: tuple[str, ...] | None = None) -> str | None:
+    """One line naming the scaled-out settings whose packages are not installed, and the install command;
+    None when everything `settings` uses (or every setting of `needed`) can be imported.
+
+    A default install has no PostgreSQL, Celery or S3 client: without this check `--store postgresql://...`
+    fails deep inside start-up with a traceback about `psycopg`.
+    """
+    names = needed if needed is not None else tuple(n for n in SCALE_MODULES if getattr(settings, n))
+    missing = [(n, m) for n in names for m in SCALE_MODULES[n] if not _installed(m)]
+    if not missing:
+        return None
+    flags = [f"--{n}" for n in dict.fromkeys(n for n, _ in missing)]
+    named = flags[0] if len(flags) == 1 else f"{', '.join(flags[:-1])} and {flags[-1]}"
+    modules = ", ".join(dict.fromkeys(m for _, m in missing))
+    verb = "needs" if len(flags) == 1 else "need"
+    return f"{named} {verb} the scale extra (no module {modules}): {SCALE_EXTRA}; see docs/deploy.md"

@@ -66,6 +66,7 @@ def server_options(http: str, max_header_bytes: int) -> dict[str, Any]:
     # The app's `HeaderLimit` answers for heads within uvicorn's reach; leave it room for the request
     # line and framing so both agree on what is too large.
     limit = max_header_bytes + 1024
+    # `X-Forwarded-*` are applied by the app (mock_server.forwarded), all four under one trust setting.
     if http == "h11" or (http == "auto" and importlib.util.find_spec("httptools") is None):
-        return {"http": "h11", "h11_max_incomplete_event_size": limit}
-    return {"http": _bounded_httptools(limit)}
+        return {"http": "h11", "h11_max_incomplete_event_size": limit, "proxy_headers": False}
+    return {"http": _bounded_httptools(limit), "proxy_headers": False}

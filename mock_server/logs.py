@@ -172,10 +172,13 @@ def request_line(
 
 
 def task_event(event: str, video_id: str, tenant: str | None, **details: Any) -> None:
-    """Log one task event: created, started, finished, error (with `code`), callback_delivered or
-    callback_failed (with `url`, `attempt`, `http_status` or `error`, `retry`)."""
+    """Log one task event: created, started, finished, error (with `code` and `error`, its message),
+    callback_delivered or callback_failed (with `url`, `attempt`, `http_status` or `error`, `retry`).
+    No detail may be called `message`: the JSON line's `message` is the event's own."""
     if event not in TASK_EVENTS:
         raise ValueError(f"unknown task event {event!r}; the events are {', '.join(TASK_EVENTS)}")
+    if "message" in details:
+        raise ValueError("a task event's detail may not be called 'message' (the line's own); use 'error'")
     fields: dict[str, Any] = {"event": f"task.{event}", "video_id": video_id, "tenant": tenant_label(tenant)}
     fields.update(details)
     level = logging.WARNING if event in ("error", "callback_failed") else logging.INFO

@@ -13,6 +13,12 @@ several servers in one test process do not mix their counts):
     a2v_store_round_trips_total                   statements this process sent to PostgreSQL
     a2v_queue_published_total                     render messages this process published
     a2v_object_uploads_total                      objects this worker wrote to the object store
+    a2v_replica_info{replica, role}               1, naming this process (`replica_name`, else
+                                                  host:port for an API replica, host:pid for a
+                                                  worker) and its role (api, worker)
+
+Behind a balancer, `/metrics` answers for whichever replica the request reached: scrape each replica
+at its own address (docs/deploy.md, "Metrics per replica"); `a2v_replica_info` says which one answered.
 
 `/healthz` says the process runs (liveness: never touches a dependency). `/readyz` checks each
 dependency (store, queue, object store) and answers 503 naming those that fail, or while draining for
@@ -24,6 +30,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -34,6 +42,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily
@@ -46,7 +55,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Health", "Metrics", "RequestMetrics"]
+__all__ = ["Health", "Metrics", "RequestMetrics", "replica_name"]
 
 log = logging.getLogger("mock_server")
 
@@ -65,9 +74,18 @@ class _Counters:
             yield CounterMetricFamily(name, doc, value=read())
 
 
+def replica_name(configured: str | None, port: int | None = None) -> str:
+    """This process's name in `a2v_replica_info`: the `replica_name` setting, else `host:port` (an API
+    replica) or `host:pid` (a worker, `port` None)."""
+    if configured:
+        return configured
+    return f"{socket.gethostname()}:{port if port is not None else os.getpid()}"
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.replica = Info("a2v_replica", "Which process answers this scrape", registry=self.registry)
         self.requests = Counter(
             "a2v_requests",
             "API requests by operation, HTTP status and envelope code",
@@ -89,6 +107,10 @@ class Metrics:
         self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
         self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
         self._depth_source: Callable[[], int] | None = None
+
+    def identify(self, name: str, role: str) -> None:
+        """Name this process in `a2v_replica_info` (an API replica: role `api`; a worker: `worker`)."""
+        self.replica.info({"replica": name, "role": role})
 
     def watch(
         self,

@@ -40,6 +40,8 @@ RESTART_ONLY: Final = frozenset(
         "queue_capacity",
         "prewarm",
         "log_format",
+        "forwarded_allow_ips",
+        "public_url",
     }
 )
 

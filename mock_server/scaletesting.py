@@ -6,6 +6,7 @@ Each helper makes a resource with a random name on the machine's real service an
     temp_vhost()      a RabbitMQ vhost, made with rabbitmqctl ($A2V_TEST_AMQP, default guest@127.0.0.1:5672)
     moto_server()     an S3 endpoint: moto's standalone server on a free 127.0.0.1 port (the one emulation)
     temp_bucket()     a bucket on an S3 endpoint, emptied and deleted on exit
+    nginx()           Debian's nginx in front of replicas, with docs/deploy.md's proxy headers
 
 Example::
 
@@ -26,13 +27,11 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-from a2v_testkit import ServerThread, free_port, serving
+from a2v_testkit import free_port, serving
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
-
-    from starlette.requests import Request
 
 __all__ = [
     "AMQP_URL",
@@ -42,8 +41,10 @@ __all__ = [
     "Cluster",
     "free_port",
     "moto_server",
+    "nginx",
+    "nginx_binary",
+    "nginx_config",
     "reachable",
-    "round_robin",
     "spawn",
     "temp_bucket",
     "temp_database",
@@ -234,44 +235,79 @@ class Cluster:
                 process.wait()
 
 
+def nginx_binary() -> str | None:
+    """Debian's nginx (`scripts/install-scale-tools`), or None when it is not installed."""
+    found = shutil.which("nginx")
+    if found is None and os.access("/usr/sbin/nginx", os.X_OK):
+        found = "/usr/sbin/nginx"
+    return found
+
+
+def nginx_config(port: int, backends: list[str], tmp: Path, backup: list[str] | None = None) -> str:
+    """The configuration docs/deploy.md recommends, on 127.0.0.1:`port`, with every path in `tmp`.
+
+    The upstream gets nginx's default `Host` (the upstream block's name, `a2v_replicas`) and the
+    client's address in `X-Forwarded-Host`/`-Port`/`-Proto`/`-For`, as a deployment sends them.
+    `backup` servers get requests only when every other one has failed (a test that must know which
+    replica the first request reaches)."""
+
+    def server(url: str, extra: str = "") -> str:
+        parts = urlsplit(url)
+        return f"server {parts.hostname}:{parts.port}{extra};"
+
+    servers = [server(url, " max_fails=1 fail_timeout=10s") for url in backends]
+    servers += [server(url, " backup") for url in backup or []]
+    user = "user root;" if os.geteuid() == 0 else ""  # workers write temp files in `tmp`, owner-only
+    temp = "\n".join(
+        f"    {kind}_temp_path {tmp / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    upstream = "\n".join(f"        {line}" for line in servers)
+    return f"""{user}
+worker_processes 1;
+daemon off;
+pid {tmp / "nginx.pid"};
+error_log {tmp / "error.log"} warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+{temp}
+    upstream a2v_replicas {{
+{upstream}
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        client_max_body_size 64m;
+        location / {{
+            proxy_pass http://a2v_replicas;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Port $server_port;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_read_timeout 120s;
+        }}
+    }}
+}}
+"""
+
+
 @contextlib.contextmanager
-def round_robin(backends: list[str]) -> Iterator[str]:
-    """A load balancer for tests: each request goes to the next backend in turn (not each connection),
-    with the client's `Host` passed on so the URLs a replica builds point at the balancer."""
-    import itertools
-
-    import httpx
-    from starlette.applications import Starlette
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    turn = itertools.cycle(backends)
-    clients: list[httpx.AsyncClient] = []
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=120, follow_redirects=False, trust_env=False) as client:
-            clients.append(client)
-            yield
-
-    hop = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
-
-    async def forward(request: Request) -> Response:
-        upstream = next(turn)
-        url = f"{upstream}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in hop]
-        answer = await clients[0].request(request.method, url, headers=headers, content=await request.body())
-        kept = [(k, v) for k, v in answer.headers.multi_items() if k.lower() not in hop]
-        response = Response(answer.content, status_code=answer.status_code)
-        # A HEAD answer has no body but keeps the length the replica announced.
-        head = request.method == "HEAD"
-        length = answer.headers.get("content-length", "0") if head else len(answer.content)
-        response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept] + [
-            (b"content-length", str(length).encode())
-        ]
-        return response
-
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    app = Starlette(routes=[Route("/{path:path}", forward, methods=methods)], lifespan=lifespan)
-    with ServerThread(app, lifespan="on", name="a2v-round-robin") as server:
-        yield server.base_url
+def nginx(backends: list[str], tmp: Path, backup: list[str] | None = None) -> Iterator[str]:
+    """Debian's nginx in front of `backends` (round robin, one request at a time to the next), on a free
+    127.0.0.1 port with its own configuration in `tmp`; yields its URL and stops it on exit."""
+    binary = nginx_binary()
+    if binary is None:
+        raise RuntimeError("nginx is not installed; scripts/install-scale-tools installs Debian's")
+    tmp.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    config = tmp / "nginx.conf"
+    config.write_text(nginx_config(port, backends, tmp, backup))
+    url = f"http://127.0.0.1:{port}"
+    args = [binary, "-p", str(tmp), "-c", str(config), "-e", str(tmp / "error.log")]
+    check = subprocess.run([*args, "-t"], capture_output=True, text=True, timeout=30)
+    if check.returncode != 0:
+        raise RuntimeError(f"nginx refused its configuration:\n{check.stderr}")
+    with serving(args, ready=lambda: reachable(url, 0.2), name="nginx", timeout=30):
+        yield url

@@ -31,7 +31,7 @@ from mock_server.fetch import AudioFetcher
 from mock_server.files import LocalFileStore, Signer
 from mock_server.journal import Journal
 from mock_server.lock import DataDirLock
-from mock_server.metrics import Health, Metrics
+from mock_server.metrics import Health, Metrics, replica_name
 from mock_server.pipeline import Validator
 from mock_server.queue import LocalRenderPool
 from mock_server.ratelimit import Limiter, RateLimiter
@@ -327,6 +327,7 @@ def _observe(services: Services, store: Any, files: FileStore, broker: CeleryQue
     if ping is not None:
         checks["files"] = lambda: anyio.to_thread.run_sync(ping)
     services.health.checks.update(checks)
+    services.metrics.identify(replica_name(services.settings.replica_name, services.settings.port), "api")
     services.metrics.watch(
         tasks=store.count_by_status, depth=None if broker is None else broker.depth, counters=counters
     )

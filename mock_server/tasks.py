@@ -184,7 +184,7 @@ class TaskRunner:
             if task.status is Status.FINISHED:
                 task_event("finished", video_id, task.tenant, duration=task.duration)
             else:
-                task_event("error", video_id, task.tenant, code=task.error_code, message=task.error_message)
+                task_event("error", video_id, task.tenant, code=task.error_code, error=task.error_message)
             self.on_end(task)
         return task
 

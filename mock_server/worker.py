@@ -42,7 +42,7 @@ from mock_server.distributed import RENDER_TASK, make_celery
 from mock_server.egress import HostPolicy
 from mock_server.errors import ServiceUnavailable, TaskFailure
 from mock_server.files.s3 import S3FileStore
-from mock_server.metrics import Metrics
+from mock_server.metrics import Metrics, replica_name
 from mock_server.queue import local
 from mock_server.store.postgres import PostgresStore
 
@@ -147,6 +147,7 @@ class WorkerContext:
         )
         characters = None if settings.characters_file is None else str(settings.characters_file)
         self.metrics = Metrics()
+        self.metrics.identify(replica_name(settings.replica_name), "worker")
         self.metrics.watch(
             counters={
                 "a2v_store_round_trips": ("Statements sent to PostgreSQL", lambda: self.store.round_trips),
@@ -237,6 +238,11 @@ def build_worker_app(settings: Settings, options: WorkerOptions) -> Celery:
 def run_worker(settings: Settings, options: WorkerOptions, loglevel: str = "INFO") -> int:
     """Consume render messages until SIGTERM (warm shutdown: the current render finishes, is stored
     and acknowledged; SIGKILL leaves it unacknowledged, to be redelivered elsewhere)."""
+    from mock_server import logs
+
+    # The server's own log format (text or json), so a task's lines carry its video id, tenant label
+    # and error code as the replicas' do; Celery keeps its hands off the root logger.
+    logs.configure(settings.log_format, settings.log_level)
     app = build_worker_app(settings, options)
     pool = "solo" if options.concurrency == 1 else "prefork"
     if pool == "solo":  # build (and warm) before consuming: no fork follows

@@ -83,8 +83,8 @@ class Scaled:
 @pytest.fixture(scope="module")
 def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]:
     """The scaled-out mock as deployed: two `a2v-mock serve` replicas and two `a2v-mock worker`s as
-    processes on PostgreSQL, RabbitMQ and S3 (moto), behind a balancer that sends each request to the
-    next replica. One per module (it takes seconds to start); tests that change shared state reset it."""
+    processes on PostgreSQL, RabbitMQ and S3 (moto), behind Debian's nginx, which sends each request to
+    the next replica. One per module (it takes seconds to start); tests that change shared state reset it."""
     import os
 
     import yaml
@@ -94,8 +94,9 @@ def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]
         POSTGRES_URL,
         Cluster,
         moto_server,
+        nginx,
+        nginx_binary,
         reachable,
-        round_robin,
         temp_bucket,
         temp_database,
         temp_vhost,
@@ -106,6 +107,10 @@ def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]
             (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(
                 f"{what} is not reachable at {url}"
             )
+    if nginx_binary() is None:
+        (pytest.fail if os.environ.get("CI") == "true" else pytest.skip)(
+            "nginx is not installed (scripts/install-scale-tools)"
+        )
     tmp = tmp_path_factory.mktemp("scaled")
     config = tmp / "a2v.yaml"
     config.write_text(yaml.safe_dump({k: v for k, v in TEST_SETTINGS.items() if k != "render_workers"}))
@@ -115,7 +120,7 @@ def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]
             for _ in range(2):
                 cluster.start_replica()
                 cluster.start_worker()
-            with round_robin(cluster.urls) as balancer:
+            with nginx(cluster.urls, tmp / "nginx") as balancer:
                 yield Scaled(balancer, cluster.urls)
         finally:
             cluster.stop()

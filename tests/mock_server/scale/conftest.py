@@ -15,6 +15,7 @@ from mock_server.scaletesting import (
     AMQP_URL,
     POSTGRES_URL,
     moto_server,
+    nginx_binary,
     reachable,
     temp_bucket,
     temp_database,
@@ -62,3 +63,13 @@ def bucket(s3_endpoint: str) -> Iterator[str]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def nginx_installed() -> None:
+    """Debian's nginx, the balancer of these tests (scripts/install-scale-tools); skip, or fail in CI."""
+    if nginx_binary() is None:
+        message = "nginx is not installed (scripts/install-scale-tools)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)

@@ -19,7 +19,7 @@ import yaml
 
 from a2v_spec import ErrorCode
 from a2v_testkit import FileHost, Reply
-from mock_server.scaletesting import Cluster
+from mock_server.scaletesting import Cluster, nginx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -233,10 +233,11 @@ def test_the_rate_limit_holds_across_replicas_and_callbacks_arrive_once(
         receiver.stop()
 
 
-def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Cluster, tmp_path: Path) -> None:
-    """The contract kit's full profile through a balancer that sends each request to the next replica."""
+def test_the_kit_full_profile_passes_against_two_replicas_in_turn(
+    cluster: Cluster, tmp_path: Path, nginx_installed: None
+) -> None:
+    """The contract kit's full profile through nginx, which sends each request to the next replica."""
     from contract_tests.cli import main
-    from mock_server.scaletesting import round_robin
 
     report = tmp_path / "kit.json"
     # Tasks that stay pending half a second: the kit passes "starts pending" only on a pending task it
@@ -244,7 +245,7 @@ def test_the_kit_full_profile_passes_against_two_replicas_in_turn(cluster: Clust
     httpx.put(
         f"{cluster.urls[0]}/__admin/scenario", json={"timings": {"pending_seconds": 0.5}}, timeout=10
     ).raise_for_status()
-    with round_robin(cluster.urls) as balancer:
+    with nginx(cluster.urls, tmp_path / "nginx") as balancer:
         code = main(
             [
                 "--base-url", balancer,
@@ -368,3 +369,22 @@ def test_a_flood_from_one_tenant_does_not_hold_back_another_across_workers(
     )
     for video_id in flood:
         assert _wait_ended(cluster, flooder, video_id)["status"] == "finished"
+
+
+def test_metrics_through_nginx_say_which_replica_answered(
+    cluster: Cluster, tmp_path: Path, nginx_installed: None
+) -> None:
+    """Behind the balancer a scrape reaches either replica: `a2v_replica_info` names the one that
+    answered, and each replica's own address answers for itself (docs/deploy.md's Prometheus example)."""
+    import re
+
+    def named(url: str) -> str:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        found = re.search(r'^a2v_replica_info\{replica="([^"]+)",role="api"\} 1\.0$', text, re.M)
+        assert found is not None, text[-2000:]
+        return found.group(1)
+
+    own = [named(url) for url in cluster.urls]
+    assert own == [f"{os.uname().nodename}:{url.rsplit(':', 1)[1]}" for url in cluster.urls]
+    with nginx(cluster.urls, tmp_path / "nginx") as balancer:
+        assert {named(balancer) for _ in range(6)} == set(own)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
+import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mock_server.metrics import Health, Metrics
+from mock_server.metrics import Health, Metrics, replica_name
 from mock_server.sharedlimit import SharedRateLimiter
-from mock_server.testing import app_client
+from mock_server.testing import app_client, run_server
 from mock_server.values import RateLimit
 
 
@@ -45,6 +48,32 @@ def test_metrics_text() -> None:
     assert 'a2v_renders_total{outcome="ok"} 1.0' in text
     assert "a2v_render_seconds_count 1.0" in text
     assert "a2v_store_round_trips_total 12.0" in text
+
+
+@pytest.mark.parametrize(
+    ("configured", "port", "expected"),
+    [
+        ("api-1", 8000, "api-1"),
+        (None, 8000, f"{socket.gethostname()}:8000"),
+        ("", 9000, f"{socket.gethostname()}:9000"),
+    ],
+)
+def test_replica_name(configured: str | None, port: int, expected: str) -> None:
+    assert replica_name(configured, port) == expected
+
+
+def test_a_worker_is_named_by_its_process() -> None:
+    import os
+
+    assert replica_name(None) == f"{socket.gethostname()}:{os.getpid()}"
+
+
+@pytest.mark.parametrize("named", [None, "eu-1a"])
+def test_each_replica_names_itself_in_its_metrics(named: str | None) -> None:
+    with run_server(replica_name=named) as server:
+        text = httpx.get(f"{server.base_url}/metrics").text
+    name = named or f"{socket.gethostname()}:{server.settings.port}"
+    assert f'a2v_replica_info{{replica="{name}",role="api"}} 1.0' in text
 
 
 def test_a_failing_dependency_leaves_the_scrape_working() -> None:

@@ -4,6 +4,7 @@ a task delivered twice."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import yaml
 from a2v_spec import ErrorCode, Status
 from mock_server.distributed import CeleryQueue, make_celery
 from mock_server.files.s3 import S3FileStore
+from mock_server.redact import tenant_label
 from mock_server.scaletesting import S3_KEYS, spawn
 from mock_server.store import Task, new_video_id
 from mock_server.store.postgres import PostgresStore
@@ -58,7 +60,7 @@ class Stack:
         )
         self.workers: list[subprocess.Popen[bytes]] = []
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, log_level: str = "warning", *extra: str) -> subprocess.Popen[bytes]:
         args = [
             "mock_server.cli",
             "worker",
@@ -69,7 +71,15 @@ class Stack:
             "--queue",
             self.broker,
         ]
-        args += ["--files", self.files_url, "--s3-endpoint-url", self.endpoint, "--log-level", "warning"]
+        args += [
+            "--files",
+            self.files_url,
+            "--s3-endpoint-url",
+            self.endpoint,
+            "--log-level",
+            log_level,
+            *extra,
+        ]
         process = spawn(args, self.tmp / f"worker{len(self.workers)}.log")
         self.workers.append(process)
         return process
@@ -189,6 +199,34 @@ def test_two_workers_render_and_upload(stack: Stack, audio_host: AudioHost) -> N
     workers = {stack.attempt_of(t.video_id)[1] for t in results}
     assert len(workers) == 2, "both workers took tasks"
     assert stack.queue.depth() == 0
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_task_lines_name_the_video_the_tenant_and_the_code(
+    stack: Stack, audio_host: AudioHost, log_format: str
+) -> None:
+    """A worker's `task finished` / `task error` lines carry what the replicas' do: the video id, the
+    tenant's label (never its token) and, for an error, the code."""
+    stack.start_worker("info", "--log-format", log_format)
+    good = stack.submit(audio_host.url("/one.wav"), tenant="secret-token")
+    bad = stack.submit(audio_host.url("/image.wav"), tenant="secret-token")
+    assert stack.wait(good, ended).status == "finished"
+    assert stack.wait(bad, ended).error_code == ErrorCode.AUDIO_NOT_DECODABLE
+    label = tenant_label("secret-token")
+    log = stack.tmp / "worker0.log"
+    deadline = time.monotonic() + 10
+    while "task error" not in (text := log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)  # written just after the task's status moved
+    assert "secret-token" not in text
+    if log_format == "text":
+        assert f"task finished video_id={good} tenant={label} duration=" in text, text[-3000:]
+        assert f"task error video_id={bad} tenant={label} code={int(ErrorCode.AUDIO_NOT_DECODABLE)}" in text
+    else:
+        lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+        events = {(e["message"], e.get("video_id")): e for e in lines}
+        assert events[("task finished", good)]["tenant"] == label
+        error = events[("task error", bad)]
+        assert (error["tenant"], error["code"]) == (label, ErrorCode.AUDIO_NOT_DECODABLE)
 
 
 def test_a_worker_killed_mid_render_leaves_the_task_to_the_other(stack: Stack, audio_host: AudioHost) -> None:
