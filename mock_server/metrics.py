@@ -21,10 +21,8 @@ shutdown, so a load balancer sends nothing more to a replica that is going away.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import time
 from typing import TYPE_CHECKING
 
 import anyio
@@ -44,9 +42,8 @@ if TYPE_CHECKING:
 
     from prometheus_client.core import Metric
     from starlette.requests import Request
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Health", "Metrics", "RequestMetrics"]
+__all__ = ["Health", "Metrics"]
 
 log = logging.getLogger("mock_server")
 
@@ -159,39 +156,3 @@ class Health:
 
 def _json(status: int, data: object) -> Response:
     return Response(json.dumps(data).encode(), status_code=status, media_type="application/json")
-
-
-class RequestMetrics:
-    """ASGI layer: each API request counted by operation (its spec path; anything else is "other", so
-    labels stay few), HTTP status and envelope code, and timed."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, operations: set[str], prefix: str = "/v1/") -> None:
-        self.app = app
-        self.metrics = metrics
-        self.operations = operations
-        self.prefix = prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status, code = 0, None
-
-        async def observing(message: Message) -> None:
-            nonlocal status, code
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and code is None:
-                body = message.get("body", b"")
-                if body.startswith(b'{"code":'):
-                    with contextlib.suppress(ValueError):
-                        code = int(body[8:20].split(b",", 1)[0])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observing)
-        finally:
-            path = scope["path"]
-            operation = path[len(self.prefix) :] if path in self.operations else "other"
-            self.metrics.observe_request(operation, status, code, time.perf_counter() - started)
