@@ -43,7 +43,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Mount, Route
 
 from a2v_spec import ErrorCode, load_spec
-from mock_server import console, docs, handlers
+from mock_server import console, docs, handlers, logs
 from mock_server.admin import AdminApi
 from mock_server.admin_views import AdminViews
 from mock_server.api import ApiEndpoint
@@ -99,6 +99,7 @@ class MockApp(Starlette):
                 yield
             finally:
                 await services.aclose()
+                logs.flush()  # every request line written before the server says it stopped
 
         super().__init__(routes=routes, lifespan=lifespan)
         self.services = services
