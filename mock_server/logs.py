@@ -5,7 +5,8 @@ lines (start-up, errors) come out in the same format as ours. That handler only 
 (stdlib `QueueHandler`): one thread (`QueueListener`) formats and writes every line, in the order they
 were logged, so a request line costs the event loop no formatting and no write. `flush()` waits until
 every queued line is written; the lifespan's end and the interpreter's exit (`logging.shutdown`) do.
-Records carry their fields in `record.a2v` (a dict), which the JSON formatter writes as keys and the text formatter as `key=value`:
+Records carry their fields in `record.a2v` (a dict), which the JSON formatter writes as keys and the
+text formatter as `key=value`:
 
     2026-11-29T18:00:00.123Z INFO  request POST /v1/a2v/video.generate 200 code=0 4.1ms tenant=tok-930bbdc51b
     2026-11-29T18:00:02.456Z INFO  task finished video_id=v_1 tenant=tok-930bbdc51b duration=2.5
