@@ -21,12 +21,14 @@ from a2v_spec import ErrorCode
 from a2v_testkit.protocol import ConnectionLimits, uvicorn_options
 from mock_server.errors import envelope_bytes
 
-__all__ = ["HEAD_TIMEOUT", "IDLE_TIMEOUT", "connection_limits", "server_options"]
+__all__ = ["HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "connection_limits", "server_options"]
 
 #: Seconds from a request head's first byte until it must be complete.
 HEAD_TIMEOUT: Final = 10.0
 #: Seconds a connection may stay open with nothing in flight.
 IDLE_TIMEOUT: Final = 5.0
+#: Open connections at most; 0: 1000, or half the process's open-file limit when that is lower.
+MAX_CONNECTIONS: Final = 0
 
 
 def _refusal(status: str, code: ErrorCode, message: str, extra: bytes = b"") -> bytes:
@@ -43,14 +45,14 @@ def _refusal(status: str, code: ErrorCode, message: str, extra: bytes = b"") -> 
     )
 
 
-def connection_limits(max_header_bytes: int, max_connections: int = 0) -> ConnectionLimits:
+def connection_limits(max_header_bytes: int, max_connections: int | None = None) -> ConnectionLimits:
     """The mock's limits: heads bounded at `max_header_bytes` (plus 1 KiB for the request line and
     framing), refusals as the envelope."""
     limit = max_header_bytes + 1024
     return ConnectionLimits(
         head_timeout=HEAD_TIMEOUT,
         idle_timeout=IDLE_TIMEOUT,
-        max_connections=max_connections,
+        max_connections=MAX_CONNECTIONS if max_connections is None else max_connections,
         max_head_bytes=limit,
         head_refusal=_refusal(
             "431 Request Header Fields Too Large",
@@ -66,6 +68,6 @@ def connection_limits(max_header_bytes: int, max_connections: int = 0) -> Connec
     )
 
 
-def server_options(http: str, max_header_bytes: int, max_connections: int = 0) -> dict[str, Any]:
+def server_options(http: str, max_header_bytes: int, max_connections: int | None = None) -> dict[str, Any]:
     """uvicorn options for `http` ("auto", "httptools", "h11"): the mock's protocol and its limits."""
     return uvicorn_options(connection_limits(max_header_bytes, max_connections), http)
