@@ -84,6 +84,8 @@ class Metrics:
         self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
         self.tasks = Gauge("a2v_tasks", "Tasks in the store per status", ["status"], registry=self.registry)
         self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
+        self._counted: dict[tuple[str, int, int | None], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
         self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
         self._depth_source: Callable[[], int] | None = None
 
@@ -115,8 +117,17 @@ class Metrics:
                 log.warning("metrics: queue depth unavailable: %s", err)
 
     def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
-        self.requests.labels(operation, str(status), "" if code is None else str(code)).inc()
-        self.latency.labels(operation).observe(seconds)
+        """Count and time one API request (the labelled series are looked up once, then kept)."""
+        key = (operation, status, code)
+        counter = self._counted.get(key)
+        if counter is None:
+            counter = self.requests.labels(operation, str(status), "" if code is None else str(code))
+            self._counted[key] = counter
+        timer = self._timed.get(operation)
+        if timer is None:
+            timer = self._timed[operation] = self.latency.labels(operation)
+        counter.inc()
+        timer.observe(seconds)
 
     def observe_render(self, seconds: float, ok: bool) -> None:
         self.render_seconds.observe(seconds)
