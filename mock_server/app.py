@@ -283,13 +283,17 @@ class Pipeline:
     # -- helpers --------------------------------------------------------------------------------------
 
     async def send_start(self, scope: Scope, message: Message, send: Send) -> None:
-        """An answer's head, with CORS's headers when the request came from a page."""
-        if self.cors is not None and header_of(scope, b"origin") is not None:
-            # Starlette's CORS rules, called once here (its `send` adds to the head it is given).
-            message = {**message, "headers": list(message["headers"])}
-            await self.cors.send(message, send, Headers(scope=scope))
-        else:
+        """An answer's head, with CORS's headers (Starlette's rules, called once here: with CORS on, a
+        request from a page gets the `Access-Control-*` headers, and every answer `Vary: Origin`)."""
+        if self.cors is None:
             await send(message)
+            return
+        headers = list(message["headers"])
+        if header_of(scope, b"origin") is None and all(name != b"vary" for name, _ in headers):
+            headers.append((b"vary", b"Origin"))  # what the rules add then, without building their objects
+            await send({**message, "headers": headers})
+            return
+        await self.cors.send({**message, "headers": headers}, send, Headers(scope=scope))
 
     def render(self, error: ApiError) -> tuple[int, list[Header], bytes]:
         """The envelope of `error`, with its status and head (`Errors.response`'s, as bytes)."""
