@@ -62,7 +62,7 @@ def test_a_request_line_is_formatted_and_written_off_the_callers_thread(stream: 
         formatted.append(threading.current_thread().name)
         return original(record)
 
-    listener_target.format = noting  # type: ignore[method-assign]
+    listener_target.format = noting
     logs.request_line(method="GET", path="/v1/ping", status=200, code=0, duration_ms=0.2, tenant=None)
     logs.flush()
     here = threading.current_thread().name
