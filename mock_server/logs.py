@@ -132,7 +132,14 @@ class _Handler(logging.handlers.QueueHandler):
             self.records.join()
 
     def close(self) -> None:
-        """Write what is queued, then stop the listener."""
+        """Write what is queued. The listener keeps running: `logging.config.dictConfig` (uvicorn's
+        start-up) closes every handler it finds, yet ours stays on the root logger and must go on
+        writing; `stop()` ends it for good."""
+        self.flush()
+        super().close()
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the listener's thread."""
         if self.listener._thread is not None:
             self.listener.stop()
         super().close()
@@ -147,7 +154,7 @@ def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None 
     for old in list(root.handlers):
         if isinstance(old, _Handler):
             root.removeHandler(old)
-            old.close()
+            old.stop()
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -262,6 +262,16 @@ class BannerServer(uvicorn.Server):
         timer.daemon = True
         timer.start()
 
+    async def _serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's, then every queued log line written: on SIGTERM uvicorn re-raises the signal once
+        it returns, and the process ends without running `logging.shutdown`."""
+        from mock_server import logs
+
+        try:
+            await super()._serve(sockets)
+        finally:
+            logs.flush()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._watcher is not None:
             await self._watcher.stop()

@@ -27,7 +27,7 @@ def stream() -> Iterator[io.StringIO]:
     yield captured
     for handler in root.handlers:
         if handler not in saved[0]:
-            handler.close()
+            getattr(handler, "stop", handler.close)()
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
 
@@ -170,3 +170,13 @@ def test_uvicorn_lines_come_out_in_the_same_format(stream: io.StringIO) -> None:
     data = json.loads(_lines(stream)[-1])
     assert data["logger"] == "uvicorn.error"
     assert data["message"] == "Uvicorn running on http://127.0.0.1:1"
+
+
+def test_the_log_goes_on_after_a_dict_config_closes_every_handler(stream: io.StringIO) -> None:
+    """uvicorn's start-up runs `logging.config.dictConfig`, which closes every handler it finds."""
+    import logging.config
+
+    logs.configure("text", "info", stream=stream)
+    logging.config.dictConfig(logs.uvicorn_log_config())
+    logs.request_line(method="GET", path="/v1/after", status=200, code=0, duration_ms=0.1, tenant=None)
+    assert "/v1/after" in _lines(stream)[-1]
