@@ -20,7 +20,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from mock_server.journal import BODY_CAP, Entry
+from mock_server.journal import BODY_CAP, Entry, next_id
 from mock_server.journal import Exchange as Side
 from mock_server.logs import request_line
 from mock_server.redact import tenant_label
@@ -155,32 +155,38 @@ class Exchange:
         await self.send_(message)
 
     def record(self) -> None:
-        """The journal entry and the log line, once (status 0: no answer was sent)."""
+        """The journal entry and the log line, once (status 0: no answer was sent). The entry is built
+        when the journal is read (`Journal.add_later`), from what this exchange holds now."""
         if self.recorded:
             return
         self.recorded = True
         scope, tenant = self.scope, self.tenant
         duration_ms = (time.perf_counter() - self.started) * 1000
-        pipeline = self.pipeline
-        pipeline.journal.add(
-            Entry(
-                time=time.time(),
+        at, entry_id, status, code = time.time(), next_id(), self.status, self.code
+        request_body, response_body = self.request_body, self.response_body
+        response_headers = self.response_headers
+
+        def entry() -> Entry:
+            return Entry(
+                time=at,
                 tenant=tenant,
                 method=scope["method"],
                 path=scope["path"][:_KEPT],
                 query=scope.get("query_string", b"")[:_KEPT].decode("latin-1"),
-                status=self.status,
-                code=self.code,
+                status=status,
+                code=code,
                 duration_ms=round(duration_ms, 3),
-                request=Side.of(_headers(scope["headers"], tenant), b"".join(self.request_body)),
-                response=Side.of(_headers(self.response_headers, None), b"".join(self.response_body)),
+                request=Side.of(_headers(scope["headers"], tenant), b"".join(request_body)),
+                response=Side.of(_headers(response_headers, None), b"".join(response_body)),
+                id=entry_id,
             )
-        )
+
+        self.pipeline.journal.add_later(entry)
         request_line(
             method=scope["method"],
             path=scope["path"],
-            status=self.status,
-            code=self.code,
+            status=status,
+            code=code,
             duration_ms=duration_ms,
             tenant=tenant,
             validation=self.validation,

@@ -48,6 +48,8 @@ __all__ = ["Health", "Metrics"]
 log = logging.getLogger("mock_server")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Requests noted before they are handed to the Prometheus series without waiting for a scrape.
+_PENDING_MAX = 4096
 _RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -84,6 +86,7 @@ class Metrics:
         self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
         self.tasks = Gauge("a2v_tasks", "Tasks in the store per status", ["status"], registry=self.registry)
         self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
+        self._pending: list[tuple[str, int, int | None, float]] = []
         self._counted: dict[tuple[str, int, int | None], Counter] = {}
         self._timed: dict[str, Histogram] = {}
         self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
@@ -103,6 +106,7 @@ class Metrics:
 
     async def refresh(self) -> None:
         """Read the scrape-time gauges; a source that fails leaves its gauge as it was (logged)."""
+        self._apply_pending()
         if self._tasks_source is not None:
             try:
                 counts = await self._tasks_source()
@@ -117,17 +121,25 @@ class Metrics:
                 log.warning("metrics: queue depth unavailable: %s", err)
 
     def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
-        """Count and time one API request (the labelled series are looked up once, then kept)."""
-        key = (operation, status, code)
-        counter = self._counted.get(key)
-        if counter is None:
-            counter = self.requests.labels(operation, str(status), "" if code is None else str(code))
-            self._counted[key] = counter
-        timer = self._timed.get(operation)
-        if timer is None:
-            timer = self._timed[operation] = self.latency.labels(operation)
-        counter.inc()
-        timer.observe(seconds)
+        """Note one API request; the Prometheus series take it at the next scrape (`refresh`), or once
+        `_PENDING_MAX` are noted, so a request costs the event loop an append, not their locks."""
+        self._pending.append((operation, status, code, seconds))
+        if len(self._pending) >= _PENDING_MAX:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for operation, status, code, seconds in pending:
+            key = (operation, status, code)
+            counter = self._counted.get(key)
+            if counter is None:
+                counter = self.requests.labels(operation, str(status), "" if code is None else str(code))
+                self._counted[key] = counter
+            timer = self._timed.get(operation)
+            if timer is None:
+                timer = self._timed[operation] = self.latency.labels(operation)
+            counter.inc()
+            timer.observe(seconds)
 
     def observe_render(self, seconds: float, ok: bool) -> None:
         self.render_seconds.observe(seconds)
