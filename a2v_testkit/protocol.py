@@ -33,7 +33,6 @@ import contextlib
 import importlib.util
 import resource
 import socket
-import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -118,35 +117,43 @@ def _nodelay(transport: asyncio.Transport) -> None:
 
 
 class _Guard:
-    """The connection limits, for either of uvicorn's protocols (mixed in before it)."""
+    """The connection limits, for either of uvicorn's protocols (mixed in before it).
+
+    No timer per request: each connection notes when its head began and since when it is idle, and one
+    sweep per server (every quarter of the shorter limit) closes those past their limit."""
 
     limits: ConnectionLimits
     # uvicorn's protocol attributes this mixin reads
     transport: asyncio.Transport
     connections: set[Any]
     loop: asyncio.AbstractEventLoop
+    server_state: Any
     timeout_keep_alive: int
-    timeout_keep_alive_task: asyncio.TimerHandle | None
 
-    _head_timer: asyncio.TimerHandle | None = None
-    _idle_since: float = 0.0
+    #: `loop.time()` when the head in progress began (0: none), and since when nothing is in flight.
+    _head_since = 0.0
+    _idle_since = 0.0
     _refused = False
 
     def _connection_made(self, transport: asyncio.Transport) -> bool:
         """Nagle off, the cap enforced, the idle clock started; False when the connection was refused."""
         _nodelay(transport)
-        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # armed after each answer
+        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # h11's timer
         if len(self.connections) > self.limits.max_connections and not self._make_room():
             self.connections.discard(self)
             self._refused = True
             transport.write(self.limits.busy_refusal)
             transport.close()
             return False
-        self._idle_since = time.monotonic()
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.limits.idle_timeout, self.timeout_keep_alive_handler
-        )
+        self._idle_since = self.loop.time()
+        state = self.server_state
+        if getattr(state, "a2v_sweeping", False) is False:
+            state.a2v_sweeping = True
+            self.loop.call_later(self._period(), _sweep, self.loop, state, self.limits, self._period())
         return True
+
+    def _period(self) -> float:
+        return max(0.05, min(self.limits.head_timeout, self.limits.idle_timeout) / 4)
 
     def _make_room(self) -> bool:
         """Close the connection that has been idle longest, if any is idle."""
@@ -161,64 +168,74 @@ class _Guard:
     def _is_idle(self) -> bool:
         cycle = getattr(self, "cycle", None)
         busy = cycle is not None and not cycle.response_complete
-        return not busy and self._head_timer is None and not self.transport.is_closing()
+        return not busy and not self._head_since and not self.transport.is_closing()
 
-    def timeout_keep_alive_handler(self) -> None:
-        if not self.transport.is_closing():
-            self.transport.close()
+    def _overdue(self, now: float) -> bool:
+        if self._head_since:
+            return now - self._head_since > self.limits.head_timeout
+        return self._is_idle() and now - self._idle_since > self.limits.idle_timeout
 
-    def _head_started(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.limits.head_timeout, self._head_timed_out)
 
-    def _head_done(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-
-    def _head_timed_out(self) -> None:
-        self._head_timer = None
-        if not self.transport.is_closing():
-            self.transport.close()
-
-    def _answered(self) -> None:
-        self._idle_since = time.monotonic()
+def _sweep(loop: asyncio.AbstractEventLoop, state: Any, limits: ConnectionLimits, period: float) -> None:
+    """Close every connection of the server past its head or idle limit; again in `period` seconds
+    while the server has connections."""
+    now = loop.time()
+    for conn in list(state.connections):
+        if isinstance(conn, _Guard) and not conn.transport.is_closing() and conn._overdue(now):
+            conn.transport.close()
+    if state.connections:
+        loop.call_later(period, _sweep, loop, state, limits, period)
+    else:
+        state.a2v_sweeping = False
 
 
 def _httptools_class(limits: ConnectionLimits) -> type[Any]:
     import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+    class _Resumed:
+        """The parser's protocol after an upgrade it did not take: the made-up head that tells the new
+        parser the body's framing is not the request's (it is skipped); all else goes to `proto`."""
+
+        def __init__(self, proto: Any) -> None:
+            self.proto = proto
+            self.first = True
+
+        def on_message_begin(self) -> None:
+            if not self.first:
+                self.proto.on_message_begin()
+
+        def on_url(self, url: bytes) -> None:
+            if not self.first:
+                self.proto.on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            if not self.first:
+                self.proto.on_header(name, value)
+
+        def on_headers_complete(self) -> None:
+            if not self.first:
+                self.proto.on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            self.proto.on_body(body)
+
+        def on_message_complete(self) -> None:
+            self.first = False
+            self.proto.on_message_complete()
+
     class GuardedHttpToolsProtocol(_Guard, HttpToolsProtocol):
         """httptools with the guards, and upgrades it does not take served as plain HTTP/1.1."""
 
-        _in_head = False
         _head_bytes = 0
-        #: True while a fresh parser reads the body of a request whose upgrade was not taken.
-        _resuming = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._connection_made(transport)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._head_done()
-            super().connection_lost(exc)
-
         def data_received(self, data: bytes) -> None:
             if self._refused or self.parser is None:
                 return
-            self._unset_keepalive_if_required()
-            self._feed(data)
-            if self._in_head and limits.max_head_bytes:
-                self._head_bytes += len(data)
-                if self._head_bytes > limits.max_head_bytes and not self.transport.is_closing():
-                    self._refused = True
-                    self.headers = []  # let the parsed part go now
-                    self.transport.write(limits.head_refusal)
-                    self.transport.close()
-
-        def _feed(self, data: bytes) -> None:
             try:
                 self.parser.feed_data(data)
             except httptools.HttpParserError:
@@ -230,6 +247,13 @@ def _httptools_class(limits: ConnectionLimits) -> type[Any]:
                     self.handle_websocket_upgrade()
                 else:
                     self._continue_as_http(data[upgrade.args[0] :])
+            if self._head_since and limits.max_head_bytes:
+                self._head_bytes += len(data)
+                if self._head_bytes > limits.max_head_bytes and not self.transport.is_closing():
+                    self._refused = True
+                    self.headers = []  # let the parsed part go now
+                    self.transport.write(limits.head_refusal)
+                    self.transport.close()
 
         def _continue_as_http(self, rest: bytes) -> None:
             """llhttp stopped at an upgrade, having skipped the request's body: read that body and
@@ -240,46 +264,36 @@ def _httptools_class(limits: ConnectionLimits) -> type[Any]:
                     framing = b"transfer-encoding: chunked\r\n"
                 elif name == b"content-length" and value.strip() not in (b"", b"0") and not framing:
                     framing = b"content-length: " + value.strip() + b"\r\n"
-            self.parser = httptools.HttpRequestParser(self)
-            with contextlib.suppress(AttributeError):  # httptools < 0.6.3
-                self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
+            reader: Any = self
             if framing and self.cycle is not None and not self.cycle.response_complete:
                 self.cycle.more_body = True
                 self.cycle.message_event.clear()
-                self._resuming = True
+                reader = _Resumed(self)
                 rest = b"POST / HTTP/1.1\r\n" + framing + b"\r\n" + rest
+            self.parser = httptools.HttpRequestParser(reader)
+            with contextlib.suppress(AttributeError):  # httptools < 0.6.3
+                self.parser.set_dangerous_leniencies(lenient_data_after_close=True)
             if rest:
-                self._feed(rest)
+                self.data_received(rest)
 
         def on_message_begin(self) -> None:
-            if self._resuming:
-                return
-            self._in_head, self._head_bytes = True, 0
-            self._head_started()
+            self._head_since, self._head_bytes = self.loop.time(), 0
             super().on_message_begin()
 
-        def on_url(self, url: bytes) -> None:
-            if not self._resuming:
-                super().on_url(url)
-
-        def on_header(self, name: bytes, value: bytes) -> None:
-            if not self._resuming:
-                super().on_header(name, value)
-
         def on_headers_complete(self) -> None:
-            if self._resuming:
-                return
-            self._in_head = False
-            self._head_done()
+            self._head_since = 0.0
             super().on_headers_complete()
 
-        def on_message_complete(self) -> None:
-            self._resuming = False
-            super().on_message_complete()
-
         def on_response_complete(self) -> None:
-            self._answered()
-            super().on_response_complete()
+            """uvicorn's, with the idle clock restarted instead of a keep-alive timer (the sweep)."""
+            self.server_state.total_requests += 1
+            self._idle_since = self.loop.time()
+            if self.transport.is_closing():
+                return
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
 
         def _unsupported_upgrade_warning(self) -> None:
             """Not a warning here: the request is served as plain HTTP/1.1."""
@@ -299,21 +313,17 @@ def _h11_class(limits: ConnectionLimits) -> type[Any]:
             super().connection_made(transport)
             self._connection_made(transport)
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._head_done()
-            super().connection_lost(exc)
-
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
             super().data_received(data)
             if self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
-                self._head_started()
+                self._head_since = self._head_since or self.loop.time()
             else:
-                self._head_done()
+                self._head_since = 0.0
 
         def on_response_complete(self) -> None:
-            self._answered()
+            self._idle_since = self.loop.time()
             super().on_response_complete()
 
         def _unsupported_upgrade_warning(self) -> None:
