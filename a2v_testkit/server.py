@@ -6,6 +6,10 @@ tests run the app under uvicorn on a loopback port; `ServerThread` starts it, wa
 bound its socket (a failure to start, such as a failed lifespan startup or a port in use, is raised in
 the caller with uvicorn's error as the cause), reports the port it really bound (so port 0 is safe under
 parallel test runs) and stops it cleanly.
+
+It serves with the project's protocol (`a2v_testkit.protocol`: Nagle off, upgrades it does not take
+served as plain HTTP/1.1, bounded heads and idle connections) on a socket `listen` made, as the mock and
+the proxy do, so a test meets on the wire what a user meets.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import uvicorn
 
 from a2v_testkit._lifecycle import Started
+from a2v_testkit.protocol import listen, protocol_class
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["ServerThread", "url_host"]
 
@@ -31,7 +39,8 @@ class ServerThread(Started):
     """Serve an ASGI app with uvicorn on `host:port` in a daemon thread.
 
     `port=0` (the default) lets the system pick a free port; read the bound one from `port` or
-    `base_url` once started. Extra keyword arguments go to `uvicorn.Config` (`http="h11"`, ...).
+    `base_url` once started. Extra keyword arguments go to `uvicorn.Config`; `http` is "auto" (the
+    default), "httptools" or "h11" for the project's protocol on that parser, or a protocol class.
 
     Example:
         >>> from starlette.applications import Starlette
@@ -55,6 +64,9 @@ class ServerThread(Started):
         config.setdefault("log_level", "warning")
         config.setdefault("access_log", False)
         config.setdefault("interface", "asgi3")  # uvicorn cannot tell a bound coroutine method is ASGI 3
+        http = config.get("http", "auto")
+        if isinstance(http, str):
+            config["http"] = protocol_class(http=http)
         self.host = host
         self.startup_timeout = startup_timeout
         self.stop_timeout = stop_timeout
@@ -63,10 +75,11 @@ class ServerThread(Started):
         self._failure: list[BaseException] = []
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._port: int | None = None
+        self._socket: socket.socket | None = None
 
     def _serve(self) -> None:
         try:
-            asyncio.run(self.server.serve())
+            asyncio.run(self.server.serve(sockets=None if self._socket is None else [self._socket]))
         except BaseException as err:  # uvicorn exits with SystemExit when it cannot bind: report it
             self._failure.append(err)
 
@@ -74,12 +87,17 @@ class ServerThread(Started):
 
     def start(self) -> ServerThread:
         """Start serving; returns once uvicorn listens (raises `RuntimeError` if it never does)."""
-        self._thread.start()
         where = f"{url_host(self.host)}:{self._requested_port or '<any>'}"
+        try:
+            self._socket = listen(self.host.strip("[]"), self._requested_port)
+        except OSError as err:
+            raise RuntimeError(f"the uvicorn server on {where} did not start") from err
+        self._thread.start()
         deadline = time.monotonic() + self.startup_timeout
         while not self.server.started:
             if self._failure or not self._thread.is_alive():
                 self._thread.join(timeout=self.stop_timeout)
+                self._close_socket()
                 cause = self._failure[0] if self._failure else None
                 raise RuntimeError(f"the uvicorn server on {where} did not start") from cause
             if time.monotonic() > deadline:
@@ -88,19 +106,25 @@ class ServerThread(Started):
                     f"the uvicorn server on {where} did not start within {self.startup_timeout} s"
                 )
             time.sleep(0.005)
-        self._port = int(self.server.servers[0].sockets[0].getsockname()[1])
+        self._port = int(self._socket.getsockname()[1])
         return self
 
     def stop(self) -> None:
         """Ask uvicorn to exit (it runs the lifespan shutdown) and wait for the thread to end."""
         if not self._thread.is_alive():
+            self._close_socket()
             return
         self.server.should_exit = True
         self._thread.join(timeout=self.stop_timeout)
+        self._close_socket()
         if self._thread.is_alive():
             raise RuntimeError(
                 f"the uvicorn server on {self.base_url} did not stop within {self.stop_timeout} s"
             )
+
+    def _close_socket(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
 
     # -- where it listens ------------------------------------------------------------------------------
 

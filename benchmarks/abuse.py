@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import statistics
 import subprocess
@@ -264,6 +265,45 @@ def queue_flood(server: Server, host: FileHost, seconds: float) -> None:
     )
 
 
+# --- connections held open (issue 22, item 6) ----------------------------------------------------------
+
+
+def connection_flood(server: Server, count: int = 300) -> str:
+    """`count` connections that send nothing and `count` that send a head one byte a second; how many
+    the mock still holds after its head and idle limits (10 s, 5 s) have passed, and whether another
+    client is answered meanwhile. Target: none held, the other client answered."""
+    import socket
+
+    idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(count)]
+    slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(count)]
+    answered = 0
+    try:
+        started = time.monotonic()
+        for conn in slow:
+            conn.sendall(b"GET /v1/ping HTTP/1.1\r\n")
+        while time.monotonic() - started < 12:
+            for conn in slow:
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"X")
+            with contextlib.suppress(httpx.HTTPError):
+                answered += httpx.get(f"{server.base}/v1/ping", timeout=2).status_code == 200
+            time.sleep(1)
+        held = 0
+        for conn in idle + slow:
+            conn.setblocking(False)
+            try:
+                held += conn.recv(1) != b""
+            except BlockingIOError:
+                held += 1  # nothing to read and not closed: still held
+            except OSError:
+                pass
+    finally:
+        for conn in idle + slow:
+            conn.close()
+    verdict = "ok" if held == 0 and answered else "OVER TARGET"
+    return f"{held} of {2 * count} still open after 12 s; {answered} pings answered meanwhile [{verdict}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -287,6 +327,7 @@ def main() -> None:
                 server, "40 concurrent gzip bombs (1 GiB inflated)", lambda: gzip_bombs(server, host, bomb)
             )
             measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
+            measure(server, "300 idle + 300 slow-head connections", lambda: connection_flood(server))
             queue_flood(server, host, seconds)
         finally:
             server.stop()

@@ -1,9 +1,10 @@
-"""The API endpoint: one pipeline for every operation of the spec.
+"""The handler step of the request path (`app.Pipeline`): one answer for every operation of the spec.
 
-    route (OperationTable) -> auth (the request's Identity, if the operation needs it)
+    (routed, identified, within its window) -> auth (the Identity, if the operation needs it)
     -> Prefer (a forced answer, or the task's fate) -> validate (pipeline.Validator) -> handler -> envelope
 
-Errors are raised, never rendered here: the error layer of the middleware stack renders them all.
+The answer is returned as bytes for the pipeline to send and record; errors are raised, never rendered
+here (the pipeline renders them all).
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import Response
 
 from a2v_spec import ErrorCode
-from mock_server import context, handlers
+from mock_server import handlers
 from mock_server.control import parse_prefer
 from mock_server.errors import ApiError, envelope_bytes
 from mock_server.examples import Examples
+from mock_server.exchange import json_headers
 
 if TYPE_CHECKING:
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import Scope
 
+    from a2v_spec import Operation
     from mock_server.errors import Errors
+    from mock_server.exchange import Exchange, Header
     from mock_server.handlers import ApiServices
     from mock_server.pipeline import Validator
     from mock_server.routing import OperationTable
@@ -59,7 +62,7 @@ def forced_answer(errors: Errors, status: int | None, code: int | None) -> ApiEr
 
 
 class ApiEndpoint:
-    """ASGI app for `/v1/...`."""
+    """The operation's answer, for `app.Pipeline`."""
 
     def __init__(
         self, table: OperationTable, validator: Validator, errors: Errors, services: ApiServices
@@ -69,28 +72,37 @@ class ApiEndpoint:
         self.errors = errors
         self.services = services
         self.examples = Examples(services.spec)
+        #: Per operation, the last data answered and its envelope: a handler that answers the very same
+        #: object again (the character list, cached for a second) is encoded once.
+        self._encoded: dict[str, tuple[object, bytes]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        op = self.table.find(scope["method"], scope["path"])
-        context.set_operation(scope, op)
-        request = Request(scope, receive)
-        principal = context.identity(scope).require() if op.needs_auth else None
+    async def answer(self, op: Operation, ex: Exchange) -> tuple[int, list[Header], bytes]:
+        """Status, head and body of `op`'s answer to the exchange's request (errors are raised)."""
+        scope = ex.scope
+        request = Request(scope, ex.receive)
+        identity = ex.identity
+        if identity is None:
+            raise RuntimeError("the request path identifies a request before its handler runs")
+        principal = identity.require() if op.needs_auth else None
         try:
             prefer = parse_prefer(request.headers.get("prefer"))
         except ApiError:
-            context.mark_forced(scope)  # test control, not the API: exempt from response checks
+            ex.forced = True  # test control, not the API: exempt from response checks
             raise
         if prefer.wants_example:
-            context.mark_forced(scope)
+            ex.forced = True
             status, body = self.examples.answer(op, prefer.example, prefer.status)
-            await Response(body, status, media_type="application/json")(scope, receive, send)
-            return
+            return status, json_headers(body), body
         if prefer.forces_answer:
-            context.mark_forced(scope)
+            ex.forced = True
             raise forced_answer(self.errors, prefer.status, prefer.code)
         values = await self.validator.request(op, request)
         call = handlers.Call(principal, values, prefer.fate, base_url(scope, request.headers.get("host")))
         data: Any = await handlers.HANDLERS[op.operation_id](self.services, call)
-        await Response(envelope_bytes(ErrorCode.SUCCESS, "success", data), media_type="application/json")(
-            scope, receive, send
-        )
+        last = self._encoded.get(op.operation_id)
+        if last is not None and last[0] is data:
+            body = last[1]
+        else:
+            body = envelope_bytes(ErrorCode.SUCCESS, "success", data)
+            self._encoded[op.operation_id] = (data, body)
+        return 200, json_headers(body), body

@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from pathlib import Path
@@ -317,13 +316,9 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(
     settings: Settings, sock: socket.socket, args: argparse.Namespace, reload_settings: Callable[[], Settings]
 ) -> int:
-    import uvicorn
-
     from mock_server import logs
     from mock_server.app import create_app
-    from mock_server.cors import allowed_origins
-    from mock_server.http import server_options
-    from mock_server.startup import BannerServer
+    from mock_server.startup import serve_with
 
     logs.configure(settings.log_format, settings.log_level)
     try:
@@ -332,19 +327,8 @@ def _serve(
         sock.close()
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2
-    config = uvicorn.Config(
-        app,
-        log_config=logs.uvicorn_log_config(),
-        log_level=settings.log_level,
-        access_log=False,  # our request line replaces uvicorn's access log
-        lifespan="on",
-        # "auto", "h11" or "httptools", with the request head bounded (mock_server/http.py)
-        **server_options(settings.http, app.state.mock.limits.max_header_bytes),
-        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
-    )
     watched = [p for p in (args.config, settings.characters_file) if p is not None] if args.reload else []
-    cors = allowed_origins(settings.cors_origins, open_mode=settings.open_mode)
-    server = BannerServer(config, settings, cors, watched, reload_settings, app.state.mock)
+    server = serve_with(settings, app, watched, reload_settings)
     try:
         server.run(sockets=[sock])
     finally:

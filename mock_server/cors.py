@@ -9,7 +9,7 @@ spec documents (`X-Ratelimit-*`, `Retry-After`, ...), taken from `openapi.yaml`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -17,9 +17,11 @@ from starlette.middleware.cors import CORSMiddleware
 from a2v_spec.pointer import resolve_pointer
 
 if TYPE_CHECKING:
+    from starlette.types import Receive, Scope, Send
+
     from a2v_spec import Spec
 
-__all__ = ["allowed_origins", "cors_middleware", "exposed_headers"]
+__all__ = ["allowed_origins", "cors_middleware", "cors_rules", "exposed_headers"]
 
 #: How long a browser may cache a preflight answer (seconds).
 MAX_AGE = 600
@@ -47,15 +49,30 @@ def exposed_headers(spec: Spec) -> list[str]:
     return sorted(names, key=str.lower)
 
 
+def _options(origins: list[str], spec: Spec) -> dict[str, Any]:
+    return {
+        "allow_origins": origins,
+        "allow_methods": ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+        "allow_headers": ["*"],
+        "expose_headers": exposed_headers(spec),
+        "max_age": MAX_AGE,
+    }
+
+
 def cors_middleware(origins: list[str], spec: Spec) -> Middleware | None:
     """Starlette's CORS middleware for `origins` (see `allowed_origins`); None when there is none."""
     if not origins:
         return None
-    return Middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-        allow_headers=["*"],
-        expose_headers=exposed_headers(spec),
-        max_age=MAX_AGE,
-    )
+    return Middleware(CORSMiddleware, **_options(origins, spec))
+
+
+async def _nothing_behind(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("the CORS rules are called by the request path, never as middleware")
+
+
+def cors_rules(origins: list[str], spec: Spec) -> CORSMiddleware | None:
+    """Starlette's CORS rules for `origins`, for the request path to call (`preflight_response`, and
+    `send` on an answer's head) rather than as a layer wrapping every `send`; None when there is none."""
+    if not origins:
+        return None
+    return CORSMiddleware(_nothing_behind, **_options(origins, spec))

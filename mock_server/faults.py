@@ -1,9 +1,11 @@
 """Faults that need the server underneath the app, behind one small interface (WireMock's FaultInjector).
 
 The scenario decides *when* (latency, `drop_rate`); a `FaultInjector` knows *how* on the server the app
-runs in. `UvicornFaultInjector` closes the connection's transport, which uvicorn's protocol objects
-expose through the bound `send` they hand the app; with no socket (an in-process transport) it raises
-`DroppedConnection`, which in-process clients turn into the error a real client would see.
+runs in. The request path hands it the request and the server's own `send` (the pipeline is the first
+thing under the server, so nothing wraps it). `UvicornFaultInjector` closes the connection's transport,
+which uvicorn's request cycle (the `send` is its bound method) holds, for either of its HTTP protocols;
+with no socket (an in-process transport) it raises `DroppedConnection`, which in-process clients turn
+into the error a real client would see.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Scope, Send
 
-__all__ = ["DroppedConnection", "FaultInjector", "RawSendKeeper", "UvicornFaultInjector"]
-
-_RAW_SEND = "a2v.raw_send"
+__all__ = ["DroppedConnection", "FaultInjector", "UvicornFaultInjector"]
 
 
 class DroppedConnection(ConnectionError):
@@ -24,26 +24,14 @@ class DroppedConnection(ConnectionError):
 
 
 class FaultInjector(Protocol):
-    async def drop_connection(self, scope: Scope) -> None:
-        """Close the request's connection without an answer."""
+    async def drop_connection(self, scope: Scope, send: Send) -> None:
+        """Close the connection of the request `scope` (answered through the server's `send`)."""
         ...
 
 
-class RawSendKeeper:
-    """Outermost layer: keeps the server's own `send` in the scope for the injector."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope[_RAW_SEND] = send
-        await self.app(scope, receive, send)
-
-
 class UvicornFaultInjector:
-    async def drop_connection(self, scope: Scope) -> None:
-        raw_send = scope.get(_RAW_SEND)
-        transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
+    async def drop_connection(self, scope: Scope, send: Send) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
         if transport is None:
             raise DroppedConnection("connection dropped by the mock's scenario (drop_rate)")
         transport.close()

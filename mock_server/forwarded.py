@@ -39,9 +39,9 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import Scope
 
-__all__ = ["Forwarded", "Origin", "TrustedProxies", "check_public_url", "forwarded_origin"]
+__all__ = ["Origin", "TrustedProxies", "apply_forwarded", "check_public_url", "forwarded_origin"]
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -185,32 +185,21 @@ def check_public_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-class Forwarded:
-    """ASGI layer, outermost: the scope's scheme, `Host` header and client as `forwarded_origin` says,
-    so every URL built further in (`request.base_url`, the API's `base_url`) names the public address."""
-
-    def __init__(self, app: ASGIApp, trusted: TrustedProxies, public_url: str | None = None) -> None:
-        self.app = app
-        self.trusted = trusted
-        self.public_url = public_url
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        peer = scope.get("client")
-        address = peer[0] if peer else None
-        if self.public_url is None and address not in self.trusted:
-            await self.app(scope, receive, send)  # a direct client: the request as it came
-            return
-        headers = scope["headers"]
-        origin = forwarded_origin(headers, address, scope["scheme"], self.trusted, self.public_url)
-        websocket = scope["type"] == "websocket"
-        scope["scheme"] = origin.scheme.replace("http", "ws") if websocket else origin.scheme
-        if origin.client is not None:
-            scope["client"] = (origin.client, 0)
-        if origin.host is not None:
-            host = origin.host.encode("latin-1")
-            if (b"host", host) not in headers:
-                scope["headers"] = [(k, v) for k, v in headers if k != b"host"] + [(b"host", host)]
-        await self.app(scope, receive, send)
+def apply_forwarded(scope: Scope, trusted: TrustedProxies, public_url: str | None = None) -> None:
+    """Set an HTTP or websocket scope's scheme, `Host` header and client as `forwarded_origin` says,
+    first thing in the request path, so every URL built further in (`request.base_url`, the API's
+    `base_url`) names the public address. A direct client's request is left as it came."""
+    peer = scope.get("client")
+    address = peer[0] if peer else None
+    if public_url is None and address not in trusted:
+        return
+    headers = scope["headers"]
+    origin = forwarded_origin(headers, address, scope["scheme"], trusted, public_url)
+    websocket = scope["type"] == "websocket"
+    scope["scheme"] = origin.scheme.replace("http", "ws") if websocket else origin.scheme
+    if origin.client is not None:
+        scope["client"] = (origin.client, 0)
+    if origin.host is not None:
+        host = origin.host.encode("latin-1")
+        if (b"host", host) not in headers:
+            scope["headers"] = [(k, v) for k, v in headers if k != b"host"] + [(b"host", host)]

@@ -1,72 +1,77 @@
-"""The HTTP protocol the mock serves with: uvicorn's, with the request head bounded as it arrives.
+"""The HTTP protocol the mock serves with: the project's (`a2v_testkit.protocol`), with the mock's numbers
+and its refusals as the API envelope.
 
-uvicorn's httptools protocol keeps reading a request head however long it is (a 64 MB header is
-accepted, and costs its size several times over while it is parsed and copied into the scope). The
-`HeaderLimit` layer answers 431 once the request reaches the app, which is too late for memory. Here
-the bytes of a head are counted as they are fed to the parser; past `max_header_bytes` the connection
-gets the same 431 envelope (1016) and is closed, so at most the limit plus one read is ever held. With
-h11, uvicorn's own `h11_max_incomplete_event_size` bounds the head (its answer is a plain 400).
+- Nagle off on every connection (an answer never waits for the client's delayed ACK).
+- `Upgrade: h2c` (Java's `HttpClient` sends it on every `http://` request), or any upgrade the mock
+  does not take, is served as plain HTTP/1.1 with its body.
+- A request head is counted as it arrives: past `max_header_bytes` (plus room for the request line and
+  framing, so the app's own 431 answers what uvicorn lets through) the connection gets the 431 envelope
+  (1016) and is closed, so at most the limit plus one read is ever held.
+- `HEAD_TIMEOUT` seconds for a head to complete from its first byte, `IDLE_TIMEOUT` seconds with nothing
+  in flight (a new connection that sends nothing included), `max_connections` open at once (1000, or half
+  the open-file limit): past it, the longest-idle connection makes room, else the new one is answered
+  503 (1014, `Retry-After: 1`) and closed. docs/security.md, "Connections", lists them.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from typing import Any
+from typing import Any, Final
 
 from a2v_spec import ErrorCode
+from a2v_testkit.protocol import ConnectionLimits, uvicorn_options
 from mock_server.errors import envelope_bytes
 
-__all__ = ["server_options"]
+__all__ = ["HEAD_TIMEOUT", "IDLE_TIMEOUT", "MAX_CONNECTIONS", "connection_limits", "server_options"]
+
+#: Seconds from a request head's first byte until it must be complete.
+HEAD_TIMEOUT: Final = 10.0
+#: Seconds a connection may stay open with nothing in flight.
+IDLE_TIMEOUT: Final = 5.0
+#: Open connections at most; 0: 1000, or half the process's open-file limit when that is lower.
+MAX_CONNECTIONS: Final = 0
 
 
-def _bounded_httptools(limit: int) -> type[Any]:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    body = envelope_bytes(
-        ErrorCode.HEADERS_TOO_LARGE, f"request header fields are larger than the limit of {limit} bytes"
-    )
-    refusal = b"".join(
+def _refusal(status: str, code: ErrorCode, message: str, extra: bytes = b"") -> bytes:
+    body = envelope_bytes(code, message)
+    return b"".join(
         [
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
+            f"HTTP/1.1 {status}\r\n".encode(),
             b"content-type: application/json\r\n",
             b"content-length: " + str(len(body)).encode() + b"\r\n",
+            extra,
             b"connection: close\r\n\r\n",
             body,
         ]
     )
 
-    class BoundedHttpToolsProtocol(HttpToolsProtocol):
-        _in_head = False
-        _head_bytes = 0
 
-        def on_message_begin(self) -> None:
-            self._in_head, self._head_bytes = True, 0
-            super().on_message_begin()
-
-        def on_headers_complete(self) -> None:
-            self._in_head = False
-            super().on_headers_complete()
-
-        def data_received(self, data: bytes) -> None:
-            if self._head_bytes > limit:
-                return  # refused: the connection is closing
-            super().data_received(data)
-            if self._in_head:
-                self._head_bytes += len(data)
-                if self._head_bytes > limit:
-                    self.headers = []  # let the parsed part go now
-                    self.transport.write(refusal)
-                    self.transport.close()
-
-    return BoundedHttpToolsProtocol
-
-
-def server_options(http: str, max_header_bytes: int) -> dict[str, Any]:
-    """uvicorn options for `http` ("auto", "httptools", "h11") that bound a request head."""
-    # The app's `HeaderLimit` answers for heads within uvicorn's reach; leave it room for the request
-    # line and framing so both agree on what is too large.
+def connection_limits(max_header_bytes: int, max_connections: int | None = None) -> ConnectionLimits:
+    """The mock's limits: heads bounded at `max_header_bytes` (plus 1 KiB for the request line and
+    framing), refusals as the envelope."""
     limit = max_header_bytes + 1024
+    return ConnectionLimits(
+        head_timeout=HEAD_TIMEOUT,
+        idle_timeout=IDLE_TIMEOUT,
+        max_connections=MAX_CONNECTIONS if max_connections is None else max_connections,
+        max_head_bytes=limit,
+        head_refusal=_refusal(
+            "431 Request Header Fields Too Large",
+            ErrorCode.HEADERS_TOO_LARGE,
+            f"request header fields are larger than the limit of {limit} bytes",
+        ),
+        busy_refusal=_refusal(
+            "503 Service Unavailable",
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "the mock has too many open connections; retry in 1 s",
+            b"retry-after: 1\r\n",
+        ),
+    )
+
+
+def server_options(http: str, max_header_bytes: int, max_connections: int | None = None) -> dict[str, Any]:
+    """uvicorn options for `http` ("auto", "httptools", "h11"): the mock's protocol and its limits."""
     # `X-Forwarded-*` are applied by the app (mock_server.forwarded), all four under one trust setting.
-    if http == "h11" or (http == "auto" and importlib.util.find_spec("httptools") is None):
-        return {"http": "h11", "h11_max_incomplete_event_size": limit, "proxy_headers": False}
-    return {"http": _bounded_httptools(limit), "proxy_headers": False}
+    return {
+        **uvicorn_options(connection_limits(max_header_bytes, max_connections), http),
+        "proxy_headers": False,
+    }

@@ -3,6 +3,10 @@
 Each entry keeps the request's and the response's headers and bodies, capped at `BODY_CAP` bytes each
 (`truncated` says so), with `Authorization` replaced by the tenant's label: the journal never holds a
 raw token, so the console can show it.
+
+The request path records an entry as a function that builds it (`add_later`): the headers are decoded
+and the bodies read as text when the journal is read, not on every request (most entries are never
+read before the ring drops them). Its `id` and `time` are taken when it is recorded.
 """
 
 from __future__ import annotations
@@ -10,14 +14,22 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal", "next_id"]
 
 #: Bytes of each body kept in the journal.
 BODY_CAP: Final = 16 * 1024
 
 _ids = itertools.count(1)
+
+
+def next_id() -> int:
+    """The id of the next entry (ids grow in the order entries are recorded)."""
+    return next(_ids)
 
 
 @dataclass(slots=True)
@@ -54,16 +66,27 @@ class Journal:
     def __init__(self, size: int = 1000) -> None:
         if size < 1:
             raise ValueError(f"journal_size must be at least 1, got {size}")
-        self._entries: deque[Entry] = deque(maxlen=size)
+        self._entries: deque[Entry | Callable[[], Entry]] = deque(maxlen=size)
 
     def add(self, entry: Entry) -> None:
         self._entries.append(entry)
+
+    def add_later(self, build: Callable[[], Entry]) -> None:
+        """Record an entry that `build` makes when the journal is next read."""
+        self._entries.append(build)
+
+    def _built(self) -> list[Entry]:
+        """Every entry, those recorded with `add_later` built now (once)."""
+        built = [e if isinstance(e, Entry) else e() for e in self._entries]
+        self._entries.clear()
+        self._entries.extend(built)
+        return built
 
     def reset(self, tenant: str | None = None) -> None:
         if tenant is None:
             self._entries.clear()
         else:
-            kept = [e for e in self._entries if e.tenant != tenant]
+            kept = [e for e in self._built() if e.tenant != tenant]
             self._entries.clear()
             self._entries.extend(kept)
 
@@ -85,7 +108,7 @@ class Journal:
         prefix = path[:-1] if path is not None and path.endswith("*") else None
         found = [
             e
-            for e in self._entries
+            for e in self._built()
             if (tenant is None or e.tenant == tenant)
             and (method is None or e.method == method.upper())
             and (path is None or (e.path.startswith(prefix) if prefix is not None else e.path == path))

@@ -1,8 +1,12 @@
 """The mock's log: one line per request and one per task event, in one format for every logger.
 
 `configure("text" | "json", level)` installs a single handler on the root logger, so uvicorn's own
-lines (start-up, errors) come out in the same format as ours. Records carry their fields in
-`record.a2v` (a dict), which the JSON formatter writes as keys and the text formatter as `key=value`:
+lines (start-up, errors) come out in the same format as ours. That handler only queues the record
+(stdlib `QueueHandler`): one thread (`QueueListener`) formats and writes every line, in the order they
+were logged, so a request line costs the event loop no formatting and no write. `flush()` waits until
+every queued line is written; the lifespan's end and the interpreter's exit (`logging.shutdown`) do.
+Records carry their fields in `record.a2v` (a dict), which the JSON formatter writes as keys and the
+text formatter as `key=value`:
 
     2026-11-29T18:00:00.123Z INFO  request POST /v1/a2v/video.generate 200 code=0 4.1ms tenant=tok-930bbdc51b
     2026-11-29T18:00:02.456Z INFO  task finished video_id=v_1 tenant=tok-930bbdc51b duration=2.5
@@ -20,6 +24,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 from typing import IO, Any, Final, Literal
 
@@ -30,6 +36,7 @@ __all__ = [
     "JsonFormatter",
     "TextFormatter",
     "configure",
+    "flush",
     "request_line",
     "task_event",
     "uvicorn_log_config",
@@ -105,18 +112,49 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
-class _Handler(logging.StreamHandler):
-    """The mock's handler, told apart from others so `configure` can replace it."""
+class _Handler(logging.handlers.QueueHandler):
+    """The mock's handler (told apart from others so `configure` can replace it): records go to a
+    queue as they are, and the listener's thread formats and writes them through `target`."""
+
+    def __init__(self, target: logging.Handler) -> None:
+        self.records: queue.Queue[logging.LogRecord] = queue.Queue()
+        super().__init__(self.records)
+        self.listener = logging.handlers.QueueListener(self.records, target)
+        self.listener.start()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """The record as it is: formatting is the listener's job (the queue never leaves the process)."""
+        return record
+
+    def flush(self) -> None:
+        """Wait until every record queued so far is written."""
+        if self.listener._thread is not None:
+            self.records.join()
+
+    def close(self) -> None:
+        """Write what is queued. The listener keeps running: `logging.config.dictConfig` (uvicorn's
+        start-up) closes every handler it finds, yet ours stays on the root logger and must go on
+        writing; `stop()` ends it for good."""
+        self.flush()
+        super().close()
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the listener's thread."""
+        if self.listener._thread is not None:
+            self.listener.stop()
+        super().close()
 
 
 def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None = None) -> logging.Handler:
     """One handler on the root logger for every logger (ours and uvicorn's); returns it."""
-    handler = _Handler(stream or sys.stderr)
-    handler.setFormatter(formatter(fmt))
+    target = logging.StreamHandler(stream or sys.stderr)
+    target.setFormatter(formatter(fmt))
+    handler = _Handler(target)
     root = logging.getLogger()
     for old in list(root.handlers):
         if isinstance(old, _Handler):
             root.removeHandler(old)
+            old.stop()
     root.addHandler(handler)
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
@@ -128,6 +166,13 @@ def configure(fmt: str = "text", level: str = "info", *, stream: IO[str] | None 
     for name in ("httpx", "httpcore"):  # the mock's own downloads and callbacks have task events
         logging.getLogger(name).setLevel(logging.WARNING)
     return handler
+
+
+def flush() -> None:
+    """Wait until every line logged so far is written (the mock's handler writes on its own thread)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, _Handler):
+            handler.flush()
 
 
 def uvicorn_log_config() -> dict[str, Any]:

@@ -27,12 +27,10 @@ shutdown, so a load balancer sends nothing more to a replica that is going away.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import socket
-import time
 from typing import TYPE_CHECKING
 
 import anyio
@@ -53,13 +51,14 @@ if TYPE_CHECKING:
 
     from prometheus_client.core import Metric
     from starlette.requests import Request
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Health", "Metrics", "RequestMetrics", "replica_name"]
+__all__ = ["Health", "Metrics", "replica_name"]
 
 log = logging.getLogger("mock_server")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Requests noted before they are handed to the Prometheus series without waiting for a scrape.
+_PENDING_MAX = 4096
 _RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -105,6 +104,9 @@ class Metrics:
         self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
         self.tasks = Gauge("a2v_tasks", "Tasks in the store per status", ["status"], registry=self.registry)
         self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
+        self._pending: list[tuple[str, int, int | None, float]] = []
+        self._counted: dict[tuple[str, int, int | None], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
         self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
         self._depth_source: Callable[[], int] | None = None
 
@@ -126,6 +128,7 @@ class Metrics:
 
     async def refresh(self) -> None:
         """Read the scrape-time gauges; a source that fails leaves its gauge as it was (logged)."""
+        self._apply_pending()
         if self._tasks_source is not None:
             try:
                 counts = await self._tasks_source()
@@ -140,8 +143,25 @@ class Metrics:
                 log.warning("metrics: queue depth unavailable: %s", err)
 
     def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
-        self.requests.labels(operation, str(status), "" if code is None else str(code)).inc()
-        self.latency.labels(operation).observe(seconds)
+        """Note one API request; the Prometheus series take it at the next scrape (`refresh`), or once
+        `_PENDING_MAX` are noted, so a request costs the event loop an append, not their locks."""
+        self._pending.append((operation, status, code, seconds))
+        if len(self._pending) >= _PENDING_MAX:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        for operation, status, code, seconds in pending:
+            key = (operation, status, code)
+            counter = self._counted.get(key)
+            if counter is None:
+                counter = self.requests.labels(operation, str(status), "" if code is None else str(code))
+                self._counted[key] = counter
+            timer = self._timed.get(operation)
+            if timer is None:
+                timer = self._timed[operation] = self.latency.labels(operation)
+            counter.inc()
+            timer.observe(seconds)
 
     def observe_render(self, seconds: float, ok: bool) -> None:
         self.render_seconds.observe(seconds)
@@ -181,39 +201,3 @@ class Health:
 
 def _json(status: int, data: object) -> Response:
     return Response(json.dumps(data).encode(), status_code=status, media_type="application/json")
-
-
-class RequestMetrics:
-    """ASGI layer: each API request counted by operation (its spec path; anything else is "other", so
-    labels stay few), HTTP status and envelope code, and timed."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, operations: set[str], prefix: str = "/v1/") -> None:
-        self.app = app
-        self.metrics = metrics
-        self.operations = operations
-        self.prefix = prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status, code = 0, None
-
-        async def observing(message: Message) -> None:
-            nonlocal status, code
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body" and code is None:
-                body = message.get("body", b"")
-                if body.startswith(b'{"code":'):
-                    with contextlib.suppress(ValueError):
-                        code = int(body[8:20].split(b",", 1)[0])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observing)
-        finally:
-            path = scope["path"]
-            operation = path[len(self.prefix) :] if path in self.operations else "other"
-            self.metrics.observe_request(operation, status, code, time.perf_counter() - started)

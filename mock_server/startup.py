@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import os
 import re
-import socket
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 import yaml
 
+from a2v_testkit.protocol import listen
 from mock_server.reload import FileWatcher, apply_settings
 from mock_server.samples import Samples
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
     from pathlib import Path
 
@@ -40,6 +42,7 @@ __all__ = [
     "parse_latency",
     "parse_rate_limit",
     "read_config",
+    "serve_with",
 ]
 
 
@@ -120,23 +123,20 @@ def check_data_dir_free(settings: Settings) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening socket on `host:port` (port 0: any free port), bound before anything prints."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    """A listening socket on `host:port` (port 0: any free port), bound before anything prints.
+
+    Made by `a2v_testkit.protocol.listen`, with `IPPROTO_TCP`: asyncio turns Nagle off only on the
+    connections of such a socket, and without it every answer on a kept-alive connection waited for the
+    client's delayed ACK (about 44 ms)."""
     try:
-        sock.bind((host, port))
+        return listen(host, port)
     except OSError as err:
-        sock.close()
         if err.errno == errno.EADDRINUSE:
             raise StartupError(
                 f"port {port} on {host} is in use; stop what holds it or choose another with --port "
                 "(--port 0 picks a free one)"
             ) from None
         raise StartupError(f"cannot listen on {host}:{port}: {err.strerror}") from None
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def parse_rate_limit(text: str) -> dict[str, float]:
@@ -190,6 +190,32 @@ def banner(settings: Settings, port: int, cors: list[str]) -> str:
     return "\n".join(lines)
 
 
+def serve_with(
+    settings: Settings,
+    app: Any,
+    watched: list[Path] | None = None,
+    reload_settings: Callable[[], Settings] | None = None,
+) -> BannerServer:
+    """The server `a2v-mock` runs `app` with (on the socket `bind` made): the mock's HTTP protocol
+    (`mock_server.http`: Nagle off, upgrades served as HTTP/1.1, heads, idle connections and their number
+    bounded), our log instead of uvicorn's access log, and a graceful shutdown."""
+    from mock_server import logs
+    from mock_server.cors import allowed_origins
+    from mock_server.http import server_options
+
+    config = uvicorn.Config(
+        app,
+        log_config=logs.uvicorn_log_config(),
+        log_level=settings.log_level,
+        access_log=False,  # our request line replaces uvicorn's access log
+        lifespan="on",
+        **server_options(settings.http, app.state.mock.limits.max_header_bytes),
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
+    )
+    cors = allowed_origins(settings.cors_origins, open_mode=settings.open_mode)
+    return BannerServer(config, settings, cors, watched, reload_settings, app.state.mock)
+
+
 class BannerServer(uvicorn.Server):
     """uvicorn's server that prints the banner once it is really serving, with the bound port."""
 
@@ -235,6 +261,16 @@ class BannerServer(uvicorn.Server):
         timer = threading.Timer(drain, super().handle_exit, args=(sig, frame))
         timer.daemon = True
         timer.start()
+
+    async def _serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's, then every queued log line written: on SIGTERM uvicorn re-raises the signal once
+        it returns, and the process ends without running `logging.shutdown`."""
+        from mock_server import logs
+
+        try:
+            await super()._serve(sockets)
+        finally:
+            logs.flush()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         if self._watcher is not None:

@@ -44,6 +44,8 @@ class RunningServer:
     base_url: str
     settings: Settings
     app: Starlette
+    #: The server thread (its `server` is uvicorn's, with the connections it holds).
+    thread: ServerThread | None = None
 
     @property
     def mock(self) -> Any:
@@ -69,7 +71,7 @@ def run_server(settings: Settings | None = None, **overrides: Any) -> Iterator[R
         )
         stack.enter_context(server)
         httpx.get(server.url("/v1/ping"), timeout=5).raise_for_status()
-        yield RunningServer(server.base_url, settings, app)
+        yield RunningServer(server.base_url, settings, app, server)
 
 
 @contextlib.asynccontextmanager

@@ -14,16 +14,19 @@ from __future__ import annotations
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from a2v_spec.usage import UsageParser
+from a2v_testkit.protocol import listen, uvicorn_options
 
 if TYPE_CHECKING:
     import argparse
 
+    import uvicorn
+
     from contract_tests.proxy.violations import TrafficViolation
 
-__all__ = ["main"]
+__all__ = ["main", "server_config"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +76,23 @@ def _listen(value: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
+def server_config(app: Any) -> uvicorn.Config:
+    """How the proxy is served: the project's HTTP protocol (`a2v_testkit.protocol`: Nagle off, an
+    `Upgrade: h2c` request read as the HTTP/1.1 it is, bounded heads and idle connections)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        # The upstream's own Server and Date headers pass through; uvicorn's would double them.
+        server_header=False,
+        date_header=False,
+        **uvicorn_options(),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     import uvicorn
@@ -101,26 +121,22 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quiet:
             print(violation.text(), flush=True)
 
+    try:
+        sock = listen(host, port)  # IPPROTO_TCP: Nagle off on every connection (a2v_testkit.protocol)
+    except OSError as err:
+        print(f"a2v-contract proxy: error: cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 2
     app = create_app(config, on_violation=show)
     print(f"a2v-contract proxy: http://{host}:{port} -> {config.upstream} (Ctrl-C to stop)", flush=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            # The upstream's own Server and Date headers pass through; uvicorn's would double them.
-            server_header=False,
-            date_header=False,
-        )
-    )
+    server = uvicorn.Server(server_config(app))
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, then re-raises the signal to the handler
     # it found: make that one a no-op, so the summary and the reports still get written.
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: None)
-    server.run()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     report = SessionReport(app.proxy.judge)
     print(report.text(), flush=True)
     if args.report_json:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.handlers
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -23,12 +25,60 @@ def stream() -> Iterator[io.StringIO]:
     saved = (list(root.handlers), root.level)
     captured = io.StringIO()
     yield captured
+    for handler in root.handlers:
+        if handler not in saved[0]:
+            getattr(handler, "stop", handler.close)()
     root.handlers[:] = saved[0]
     root.setLevel(saved[1])
 
 
 def _lines(stream: io.StringIO) -> list[str]:
+    logs.flush()  # lines are written on the log's own thread
     return [line for line in stream.getvalue().splitlines() if line]
+
+
+class _Writes(io.StringIO):
+    """A stream that notes the thread of each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
+
+    def write(self, text: str) -> int:
+        self.threads.add(threading.current_thread().name)
+        return super().write(text)
+
+
+def test_a_request_line_is_formatted_and_written_off_the_callers_thread(stream: io.StringIO) -> None:
+    writes = _Writes()
+    logs.configure("json", "info", stream=writes)
+    formatted: list[str] = []
+    handler = logging.getLogger().handlers[-1]
+    assert isinstance(handler, logging.handlers.QueueHandler)
+    listener_target = handler.listener.handlers[0]  # type: ignore[attr-defined]
+    original = listener_target.format
+
+    def noting(record: logging.LogRecord) -> str:
+        formatted.append(threading.current_thread().name)
+        return original(record)
+
+    listener_target.format = noting
+    logs.request_line(method="GET", path="/v1/ping", status=200, code=0, duration_ms=0.2, tenant=None)
+    logs.flush()
+    here = threading.current_thread().name
+    assert formatted
+    assert here not in formatted
+    assert writes.threads
+    assert here not in writes.threads
+
+
+def test_the_log_stays_complete_and_ordered_and_is_flushed_when_closed(stream: io.StringIO) -> None:
+    handler = logs.configure("text", "info", stream=stream)
+    for n in range(2000):
+        logs.request_line(method="GET", path=f"/v1/n{n}", status=200, code=0, duration_ms=0.1, tenant=None)
+    handler.close()  # as at shutdown: what is queued is written first
+    paths = [line.split()[4] for line in stream.getvalue().splitlines()]
+    assert paths == [f"/v1/n{n}" for n in range(2000)]
 
 
 def test_json_request_line_has_every_field_and_no_token(stream: io.StringIO) -> None:
@@ -120,3 +170,13 @@ def test_uvicorn_lines_come_out_in_the_same_format(stream: io.StringIO) -> None:
     data = json.loads(_lines(stream)[-1])
     assert data["logger"] == "uvicorn.error"
     assert data["message"] == "Uvicorn running on http://127.0.0.1:1"
+
+
+def test_the_log_goes_on_after_a_dict_config_closes_every_handler(stream: io.StringIO) -> None:
+    """uvicorn's start-up runs `logging.config.dictConfig`, which closes every handler it finds."""
+    import logging.config
+
+    logs.configure("text", "info", stream=stream)
+    logging.config.dictConfig(logs.uvicorn_log_config())
+    logs.request_line(method="GET", path="/v1/after", status=200, code=0, duration_ms=0.1, tenant=None)
+    assert "/v1/after" in _lines(stream)[-1]

@@ -1,0 +1,82 @@
+"""mock_server/exchange.py and the request path (`app.Pipeline`): each exchange recorded once, the same
+way for every path, and what a page sees (CORS) added to the head only.
+
+In-process (the app's lifespan on a loop thread), so each case is one request and one journal read."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import Settings
+from mock_server.faults import DroppedConnection
+from mock_server.testing import app_client
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import httpx
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[httpx.Client]:
+    with app_client(create_app(Settings(data_dir=tmp_path, prewarm=False))) as running:
+        yield running
+
+
+def last(client: httpx.Client) -> dict:
+    entries = client.get("/__admin/requests", params={"bodies": "true"}).json()["data"]
+    return dict(entries[-1])
+
+
+def test_with_cors_every_answer_varies_on_origin_and_a_page_gets_the_exposed_headers(
+    client: httpx.Client,
+) -> None:
+    plain = client.get("/v1/a2v/character.list", headers={"Authorization": "Bearer a"})
+    assert plain.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in plain.headers
+    page = client.get(
+        "/v1/a2v/character.list", headers={"Authorization": "Bearer a", "Origin": "http://page.example"}
+    )
+    assert page.headers["access-control-allow-origin"] == "*"
+    assert "X-Ratelimit-Total" in page.headers["access-control-expose-headers"]
+    recorded = last(client)["response"]["headers"]
+    assert "x-ratelimit-total" in recorded  # the journal keeps the answer's own head ...
+    assert not any(name.startswith("access-control-") or name == "vary" for name in recorded)  # not CORS's
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [("/v1/a2v/character.list", 200, 0), ("/v1/nowhere", 404, 1007), ("/files/videos/x.mp4", 403, 1012)],
+)
+def test_an_exchange_is_recorded_once_with_its_status_code_and_rate_headers(
+    client: httpx.Client, path: str, status: int, code: int
+) -> None:
+    before = len(client.get("/__admin/requests").json()["data"])
+    answer = client.get(path, headers={"Authorization": "Bearer a"})
+    entries = client.get("/__admin/requests", params={"bodies": "true"}).json()["data"]
+    assert len(entries) == before + 1
+    entry = entries[-1]
+    assert (entry["path"], entry["status"], entry["code"]) == (path, status, code)
+    assert entry["response"]["headers"]["x-ratelimit-left"] == answer.headers["x-ratelimit-left"]
+    assert entry["request"]["headers"]["authorization"].startswith("Bearer <tok-")
+
+
+def test_admin_and_docs_requests_leave_nothing_behind(client: httpx.Client) -> None:
+    before = len(client.get("/__admin/requests").json()["data"])
+    assert "x-ratelimit-total" not in client.get("/openapi.yaml").headers
+    client.get("/__admin/scenario")
+    assert len(client.get("/__admin/requests").json()["data"]) == before
+
+
+def test_a_dropped_connection_is_recorded_with_status_zero(tmp_path: Path) -> None:
+    with app_client(create_app(Settings(data_dir=tmp_path, prewarm=False))) as client:
+        client.put("/__admin/scenario", json={"drop_rate": 1.0})
+        with pytest.raises(DroppedConnection):
+            client.get("/v1/ping")
+        client.put("/__admin/scenario", json={"drop_rate": 0.0})
+        entry = last(client)
+        assert (entry["path"], entry["status"], entry["code"]) == ("/v1/ping", 0, None)
