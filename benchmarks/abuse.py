@@ -9,6 +9,7 @@ peak during, and settled 3 s after:
   2. 300 requests with distinct 1 MB bearer tokens, then one 64 MB header;
   3. 40 concurrent audio downloads of a gzip body that inflates to 1 GiB;
   4. a 300 MB body to an admin endpoint;
+  5. two 200 MB uploads to `/__admin/uploads` (issue 22: were read whole);
 and for the queue flood (one tenant submitting 64 generates with `Prefer: duration=20`), another
 tenant's `video.get` p50/p99 beside an idle baseline, and whether its generate is accepted.
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = [f"tenant-{index:02d}" for index in range(48)]
 VICTIM, ATTACKER = KEYS[0], KEYS[1]
+#: Keyed mode serves the admin API only with an admin key (issue 22).
+ADMIN = {"Authorization": "Bearer abuse-admin-key"}
 
 
 def rss_mb(pid: int) -> float:
@@ -94,6 +97,7 @@ class Server:
             yaml.safe_dump(
                 {
                     "api_keys": KEYS,
+                    "admin_key": ADMIN["Authorization"].removeprefix("Bearer "),
                     "audio_hosts": ["127.0.0.1"],
                     "callback_hosts": ["127.0.0.1"],
                     "render_workers": 1,
@@ -168,7 +172,9 @@ def huge_callback(server: Server, host: FileHost) -> str:
     wait_ended(server, KEYS[2], ids)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        records = httpx.get(f"{server.base}/__admin/callbacks", params={"tenant": KEYS[2]}).json()["data"]
+        records = httpx.get(
+            f"{server.base}/__admin/callbacks", params={"tenant": KEYS[2]}, headers=ADMIN
+        ).json()["data"]
         if len(records) == 4 and all(r["state"] in ("delivered", "failed") for r in records):
             return "deliveries: " + ",".join(sorted(r["state"] for r in records))
         time.sleep(0.1)
@@ -219,8 +225,30 @@ def gzip_bombs(server: Server, host: FileHost, bomb: bytes) -> str:
 
 
 def admin_body(server: Server) -> str:
-    response = httpx.post(f"{server.base}/__admin/reset", content=_big_body(300 << 20), timeout=120)
+    response = httpx.post(
+        f"{server.base}/__admin/reset", content=_big_body(300 << 20), headers=ADMIN, timeout=120
+    )
     return f"answer {response.status_code}/{response.json()['code']}"
+
+
+def admin_uploads(server: Server) -> str:
+    """Two 200 MB uploads, one declared and one streamed: refused at `max_audio_bytes`, never held."""
+    answers = []
+    for declared in (True, False):
+        body = b" " * (200 << 20) if declared else _big_body(200 << 20)
+        try:
+            response = httpx.post(
+                f"{server.base}/__admin/uploads",
+                params={"name": "big.wav"},
+                content=body,
+                headers=ADMIN,
+                timeout=120,
+            )
+            answers.append(f"{response.status_code}/{response.json()['code']}")
+        except httpx.HTTPError as err:  # the mock hung up on the rest of the body
+            answers.append(type(err).__name__)
+        del body
+    return "answers " + ", ".join(answers)
 
 
 async def _gets(server: Server, video_id: str, seconds: float) -> list[float]:
@@ -287,6 +315,7 @@ def main() -> None:
                 server, "40 concurrent gzip bombs (1 GiB inflated)", lambda: gzip_bombs(server, host, bomb)
             )
             measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
+            measure(server, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(server))
             queue_flood(server, host, seconds)
         finally:
             server.stop()

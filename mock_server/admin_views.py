@@ -32,6 +32,7 @@ from mock_server.tenants import known_tenants, resolve_tenant
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from starlette.requests import Request
     from starlette.responses import Response
@@ -148,21 +149,40 @@ class AdminViews:
                 f"invalid parameter 'name': {name!r} must be a plain file name ending in "
                 f"{', '.join(sorted(UPLOAD_SUFFIXES))}",
             )
-        data = await request.body()
-        if not data:
+        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
+        staging = self.s.files.staging(stored)
+        try:
+            size = await self._receive(request, staging)
+            await self.s.files.put(stored, staging)
+        finally:
+            staging.unlink(missing_ok=True)
+        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
+        return _ok({"name": name, "bytes": size, "url": url, "url_expires_at": expires})
+
+    async def _receive(self, request: Request, staging: Path) -> int:
+        """Write the body to `staging` as it arrives, refused with 413/1013 as soon as it is known to be
+        over `max_audio_bytes` (by `Content-Length`, or counted while reading): never held whole, and
+        the staging file never grows past the limit. Returns the number of bytes."""
+        limit = self.s.limits.max_audio_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+            raise ApiError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"the upload is {declared[:20]} bytes; the limit is {limit} (max_audio_bytes)",
+            )
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with staging.open("wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(
+                        ErrorCode.PAYLOAD_TOO_LARGE,
+                        f"the upload is larger than the limit of {limit} bytes (max_audio_bytes)",
+                    )
+                handle.write(chunk)
+        if not size:
             raise ApiError(
                 ErrorCode.MALFORMED_BODY, "the upload is empty: send the file's bytes as the request body"
             )
-        limit = self.s.limits.max_audio_bytes
-        if len(data) > limit:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER,
-                f"the upload is {len(data)} bytes; the limit is {limit} (max_audio_bytes)",
-            )
-        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
-        staging = self.s.files.staging(stored)
-        staging.parent.mkdir(parents=True, exist_ok=True)
-        staging.write_bytes(data)
-        await self.s.files.put(stored, staging)
-        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
-        return _ok({"name": name, "bytes": len(data), "url": url, "url_expires_at": expires})
+        return size

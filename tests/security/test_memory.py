@@ -148,3 +148,38 @@ def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> N
     with app_client(app) as client:
         response = client.get("/v1/a2v/video.list", headers={"Authorization": "Bearer " + "t" * 20_000})
     assert (response.status_code, response.json()["code"]) == (431, 1016)
+
+
+def test_an_upload_is_streamed_to_staging_and_refused_at_the_limit(tmp_path: Any) -> None:
+    """The body arrives through `receive` one chunk at a time (httpx's ASGI transport pulls the
+    generator only as the app reads): the mock must stop reading just past the limit, and the staging
+    file must never hold more than the limit."""
+    from mock_server.app import create_app
+    from mock_server.config import Settings
+    from mock_server.testing import lifespan
+
+    limit, chunk, total = 1_000_000, 65536, 64 << 20
+    app = create_app(
+        Settings(data_dir=tmp_path, prewarm=False, render_workers=1, limits={"max_audio_bytes": limit})
+    )
+    staging = app.state.mock.files.staging("uploads/x").parent
+    sent, largest = [0], [0]
+
+    async def body() -> Any:
+        while sent[0] < total:
+            largest[0] = max([largest[0], *(f.stat().st_size for f in staging.glob("uploads--*"))])
+            sent[0] += chunk
+            yield b"\0" * chunk
+
+    async def run() -> httpx.Response:
+        async with lifespan(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+                return await client.post("/__admin/uploads", params={"name": "big.wav"}, content=body())
+
+    response = asyncio.run(run())
+    assert (response.status_code, response.json()["code"]) == (413, 1013)
+    assert str(limit) in response.json()["message"]
+    assert sent[0] <= limit + 2 * chunk  # refused as the limit was crossed, not after reading it all
+    assert 0 < largest[0] <= limit
+    assert list(staging.glob("uploads--*")) == []  # the partial upload is removed
