@@ -12,6 +12,8 @@ peak during, and settled 3 s after:
   5. two 200 MB uploads to `/__admin/uploads` (issue 22: were read whole);
 and for the queue flood (one tenant submitting 64 generates with `Prefer: duration=20`), another
 tenant's `video.get` p50/p99 beside an idle baseline, and whether its generate is accepted.
+Issue 22's rows follow:
+  - whether the journal shows a login's password or issued tokens (target: none);
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -44,6 +46,7 @@ KEYS = [f"tenant-{index:02d}" for index in range(48)]
 VICTIM, ATTACKER = KEYS[0], KEYS[1]
 #: Keyed mode serves the admin API only with an admin key (issue 22).
 ADMIN = {"Authorization": "Bearer abuse-admin-key"}
+PASSWORD = "abuse-password-do-not-show"
 
 
 def rss_mb(pid: int) -> float:
@@ -98,6 +101,7 @@ class Server:
                 {
                     "api_keys": KEYS,
                     "admin_key": ADMIN["Authorization"].removeprefix("Bearer "),
+                    "users": {"dev": PASSWORD},
                     "audio_hosts": ["127.0.0.1"],
                     "callback_hosts": ["127.0.0.1"],
                     "render_workers": 1,
@@ -251,6 +255,21 @@ def admin_uploads(server: Server) -> str:
     return "answers " + ", ".join(answers)
 
 
+def journal_secrets(server: Server) -> None:
+    """Log in, then look for the password and the issued tokens in what the admin API shows."""
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        issued = client.post("/v1/auth/account.login", json={"username": "dev", "password": PASSWORD})
+        tokens = issued.json()["data"]
+        shown = client.get("/__admin/requests", params={"path": "/v1/auth/*"}, headers=ADMIN).text
+    secrets = {"password": PASSWORD, "access": tokens["access_token"], "refresh": tokens["refresh_token"]}
+    found = [name for name, value in secrets.items() if value in shown]
+    print(
+        f"{'journal after a login':<44} secrets shown: {', '.join(found) or 'none'}"
+        f"  [{'ok' if not found else 'LEAKED'}]",
+        flush=True,
+    )
+
+
 async def _gets(server: Server, video_id: str, seconds: float) -> list[float]:
     timings: list[float] = []
     headers = {"Authorization": f"Bearer {VICTIM}"}
@@ -316,6 +335,7 @@ def main() -> None:
             )
             measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
             measure(server, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(server))
+            journal_secrets(server)
             queue_flood(server, host, seconds)
         finally:
             server.stop()
