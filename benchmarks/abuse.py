@@ -14,6 +14,7 @@ and for the queue flood (one tenant submitting 64 generates with `Prefer: durati
 tenant's `video.get` p50/p99 beside an idle baseline, and whether its generate is accepted.
 Issue 22's rows follow:
   - whether the journal shows a login's password or issued tokens (target: none);
+  - a keyed mock without an admin key: what its admin API answers nobody and a tenant (target: 403);
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -92,15 +93,15 @@ def _big_body(total: int) -> Iterator[bytes]:
 
 
 class Server:
-    def __init__(self, data: Path) -> None:
+    def __init__(self, data: Path, *, admin_key: bool = True) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        config = data.parent / "abuse.yaml"
+        config = data.parent / f"abuse-{self.port}.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
                     "api_keys": KEYS,
-                    "admin_key": ADMIN["Authorization"].removeprefix("Bearer "),
+                    "admin_key": ADMIN["Authorization"].removeprefix("Bearer ") if admin_key else None,
                     "users": {"dev": PASSWORD},
                     "audio_hosts": ["127.0.0.1"],
                     "callback_hosts": ["127.0.0.1"],
@@ -255,6 +256,27 @@ def admin_uploads(server: Server) -> str:
     return "answers " + ", ".join(answers)
 
 
+def admin_without_key(data: Path) -> None:
+    """Keyed mode without an admin key: the admin API must answer nobody (not even a tenant's key)."""
+    server = Server(data, admin_key=False)
+    try:
+        answers = []
+        for who, headers in (("no token", {}), ("a tenant key", {"Authorization": f"Bearer {VICTIM}"})):
+            for method, path in (("GET", "/__admin/tasks"), ("POST", "/__admin/reset")):
+                response = httpx.request(method, f"{server.base}{path}", headers=headers, timeout=30)
+                answers.append(
+                    f"{method} {path} with {who}: {response.status_code}/{response.json()['code']}"
+                )
+    finally:
+        server.stop()
+    served = [a for a in answers if a.endswith("/0")]
+    print(
+        f"{'keyed mode, no admin key: admin API':<44} {'; '.join(answers)}"
+        f"  [{'ok' if not served else 'OPEN'}]",
+        flush=True,
+    )
+
+
 def journal_secrets(server: Server) -> None:
     """Log in, then look for the password and the issued tokens in what the admin API shows."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
@@ -336,6 +358,7 @@ def main() -> None:
             measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
             measure(server, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(server))
             journal_secrets(server)
+            admin_without_key(Path(tmp) / "data-no-admin")
             queue_flood(server, host, seconds)
         finally:
             server.stop()

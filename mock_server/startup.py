@@ -172,7 +172,11 @@ def banner(settings: Settings, port: int, cors: list[str]) -> str:
         else "open: any non-empty bearer token, each token its own tenant"
     )
     samples = Samples.urls(base)
-    admin = "admin key required" if settings.admin_key else "open"
+    admin = (
+        "admin key required"
+        if settings.admin_key
+        else ("open" if settings.open_mode else "off: keyed mode needs --admin-key to serve it")
+    )
     lines = [
         f"a2v-mock listening on {base}",
         f"  console   {base}/console",

@@ -160,7 +160,7 @@ def test_keyed_callbacks_to_unlisted_private_hosts_are_refused_without_a_connect
     connections: list[tuple[str, int]],
 ) -> None:
     resolve_as(STUBS)
-    server = serve(api_keys=["k1"], audio_hosts=["127.0.0.1"])
+    server = serve(api_keys=["k1"], admin_key="admin-1", audio_hosts=["127.0.0.1"])
     with client_for(server, "k1") as client:
         video = wait_for(
             client, submit(client, hostile.url("/ok.wav"), callback_url="http://private.test/hook")

@@ -12,7 +12,7 @@ import pytest
 
 from mock_server.auth import tenant_id
 from mock_server.fairness import FairGate
-from tests.security.conftest import client_for, deliveries, submit, wait_for, wait_until
+from tests.security.conftest import admin_headers, client_for, deliveries, submit, wait_for, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -120,21 +120,26 @@ def test_a_raw_token_cannot_name_a_login_tenant(
 def test_the_admin_api_shows_derived_tenant_ids_never_tokens(
     serve: Callable[..., RunningServer], hostile: HostileHost
 ) -> None:
-    server = serve(api_keys=["secret-key-1"], audio_hosts=["127.0.0.1"], callback_hosts=["127.0.0.1"])
+    server = serve(
+        api_keys=["secret-key-1"],
+        admin_key="admin-1",
+        audio_hosts=["127.0.0.1"],
+        callback_hosts=["127.0.0.1"],
+    )
+    admin = httpx.Client(base_url=server.base_url, headers=admin_headers(server), timeout=10)
     with client_for(server, "secret-key-1") as client:
         video_id = submit(client, hostile.url("/ok.wav"), callback_url=hostile.url("/hook"))
         wait_for(client, video_id)
     wait_until(lambda: deliveries(server, video_id), what="a delivery record")
-    for path in ("/__admin/tasks", "/__admin/journal", "/__admin/callbacks"):
-        text = httpx.get(server.base_url + path, timeout=10).text
-        assert "secret-key-1" not in text, path
-    tasks = httpx.get(server.base_url + "/__admin/tasks", timeout=10).json()["data"]
-    assert {t["tenant"] for t in tasks} == {tenant_id("secret-key-1")}
-    # the admin API still takes a token or the derived id to pick a tenant
-    by_token = httpx.get(server.base_url + "/__admin/tasks", params={"tenant": "secret-key-1"}, timeout=10)
-    by_id = httpx.get(
-        server.base_url + "/__admin/tasks", params={"tenant": tenant_id("secret-key-1")}, timeout=10
-    )
+    with admin:
+        for path in ("/__admin/tasks", "/__admin/journal", "/__admin/callbacks"):
+            text = admin.get(path).text
+            assert "secret-key-1" not in text, path
+        tasks = admin.get("/__admin/tasks").json()["data"]
+        assert {t["tenant"] for t in tasks} == {tenant_id("secret-key-1")}
+        # the admin API still takes a token or the derived id to pick a tenant
+        by_token = admin.get("/__admin/tasks", params={"tenant": "secret-key-1"})
+        by_id = admin.get("/__admin/tasks", params={"tenant": tenant_id("secret-key-1")})
     assert len(by_token.json()["data"]) == len(by_id.json()["data"]) == 1
 
 
