@@ -15,6 +15,7 @@ tenant's `video.get` p50/p99 beside an idle baseline, and whether its generate i
 Issue 22's rows follow:
   - whether the journal shows a login's password or issued tokens (target: none);
   - a keyed mock without an admin key: what its admin API answers nobody and a tenant (target: 403);
+  - RSS for 10,000 unsigned file URLs with 15 KB names, and (open mode) 10,000 accepted 15 KB tokens;
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -93,14 +94,14 @@ def _big_body(total: int) -> Iterator[bytes]:
 
 
 class Server:
-    def __init__(self, data: Path, *, admin_key: bool = True) -> None:
+    def __init__(self, data: Path, *, admin_key: bool = True, keyed: bool = True) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         config = data.parent / f"abuse-{self.port}.yaml"
         config.write_text(
             yaml.safe_dump(
                 {
-                    "api_keys": KEYS,
+                    "api_keys": KEYS if keyed else [],
                     "admin_key": ADMIN["Authorization"].removeprefix("Bearer ") if admin_key else None,
                     "users": {"dev": PASSWORD},
                     "audio_hosts": ["127.0.0.1"],
@@ -277,6 +278,38 @@ def admin_without_key(data: Path) -> None:
     )
 
 
+def made_up_file_urls(server: Server) -> str:
+    """10,000 unsigned file URLs with 15 KB names (each a new cache key before issue 22)."""
+    statuses: dict[int, int] = {}
+    with httpx.Client(base_url=server.base, timeout=60) as client:
+        for index in range(10_000):
+            name = f"videos/{index:05d}{'n' * 15_000}.mp4"
+            params = {"Expires": str(4_000_000_000 + index), "Signature": "x"}
+            status = client.get(f"/files/{name}", params=params).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+    return f"statuses {statuses}"
+
+
+def open_mode_tokens(data: Path) -> None:
+    """An open-mode mock: 10,000 accepted tokens of 15 KB (each kept whole before issue 22)."""
+    server = Server(data, keyed=False)
+    try:
+
+        def attack() -> str:
+            statuses: dict[int, int] = {}
+            with httpx.Client(base_url=server.base, timeout=60) as client:
+                for index in range(10_000):
+                    token = f"{index:05d}" + "t" * 15_000
+                    headers = {"Authorization": f"Bearer {token}"}
+                    status = client.get("/v1/a2v/video.list", headers=headers).status_code
+                    statuses[status] = statuses.get(status, 0) + 1
+            return f"statuses {statuses}"
+
+        measure(server, "open mode: 10,000 accepted 15 KB tokens", attack)
+    finally:
+        server.stop()
+
+
 def journal_secrets(server: Server) -> None:
     """Log in, then look for the password and the issued tokens in what the admin API shows."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
@@ -358,6 +391,8 @@ def main() -> None:
             measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
             measure(server, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(server))
             journal_secrets(server)
+            measure(server, "10,000 unsigned file URLs, 15 KB names", lambda: made_up_file_urls(server))
+            open_mode_tokens(Path(tmp) / "data-open")
             admin_without_key(Path(tmp) / "data-no-admin")
             queue_flood(server, host, seconds)
         finally:
