@@ -16,6 +16,7 @@ Issue 22's rows follow:
   - whether the journal shows a login's password or issued tokens (target: none);
   - a keyed mock without an admin key: what its admin API answers nobody and a tenant (target: 403);
   - RSS for 10,000 unsigned file URLs with 15 KB names, and (open mode) 10,000 accepted 15 KB tokens;
+  - start-up failures: a corrupt database, two servers at once (exit 2, one line), `/readyz` (503);
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -310,6 +311,55 @@ def open_mode_tokens(data: Path) -> None:
         server.stop()
 
 
+def _cli(data: Path, port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mock_server.cli", "--data-dir", str(data), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def start_up_failures(tmp: Path) -> None:
+    """A corrupt `mock.sqlite3`, and two servers started at the same instant: exit status and lines of
+    stderr of the one that cannot serve (target: 2 and one line each); `/readyz` once the database
+    file of a serving mock is overwritten (target: 503)."""
+    corrupt = tmp / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "mock.sqlite3").write_bytes(b"junk" * 5000)
+    run = _cli(corrupt, free_port())
+    _, err = run.communicate(timeout=60)
+    found = [f"corrupt database: exit {run.returncode}, {len(err.strip().splitlines())} line(s)"]
+    shared, ports = tmp / "shared", [free_port(), free_port()]
+    runs = [_cli(shared, port) for port in ports]
+    deadline = time.monotonic() + 60
+    while all(r.poll() is None for r in runs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    loser = next((r for r in runs if r.poll() is not None), None)
+    if loser is None:
+        found.append("two at once: neither refused within 60 s")
+    else:
+        _, err = loser.communicate()
+        found.append(f"two at once: loser exit {loser.returncode}, {len(err.strip().splitlines())} line(s)")
+        winner, port = next((r, p) for r, p in zip(runs, ports, strict=True) if r is not loser)
+        base = f"http://127.0.0.1:{port}"
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        with (shared / "mock.sqlite3").open("r+b") as handle:
+            handle.write(b"\0" * 4096)
+        found.append(
+            f"/readyz after the file was overwritten: {httpx.get(f'{base}/readyz', timeout=10).status_code}"
+        )
+        winner.terminate()
+        winner.communicate(timeout=30)
+    print(f"{'start-up failures':<44} {'; '.join(found)}", flush=True)
+
+
 def journal_secrets(server: Server) -> None:
     """Log in, then look for the password and the issued tokens in what the admin API shows."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
@@ -371,30 +421,52 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="shorter latency windows")
+    parser.add_argument(
+        "--only", metavar="ROW,...", help="run only these rows (names: see --list); default all"
+    )
+    parser.add_argument("--list", action="store_true", help="print the row names and stop")
     args = parser.parse_args()
     seconds = 2.0 if args.quick else 5.0
     # The hostile host's own "socket.send() raised exception" when the mock hangs up on it, as it should.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-    bomb = gzip_bomb()
     with tempfile.TemporaryDirectory(prefix="a2v-abuse-") as tmp, FileHost() as host:
         host.add("/half.wav", speech_wav(0.5), "audio/wav")
-        server = Server(Path(tmp) / "data")
+        data = Path(tmp)
+        rows: dict[str, Callable[[Server], object]] = {
+            "callback": lambda s: measure(
+                s, "callback receiver answering 1.5 GB", lambda: huge_callback(s, host)
+            ),
+            "tokens": lambda s: measure(
+                s, "300 x 1 MB bearer tokens, one 64 MB header", lambda: made_up_tokens(s)
+            ),
+            "gzip": lambda s: measure(
+                s, "40 concurrent gzip bombs (1 GiB inflated)", lambda: gzip_bombs(s, host, gzip_bomb())
+            ),
+            "admin-body": lambda s: measure(s, "300 MB body to /__admin/reset", lambda: admin_body(s)),
+            "uploads": lambda s: measure(s, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(s)),
+            "journal": journal_secrets,
+            "file-urls": lambda s: measure(
+                s, "10,000 unsigned file URLs, 15 KB names", lambda: made_up_file_urls(s)
+            ),
+            "open-tokens": lambda s: open_mode_tokens(data / "data-open"),
+            "start-up": lambda s: start_up_failures(data),
+            "admin-off": lambda s: admin_without_key(data / "data-no-admin"),
+            "queue": lambda s: queue_flood(s, host, seconds),
+        }
+        if args.list:
+            print(" ".join(rows))
+            return
+        chosen = list(rows) if not args.only else [name.strip() for name in args.only.split(",")]
+        unknown = [name for name in chosen if name not in rows]
+        if unknown:
+            raise SystemExit(f"unknown row(s) {', '.join(unknown)}; rows: {' '.join(rows)}")
+        server = Server(data / "data")
         try:
             print(
                 f"a2v-mock pid {server.process.pid}, idle RSS {rss_mb(server.process.pid):.1f} MB", flush=True
             )
-            measure(server, "callback receiver answering 1.5 GB", lambda: huge_callback(server, host))
-            measure(server, "300 x 1 MB bearer tokens, one 64 MB header", lambda: made_up_tokens(server))
-            measure(
-                server, "40 concurrent gzip bombs (1 GiB inflated)", lambda: gzip_bombs(server, host, bomb)
-            )
-            measure(server, "300 MB body to /__admin/reset", lambda: admin_body(server))
-            measure(server, "2 x 200 MB to /__admin/uploads", lambda: admin_uploads(server))
-            journal_secrets(server)
-            measure(server, "10,000 unsigned file URLs, 15 KB names", lambda: made_up_file_urls(server))
-            open_mode_tokens(Path(tmp) / "data-open")
-            admin_without_key(Path(tmp) / "data-no-admin")
-            queue_flood(server, host, seconds)
+            for name in chosen:
+                rows[name](server)
         finally:
             server.stop()
 

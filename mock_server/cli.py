@@ -8,7 +8,8 @@ and the flags, each overriding the one before.
 
 Everything that can stop the server is checked before it starts, and reported as one line with exit
 status 2: a bad flag, a config file that does not parse (with the YAML error's line), a missing or
-invalid characters file, an unusable data directory, a port in use. The banner is printed once the
+invalid characters file, an unusable data directory or database file, a data directory another server
+holds, a port in use. The banner is printed once the
 socket is bound and the server is serving, with the real port.
 
 Example::
@@ -280,9 +281,11 @@ def _serve(
     from mock_server.startup import BannerServer
 
     logs.configure(settings.log_format, settings.log_level)
+    from mock_server.store.sqlite import DatabaseUnusable
+
     try:
         app = create_app(settings)
-    except ValueError as err:  # a --replay directory without a readable recording
+    except (ValueError, DatabaseUnusable) as err:  # a --replay directory, a corrupt mock.sqlite3
         sock.close()
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2

@@ -116,7 +116,7 @@ def check_data_dir_free(settings: Settings) -> None:
         lock.acquire()
     except DataDirInUse as err:
         raise StartupError(str(err)) from None
-    lock.release()  # taken for good by the server's start-up; checked here for a one-line refusal
+    lock.hand_over()  # held until the server's lifespan adopts it: no instant where another can take it
 
 
 def bind(host: str, port: int) -> socket.socket:
