@@ -17,6 +17,7 @@ Issue 22's rows follow:
   - a keyed mock without an admin key: what its admin API answers nobody and a tenant (target: 403);
   - RSS for 10,000 unsigned file URLs with 15 KB names, and (open mode) 10,000 accepted 15 KB tokens;
   - start-up failures: a corrupt database, two servers at once (exit 2, one line), `/readyz` (503);
+  - the task message for a refused address and for a name that does not resolve (target: the same);
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -360,6 +361,41 @@ def start_up_failures(tmp: Path) -> None:
     print(f"{'start-up failures':<44} {'; '.join(found)}", flush=True)
 
 
+def refusal_wording() -> None:
+    """A keyed mock (in this process, name resolution stubbed: nothing leaves loopback): the task
+    message for a name resolving to a private address and for a name that does not resolve (target:
+    the same words, so a tenant learns nothing of the operator's resolver)."""
+    from mock_server import egress
+    from mock_server.testing import run_server
+
+    async def stub(host: str, port: int) -> list[str]:
+        if host == "private.example":
+            return ["10.20.30.40"]
+        raise OSError(f"{host} does not resolve (stub)")
+
+    real, egress.resolve = egress.resolve, stub
+    logging.getLogger("mock_server").setLevel(logging.ERROR)  # the in-process mock's task lines
+    try:
+        with run_server(api_keys=[VICTIM], render_workers=1, prewarm=False) as server:
+            messages = {}
+            with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {VICTIM}"}) as c:
+                for name in ("private.example", "nowhere.example"):
+                    video_id = generate(c, f"http://{name}/a.wav").json()["data"]["video_id"]
+                    for _ in range(200):
+                        data = c.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
+                        if data["status"] == "error":
+                            messages[name] = data["error"]["message"]
+                            break
+                        time.sleep(0.05)
+    finally:
+        egress.resolve = real
+    same = len(set(messages.values())) == 1 and len(messages) == 2
+    shown = "; ".join(f"{name}: {text!r}" for name, text in messages.items())
+    print(
+        f"{'refused address vs unresolvable name':<44} {shown}  [{'ok' if same else 'DIFFERENT'}]", flush=True
+    )
+
+
 def journal_secrets(server: Server) -> None:
     """Log in, then look for the password and the issued tokens in what the admin API shows."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
@@ -451,6 +487,7 @@ def main() -> None:
             "open-tokens": lambda s: open_mode_tokens(data / "data-open"),
             "start-up": lambda s: start_up_failures(data),
             "admin-off": lambda s: admin_without_key(data / "data-no-admin"),
+            "refusals": lambda s: refusal_wording(),
             "queue": lambda s: queue_flood(s, host, seconds),
         }
         if args.list:

@@ -20,7 +20,7 @@ import httpx
 
 from a2v_spec import ErrorCode
 from mock_server.background import spawn
-from mock_server.egress import HostRefused, guarded_transport
+from mock_server.egress import HostRefused, HostUnresolved, guarded_transport
 from mock_server.errors import envelope_bytes
 from mock_server.logs import task_event
 from mock_server.store import DeliveryState
@@ -168,6 +168,8 @@ class CallbackSender:
                 status = await post_capped(self.client, task.callback_url, body, headers)
                 record["last_status"], record["last_error"] = status, None
                 ok = 200 <= status < 300
+            except HostUnresolved:  # worded as a refusal, but retried: a name may resolve later
+                record["last_status"], record["last_error"], ok = None, REFUSED, False
             except HostRefused:
                 # Final at once: a refused host stays refused, and retrying would only time a scan.
                 record.update(last_status=None, last_error=REFUSED, state=DeliveryState.FAILED)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from mock_server.callbacks import REFUSED, callback_body, callback_client, callback_headers, post_capped
-from mock_server.egress import HostRefused
+from mock_server.egress import HostRefused, HostUnresolved
 from mock_server.errors import ServiceUnavailable
 from mock_server.store import DeliveryState
 
@@ -178,6 +178,8 @@ class OutboxDeliverer:
             try:
                 status = await post_capped(self.client, task.callback_url, body, headers)
                 error, ok = None, 200 <= status < 300
+            except HostUnresolved:  # worded as a refusal, but retried, as `CallbackSender` does
+                status, error, ok = None, REFUSED, False
             except HostRefused:
                 # Final at once, as `CallbackSender` does: a refused host stays refused.
                 record.update(state=DeliveryState.FAILED, last_error=REFUSED, updated_at=now)

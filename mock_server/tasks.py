@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Status
 from mock_server.background import observe, spawn
-from mock_server.errors import TaskFailure
+from mock_server.errors import STORAGE_FAILED, TaskFailure
 from mock_server.fairness import FairGate
 from mock_server.logs import task_event
 from mock_server.queue import RenderJob
@@ -266,10 +266,7 @@ class TaskRunner:
             raise
         except OSError as err:  # the data directory: a full or failing disk
             log.error("task %s: storage error: %r", video_id, err)
-            error = (
-                ErrorCode.INTERNAL_ERROR,
-                "the server could not write the task's files (storage full or failing)",
-            )
+            error = (ErrorCode.INTERNAL_ERROR, STORAGE_FAILED)
             await self._finish(video_id, Status.ERROR, error)
         except Exception as err:
             log.exception("task %s failed", video_id)

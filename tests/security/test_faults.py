@@ -354,3 +354,52 @@ def test_crash_loop_loses_and_duplicates_nothing(tmp_path: Path, hostile: Hostil
         children |= set(final.children())
         final.kill()
     wait_until(lambda: not any(alive(pid) for pid in children), timeout=5, what="no orphan process")
+
+
+def _render_job(tmp_path: Path, output: Path) -> Any:
+    from mock_server.queue import RenderJob
+
+    audio = tmp_path / "speech.wav"
+    audio.write_bytes(speech_wav(1.0))
+    return RenderJob(
+        job_id="full-disk",
+        audio=str(audio),
+        model_id="eva_a0008",
+        output=str(output),
+        mask_output=str(output.with_name("mask.mp4")),
+        size=128,
+        fps=25,
+        min_duration=0.0,
+        max_duration=60.0,
+        characters_file=None,
+    )
+
+
+def test_a_render_that_cannot_write_ends_with_catalog_wording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import reference_renderer
+    from mock_server.errors import STORAGE_FAILED
+    from mock_server.queue import local
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/srv/a2v/staging/videos--x.mp4")
+
+    monkeypatch.setattr(reference_renderer, "render", full)
+    rendered = local.render_job(_render_job(tmp_path, tmp_path / "out.mp4"))
+    assert (rendered.failure, rendered.message) == (1500, STORAGE_FAILED)
+
+
+def test_a_render_on_a_full_disk_ends_with_catalog_wording(tmp_path: Path, small_disk: Path) -> None:
+    from mock_server.errors import STORAGE_FAILED
+    from mock_server.queue import local
+
+    filler = _fill(small_disk)
+    try:
+        rendered = local.render_job(_render_job(tmp_path, small_disk / "out.mp4"))
+    finally:
+        filler.unlink()
+    assert (rendered.failure, rendered.message) == (1500, STORAGE_FAILED)
+    assert "space" not in rendered.message
