@@ -253,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = _flagged_settings(args)
         check_data_dir(settings)
-        check_data_dir_free(settings)
+        if settings.store is None:  # scaled out, replicas share a store, not a data directory lock
+            check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)
         if settings.port == 0:  # the mock must know its own port to refuse requests to itself
             settings = settings.replace(port=int(sock.getsockname()[1]))
