@@ -18,6 +18,8 @@ Issue 22's rows follow:
   - RSS for 10,000 unsigned file URLs with 15 KB names, and (open mode) 10,000 accepted 15 KB tokens;
   - start-up failures: a corrupt database, two servers at once (exit 2, one line), `/readyz` (503);
   - the task message for a refused address and for a name that does not resolve (target: the same);
+  - 50 deliveries of one tenant to a receiver trickling a header byte every 2 s: another tenant's
+    delivery time (target: under 2 s), the flooder's sockets (at most 4), attempts ended after 30 s;
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import select
 import statistics
 import subprocess
 import sys
@@ -396,6 +399,95 @@ def refusal_wording() -> None:
     )
 
 
+class TrickleReceiver:
+    """A raw loopback receiver (an ASGI server sends its head at once): reads the request, then sends
+    `HTTP/1.1 200 OK...` one byte every 2 s. Counts the connections it holds at once."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.open = self.most = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        with self._lock:
+            self.open += 1
+            self.most = max(self.most, self.open)
+        try:
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"y" * 10_000:
+                readable, _, _ = select.select([conn], [], [], 2.0)  # the mock hung up: count it now
+                if self._stop.is_set() or (readable and not conn.recv(1)):
+                    break
+                conn.sendall(bytes([byte]))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self._lock:
+                self.open -= 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+
+def slow_callbacks(server: Server, host: FileHost) -> None:
+    """50 deliveries of one tenant to a receiver sending a header byte every 2 s, then another
+    tenant's delivery: its time, the flooder's sockets at most, and the flood's attempts after 30 s
+    (targets: the other's delivery within 2 s, at most 4 sockets, every attempt ended within
+    `callback_timeout_seconds`)."""
+    slow = TrickleReceiver()
+    hook = host.route("/hook-ok", Reply(b"", status=204), methods=["POST"])
+    sample = f"{server.base}/samples/short.wav"
+    fail = {"Prefer": "outcome=error, error_code=10003"}  # ends each task at once, no render
+    try:
+        with server.client(KEYS[44]) as flooder, server.client(KEYS[45]) as other:
+            for _ in range(50):
+                generate(flooder, sample, callback_url=slow.url, headers=fail)
+            time.sleep(2)
+            started = time.monotonic()
+            own = generate(other, sample, callback_url=hook, headers=fail).json()["data"]["video_id"]
+            took = float("nan")
+            while time.monotonic() - started < 60:
+                rows = httpx.get(
+                    f"{server.base}/__admin/callbacks", params={"video_id": own}, headers=ADMIN
+                ).json()["data"]
+                if rows and rows[0]["state"] == "delivered":
+                    took = time.monotonic() - started
+                    break
+                time.sleep(0.05)
+            time.sleep(max(0.0, 30 - (time.monotonic() - started)))
+            rows = httpx.get(
+                f"{server.base}/__admin/callbacks", params={"tenant": KEYS[44]}, headers=ADMIN
+            ).json()["data"]
+    finally:
+        slow.close()
+    attempted = sum(1 for r in rows if r["attempts"] > 0)
+    errors = sorted({str(r["last_error"]) for r in rows if r["last_error"]})
+    verdict = "ok" if took <= 2 and slow.most <= 4 and attempted > 0 else "OVER TARGET"
+    print(
+        f"{'50 callbacks to a 1 byte / 2 s receiver':<44} other tenant's delivery {took:.2f} s; flooder's "
+        f"sockets at most {slow.most}; after 30 s {attempted}/50 attempted (errors {errors})  [{verdict}]",
+        flush=True,
+    )
+
+
 def journal_secrets(server: Server) -> None:
     """Log in, then look for the password and the issued tokens in what the admin API shows."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
@@ -488,6 +580,7 @@ def main() -> None:
             "start-up": lambda s: start_up_failures(data),
             "admin-off": lambda s: admin_without_key(data / "data-no-admin"),
             "refusals": lambda s: refusal_wording(),
+            "slow-callbacks": lambda s: slow_callbacks(s, host),
             "queue": lambda s: queue_flood(s, host, seconds),
         }
         if args.list:

@@ -4,8 +4,10 @@ duration cap, login namespace, derived tenant ids in the admin API."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import select
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -15,7 +17,7 @@ from mock_server.fairness import FairGate
 from tests.security.conftest import admin_headers, client_for, deliveries, submit, wait_for, wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from mock_server.testing import RunningServer
     from tests.security.conftest import HostileHost
@@ -157,3 +159,128 @@ def test_a_huge_callback_answer_is_not_read(
         what="the delivery to be recorded as delivered",
     )
     assert records[0]["attempts"] == 1
+
+
+class Receiver:
+    """A raw loopback HTTP receiver (an ASGI server sends its head at once): reads a request, then
+    answers one byte of `HTTP/1.1 200 OK...` every `interval` seconds, or nothing at all. Counts the
+    connections it holds at once."""
+
+    def __init__(self, interval: float | None) -> None:
+        import socket
+        import threading
+
+        self.interval = interval
+        self.open = self.most = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}/hook"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        self._server.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        with self._lock:
+            self.open += 1
+            self.most = max(self.most, self.open)
+        try:
+            conn.settimeout(0.5)
+            with contextlib.suppress(OSError):
+                conn.recv(65536)
+            answer = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"y" * 10_000
+            for byte in answer:
+                readable, _, _ = select.select([conn], [], [], self.interval or 0.5)
+                if self._stop.is_set() or (readable and not conn.recv(1)):
+                    break  # the mock hung up: counted at once
+                if self.interval is not None:
+                    conn.sendall(bytes([byte]))
+        except OSError:
+            pass
+        finally:
+            conn.close()
+            with self._lock:
+                self.open -= 1
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Callable[[float | None], Receiver]]:
+    made: list[Receiver] = []
+
+    def make(interval: float | None) -> Receiver:
+        made.append(Receiver(interval))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.close()
+
+
+FAIL_AT_ONCE = {"Prefer": "outcome=error, error_code=10003"}  # ends the task without a render
+
+
+def _ended_with_callback(client: httpx.Client, server: RunningServer, callback_url: str) -> str:
+    body = {"model_id": "eva_a0008", "audio_url": f"{server.base_url}/samples/short.wav"}
+    answer = client.post(
+        "/v1/a2v/video.generate", json={**body, "callback_url": callback_url}, headers=FAIL_AT_ONCE
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["data"]["video_id"])
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_attempt_deadline(
+    serve: Callable[..., RunningServer], receiver: Callable[[float | None], Receiver]
+) -> None:
+    """A header byte every 0.5 s never trips a 2 s per-read timeout; the attempt's total deadline must."""
+    slow = receiver(0.5)
+    server = serve(callback_timeout_seconds=2, callback_attempts=1, timings={"pending_seconds": 0.0})
+    with client_for(server) as client:
+        video_id = _ended_with_callback(client, server, slow.url)
+        started = time.monotonic()
+        wait_for(client, video_id)
+    (record,) = wait_until(
+        lambda: [d for d in deliveries(server, video_id) if d["state"] == "failed"],
+        timeout=12,
+        what="the trickled attempt to be cut off",
+    )
+    assert record["attempts"] == 1
+    assert record["last_error"] == "AttemptTimedOut"
+    assert time.monotonic() - started < 8
+    wait_until(lambda: slow.open == 0, timeout=5, what="the receiver's socket to be closed")
+
+
+def test_one_tenant_has_at_most_its_share_of_deliveries_in_flight(
+    serve: Callable[..., RunningServer], receiver: Callable[[float | None], Receiver], hostile: HostileHost
+) -> None:
+    from mock_server import callbacks
+
+    limit = getattr(callbacks, "TENANT_IN_FLIGHT", 4)  # 4: before the cap had a name
+    hanging = receiver(None)  # accepts, reads, never answers
+    server = serve(callback_timeout_seconds=5, callback_attempts=1, timings={"pending_seconds": 0.0})
+    with client_for(server) as attacker, client_for(server) as other:
+        flood = [_ended_with_callback(attacker, server, hanging.url) for _ in range(3 * limit)]
+        wait_until(lambda: hanging.open >= limit, what="the flood's first attempts")
+        own = _ended_with_callback(other, server, hostile.url("/hook"))
+        (delivered,) = wait_until(
+            lambda: [d for d in deliveries(server, own) if d["state"] == "delivered"],
+            timeout=4,
+            what="the other tenant's delivery during the flood",
+        )
+        assert delivered["attempts"] == 1
+        assert hanging.most == limit  # never more sockets for one tenant
+        assert len(flood) == 3 * limit
