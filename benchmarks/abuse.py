@@ -20,6 +20,8 @@ Issue 22's rows follow:
   - the task message for a refused address and for a name that does not resolve (target: the same);
   - 50 deliveries of one tenant to a receiver trickling a header byte every 2 s: another tenant's
     delivery time (target: under 2 s), the flooder's sockets (at most 4), attempts ended after 30 s;
+  - 16 never-answering audio URLs of one tenant: another tenant's sample task time beside idle
+    (target: within 2 s of idle), and the flooder's downloads open at once (at most 4 of 8 slots).
 Targets (issue 10): RSS settles within 50 MB of baseline and never exceeds 300 MB; the other tenant's
 p99 stays under 50 ms and its generates are accepted. Figures only, no assertions.
 """
@@ -403,9 +405,10 @@ class TrickleReceiver:
     """A raw loopback receiver (an ASGI server sends its head at once): reads the request, then sends
     `HTTP/1.1 200 OK...` one byte every 2 s. Counts the connections it holds at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, silent: bool = False) -> None:
         import socket
 
+        self.silent = silent  # read the request, then send nothing at all
         self.open = self.most = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -434,7 +437,8 @@ class TrickleReceiver:
                 readable, _, _ = select.select([conn], [], [], 2.0)  # the mock hung up: count it now
                 if self._stop.is_set() or (readable and not conn.recv(1)):
                     break
-                conn.sendall(bytes([byte]))
+                if not self.silent:
+                    conn.sendall(bytes([byte]))
         except OSError:
             pass
         finally:
@@ -484,6 +488,42 @@ def slow_callbacks(server: Server, host: FileHost) -> None:
     print(
         f"{'50 callbacks to a 1 byte / 2 s receiver':<44} other tenant's delivery {took:.2f} s; flooder's "
         f"sockets at most {slow.most}; after 30 s {attempted}/50 attempted (errors {errors})  [{verdict}]",
+        flush=True,
+    )
+
+
+def _sample_seconds(server: Server, key: str) -> float:
+    """Seconds from `video.generate` to `finished` of one task on the mock's own sample."""
+    with server.client(key) as client:
+        started = time.monotonic()
+        video_id = generate(client, f"{server.base}/samples/short.wav").json()["data"]["video_id"]
+        wait_ended(server, key, [video_id], timeout=120)
+        return time.monotonic() - started
+
+
+def download_flood(server: Server) -> None:
+    """Tenant A submits 16 tasks whose audio URLs never answer; tenant B's sample task time then,
+    beside B's idle time (target: within 2 s of idle), and how many of A's downloads were open at
+    once (at most half the 8 download slots)."""
+    silent = TrickleReceiver(silent=True)
+    flooder, other = KEYS[46], KEYS[47]
+    try:
+        _sample_seconds(server, other)  # the render worker's first job loads the character: not idle
+        idle = _sample_seconds(server, other)
+        with server.client(flooder) as client:
+            statuses = [generate(client, f"{silent.url}?n={index}").status_code for index in range(16)]
+        deadline = time.monotonic() + 30
+        while silent.open < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        during = _sample_seconds(server, other)
+        most = silent.most
+    finally:
+        silent.close()
+    verdict = "ok" if during - idle <= 2 else "OVER TARGET"
+    print(
+        f"{'16 never-answering audio URLs of one tenant':<44} flood answers {sorted(set(statuses))}; other "
+        f"tenant's sample task {idle:.2f} s idle, {during:.2f} s during the flood; flooder's downloads "
+        f"open at most {most}  [{verdict}]",
         flush=True,
     )
 
@@ -581,6 +621,7 @@ def main() -> None:
             "admin-off": lambda s: admin_without_key(data / "data-no-admin"),
             "refusals": lambda s: refusal_wording(),
             "slow-callbacks": lambda s: slow_callbacks(s, host),
+            "download-flood": download_flood,
             "queue": lambda s: queue_flood(s, host, seconds),
         }
         if args.list:

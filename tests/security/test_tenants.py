@@ -14,7 +14,7 @@ import pytest
 
 from mock_server.auth import tenant_id
 from mock_server.fairness import FairGate
-from tests.security.conftest import admin_headers, client_for, deliveries, submit, wait_for, wait_until
+from tests.security.conftest import BASE, admin_headers, client_for, deliveries, submit, wait_for, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -284,3 +284,48 @@ def test_one_tenant_has_at_most_its_share_of_deliveries_in_flight(
         assert delivered["attempts"] == 1
         assert hanging.most == limit  # never more sockets for one tenant
         assert len(flood) == 3 * limit
+
+
+def test_a_tenant_holds_at_most_its_share_of_a_gate() -> None:
+    async def scenario() -> tuple[int, int, list[str]]:
+        gate, started = FairGate(4, per_tenant=2), []
+        release = asyncio.Event()
+
+        async def work(tenant: str, index: int) -> None:
+            async with gate.slot(tenant):
+                started.append(f"{tenant}{index}")
+                await release.wait()
+
+        flood = [asyncio.create_task(work("a", i)) for i in range(6)]
+        await asyncio.sleep(0.01)
+        held_by_a, free = gate.held("a"), gate.free
+        other = asyncio.create_task(work("b", 0))
+        await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(*flood, other)
+        return held_by_a, free, started
+
+    held_by_a, free, started = asyncio.run(scenario())
+    assert (held_by_a, free) == (2, 2)  # two slots left free for anyone else
+    assert started[:3] == ["a0", "a1", "b0"]  # b went in at once, beside the flood
+
+
+def test_the_mocks_own_sample_needs_no_download_slot_during_a_flood(
+    serve: Callable[..., RunningServer], receiver: Callable[[float | None], Receiver]
+) -> None:
+    """16 tasks of one tenant on audio URLs that never answer; another tenant's sample task must end
+    while they all still wait (it used to queue behind them for a download slot)."""
+    limits = {**BASE["limits"], "audio_fetch_timeout_seconds": 30.0}
+    server = serve(download_workers=8, limits=limits)
+    with client_for(server) as flooder, client_for(server) as other:
+        silent = receiver(None)  # accepts, reads the request, never answers
+        flood = [submit(flooder, f"{silent.url}?n={index}") for index in range(16)]
+        wait_until(lambda: silent.open >= 4, what="the flood's downloads")
+        video = wait_for(other, submit(other, f"{server.base_url}/samples/short.wav"), timeout=25)
+        statuses = [
+            flooder.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]["status"]
+            for video_id in flood
+        ]
+    assert video["status"] == "finished"
+    assert set(statuses) <= {"pending", "in_progressing"}  # the flood still hangs
+    assert silent.most == 4  # the flooder's downloads: half of the 8 slots, at most
