@@ -6,6 +6,7 @@ a refusal must come before any connection, and an allowed host shows up as an at
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -216,11 +217,12 @@ def test_a_name_that_does_not_resolve_reads_like_a_refused_host(
             for name, url in (("refused", "http://private.test/h"), ("unknown", "http://nowhere.test/h"))
         }
     assert refused["error"] == unknown["error"] == {"code": 10002, "message": REFUSED}
+
+    def failed(video_id: str) -> list[dict[str, Any]]:
+        return [d for d in deliveries(server, video_id) if d["state"] == "failed"]
+
     ended = {
-        name: wait_until(
-            lambda video_id=video_id: [d for d in deliveries(server, video_id) if d["state"] == "failed"],
-            what=f"the {name} delivery to fail",
-        )[0]
+        name: wait_until(functools.partial(failed, video_id), what=f"the {name} delivery to fail")[0]
         for name, video_id in hooks.items()
     }
     assert (
