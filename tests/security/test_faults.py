@@ -165,7 +165,7 @@ def test_two_servers_started_at_once_one_serves_the_other_is_one_line_exit_2(tmp
     finally:
         for run in runs:
             if run.poll() is None:
-                run.send_signal(signal.SIGTERM)
+                run.kill()  # its render workers die with it (PR_SET_PDEATHSIG)
             run.wait(timeout=30)
 
 
