@@ -1,6 +1,7 @@
 """The admin API under `/__admin`: reset, journal, scenario, tasks, callbacks.
 
-JSON in the API's envelope. Protected by `Authorization: Bearer <admin_key>` when an admin key is set.
+JSON in the API's envelope. Protected by `Authorization: Bearer <admin_key>` when an admin key is set;
+in keyed mode without one, off (every call 403/1012, `ADMIN_OFF`); open mode without one, open.
 `tenant` parameters accept a tenant id or a token (a login token resolves to its user's tenant). Each
 endpoint is a small task over `AdminServices` (WireMock's `AdminTask` over its `Admin` interface).
 """
@@ -28,8 +29,13 @@ if TYPE_CHECKING:
     from mock_server.journal import Journal
     from mock_server.store import Task
 
-__all__ = ["AdminApi", "AdminServices"]
+__all__ = ["ADMIN_OFF", "AdminApi", "AdminServices"]
 
+#: The answer of every admin call in keyed mode without an admin key (403/1012), saying how to enable it.
+ADMIN_OFF = (
+    "the admin API is off: this mock is keyed (api_keys) and has no admin key; "
+    "start it with --admin-key KEY (or admin_key in the config) and send 'Authorization: Bearer KEY'"
+)
 _FORCE_STATUSES = (Status.IN_PROGRESSING, Status.FINISHED, Status.ERROR)
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
 
@@ -95,8 +101,12 @@ class AdminApi:
         ]
 
     def authorize(self, request: Request) -> None:
-        """Refuse the call without the admin key, when one is set (shared with `admin_views`)."""
+        """Refuse the call without the admin key, when one is set (shared with `admin_views`). In keyed
+        mode (a shared sandbox) without an admin key the admin API is off: open, any caller would list
+        every tenant's tasks and any tenant could reset everyone's."""
         key = self.s.settings.admin_key
+        if key is None and not self.s.settings.open_mode:
+            raise ApiError(ErrorCode.FORBIDDEN, ADMIN_OFF)
         if key is not None and bearer_token(request.headers.get("authorization")) != key:
             raise ApiError(ErrorCode.UNAUTHORIZED, "the admin API needs 'Authorization: Bearer <admin key>'")
 

@@ -8,7 +8,7 @@
     POST /__admin/uploads?name=a.wav   raw bytes in; a signed URL the mock can fetch them back from
 
 Tenants are shown by label (`mock_server.redact`), never by token; every `tenant` parameter of the admin
-API also accepts a label. Bodies are shown without their credentials (`redact.redact_body`: the login's
+API also accepts a label. Bodies are recorded without their credentials (`redact.redact_body`: the login's
 password and tokens). Filters of `requests`: `tenant`, `method`, `path` (exact, or a prefix ending in
 `*`), `status`, `code`, `contains` (substring of either body, as shown), `since` (unix time), `limit`.
 """
@@ -27,12 +27,13 @@ from a2v_spec.version import kit_version
 from mock_server.admin import AdminServices, _int, _json, _ok
 from mock_server.errors import ApiError
 from mock_server.files.protocol import AUDIO_TYPES
-from mock_server.redact import redact_body, tenant_label
+from mock_server.redact import tenant_label
 from mock_server.samples import SAMPLES, Samples
 from mock_server.tenants import known_tenants, resolve_tenant
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from starlette.requests import Request
     from starlette.responses import Response
@@ -128,15 +129,13 @@ class AdminViews:
         }
 
     async def _entries(self, request: Request) -> list[dict[str, Any]]:
-        """Matching entries with their bodies' secrets blanked (`redact_body`); `contains` looks in the
-        blanked bodies, so it cannot be used to guess a password or a login token either."""
+        """Matching entries; their bodies were recorded with secrets blanked (`journal.Exchange.of`), so
+        `contains`, which looks in them, cannot be used to guess a password or a login token either."""
         filters = await self._filters(request)
         contains = filters.pop("contains")
         entries = self.s.journal.query(**filters, bodies=True)
         for entry in entries:
             entry["tenant"] = tenant_label(entry["tenant"])
-            for side in (entry["request"], entry["response"]):
-                side["body"] = redact_body(side["body"])
         if contains is not None:
             entries = [
                 e for e in entries if contains in e["request"]["body"] or contains in e["response"]["body"]
@@ -165,21 +164,40 @@ class AdminViews:
                 f"invalid parameter 'name': {name!r} must be a plain file name ending in "
                 f"{', '.join(sorted(UPLOAD_SUFFIXES))}",
             )
-        data = await request.body()
-        if not data:
+        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
+        staging = self.s.files.staging(stored)
+        try:
+            size = await self._receive(request, staging)
+            await self.s.files.put(stored, staging)
+        finally:
+            staging.unlink(missing_ok=True)
+        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
+        return _ok({"name": name, "bytes": size, "url": url, "url_expires_at": expires})
+
+    async def _receive(self, request: Request, staging: Path) -> int:
+        """Write the body to `staging` as it arrives, refused with 413/1013 as soon as it is known to be
+        over `max_audio_bytes` (by `Content-Length`, or counted while reading): never held whole, and
+        the staging file never grows past the limit. Returns the number of bytes."""
+        limit = self.s.limits.max_audio_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
+            raise ApiError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"the upload is {declared[:20]} bytes; the limit is {limit} (max_audio_bytes)",
+            )
+        staging.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        with staging.open("wb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(
+                        ErrorCode.PAYLOAD_TOO_LARGE,
+                        f"the upload is larger than the limit of {limit} bytes (max_audio_bytes)",
+                    )
+                handle.write(chunk)
+        if not size:
             raise ApiError(
                 ErrorCode.MALFORMED_BODY, "the upload is empty: send the file's bytes as the request body"
             )
-        limit = self.s.limits.max_audio_bytes
-        if len(data) > limit:
-            raise ApiError(
-                ErrorCode.INVALID_PARAMETER,
-                f"the upload is {len(data)} bytes; the limit is {limit} (max_audio_bytes)",
-            )
-        stored = f"uploads/{secrets.token_hex(8)}{suffix}"
-        staging = self.s.files.staging(stored)
-        staging.parent.mkdir(parents=True, exist_ok=True)
-        staging.write_bytes(data)
-        await self.s.files.put(stored, staging)
-        url, expires = self.s.signer.url(_base(request), f"/files/{stored}")
-        return _ok({"name": name, "bytes": len(data), "url": url, "url_expires_at": expires})
+        return size

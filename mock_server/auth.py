@@ -36,6 +36,7 @@ __all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"
 
 #: Tokens each cache keeps at most (the oldest is dropped first).
 _CACHE_SIZE = 10_000
+_K = TypeVar("_K")
 _V = TypeVar("_V")
 #: The header's syntax is the request rules' (`a2v_spec.bearer_token`), which the proxy judges by too.
 _MISSING = MISSING_TOKEN
@@ -69,7 +70,11 @@ def tenant_id(token: str) -> str:
     return "tok-" + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
-def _remember(cache: dict[str, _V], token: str, value: _V) -> None:
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _remember(cache: dict[_K, _V], token: _K, value: _V) -> None:
     """Keep `token` in a cache of at most `_CACHE_SIZE` entries, dropping the oldest first."""
     if len(cache) >= _CACHE_SIZE:
         cache.pop(next(iter(cache)))
@@ -84,8 +89,10 @@ class Authenticator:
         self._keys = set(settings.api_keys)
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
         self._issued: dict[str, tuple[str, int]] = {}
-        #: Accepted tokens known not to be login tokens (bounded, oldest dropped first).
-        self._plain: dict[str, None] = {}
+        #: Accepted tokens known not to be login tokens, by the SHA-256 digest of what was verified ->
+        #: its tenant (bounded, oldest dropped first): 32 bytes a token whatever its length, where keeping
+        #: the token itself let open mode's callers fill it with 10,000 tokens of 16 KB.
+        self._plain: dict[bytes, str] = {}
 
     async def _lookup(self, token: str) -> tuple[str, int] | None:
         if token in self._issued:
@@ -104,8 +111,10 @@ class Authenticator:
         token = bearer_token(header)
         if token is None:
             return Identity(None, None, ApiError(ErrorCode.UNAUTHORIZED, _MISSING))
-        if token in self._plain:  # a key or open-mode token seen before: no store round trip
-            return Identity(token, tenant_id(token), None)
+        digest = _digest(token)
+        known = self._plain.get(digest)
+        if known is not None:  # a key or open-mode token seen before: no store round trip
+            return Identity(token, known, None)
         issued = await self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
@@ -115,8 +124,9 @@ class Authenticator:
                 )
             return Identity(token, tenant, None)
         if self.settings.open_mode or token in self._keys:
-            _remember(self._plain, token, None)  # accepted tokens only: a refused one leaves nothing behind
-            return Identity(token, tenant_id(token), None)
+            tenant = tenant_id(token)
+            _remember(self._plain, digest, tenant)  # accepted only: a refused one leaves nothing behind
+            return Identity(token, tenant, None)
         refusal = ApiError(
             ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"
         )

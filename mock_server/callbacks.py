@@ -3,6 +3,12 @@
 Per the spec: `X-A2V-Signature: t=<unix>,v1=<hex HMAC-SHA256(token, "<t>.<body>")>`, an
 `X-A2V-Delivery` id that stays the same across retries, `X-A2V-Event: video.finished|video.error`, and
 the body `video.get` would answer at that moment.
+
+A receiver chosen by a tenant must not hold the mock's sockets: each attempt has a total deadline,
+`callback_timeout_seconds` from connecting to the last byte read (`post_capped`; httpx's timeouts are
+per read, so a receiver sending a header byte every 2 s was never cut off), and one tenant has at most
+`TENANT_IN_FLIGHT` attempts under way at once (`TenantSlots`); its other deliveries wait, holding
+nothing, while every other tenant's go on.
 """
 
 from __future__ import annotations
@@ -14,18 +20,21 @@ import hmac
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
 
 from a2v_spec import ErrorCode
 from mock_server.background import spawn
-from mock_server.egress import HostRefused, guarded_transport
+from mock_server.egress import HostRefused, HostUnresolved, guarded_transport
 from mock_server.errors import envelope_bytes
 from mock_server.logs import task_event
 from mock_server.store import DeliveryState
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from mock_server.config import Settings
     from mock_server.egress import HostPolicy
     from mock_server.store import Delivery, Store, Task
@@ -33,7 +42,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFUSED",
+    "TENANT_IN_FLIGHT",
+    "AttemptTimedOut",
     "CallbackSender",
+    "TenantSlots",
     "callback_body",
     "callback_client",
     "callback_headers",
@@ -47,6 +59,64 @@ log = logging.getLogger("mock_server")
 RESPONSE_READ_CAP = 4096
 #: The only thing a refused delivery records: no address, no reason a scanner could use.
 REFUSED = "callback_url host is not allowed"
+#: Attempts one tenant may have under way at once, in one process (the others wait their turn).
+TENANT_IN_FLIGHT = 4
+
+
+class AttemptTimedOut(httpx.TimeoutException):
+    """An attempt that did not end within its total deadline (recorded as its `last_error`)."""
+
+
+class TenantSlots:
+    """At most `limit` attempts under way per tenant; a tenant's next one waits for one of its own.
+
+    Example:
+        >>> slots = TenantSlots(2)
+        >>> async def attempt(tenant: str) -> None:                             # doctest: +SKIP
+        ...     async with slots.slot(tenant):
+        ...         ...
+    """
+
+    def __init__(self, limit: int = TENANT_IN_FLIGHT) -> None:
+        if limit < 1:
+            raise ValueError(f"a tenant needs at least one delivery slot, got {limit}")
+        self.limit = limit
+        #: tenant -> its gate (dropped once nobody holds or waits for it: the table never grows).
+        self._tenants: dict[str, _Gate] = {}
+
+    def in_flight(self, tenant: str) -> int:
+        gate = self._tenants.get(tenant)
+        return 0 if gate is None else gate.holding
+
+    def full(self) -> set[str]:
+        """The tenants whose every slot is taken."""
+        return {tenant for tenant, gate in self._tenants.items() if gate.holding >= self.limit}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, tenant: str) -> AsyncIterator[None]:
+        gate = self._tenants.get(tenant)
+        if gate is None:
+            gate = self._tenants[tenant] = _Gate(asyncio.Semaphore(self.limit))
+        gate.users += 1
+        try:
+            async with gate.semaphore:
+                gate.holding += 1
+                try:
+                    yield
+                finally:
+                    gate.holding -= 1
+        finally:
+            gate.users -= 1
+            if gate.users == 0:
+                del self._tenants[tenant]
+
+
+@dataclass
+class _Gate:
+    semaphore: asyncio.Semaphore
+    #: Attempts holding a slot, and attempts holding or waiting for one.
+    holding: int = 0
+    users: int = 0
 
 
 def sign(token: str, body: bytes, timestamp: int) -> str:
@@ -83,16 +153,25 @@ def callback_client(settings: Settings, policy: HostPolicy) -> httpx.AsyncClient
     )
 
 
-async def post_capped(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> int:
+async def post_capped(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str], deadline: float
+) -> int:
     """POST and return the status, reading at most `RESPONSE_READ_CAP` bytes of the answer (its status
-    is what matters; a receiver answering gigabytes must not fill the server's memory)."""
-    async with client.stream("POST", url, content=body, headers=headers) as response:
-        read = 0
-        async for chunk in response.aiter_raw():
-            read += len(chunk)
-            if read >= RESPONSE_READ_CAP:
-                break
-        return response.status_code
+    is what matters; a receiver answering gigabytes must not fill the server's memory), all within
+    `deadline` seconds (a receiver trickling its answer is cut off: `AttemptTimedOut`)."""
+    try:
+        async with (
+            asyncio.timeout(deadline),
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= RESPONSE_READ_CAP:
+                    break
+            return response.status_code
+    except TimeoutError as err:
+        raise AttemptTimedOut(f"the attempt did not end within {deadline:g} s") from err
 
 
 class CallbackSender:
@@ -108,6 +187,8 @@ class CallbackSender:
         self.views = views
         self.client = callback_client(settings, policy)
         self._pending: set[asyncio.Task[None]] = set()
+        #: One tenant's attempts under way at once (a tenant's slow receivers hold its own turns only).
+        self.slots = TenantSlots()
 
     async def aclose(self) -> None:
         for job in list(self._pending):
@@ -162,12 +243,17 @@ class CallbackSender:
             return
         body = callback_body(task, self.settings, self.views)
         for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
-            headers = callback_headers(task.token, body, record, int(time.time()))
             record["attempts"] = attempt
             try:
-                status = await post_capped(self.client, task.callback_url, body, headers)
+                async with self.slots.slot(task.tenant):
+                    headers = callback_headers(task.token, body, record, int(time.time()))
+                    status = await post_capped(
+                        self.client, task.callback_url, body, headers, self.settings.callback_timeout_seconds
+                    )
                 record["last_status"], record["last_error"] = status, None
                 ok = 200 <= status < 300
+            except HostUnresolved:  # worded as a refusal, but retried: a name may resolve later
+                record["last_status"], record["last_error"], ok = None, REFUSED, False
             except HostRefused:
                 # Final at once: a refused host stays refused, and retrying would only time a scan.
                 record.update(last_status=None, last_error=REFUSED, state=DeliveryState.FAILED)

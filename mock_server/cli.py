@@ -8,7 +8,8 @@ and the flags, each overriding the one before.
 
 Everything that can stop the server is checked before it starts, and reported as one line with exit
 status 2: a bad flag, a config file that does not parse (with the YAML error's line), a missing or
-invalid characters file, an unusable data directory, a port in use. The banner is printed once the
+invalid characters file, an unusable data directory or database file, a data directory another server
+holds, a port in use. The banner is printed once the
 socket is bound and the server is serving, with the real port.
 
 Example::
@@ -297,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _flagged_settings(args)
         _check_scale_extra(settings)
         check_data_dir(settings)
-        check_data_dir_free(settings)
+        if settings.store is None:  # scaled out, replicas share a store, not a data directory lock
+            check_data_dir_free(settings)
         sock = bind(settings.host, settings.port)
         if settings.port == 0:  # the mock must know its own port to refuse requests to itself
             settings = settings.replace(port=int(sock.getsockname()[1]))
@@ -321,9 +323,11 @@ def _serve(
     from mock_server.startup import serve_with
 
     logs.configure(settings.log_format, settings.log_level)
+    from mock_server.store.sqlite import DatabaseUnusable
+
     try:
         app = create_app(settings)
-    except ValueError as err:  # a --replay directory without a readable recording
+    except (ValueError, DatabaseUnusable) as err:  # a --replay directory, a corrupt mock.sqlite3
         sock.close()
         print(f"a2v-mock: {err}", file=sys.stderr)
         return 2

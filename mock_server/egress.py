@@ -15,7 +15,9 @@ spelling of an address, `0x7f.1`, `[::ffff:127.0.0.1]`, `localhost.`, is judged 
 `GuardedBackend` wraps httpcore's network backend: it resolves the name once, checks every address and
 connects to a checked address (no second lookup for a rebinding DNS server to answer differently). A
 redirect opens its connection through the same backend, so it is checked too. A refusal raises
-`HostRefused`, whose message never says why (which would make the mock a port scanner).
+`HostRefused`, whose message never says why (which would make the mock a port scanner). A name that
+does not resolve raises `HostUnresolved`, a `HostRefused` with the same message: a tenant cannot tell
+a refused address from a name the operator's resolver does not know.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
 
-__all__ = ["GuardedBackend", "HostPolicy", "HostRefused", "guarded_transport", "resolve"]
+__all__ = ["GuardedBackend", "HostPolicy", "HostRefused", "HostUnresolved", "guarded_transport", "resolve"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -45,6 +47,11 @@ class HostRefused(Exception):
 
     def __init__(self) -> None:
         super().__init__("host is not allowed")
+
+
+class HostUnresolved(HostRefused):
+    """A name that did not resolve. Worded as a refusal, so what the resolver knows never shows; unlike
+    a refusal it may resolve later, so a callback delivery retries it."""
 
 
 async def resolve(host: str, port: int) -> list[str]:
@@ -148,9 +155,9 @@ class HostPolicy:
         try:
             addresses = await (resolver or resolve)(host, port)
         except (OSError, UnicodeError) as err:
-            raise httpcore.ConnectError("name resolution failed") from err
+            raise HostUnresolved from err
         if not addresses:
-            raise httpcore.ConnectError("name resolution failed")
+            raise HostUnresolved
         # One refused address refuses the host: a name must not mix an allowed and a refused address.
         for text in addresses:
             if not self.permits(host, _address(text), port):

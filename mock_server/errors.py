@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from a2v_spec import ErrorDef
 
 __all__ = [
+    "STORAGE_FAILED",
     "ApiError",
     "Errors",
     "MethodNotAllowed",
@@ -93,6 +94,11 @@ class StorageUnavailable(ServiceUnavailable):
 
     def __init__(self, what: str = "storage") -> None:
         super().__init__(f"{what} is unavailable (full or failing disk)")
+
+
+#: How a task that could not write its files ends (with 1500), whatever the OS said (its text, a path
+#: or an errno, is for the server's log, not for a tenant).
+STORAGE_FAILED = "the server could not write the task's files (storage full or failing)"
 
 
 class TaskFailure(Exception):

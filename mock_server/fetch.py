@@ -119,12 +119,33 @@ class AudioFetcher:
         if problem is not None:
             raise TaskFailure(ErrorCode.AUDIO_UNREACHABLE, "audio_url (or a redirect) is not a valid URL")
 
-    async def fetch(self, url: str, dest: Path) -> int:
-        """Download `url` into `dest` within the total time limit; returns the number of bytes."""
+    async def read_own(self, url: str, dest: Path) -> int | None:
+        """When `url` names the mock's own audio (a built-in sample, a signed upload), write it to `dest`
+        and return its size; None otherwise. Served from the mock itself, so a task whose audio this is
+        needs no download slot (`TaskRunner` asks this first)."""
         seconds = self.limits.audio_fetch_timeout_seconds
         try:
             async with asyncio.timeout(seconds):
-                return await self._fetch(url, dest)
+                own = await self._own(url)
+        except TimeoutError:
+            return None  # the name did not resolve in time: not ours; the download says what went wrong
+        if own is None:
+            return None
+        limit = self.limits.max_audio_bytes
+        if len(own) > limit:
+            raise TaskFailure(
+                ErrorCode.AUDIO_TOO_LARGE, f"audio is {len(own)} bytes; the limit is {limit} bytes"
+            )
+        dest.write_bytes(own)
+        return len(own)
+
+    async def fetch(self, url: str, dest: Path, *, remote: bool = False) -> int:
+        """Download `url` into `dest` within the total time limit; returns the number of bytes. With
+        `remote`, `read_own` was asked already: `url` is downloaded like any other."""
+        seconds = self.limits.audio_fetch_timeout_seconds
+        try:
+            async with asyncio.timeout(seconds):
+                return await self._fetch(url, dest, remote)
         except TimeoutError as err:
             dest.unlink(missing_ok=True)
             raise TaskFailure(
@@ -146,9 +167,9 @@ class AudioFetcher:
             return None
         return await self.local(parts.path, parts.query)
 
-    async def _fetch(self, url: str, dest: Path) -> int:
+    async def _fetch(self, url: str, dest: Path, remote: bool) -> int:
         limit = self.limits.max_audio_bytes
-        own = await self._own(url)
+        own = None if remote else await self._own(url)
         if own is not None:
             if len(own) > limit:
                 raise TaskFailure(

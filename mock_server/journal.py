@@ -16,6 +16,8 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from mock_server.redact import redact_body
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -44,7 +46,8 @@ class Exchange:
     @classmethod
     def of(cls, headers: dict[str, str], body: bytes) -> Exchange:
         kept = body[:BODY_CAP]
-        return cls(headers, kept.decode("utf-8", "replace"), len(body) > BODY_CAP, len(body))
+        text = redact_body(kept.decode("utf-8", "replace"))  # passwords and issued tokens hidden
+        return cls(headers, text, len(body) > BODY_CAP, len(body))
 
 
 @dataclass(slots=True)

@@ -7,6 +7,10 @@ after `callback_attempts`) as it releases it. So exactly one replica posts a giv
 killed mid-post releases its lock with its connection and the attempt is made again by another, with the
 same `X-A2V-Delivery` id for the receiver to recognise. Headers and body are those of `CallbackSender`.
 
+Each attempt ends within `callback_timeout_seconds` in total (`post_capped`), and one tenant has at
+most `per_tenant` deliveries under way in a replica (its others are skipped by the claim), so one
+tenant's slow receivers cannot hold every loop of the replica while other tenants' deliveries wait.
+
 Idle loops do not poll. A trigger announces each delivery written (`NOTIFY`, sent as the task's end
 commits) and one listening connection per replica wakes that replica's loops at once; a loop with
 nothing due sleeps until the next retry falls due or, at most, `outbox_poll_seconds` (the slow look
@@ -20,12 +24,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from mock_server.callbacks import REFUSED, callback_body, callback_client, callback_headers, post_capped
-from mock_server.egress import HostRefused
+from mock_server.callbacks import (
+    REFUSED,
+    TenantSlots,
+    callback_body,
+    callback_client,
+    callback_headers,
+    post_capped,
+)
+from mock_server.egress import HostRefused, HostUnresolved
 from mock_server.errors import ServiceUnavailable
 from mock_server.store import DeliveryState
 
@@ -50,11 +61,16 @@ class OutboxDeliverer:
         policy: HostPolicy,
         *,
         loops: int = 2,
+        per_tenant: int | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.views = views
         self.loops = loops
+        #: One tenant's deliveries under way in this replica (default: half the loops, at least one).
+        self.slots = TenantSlots(per_tenant or max(1, loops // 2))
+        #: Set when a loop found only skipped tenants' deliveries due: wake it when one ends.
+        self._held_back = False
         self.poll_seconds = settings.outbox_poll_seconds
         #: The same guarded client as `CallbackSender`: the egress policy decides which hosts it reaches.
         self.client = callback_client(settings, policy)
@@ -163,45 +179,67 @@ class OutboxDeliverer:
         return self.poll_seconds if due is None else min(self.poll_seconds, max(due, 0.001))
 
     async def deliver_one(self) -> bool:
-        """Lock, post and record one due delivery; False when none was due."""
-        async with self.store.claim_delivery() as record:
+        """Lock, post and record one due delivery; False when none was due (of a tenant with a turn
+        free: the others are skipped)."""
+        skip = self.slots.full()
+        async with self.store.claim_delivery(skip) as record:
             if record is None:
+                self._held_back = self._held_back or bool(skip)
                 return False
-            task = await self.store.get_task(record["video_id"])
-            now = time.time()
-            if task is None or not task.callback_url:
-                record.update(state=DeliveryState.FAILED, last_error="the task is gone", updated_at=now)
+            tenant = str(record["tenant"])
+            if self.slots.in_flight(tenant) >= self.slots.limit:
+                # Another loop took this tenant's last turn while this one claimed: let the row go
+                # unchanged and look again at once, skipping the tenant.
+                self._held_back = True
                 return True
-            body = callback_body(task, self.settings, self.views)
-            attempt = int(record["attempts"]) + 1
-            headers = callback_headers(task.token, body, record, int(now))
-            try:
-                status = await post_capped(self.client, task.callback_url, body, headers)
-                error, ok = None, 200 <= status < 300
-            except HostRefused:
-                # Final at once, as `CallbackSender` does: a refused host stays refused.
-                record.update(state=DeliveryState.FAILED, last_error=REFUSED, updated_at=now)
-                return True
-            except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:
-                status, error, ok = None, type(err).__name__, False
-            last = attempt >= self.settings.callback_attempts
-            record.update(
-                attempts=attempt,
-                last_status=status,
-                last_error=error,
-                state=DeliveryState.DELIVERED
-                if ok
-                else (DeliveryState.FAILED if last else DeliveryState.RETRYING),
-                updated_at=time.time(),
-                next_at=time.time() + self.settings.callback_backoff_seconds * 2 ** (attempt - 1),
-            )
-            if ok:
-                self.delivered += 1
-            elif last:
-                log.warning(
-                    "callback for %s to %s failed after %d attempts",
-                    task.video_id,
-                    task.callback_url,
-                    attempt,
-                )
+            async with self.slots.slot(tenant):
+                delivered = await self._attempt(record)
+        if self._held_back:  # a tenant's turn is free again: loops that skipped it look now
+            self._held_back = False
+            self._wake_all()
+        return delivered
+
+    async def _attempt(self, record: dict[str, Any]) -> bool:
+        """Post one attempt of the claimed `record` and update it (committed as the claim ends)."""
+        task = await self.store.get_task(record["video_id"])
+        now = time.time()
+        if task is None or not task.callback_url:
+            record.update(state=DeliveryState.FAILED, last_error="the task is gone", updated_at=now)
             return True
+        body = callback_body(task, self.settings, self.views)
+        attempt = int(record["attempts"]) + 1
+        headers = callback_headers(task.token, body, record, int(now))
+        try:
+            status = await post_capped(
+                self.client, task.callback_url, body, headers, self.settings.callback_timeout_seconds
+            )
+            error, ok = None, 200 <= status < 300
+        except HostUnresolved:  # worded as a refusal, but retried, as `CallbackSender` does
+            status, error, ok = None, REFUSED, False
+        except HostRefused:
+            # Final at once, as `CallbackSender` does: a refused host stays refused.
+            record.update(state=DeliveryState.FAILED, last_error=REFUSED, updated_at=now)
+            return True
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:
+            status, error, ok = None, type(err).__name__, False
+        last = attempt >= self.settings.callback_attempts
+        record.update(
+            attempts=attempt,
+            last_status=status,
+            last_error=error,
+            state=DeliveryState.DELIVERED
+            if ok
+            else (DeliveryState.FAILED if last else DeliveryState.RETRYING),
+            updated_at=time.time(),
+            next_at=time.time() + self.settings.callback_backoff_seconds * 2 ** (attempt - 1),
+        )
+        if ok:
+            self.delivered += 1
+        elif last:
+            log.warning(
+                "callback for %s to %s failed after %d attempts",
+                task.video_id,
+                task.callback_url,
+                attempt,
+            )
+        return True

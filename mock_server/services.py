@@ -317,7 +317,7 @@ def _observe(services: Services, store: Any, files: FileStore, broker: CeleryQue
     async def store_ready() -> None:
         await store.count_unfinished()
 
-    checks["store"] = store_ready
+    checks["store"] = getattr(store, "ping", store_ready)  # SQLite: also the file on disk is intact
     if hasattr(store, "round_trips"):
         counters["a2v_store_round_trips"] = ("Statements sent to PostgreSQL", lambda: store.round_trips)
     if broker is not None:

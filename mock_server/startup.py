@@ -119,7 +119,7 @@ def check_data_dir_free(settings: Settings) -> None:
         lock.acquire()
     except DataDirInUse as err:
         raise StartupError(str(err)) from None
-    lock.release()  # taken for good by the server's start-up; checked here for a one-line refusal
+    lock.hand_over()  # held until the server's lifespan adopts it: no instant where another can take it
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -172,7 +172,11 @@ def banner(settings: Settings, port: int, cors: list[str]) -> str:
         else "open: any non-empty bearer token, each token its own tenant"
     )
     samples = Samples.urls(base)
-    admin = "admin key required" if settings.admin_key else "open"
+    admin = (
+        "admin key required"
+        if settings.admin_key
+        else ("open" if settings.open_mode else "off: keyed mode needs --admin-key to serve it")
+    )
     lines = [
         f"a2v-mock listening on {base}",
         f"  console   {base}/console",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Status
 from mock_server.background import observe, spawn
-from mock_server.errors import TaskFailure
+from mock_server.errors import STORAGE_FAILED, TaskFailure
 from mock_server.fairness import FairGate
 from mock_server.logs import task_event
 from mock_server.queue import RenderJob
@@ -83,8 +83,11 @@ class TaskRunner:
         self._unended: dict[str, tuple[Status, tuple[ErrorCode, str] | None, float | None]] = {}
         #: Render workers shared round-robin between tenants.
         self.gate = FairGate(settings.render_workers)
-        #: Downloads too: a tenant's slow audio hosts hold its own turns, not everyone's.
-        self.downloads = FairGate(settings.download_workers)
+        #: Downloads too: a tenant's slow audio hosts hold its own turns, not everyone's, and at most half
+        #: the slots (the mock's own samples and uploads need none).
+        self.downloads = FairGate(
+            settings.download_workers, per_tenant=max(1, settings.download_workers // 2)
+        )
 
     # --- life cycle ---
     async def recover(self) -> int:
@@ -266,10 +269,7 @@ class TaskRunner:
             raise
         except OSError as err:  # the data directory: a full or failing disk
             log.error("task %s: storage error: %r", video_id, err)
-            error = (
-                ErrorCode.INTERNAL_ERROR,
-                "the server could not write the task's files (storage full or failing)",
-            )
+            error = (ErrorCode.INTERNAL_ERROR, STORAGE_FAILED)
             await self._finish(video_id, Status.ERROR, error)
         except Exception as err:
             log.exception("task %s failed", video_id)
@@ -319,8 +319,9 @@ class TaskRunner:
             await self.end(task.video_id, Status.FINISHED, duration=duration)
             return
         audio = self.files.staging(f"{task.video_id}.audio")
-        async with self.downloads.slot(task.tenant):
-            await self.fetcher.fetch(task.audio_url, audio)
+        if await self.fetcher.read_own(task.audio_url, audio) is None:  # a sample, an upload: no slot
+            async with self.downloads.slot(task.tenant):
+                await self.fetcher.fetch(task.audio_url, audio, remote=True)
         await self.store.set_progress(task.video_id, _FETCHED)
         duration = await self._render(
             task, audio, self.limits.min_audio_seconds, self.limits.max_audio_seconds

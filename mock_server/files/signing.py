@@ -3,6 +3,10 @@
 A URL is `<base>/files/<kind>/<name>?Expires=<unix>&Signature=<sig>`, where `sig` is the unpadded
 base64url HMAC-SHA256 (key: the server's signing secret) of `"<path>\\n<Expires>"`. `verify` checks the
 signature in constant time and the expiry (1012, HTTP 403, otherwise).
+
+Signatures the server makes (`url`, on every `video.get`) are cached, at most `CACHE_BYTES` of paths;
+`verify` only reads that cache: a path and `Expires` are chosen by whoever sends the URL, so a miss
+is computed (one HMAC) and never kept, and no caller can grow the server's memory with made-up names.
 """
 
 from __future__ import annotations
@@ -17,8 +21,12 @@ from a2v_spec import ErrorCode
 from mock_server.errors import ApiError
 
 _CANONICAL_EXPIRES = re.compile(r"[1-9][0-9]{0,15}")
+#: Bytes of cached signatures kept at most (each entry counted as its path, 8 for `Expires` and 43 for
+#: the signature); past it the cache starts again empty.
+CACHE_BYTES = 1 << 20
+_ENTRY_OVERHEAD = 8 + 43
 
-__all__ = ["Signer"]
+__all__ = ["CACHE_BYTES", "Signer"]
 
 
 class Signer:
@@ -31,6 +39,7 @@ class Signer:
         self._key = b"" if secret is None else secret.encode()
         self.ttl = ttl
         self._cache: dict[tuple[str, int], str] = {}
+        self._cache_bytes = 0
 
     @property
     def has_secret(self) -> bool:
@@ -38,15 +47,27 @@ class Signer:
 
     def use_secret(self, secret: str) -> None:
         self._key = secret.encode()
+        self._forget()
+
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes the signature cache holds (as counted against `CACHE_BYTES`)."""
+        return self._cache_bytes
+
+    def _forget(self) -> None:
         self._cache.clear()
+        self._cache_bytes = 0
 
     def signature(self, path: str, expires: int) -> str:
+        """The signature of a URL the server gives out (cached: the same one is read again and again)."""
         found = self._cache.get((path, expires))
         if found is not None:
             return found
-        if len(self._cache) > 10_000:
-            self._cache.clear()
+        size = len(path) + _ENTRY_OVERHEAD
+        if self._cache_bytes + size > CACHE_BYTES:
+            self._forget()
         found = self._cache[(path, expires)] = self._sign(path, expires)
+        self._cache_bytes += size
         return found
 
     def _sign(self, path: str, expires: int) -> str:
@@ -71,7 +92,8 @@ class Signer:
             raise ApiError(ErrorCode.FORBIDDEN, "file URL has an invalid Expires: ASCII digits expected")
         when = int(expires)
         # compare_digest refuses non-ASCII text with a TypeError; such a signature is simply wrong.
-        if not signature.isascii() or not hmac.compare_digest(self.signature(path, when), signature):
+        expected = self._cache.get((path, when)) or self._sign(path, when)  # a miss is not kept
+        if not signature.isascii() or not hmac.compare_digest(expected, signature):
             raise ApiError(
                 ErrorCode.FORBIDDEN, "file URL signature does not match; read the video again for a fresh URL"
             )

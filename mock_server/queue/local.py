@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from a2v_spec import ErrorCode
-from mock_server.errors import TaskFailure, public_message
+from mock_server.errors import STORAGE_FAILED, TaskFailure, public_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -174,6 +174,9 @@ def render_job(job: RenderJob) -> Rendered:
             layer_cache=layers,
         )
         return Rendered(duration=float(result.duration))
+    except OSError as err:  # reading or writing the task's files (a full disk), not its audio's content
+        log.error("render %s: storage error: %r", job.job_id, err)
+        return Rendered(failure=ErrorCode.INTERNAL_ERROR, message=STORAGE_FAILED)  # not the OS's text
     except Exception as err:
         try:
             code = _code_for(err) if isinstance(err, RenderError) else ErrorCode.INTERNAL_ERROR

@@ -51,7 +51,7 @@ from mock_server.store.pgschema import migrate
 from mock_server.store.protocol import Delivery, Task, task_from_row
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 
     from a2v_spec import ErrorCode, Status
 
@@ -481,8 +481,9 @@ class PostgresStore:
         return await self._all(f"SELECT {_DELIVERY_COLUMNS} FROM callbacks {where} ORDER BY created_at", args)
 
     @contextlib.asynccontextmanager
-    async def claim_delivery(self) -> AsyncIterator[dict[str, Any] | None]:
-        """Lock one due delivery for this process (None when none is due) until the block ends.
+    async def claim_delivery(self, skip: Collection[str] = ()) -> AsyncIterator[dict[str, Any] | None]:
+        """Lock one due delivery for this process (None when none is due) until the block ends; none
+        of the tenants in `skip` (those with as many deliveries under way as they may have).
 
         The caller posts the callback inside the block and updates the yielded record (`attempts`,
         `last_status`, `last_error`, `state`, `next_at`); the update is committed as the lock is released.
@@ -495,7 +496,8 @@ class PostgresStore:
             cursor = await conn.execute(
                 f"SELECT {_DELIVERY_COLUMNS}, next_at FROM callbacks"
                 f" WHERE state IN ('pending', 'retrying') AND next_at <= {_NOW_SQL}"
-                " ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+                " AND NOT (tenant = ANY(%s)) ORDER BY next_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+                (list(skip),),
             )
             row = await cursor.fetchone()
             if row is None:

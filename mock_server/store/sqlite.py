@@ -3,6 +3,11 @@
 WAL mode, and every write commits before the caller answers, so nothing accepted is lost by a crash.
 The store is used from the event loop thread only; statements are small and indexed (microseconds), so
 the coroutines run them inline instead of paying for a thread hop.
+
+A file that is not a usable database (corrupt, unreadable, a directory) is found when the store is
+opened (`PRAGMA quick_check` included) and raised as `DatabaseUnusable`, one line the CLI prints before
+exiting 2; while the server runs, `ping` (what `/readyz` checks) fails once the file on disk is gone,
+replaced, unreadable or no longer a database, so a balancer stops sending before requests fail.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-__all__ = ["SqliteStore", "new_video_id"]
+__all__ = ["DatabaseUnusable", "SqliteStore", "new_video_id"]
 
 log = logging.getLogger("mock_server")
 _T = TypeVar("_T")
@@ -59,10 +64,36 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
+#: The first bytes of every SQLite 3 database file.
+_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseUnusable(RuntimeError):
+    """`mock.sqlite3` cannot be used (corrupt, unreadable, not a file): one line naming it and the fix."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"database {str(path)!r} is not usable ({reason}); move it away (a new one is made) "
+            "or choose another --data-dir"
+        )
+
+
 def new_video_id() -> str:
     """32 lowercase hex digits that grow with time (microseconds first), so newest-first by id agrees
     with creation order within one second."""
     return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
+
+
+def _reason(err: BaseException) -> str:
+    """An error as one short phrase: SQLite's own words, or the OS's without its errno."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror.lower()
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_dev, info.st_ino
 
 
 def _storage_errors(cls: type[_T]) -> type[_T]:
@@ -94,15 +125,27 @@ class SqliteStore:
         """`tenant_of` derives a tenant id from a token (`auth.tenant_id`): given, the tenants of a data
         directory written by a version that kept raw tokens as tenant ids are derived once, at open."""
         private_dir(data_dir)
-        # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
-        self.path = private_file(data_dir / "mock.sqlite3")
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
-        if tenant_of is not None:
-            self._derive_tenants(tenant_of)
+        self.path = data_dir / "mock.sqlite3"
+        try:
+            # SQLite gives its -wal and -shm files the database file's mode: 0600 for all three.
+            private_file(self.path)
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            raise DatabaseUnusable(self.path, _reason(err)) from err
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            problems = [row[0] for row in self.db.execute("PRAGMA quick_check(1)")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"database disk image is malformed: {problems[0]}")
+            self.db.executescript(_SCHEMA)
+            if tenant_of is not None:
+                self._derive_tenants(tenant_of)
+        except (OSError, sqlite3.Error) as err:
+            self.db.close()
+            raise DatabaseUnusable(self.path, _reason(err)) from err
+        self._identity = _identity(self.path)
 
     def _derive_tenants(self, tenant_of: Callable[[str], str]) -> None:
         """Versions before derived tenant ids stored an API key's or open-mode token's tasks under the
@@ -130,6 +173,22 @@ class SqliteStore:
 
     async def aclose(self) -> None:
         self.db.close()
+
+    async def ping(self) -> None:
+        """Raise unless the database file is still the one opened, readable, a SQLite database, and
+        answers a query (for `/readyz`). The open connection keeps working on a deleted or replaced
+        file, and reads from its page cache, so a query alone said "ready" with a corrupt file."""
+        try:
+            identity = _identity(self.path)
+            with self.path.open("rb") as handle:
+                header = handle.read(len(_HEADER))
+        except OSError as err:
+            raise sqlite3.OperationalError(f"the database file cannot be read: {_reason(err)}") from err
+        if identity != self._identity:
+            raise sqlite3.OperationalError("the database file was removed or replaced while the server ran")
+        if header != _HEADER:
+            raise sqlite3.DatabaseError("the database file is no longer a SQLite database")
+        self.db.execute("SELECT COUNT(*) FROM meta").fetchone()
 
     # --- meta ---
     async def secret(self) -> str:

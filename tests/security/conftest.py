@@ -160,9 +160,20 @@ def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "c
     return value
 
 
+def admin_headers(server: RunningServer) -> dict[str, str]:
+    """What an admin call to `server` carries: its admin key, when it has one (keyed mode needs one)."""
+    key = server.settings.admin_key
+    return {} if key is None else {"Authorization": f"Bearer {key}"}
+
+
 def deliveries(server: RunningServer, video_id: str) -> list[dict[str, Any]]:
     """The callback deliveries of one task, as the admin API lists them."""
-    response = httpx.get(f"{server.base_url}/__admin/callbacks", params={"video_id": video_id}, timeout=10)
+    response = httpx.get(
+        f"{server.base_url}/__admin/callbacks",
+        params={"video_id": video_id},
+        headers=admin_headers(server),
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     data: list[dict[str, Any]] = response.json()["data"]
     return data

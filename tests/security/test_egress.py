@@ -6,6 +6,7 @@ a refusal must come before any connection, and an allowed host shows up as an at
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -160,7 +161,7 @@ def test_keyed_callbacks_to_unlisted_private_hosts_are_refused_without_a_connect
     connections: list[tuple[str, int]],
 ) -> None:
     resolve_as(STUBS)
-    server = serve(api_keys=["k1"], audio_hosts=["127.0.0.1"])
+    server = serve(api_keys=["k1"], admin_key="admin-1", audio_hosts=["127.0.0.1"])
     with client_for(server, "k1") as client:
         video = wait_for(
             client, submit(client, hostile.url("/ok.wav"), callback_url="http://private.test/hook")
@@ -195,3 +196,36 @@ def test_the_cli_takes_audio_and_callback_host_lists() -> None:
     changes = _changes(args)
     assert changes["audio_hosts"] == ["a.test"]
     assert changes["callback_hosts"] == ["b.test", "10.0.0.2"]
+
+
+def test_a_name_that_does_not_resolve_reads_like_a_refused_host(
+    serve: Callable[..., RunningServer],
+    resolve_as: Callable[[dict[str, str]], None],
+    connections: list[tuple[str, int]],
+) -> None:
+    """What the operator's resolver knows must not show: an unknown name and a refused address end
+    with the same code and message, for audio and callbacks alike, and nothing is connected to."""
+    resolve_as(STUBS)  # `nowhere.test` is not in it: its resolution fails
+    # No allow-lists: an unlisted name would be refused by name, before any lookup.
+    server = serve(api_keys=["k1"], admin_key="admin-1", callback_backoff_seconds=0.01)
+    sample = f"{server.base_url}/samples/short.wav"  # the mock's own: read in-process
+    with client_for(server, "k1") as client:
+        refused = wait_for(client, submit(client, "http://private.test/a.wav"))
+        unknown = wait_for(client, submit(client, "http://nowhere.test/a.wav"))
+        hooks = {
+            name: wait_for(client, submit(client, sample, callback_url=url))["video_id"]
+            for name, url in (("refused", "http://private.test/h"), ("unknown", "http://nowhere.test/h"))
+        }
+    assert refused["error"] == unknown["error"] == {"code": 10002, "message": REFUSED}
+
+    def failed(video_id: str) -> list[dict[str, Any]]:
+        return [d for d in deliveries(server, video_id) if d["state"] == "failed"]
+
+    ended = {
+        name: wait_until(functools.partial(failed, video_id), what=f"the {name} delivery to fail")[0]
+        for name, video_id in hooks.items()
+    }
+    assert (
+        ended["refused"]["last_error"] == ended["unknown"]["last_error"] == "callback_url host is not allowed"
+    )
+    assert connections == []

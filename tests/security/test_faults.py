@@ -64,6 +64,131 @@ def test_a_second_server_on_the_data_directory_refuses_in_one_line(tmp_path: Pat
         assert client.get("/v1/ping").status_code == 200
 
 
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _corrupt_pages(data: Path) -> None:
+    """A real database whose table pages were overwritten (the header and schema page intact)."""
+    import sqlite3
+
+    data.mkdir(parents=True)
+    db = sqlite3.connect(data / "mock.sqlite3")
+    db.execute("CREATE TABLE filler (x TEXT)")
+    db.executemany("INSERT INTO filler VALUES (?)", [("x" * 500,)] * 200)
+    db.commit()
+    db.close()
+    with (data / "mock.sqlite3").open("r+b") as handle:
+        handle.seek(4096 * 2)
+        handle.write(b"\xa5" * 4096 * 8)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        pytest.param(
+            lambda d: (d.mkdir(parents=True), (d / "mock.sqlite3").write_bytes(b"junk" * 5000)), id="junk"
+        ),
+        pytest.param(lambda d: (d.mkdir(parents=True), (d / "mock.sqlite3").mkdir()), id="a-directory"),
+        pytest.param(_corrupt_pages, id="corrupt-pages"),
+    ],
+)
+def test_an_unusable_database_file_is_one_line_and_exit_2(tmp_path: Path, spoil: Any) -> None:
+    data = tmp_path / "data"
+    spoil(data)
+    done = _cli("--data-dir", str(data), "--port", "0")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("a2v-mock: database ")
+    for part in ("mock.sqlite3", "is not usable", "--data-dir"):
+        assert part in lines[0]
+
+
+def test_the_start_up_check_holds_the_lock_until_the_server_adopts_it(tmp_path: Path) -> None:
+    """The check used to release the lock before the lifespan took it again: in between, a second
+    server passed the check too, and died later with a traceback (exit 3)."""
+    from mock_server.startup import check_data_dir_free
+
+    data = tmp_path / "data"
+    settings = Settings(**BASE, data_dir=data)
+    check_data_dir_free(settings)
+    probe = (
+        "import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR); "
+        "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)"
+    )
+    taken = subprocess.run([sys.executable, "-c", probe, str(data / "server.lock")], capture_output=True)
+    assert taken.returncode != 0  # still held by this process
+    with app_client(create_app(settings)) as client:  # the lifespan adopts the held lock
+        assert client.get("/v1/ping").status_code == 200
+    free = subprocess.run([sys.executable, "-c", probe, str(data / "server.lock")], capture_output=True)
+    assert free.returncode == 0  # released when the server stopped
+
+
+def test_two_servers_started_at_once_one_serves_the_other_is_one_line_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    ports = [free_port(), free_port()]
+    logs = [tmp_path / f"stderr-{port}.txt" for port in ports]
+    runs = []
+    for port, log in zip(ports, logs, strict=True):
+        with log.open("w") as err:
+            runs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "mock_server.cli", "--data-dir", str(data), "--port", str(port)],
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                )
+            )
+    try:
+        loser = wait_until(lambda: next((r for r in runs if r.poll() is not None), None), 60, "a refusal")
+        index = 1 - runs.index(loser)
+        stderr = logs[runs.index(loser)].read_text()
+        assert loser.returncode == 2, stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
+        assert "in use by another a2v-mock" in stderr
+
+        def answers() -> bool:
+            assert runs[index].poll() is None, logs[index].read_text()
+            try:
+                return httpx.get(f"http://127.0.0.1:{ports[index]}/v1/ping", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, 60, "the winner to serve")
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()  # its render workers die with it (PR_SET_PDEATHSIG)
+            run.wait(timeout=30)
+
+
+def test_readyz_answers_503_once_the_database_file_is_unusable(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_server(**BASE, data_dir=str(data)) as server:
+        assert httpx.get(f"{server.base_url}/readyz", timeout=10).status_code == 200
+        with (data / "mock.sqlite3").open("r+b") as handle:
+            handle.write(b"\0" * 4096)  # the header and schema page gone
+        spoiled = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert spoiled.status_code == 503, spoiled.text
+        assert spoiled.json()["checks"]["store"] != "ok"
+        assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200  # alive, not ready
+
+
+def test_readyz_answers_503_once_the_database_file_is_removed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with run_server(**BASE, data_dir=str(data)) as server:
+        (data / "mock.sqlite3").unlink()  # the connection would go on writing to a file nobody sees
+        spoiled = httpx.get(f"{server.base_url}/readyz", timeout=10)
+        assert spoiled.status_code == 503, spoiled.text
+
+
 def test_render_workers_exit_within_2_s_of_their_parent(tmp_path: Path) -> None:
     server = MockProcess(tmp_path / "data", {"render_workers": 2, "prewarm": True})
     try:
@@ -229,3 +354,52 @@ def test_crash_loop_loses_and_duplicates_nothing(tmp_path: Path, hostile: Hostil
         children |= set(final.children())
         final.kill()
     wait_until(lambda: not any(alive(pid) for pid in children), timeout=5, what="no orphan process")
+
+
+def _render_job(tmp_path: Path, output: Path) -> Any:
+    from mock_server.queue import RenderJob
+
+    audio = tmp_path / "speech.wav"
+    audio.write_bytes(speech_wav(1.0))
+    return RenderJob(
+        job_id="full-disk",
+        audio=str(audio),
+        model_id="eva_a0008",
+        output=str(output),
+        mask_output=str(output.with_name("mask.mp4")),
+        size=128,
+        fps=25,
+        min_duration=0.0,
+        max_duration=60.0,
+        characters_file=None,
+    )
+
+
+def test_a_render_that_cannot_write_ends_with_catalog_wording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import reference_renderer
+    from mock_server.errors import STORAGE_FAILED
+    from mock_server.queue import local
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/srv/a2v/staging/videos--x.mp4")
+
+    monkeypatch.setattr(reference_renderer, "render", full)
+    rendered = local.render_job(_render_job(tmp_path, tmp_path / "out.mp4"))
+    assert (rendered.failure, rendered.message) == (1500, STORAGE_FAILED)
+
+
+def test_a_render_on_a_full_disk_ends_with_catalog_wording(tmp_path: Path, small_disk: Path) -> None:
+    from mock_server.errors import STORAGE_FAILED
+    from mock_server.queue import local
+
+    filler = _fill(small_disk)
+    try:
+        rendered = local.render_job(_render_job(tmp_path, small_disk / "out.mp4"))
+    finally:
+        filler.unlink()
+    assert (rendered.failure, rendered.message) == (1500, STORAGE_FAILED)
+    assert "space" not in rendered.message

@@ -148,3 +148,87 @@ def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> N
     with app_client(app) as client:
         response = client.get("/v1/a2v/video.list", headers={"Authorization": "Bearer " + "t" * 20_000})
     assert (response.status_code, response.json()["code"]) == (431, 1016)
+
+
+def test_an_upload_is_streamed_to_staging_and_refused_at_the_limit(tmp_path: Any) -> None:
+    """The body arrives through `receive` one chunk at a time (httpx's ASGI transport pulls the
+    generator only as the app reads): the mock must stop reading just past the limit, and the staging
+    file must never hold more than the limit."""
+    from mock_server.app import create_app
+    from mock_server.config import Settings
+    from mock_server.testing import lifespan
+
+    limit, chunk, total = 1_000_000, 65536, 64 << 20
+    app = create_app(
+        Settings(data_dir=tmp_path, prewarm=False, render_workers=1, limits={"max_audio_bytes": limit})
+    )
+    staging = app.state.mock.files.staging("uploads/x").parent
+    sent, largest = [0], [0]
+
+    async def body() -> Any:
+        while sent[0] < total:
+            largest[0] = max([largest[0], *(f.stat().st_size for f in staging.glob("uploads--*"))])
+            sent[0] += chunk
+            yield b"\0" * chunk
+
+    async def run() -> httpx.Response:
+        async with lifespan(app):
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+                return await client.post("/__admin/uploads", params={"name": "big.wav"}, content=body())
+
+    response = asyncio.run(run())
+    assert (response.status_code, response.json()["code"]) == (413, 1013)
+    assert str(limit) in response.json()["message"]
+    assert sent[0] <= limit + 2 * chunk  # refused as the limit was crossed, not after reading it all
+    assert 0 < largest[0] <= limit
+    assert list(staging.glob("uploads--*")) == []  # the partial upload is removed
+
+
+def _signer_bytes(signer: Any) -> int:
+    """Bytes of paths the URL signer's cache holds, counted from its entries (any version of it)."""
+    return sum(len(path) for path, _ in signer._cache)
+
+
+def test_made_up_file_urls_leave_nothing_in_the_signature_cache(serve: Callable[..., RunningServer]) -> None:
+    server = serve(limits={"max_header_bytes": 65536})
+    signer = server.mock.signer
+    before = _signer_bytes(signer)
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        for index in range(600):
+            name = f"videos/{index:05d}{'n' * 16_000}.mp4"  # a caller-chosen path, 16 KB each
+            answer = client.get(
+                f"/files/{name}", params={"Expires": str(4_000_000_000 + index), "Signature": "x"}
+            )
+            assert (answer.status_code, answer.json()["code"]) == (403, 1012)
+    assert _signer_bytes(signer) - before <= 64 * 1024  # was 9.6 MB: every refused path was kept
+
+
+def test_the_signature_cache_is_bounded_in_bytes_for_the_servers_own_urls() -> None:
+    from mock_server.files.signing import CACHE_BYTES, Signer
+
+    signer = Signer("secret", ttl=600)
+    for index in range(3000):
+        url, expires = signer.url(
+            "http://mock", f"/files/videos/{index:05d}{'v' * 1000}.mp4", now=2_000_000_000 + index
+        )
+        path, query = url.removeprefix("http://mock").split("?")
+        signature = query.split("Signature=")[1]
+        signer.verify(path, str(expires), signature)  # its own URLs still verify
+        assert signer.cache_bytes <= CACHE_BYTES
+    assert _signer_bytes(signer) <= CACHE_BYTES
+
+
+def test_open_mode_tokens_are_cached_by_digest_not_by_their_bytes(
+    serve: Callable[..., RunningServer],
+) -> None:
+    server = serve()
+    auth = server.mock.auth
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        for index in range(300):
+            token = f"{index:04d}" + "t" * 15_000  # 15 KB each, all accepted in open mode
+            answer = client.get("/v1/a2v/video.list", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200
+    held = sum(len(key) + len(value or "") for key, value in auth._plain.items())
+    assert len(auth._plain) == 300
+    assert held <= 300 * 64  # was 4.5 MB: each token kept whole

@@ -132,20 +132,16 @@ def test_keyed_mode_asks_for_the_admin_key_and_never_shows_a_token(page: Page) -
         assert (page.text_content("#acting") or "").startswith("you act as tok-")
 
 
-def test_keyed_mode_without_admin_key_asks_only_for_an_api_key(page: Page) -> None:
+def test_keyed_mode_without_admin_key_says_the_admin_api_is_off(page: Page) -> None:
+    """Keyed mode without an admin key serves no admin API (issue 22), so no console: it says how to
+    enable it instead of failing silently."""
     with serve(api_keys=["api-key-789"]) as server:
         page.goto(f"{server.base_url}/console/")
-        page.wait_for_selector("#login[open]")
-        assert not page.is_visible("#login input[name=admin]")
-        page.fill("#login input[name=token]", "api-key-789")
-        page.click("#login button[type=submit]")
-        page.wait_for_selector("body[data-ready=true]")
-        page.click("nav >> text=New video")
-
-        page.click("#new-submit")
-
-        page.wait_for_selector("#task-status.finished", timeout=60_000)
-        assert "api-key-789" not in page.content()
+        page.wait_for_selector("#banner:not([hidden])")
+        text = page.text_content("#banner") or ""
+        assert "admin API is off" in text
+        assert "--admin-key" in text
+        assert "(code 1012)" in text
 
 
 def test_upload_a_file_from_the_form_and_render_it(page: Page, server: RunningServer) -> None:
