@@ -193,7 +193,10 @@ def test_the_journal_never_shows_a_password_or_a_login_token() -> None:
 
 
 def test_the_secret_fields_are_the_specs_credentials() -> None:
+    import yaml
+
     from a2v_spec import load_spec
+    from mock_server.docs import ADMIN_SPEC_PATH
     from mock_server.redact import SECRET_FIELDS
 
     schemas = load_spec().document["components"]["schemas"]
@@ -203,7 +206,11 @@ def test_the_secret_fields_are_the_specs_credentials() -> None:
         for name, field in schemas[schema]["properties"].items()
         if field.get("type") == "string"
     }
-    assert set(SECRET_FIELDS) == strings - {"username"}
+    # ... and the token the admin API's `tenants/label` call is given (its own document says so).
+    admin = yaml.safe_load(ADMIN_SPEC_PATH.read_text())
+    label = admin["paths"]["/tenants/label"]["post"]["requestBody"]["content"]["application/json"]
+    assert set(label["schema"]["properties"]) == {"token"}
+    assert set(SECRET_FIELDS) == (strings - {"username"}) | {"token"}
 
 
 def test_an_upload_is_served_back_under_a_signed_url_and_renders(
