@@ -122,7 +122,7 @@ class Server:
         )
         args = ["--port", str(self.port), "--data-dir", str(data), "--config", str(config)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mock_server.cli", *args],
+            [sys.executable, "-m", "mock_server.runtime.cli", *args],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -320,7 +320,7 @@ def open_mode_tokens(data: Path) -> None:
 
 def _cli(data: Path, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mock_server.cli", "--data-dir", str(data), "--port", str(port)],
+        [sys.executable, "-m", "mock_server.runtime.cli", "--data-dir", str(data), "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -371,7 +371,7 @@ def refusal_wording() -> None:
     """A keyed mock (in this process, name resolution stubbed: nothing leaves loopback): the task
     message for a name resolving to a private address and for a name that does not resolve (target:
     the same words, so a tenant learns nothing of the operator's resolver)."""
-    from mock_server import egress
+    from mock_server.tasks import egress
     from mock_server.testing import run_server
 
     async def stub(host: str, port: int) -> list[str]:

@@ -18,7 +18,7 @@ import time
 import httpx
 
 from a2v_testkit.browser import CHROMIUM, CHROMIUM_ARGS
-from mock_server.console import STATIC
+from mock_server.admin.console import STATIC
 from mock_server.testing import run_server
 
 TOKEN = "console-benchmark"

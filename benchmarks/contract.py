@@ -68,7 +68,15 @@ def mock_of(root: Path, settings: dict[str, Any]) -> Iterator[str]:
         config = Path(tmp) / "a2v.yaml"
         config.write_text(yaml.safe_dump({**settings, "log_level": "warning"}))
         port = free_port()
-        args = [sys.executable, "-m", "mock_server.cli", "--port", str(port), "--data-dir", f"{tmp}/data"]
+        args = [
+            sys.executable,
+            "-m",
+            "mock_server.runtime.cli",
+            "--port",
+            str(port),
+            "--data-dir",
+            f"{tmp}/data",
+        ]
         process = subprocess.Popen(
             [*args, "--config", str(config)],
             cwd=root,

@@ -8,7 +8,7 @@ moto's standalone server) and nginx (scripts/install-scale-tools). Measures:
      scaled-out mock (one replica) with 1 and 2 `a2v-mock worker`s; `--clips` tasks submitted at once,
      timed from the first submit to the last `finished`;
   2. `video.get` requests/s of a finished video: the embedded server directly, and 1 and 2 replicas
-     through Debian's nginx (`mock_server.scaletesting.nginx`, the configuration docs/deploy.md shows),
+     through Debian's nginx (`a2v_testkit.backing_services.nginx`, the configuration docs/deploy.md shows),
      with the same `--generators` load generator processes at once in both runs (figures summed);
      targets: 2 replicas >= 1.7x one, 2 workers >= 1.7x one (the ratios are printed);
   3. per-task cost of the scaled-out path: PostgreSQL statements (sum of every process's
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from server import run_load
 
 from a2v_testkit import FileHost, free_port, speech_wav
-from mock_server.scaletesting import (
+from a2v_testkit.backing_services import (
     Cluster,
     moto_server,
     nginx,
@@ -139,7 +139,7 @@ def embedded(workers: int, tmp: Path) -> Any:
     config.write_text(yaml.safe_dump({**CONFIG, "render_workers": workers, "render_nice": 0}))
     log = tmp / f"embedded{workers}.log"
     args = [
-        "mock_server.cli",
+        "mock_server.runtime.cli",
         "--config",
         str(config),
         "--port",

@@ -142,7 +142,7 @@ def start_mock(data_dir: Path, port: int, http: str, root: Path = ROOT) -> subpr
     args = [
         sys.executable,
         "-m",
-        "mock_server.cli",
+        "mock_server.runtime.cli",
         "--port",
         str(port),
         "--data-dir",

@@ -17,7 +17,7 @@ __all__ = ["Settings", "create_app"]
 def __getattr__(name: str) -> object:
     # create_app pulls in Starlette and the spec; keep `import mock_server` light for render workers.
     if name == "create_app":
-        from mock_server.app import create_app
+        from mock_server.runtime.app import create_app
 
         return create_app
     raise AttributeError(f"module 'mock_server' has no attribute {name!r}")

@@ -25,7 +25,7 @@ import yaml
 
 from a2v_spec import Limits
 from mock_server.forwarded import TrustedProxies, check_public_url
-from mock_server.values import LatencyRange, RateLimit, TaskFate, Timings
+from mock_server.scenario_values import LatencyRange, RateLimit, TaskFate, Timings
 
 __all__ = ["SCALE_EXTRA", "Settings", "missing_scale_extra"]
 
@@ -97,7 +97,7 @@ class Settings:
     seed: int | None = None
     #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
     url_ttl_seconds: int | None = None
-    # --- replay (mock_server.replay) ---
+    # --- replay (mock_server.tasks.replay) ---
     #: A recording of `a2v-contract proxy --record DIR`: matching generates replay its tasks.
     replay_dir: Path | None = None
     #: How much faster than recorded a replayed task runs (2.0: twice as fast).

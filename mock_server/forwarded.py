@@ -14,7 +14,7 @@ request:
   out URLs naming another host than the one it addressed.
 
 uvicorn's own `ProxyHeadersMiddleware` applies the protocol and client only, with the same kind of
-trust list; the server is started without it (`mock_server.http.server_options`) so that one decision,
+trust list; the server is started without it (`http.protocol.server_options`) so that one decision,
 made here, covers all four headers.
 
 Example:

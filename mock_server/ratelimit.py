@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from mock_server.values import RateLimit
+    from mock_server.scenario_values import RateLimit
 
 __all__ = ["UNLIMITED", "Limiter", "RateLimiter", "Window"]
 

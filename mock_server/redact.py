@@ -5,7 +5,7 @@ Tenants are stored as `auth.tenant_id` digests (`tok-<24 hex>`), which are their
 stored by an older version *is* its token, so logs, the admin API's listings and the console show
 `tok-<first 24 hex of SHA-256(token)>` (the tenant id a token gets today) instead; login tenants
 (`user:<name>`) are not secrets and stay as they are. The admin API accepts a label wherever it
-accepts a tenant (see `mock_server.admin`).
+accepts a tenant (see `mock_server.admin.endpoints`).
 
 Bodies the admin API shows (the journal's) carry secrets of their own: `account.login`'s password in
 and its tokens out. `redact_body` blanks those JSON fields (`SECRET_FIELDS`, the string properties of

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from a2v_testkit import ServerThread, app_client, free_port
-from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.http import server_options
+from mock_server.http.protocol import server_options
+from mock_server.runtime.app import create_app
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator

@@ -98,9 +98,9 @@ class InProcessMock:
         self.settings: Any = None
 
     def start(self) -> InProcessMock:
-        from mock_server.app import create_app
         from mock_server.config import Settings
-        from mock_server.faults import DroppedConnection
+        from mock_server.http.faults import DroppedConnection
+        from mock_server.runtime.app import create_app
 
         data_dir = self._data_dir
         if data_dir is None:

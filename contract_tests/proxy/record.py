@@ -1,6 +1,6 @@
 """`--record DIR`: the exchanges as JSON lines, tokens replaced by tenant ids, bodies capped.
 
-`DIR/exchanges.jsonl` gets one object per exchange (the format `mock_server.replay` reads):
+`DIR/exchanges.jsonl` gets one object per exchange (the format `mock_server.tasks.replay` reads):
 
     {"seq": 3, "at": 1764237600.25, "duration": 0.004, "tenant": "tenant-5d41402abc",
      "request": {"method": "GET", "path": "/v1/a2v/video.get", "query": "video_id=...",

@@ -1,9 +1,9 @@
-"""Result files: the `FileStore` protocol (a local directory by default), URL signing, the endpoint."""
+"""Result files: the `FileStore` protocol, URL signing and the endpoint; `files.local.LocalFileStore`
+(a directory) is the default implementation, `scale.s3` the shared one."""
 
 from __future__ import annotations
 
-from mock_server.files.local import LocalFileStore
 from mock_server.files.protocol import FileStore
 from mock_server.files.signing import Signer
 
-__all__ = ["FileStore", "LocalFileStore", "Signer"]
+__all__ = ["FileStore", "Signer"]

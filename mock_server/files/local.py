@@ -18,8 +18,8 @@ from starlette.responses import FileResponse, Response
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
+from mock_server.files.permissions import FILE_MODE, private_dir
 from mock_server.files.protocol import CONTENT_TYPES
-from mock_server.private import FILE_MODE, private_dir
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -8,12 +8,14 @@ Writes are durable when the coroutine returns (an accepted task is never lost by
 
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from a2v_spec import ErrorCode, Status
-from mock_server.values import Plan
+from mock_server.scenario_values import Plan
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -150,3 +152,9 @@ class Store(Protocol):
     async def deliveries(self, tenant: str | None = None, video_id: str | None = None) -> list[Delivery]: ...
 
     async def aclose(self) -> None: ...
+
+
+def new_video_id() -> str:
+    """32 lowercase hex digits that grow with time (microseconds first), so newest-first by id agrees
+    with creation order within one second."""
+    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"

@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from a2v_spec import TERMINAL, UNFINISHED, ErrorCode, Status
 from mock_server.errors import StorageUnavailable
-from mock_server.private import private_dir, private_file
+from mock_server.files.permissions import private_dir, private_file
 from mock_server.store.protocol import Delivery, Task, task_from_row
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
     from pathlib import Path
 
-__all__ = ["DatabaseUnusable", "SqliteStore", "new_video_id"]
+__all__ = ["DatabaseUnusable", "SqliteStore"]
 
 log = logging.getLogger("mock_server")
 _T = TypeVar("_T")
@@ -76,12 +76,6 @@ class DatabaseUnusable(RuntimeError):
             f"database {str(path)!r} is not usable ({reason}); move it away (a new one is made) "
             "or choose another --data-dir"
         )
-
-
-def new_video_id() -> str:
-    """32 lowercase hex digits that grow with time (microseconds first), so newest-first by id agrees
-    with creation order within one second."""
-    return f"{time.time_ns() // 1000:014x}{secrets.token_hex(9)}"
 
 
 def _reason(err: BaseException) -> str:

@@ -55,9 +55,9 @@ def test_problems_say_what_is_wrong() -> None:
 
 def test_the_fetcher_refuses_what_the_rule_refuses() -> None:
     """The mock's downloader (also for redirect targets) applies the same rule."""
-    from mock_server.egress import HostPolicy
     from mock_server.errors import TaskFailure
-    from mock_server.fetch import AudioFetcher
+    from mock_server.tasks.audio_fetch import AudioFetcher
+    from mock_server.tasks.egress import HostPolicy
 
     spec = load_spec()
     policy = HostPolicy.build(open_mode=True, allowed=None, listen_host="127.0.0.1", port=0)

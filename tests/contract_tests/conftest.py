@@ -10,7 +10,7 @@ import pytest
 from contract_tests.config import KitOptions
 from contract_tests.runner import KitRun, run_with_exit_code
 from mock_server.config import Settings
-from mock_server.values import Timings
+from mock_server.scenario_values import Timings
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -122,7 +122,7 @@ def test_full_profile_across_two_hosts(two_hosts: TwoHosts, tmp_path: Path, loop
     log = tmp_path / "mock.log"
     with log.open("wb") as out:
         mock = subprocess.Popen(
-            ["ip", "netns", "exec", two_hosts.service_ns, sys.executable, "-m", "mock_server.cli",
+            ["ip", "netns", "exec", two_hosts.service_ns, sys.executable, "-m", "mock_server.runtime.cli",
              "--host", two_hosts.service_ip, "--port", str(MOCK_PORT), "--data-dir", str(tmp_path / "data"),
              "--config", str(config), "--log-level", "warning"],
             stdout=out, stderr=subprocess.STDOUT,

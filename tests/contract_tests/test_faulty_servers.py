@@ -105,7 +105,7 @@ def test_a_pending_start_never_seen_is_inconclusive_not_passed(
     Against a service that never shows `pending` (nothing else wrong) both are inconclusive, naming the
     missing observation; the control, the same mock without the fault, passes both.
     """
-    from mock_server.app import create_app
+    from mock_server.runtime.app import create_app
     from tests.contract_tests.faulty.faults import never_pending
 
     app = never_pending(mock_settings) if faulty else create_app(mock_settings)

@@ -10,7 +10,7 @@ import pytest
 
 from contract_tests.cli import main
 from contract_tests.requirements import REQUIREMENTS
-from mock_server.app import create_app
+from mock_server.runtime.app import create_app
 from mock_server.testing import run_server
 from tests.contract_tests.conftest import PENDING_SECONDS
 

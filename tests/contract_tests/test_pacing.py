@@ -64,7 +64,7 @@ def test_stops_at_max_requests() -> None:
 @pytest.mark.slow
 def test_the_quick_profile_under_a_rate_limit_causes_no_429(run_kit: RunKit, mock_settings: Settings) -> None:
     """The mock allows 15 requests per 2 s per token: the kit waits for windows instead of hitting 429."""
-    from mock_server.app import create_app
+    from mock_server.runtime.app import create_app
 
     app = create_app(mock_settings.replace(rate_limit={"requests": 15, "per_seconds": 2}))
     result = run_kit(app, seed=1, skip=["fuzz", "stateful"])
@@ -76,7 +76,7 @@ def test_the_quick_profile_under_a_rate_limit_causes_no_429(run_kit: RunKit, moc
 
 @pytest.mark.slow
 def test_max_requests_blocks_the_rest_and_says_so(run_kit: RunKit, mock_settings: Settings) -> None:
-    from mock_server.app import create_app
+    from mock_server.runtime.app import create_app
 
     result = run_kit(create_app(mock_settings), seed=1, max_requests=15, only=["A2V-ERROR-*", "A2V-PING"])
     requirements = result.report.requirements()
@@ -108,7 +108,7 @@ def test_estimate_grows_with_the_profile() -> None:
 @pytest.mark.slow
 def test_the_opt_in_429_check_passes_on_the_mock(run_kit: RunKit, mock_settings: Settings) -> None:
     """The one requirement that provokes a 429 does so on purpose, and the paced checks see none."""
-    from mock_server.app import create_app
+    from mock_server.runtime.app import create_app
 
     app = create_app(mock_settings.replace(rate_limit={"requests": 10, "per_seconds": 3}))
     result = run_kit(app, seed=1, only=["A2V-RATELIMIT-*"], provoke_429=True)

@@ -230,7 +230,7 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[KitReport,
     from contract_tests.config import KitOptions
     from contract_tests.runner import run_with_exit_code
     from mock_server.config import Settings
-    from mock_server.values import Timings
+    from mock_server.scenario_values import Timings
     from tests.contract_tests.conftest import PENDING_SECONDS
 
     folder = tmp_path_factory.mktemp("hostile")

@@ -131,7 +131,7 @@ def test_every_console_script_runs_from_the_wheel(wheel: Path) -> None:
     modules = sorted(
         {line.split("=", 1)[1].strip().split(":")[0] for line in section.splitlines() if "=" in line}
     )
-    assert {"mock_server.cli", "reference_renderer.cli", "contract_tests.cli"} <= set(modules)
+    assert {"mock_server.runtime.cli", "reference_renderer.cli", "contract_tests.cli"} <= set(modules)
     script = textwrap.dedent(
         f"""
         import importlib, os, sys
@@ -143,7 +143,7 @@ def test_every_console_script_runs_from_the_wheel(wheel: Path) -> None:
             module = importlib.import_module(name)
             assert module.__file__.startswith(site), (name, module.__file__)
             assert callable(module.main), name
-        from mock_server.samples import Samples
+        from mock_server.tasks.samples import Samples
         assert Samples().bytes_of("hello.wav")[:4] == b"RIFF"
         import a2v_testkit, a2v_spec
         assert a2v_testkit.__file__.startswith(site), a2v_testkit.__file__

@@ -89,7 +89,7 @@ def scaled_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scaled]
 
     import yaml
 
-    from mock_server.scaletesting import (
+    from a2v_testkit.backing_services import (
         AMQP_URL,
         POSTGRES_URL,
         Cluster,

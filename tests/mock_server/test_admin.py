@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from mock_server.app import create_app
 from mock_server.auth import tenant_id
 from mock_server.config import Settings
-from mock_server.faults import DroppedConnection
+from mock_server.http.faults import DroppedConnection
 from mock_server.redact import tenant_label
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client, run_server
 
 from .conftest import SCALED, TEST_SETTINGS, AudioHost, Scaled, is_scaled, wait_for

@@ -1,4 +1,4 @@
-"""mock_server/admin_views.py, console.py and cors.py over HTTP: what the console and tools rely on."""
+"""mock_server/admin/listings.py, console.py and cors.py over HTTP: what the console and tools rely on."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from mock_server.redact import tenant_label
-from mock_server.samples import Samples
+from mock_server.tasks.samples import Samples
 from mock_server.testing import run_server
 
 from .conftest import wait_for
@@ -125,7 +125,7 @@ def test_requests_have_capped_bodies_filters_and_a_count(
 
 
 def test_a_big_body_is_capped_in_the_journal(client: httpx.Client, server: RunningServer, token: str) -> None:
-    from mock_server.journal import BODY_CAP
+    from mock_server.admin.journal import BODY_CAP
 
     client.post("/v1/a2v/video.generate", content=b"{" + b" " * (BODY_CAP * 2) + b"}")
 
@@ -196,7 +196,7 @@ def test_the_secret_fields_are_the_specs_credentials() -> None:
     import yaml
 
     from a2v_spec import load_spec
-    from mock_server.docs import ADMIN_SPEC_PATH
+    from mock_server.admin.docs import ADMIN_SPEC_PATH
     from mock_server.redact import SECRET_FIELDS
 
     schemas = load_spec().document["components"]["schemas"]

@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from a2v_spec import load_spec
-from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.errors import ServiceUnavailable
 from mock_server.ratelimit import UNLIMITED, RateLimiter, Window
+from mock_server.runtime.app import create_app
+from mock_server.scenario_values import RateLimit, Timings
 from mock_server.testing import RunningServer, app_client
-from mock_server.values import RateLimit, Timings
 
 from .conftest import SCALED, TEST_SETTINGS, AudioHost, wait_for
 

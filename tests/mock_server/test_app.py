@@ -8,10 +8,10 @@ import httpx
 import pytest
 import yaml
 
-from mock_server import handlers
-from mock_server.app import create_app
+from mock_server.api import handlers
 from mock_server.config import Settings
 from mock_server.errors import ResponseMismatch
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client, run_server
 
 from .conftest import TEST_SETTINGS

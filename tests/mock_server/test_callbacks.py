@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_testkit import FileHost, Replies
-from mock_server.callbacks import sign
+from mock_server.tasks.callbacks import sign
 
 from .conftest import Generate, is_scaled, wait_for
 
@@ -137,7 +137,8 @@ def test_unfinished_deliveries_resume_after_a_restart(tmp_path: Any, receiver: R
     """Embedded only: it writes a stopped server's SQLite store (scaled out there is nothing to resume:
     any replica delivers due outbox rows, tests/mock_server/scale/test_outbox.py)."""
     from a2v_spec import ErrorCode, Status
-    from mock_server.store import SqliteStore, Task
+    from mock_server.store import Task
+    from mock_server.store.sqlite import SqliteStore
     from mock_server.testing import run_server
 
     from .conftest import TEST_SETTINGS

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from a2v_testkit import free_port
-from mock_server.cli import main
 from mock_server.config import Settings
+from mock_server.runtime.cli import main
 
 from .conftest import AudioHost, wait_for
 
@@ -34,7 +34,7 @@ class Cli:
         args = [
             sys.executable,
             "-m",
-            "mock_server.cli",
+            "mock_server.runtime.cli",
             "--port",
             str(self.port),
             "--data-dir",

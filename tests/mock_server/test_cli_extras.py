@@ -52,7 +52,7 @@ def _default_install(
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "mock_server.cli", *args],
+            [sys.executable, "-m", "mock_server.runtime.cli", *args],
             capture_output=True,
             text=True,
             env=env,

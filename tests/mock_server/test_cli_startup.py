@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from mock_server.cli import main
+from mock_server.runtime.cli import main
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -25,12 +25,19 @@ LISTENING = re.compile(r"a2v-mock listening on (http://127\.0\.0\.1:(\d+))")
 
 
 class Process:
-    """`python -m mock_server.cli ARGS` with stdout and stderr kept apart, stopped at the end."""
+    """`python -m mock_server.runtime.cli ARGS` with stdout and stderr kept apart, stopped at the end."""
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
         self.out = tmp_path / "stdout.log"
         self.err = tmp_path / "stderr.log"
-        command = [sys.executable, "-m", "mock_server.cli", "--data-dir", str(tmp_path / "data"), *args]
+        command = [
+            sys.executable,
+            "-m",
+            "mock_server.runtime.cli",
+            "--data-dir",
+            str(tmp_path / "data"),
+            *args,
+        ]
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err)
 

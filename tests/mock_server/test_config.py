@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from mock_server.config import Settings
-from mock_server.values import RateLimit
+from mock_server.scenario_values import RateLimit
 
 if TYPE_CHECKING:
     from pathlib import Path

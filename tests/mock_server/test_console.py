@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client
 
 if TYPE_CHECKING:

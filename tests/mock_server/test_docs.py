@@ -13,9 +13,9 @@ from starlette.routing import Mount, Route
 from a2v_spec import load_spec
 from a2v_spec.pointer import escape, resolve_refs
 from a2v_spec.schemas import SchemaSet
-from mock_server.app import create_app
+from mock_server.admin.docs import ADMIN_SPEC_PATH, admin_document
 from mock_server.config import Settings
-from mock_server.docs import ADMIN_SPEC_PATH, admin_document
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from mock_server.config import Settings
-from mock_server.envconfig import overlay, variables
-from mock_server.values import RateLimit
+from mock_server.runtime.envconfig import overlay, variables
+from mock_server.scenario_values import RateLimit
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""mock_server/exchange.py and the request path (`app.Pipeline`): each exchange recorded once, the same
+"""mock_server/http/exchange.py and the request path (`app.Pipeline`): each exchange recorded once, the same
 way for every path, and what a page sees (CORS) added to the head only.
 
 In-process (the app's lifespan on a loop thread), so each case is one request and one journal read."""
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.faults import DroppedConnection
+from mock_server.http.faults import DroppedConnection
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client
 
 if TYPE_CHECKING:

@@ -15,7 +15,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mock_server.files import LocalFileStore, Signer
+from mock_server.files import Signer
+from mock_server.files.local import LocalFileStore
 from mock_server.testing import app_client
 
 from .conftest import AudioHost, Generate, wait_for

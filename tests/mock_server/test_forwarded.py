@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from mock_server.cli import _changes, _parser
+from a2v_testkit.backing_services import nginx, nginx_binary
 from mock_server.config import Settings
-from mock_server.envconfig import overlay
 from mock_server.forwarded import TrustedProxies, check_public_url, forwarded_origin
-from mock_server.scaletesting import nginx, nginx_binary
+from mock_server.runtime.cli import _changes, _parser
+from mock_server.runtime.envconfig import overlay
 from mock_server.testing import run_server
 
 from .conftest import TEST_SETTINGS
@@ -208,7 +208,7 @@ def test_the_documented_nginx_directives_are_the_tested_ones(tmp_path: Path) -> 
     """docs/deploy.md's nginx example sets the headers the tests' nginx sets (scaletesting.nginx_config)."""
     import re
 
-    from mock_server.scaletesting import nginx_config
+    from a2v_testkit.backing_services import nginx_config
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
     block = re.search(r"```nginx\n(.*?)```", docs, re.S)

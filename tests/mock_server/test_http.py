@@ -1,4 +1,4 @@
-"""mock_server/http.py and the way `a2v-mock` serves: Nagle off on every connection the mock accepts
+"""mock_server/http/protocol.py and the way `a2v-mock` serves: Nagle off on every connection the mock accepts
 (the 44 ms stall per kept-alive request), and a request Java's `HttpClient` sends (`Upgrade: h2c`)
 answered as plain HTTP/1.1 with its body read.
 
@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mock_server.app import create_app
 from mock_server.config import Settings
-from mock_server.startup import bind, serve_with
+from mock_server.runtime.app import create_app
+from mock_server.runtime.startup import bind, serve_with
 from mock_server.testing import run_server
 from tests.a2v_testkit.test_protocol import JAVA_UPGRADE, nodelay_of_accepted, read_response
 

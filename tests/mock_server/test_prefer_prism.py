@@ -8,7 +8,7 @@ import pytest
 
 from a2v_spec import load_spec
 from a2v_spec.pointer import resolve_pointer
-from mock_server.control import parse_prefer
+from mock_server.api.scenario import parse_prefer
 from tests.docs.blocks import ROOT
 
 if TYPE_CHECKING:

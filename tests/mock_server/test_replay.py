@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import ErrorCode
-from mock_server.files import LocalFileStore
-from mock_server.replay import Replay, install_media, timelines
-from mock_server.values import Outcome, Plan, Replayed
+from mock_server.files.local import LocalFileStore
+from mock_server.scenario_values import Outcome, Plan, Replayed
+from mock_server.tasks.replay import Replay, install_media, timelines
 
 if TYPE_CHECKING:
     from pathlib import Path

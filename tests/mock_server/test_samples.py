@@ -1,4 +1,4 @@
-"""mock_server/samples.py: the built-in speech samples are real, deterministic audio."""
+"""mock_server/tasks/samples.py: the built-in speech samples are real, deterministic audio."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import io
 import av
 import pytest
 
-from mock_server.samples import SAMPLES, Samples, UnknownSample
+from mock_server.tasks.samples import SAMPLES, Samples, UnknownSample
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

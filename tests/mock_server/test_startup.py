@@ -1,4 +1,4 @@
-"""mock_server/startup.py: every start-up failure is one line naming the value and the fix."""
+"""mock_server/runtime/startup.py: every start-up failure is one line naming the value and the fix."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mock_server.config import Settings
-from mock_server.startup import (
+from mock_server.runtime.startup import (
     StartupError,
     banner,
     bind,

@@ -14,8 +14,8 @@ import av
 import httpx
 import pytest
 
-from mock_server.app import create_app
 from mock_server.config import Settings
+from mock_server.runtime.app import create_app
 from mock_server.testing import app_client, run_server
 
 from .conftest import TEST_SETTINGS, AudioHost, Generate, wait_for

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import ErrorCode, Status, load_spec
-from mock_server.control import Prefer, Scenario, parse_prefer
+from mock_server.admin.journal import Entry, Journal
+from mock_server.api.scenario import Prefer, Scenario, parse_prefer
 from mock_server.errors import ApiError, Errors
-from mock_server.journal import Entry, Journal
 from mock_server.ratelimit import UNLIMITED, RateLimiter
-from mock_server.store import SqliteStore, Task, new_video_id
-from mock_server.values import Outcome, RateLimit, TaskFate
+from mock_server.scenario_values import Outcome, RateLimit, TaskFate
+from mock_server.store import Task, new_video_id
+from mock_server.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,9 +13,8 @@ import httpx
 
 from a2v_spec import ErrorCode, Status
 from mock_server.auth import tenant_id
-from mock_server.store import SqliteStore
-from mock_server.store.protocol import Delivery, Task
-from mock_server.store.sqlite import new_video_id
+from mock_server.store.protocol import Delivery, Task, new_video_id
+from mock_server.store.sqlite import SqliteStore
 from mock_server.testing import run_server
 
 if TYPE_CHECKING:

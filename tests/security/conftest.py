@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from a2v_testkit import FileHost, Redirect, Reply, Stream, free_port, speech_wav
-from mock_server import egress
+from mock_server.tasks import egress
 from mock_server.testing import RunningServer, run_server
 from tests.mock_server.conftest import wait_for as wait_for  # the security tests poll tasks with it
 
@@ -195,7 +195,7 @@ class MockProcess:
         args = ["--port", str(self.port), "--data-dir", str(data_dir), "--config", str(config)]
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "mock_server.cli", *args],
+                [sys.executable, "-m", "mock_server.runtime.cli", *args],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

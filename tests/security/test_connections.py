@@ -17,7 +17,7 @@ import pytest
 
 from a2v_spec import ErrorCode
 from a2v_testkit.protocol import default_max_connections
-from mock_server import http
+from mock_server.http import protocol as http
 from mock_server.testing import run_server
 from tests.a2v_testkit.test_protocol import closed, read_response
 

@@ -190,7 +190,7 @@ def test_the_mocks_own_samples_are_read_in_process_not_fetched(
 
 
 def test_the_cli_takes_audio_and_callback_host_lists() -> None:
-    from mock_server.cli import _changes, _parser
+    from mock_server.runtime.cli import _changes, _parser
 
     args = _parser().parse_args(["--audio-host", "a.test", "--callback-hosts", "b.test", "10.0.0.2"])
     changes = _changes(args)

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from a2v_testkit import LifespanError, Reply, app_client, free_port, speech_wav
-from mock_server.app import create_app
 from mock_server.config import Settings
 from mock_server.errors import StorageUnavailable
+from mock_server.runtime.app import create_app
 from mock_server.testing import run_server
 from tests.security.conftest import (
     BASE,
@@ -45,7 +45,7 @@ def test_a_second_server_on_the_data_directory_refuses_in_one_line(tmp_path: Pat
     with run_server(**BASE, data_dir=str(data)):
         port = str(free_port())
         done = subprocess.run(
-            [sys.executable, "-m", "mock_server.cli", "--data-dir", str(data), "--port", port],
+            [sys.executable, "-m", "mock_server.runtime.cli", "--data-dir", str(data), "--port", port],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -66,7 +66,7 @@ def test_a_second_server_on_the_data_directory_refuses_in_one_line(tmp_path: Pat
 
 def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mock_server.cli", *args],
+        [sys.executable, "-m", "mock_server.runtime.cli", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -114,7 +114,7 @@ def test_an_unusable_database_file_is_one_line_and_exit_2(tmp_path: Path, spoil:
 def test_the_start_up_check_holds_the_lock_until_the_server_adopts_it(tmp_path: Path) -> None:
     """The check used to release the lock before the lifespan took it again: in between, a second
     server passed the check too, and died later with a traceback (exit 3)."""
-    from mock_server.startup import check_data_dir_free
+    from mock_server.runtime.startup import check_data_dir_free
 
     data = tmp_path / "data"
     settings = Settings(**BASE, data_dir=data)
@@ -140,7 +140,15 @@ def test_two_servers_started_at_once_one_serves_the_other_is_one_line_exit_2(tmp
         with log.open("w") as err:
             runs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "mock_server.cli", "--data-dir", str(data), "--port", str(port)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "mock_server.runtime.cli",
+                        "--data-dir",
+                        str(data),
+                        "--port",
+                        str(port),
+                    ],
                     cwd=ROOT,
                     stdout=subprocess.DEVNULL,
                     stderr=err,
@@ -357,7 +365,7 @@ def test_crash_loop_loses_and_duplicates_nothing(tmp_path: Path, hostile: Hostil
 
 
 def _render_job(tmp_path: Path, output: Path) -> Any:
-    from mock_server.queue import RenderJob
+    from mock_server.tasks.render import RenderJob
 
     audio = tmp_path / "speech.wav"
     audio.write_bytes(speech_wav(1.0))
@@ -382,7 +390,7 @@ def test_a_render_that_cannot_write_ends_with_catalog_wording(
 
     import reference_renderer
     from mock_server.errors import STORAGE_FAILED
-    from mock_server.queue import local
+    from mock_server.tasks.render import process_pool as local
 
     def full(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "/srv/a2v/staging/videos--x.mp4")
@@ -394,7 +402,7 @@ def test_a_render_that_cannot_write_ends_with_catalog_wording(
 
 def test_a_render_on_a_full_disk_ends_with_catalog_wording(tmp_path: Path, small_disk: Path) -> None:
     from mock_server.errors import STORAGE_FAILED
-    from mock_server.queue import local
+    from mock_server.tasks.render import process_pool as local
 
     filler = _fill(small_disk)
     try:

@@ -13,9 +13,9 @@ import pytest
 
 from a2v_spec import ErrorCode
 from mock_server.errors import TaskFailure
-from mock_server.fetch import bounded_body
 from mock_server.ratelimit import RateLimiter
-from mock_server.values import RateLimit
+from mock_server.scenario_values import RateLimit
+from mock_server.tasks.audio_fetch import bounded_body
 from tests.security.conftest import client_for, submit, wait_for
 
 if TYPE_CHECKING:
@@ -141,8 +141,8 @@ def test_admin_bodies_are_read_like_api_bodies(
 
 def test_the_app_layer_refuses_large_heads_behind_any_server(tmp_path: Any) -> None:
     from a2v_testkit import app_client
-    from mock_server.app import create_app
     from mock_server.config import Settings
+    from mock_server.runtime.app import create_app
 
     app = create_app(Settings(data_dir=tmp_path, prewarm=False, render_workers=1))
     with app_client(app) as client:
@@ -154,8 +154,8 @@ def test_an_upload_is_streamed_to_staging_and_refused_at_the_limit(tmp_path: Any
     """The body arrives through `receive` one chunk at a time (httpx's ASGI transport pulls the
     generator only as the app reads): the mock must stop reading just past the limit, and the staging
     file must never hold more than the limit."""
-    from mock_server.app import create_app
     from mock_server.config import Settings
+    from mock_server.runtime.app import create_app
     from mock_server.testing import lifespan
 
     limit, chunk, total = 1_000_000, 65536, 64 << 20

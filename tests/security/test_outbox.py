@@ -11,8 +11,8 @@ import pytest
 from a2v_spec import Status
 from a2v_testkit import FileHost, Reply
 from mock_server.config import Settings
-from mock_server.outbox import OutboxDeliverer
-from mock_server.store.postgres import PostgresStore
+from mock_server.scale.outbox import OutboxDeliverer
+from mock_server.scale.postgres.store import PostgresStore
 from tests.mock_server.scale.conftest import pg_dsn as pg_dsn  # the scaled-out tests' database
 from tests.mock_server.scale.test_outbox import _loopback_allowed, _run_until, _views
 from tests.mock_server.scale.test_pgstore import make_task

@@ -115,7 +115,7 @@ def test_open_mode_keeps_its_admin_api_open(serve: Callable[..., RunningServer])
 )
 def test_the_banner_says_whether_the_admin_api_is_served(settings: dict[str, Any], shown: str) -> None:
     from mock_server.config import Settings
-    from mock_server.startup import banner
+    from mock_server.runtime.startup import banner
 
     line = next(text for text in banner(Settings(**settings), 8000, []).splitlines() if "__admin" in text)
     assert shown in line

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from mock_server.auth import tenant_id
-from mock_server.fairness import FairGate
+from mock_server.tasks.fairness import FairGate
 from tests.security.conftest import BASE, admin_headers, client_for, deliveries, submit, wait_for, wait_until
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def test_a_receiver_trickling_its_answer_is_cut_off_at_the_attempt_deadline(
 def test_one_tenant_has_at_most_its_share_of_deliveries_in_flight(
     serve: Callable[..., RunningServer], receiver: Callable[[float | None], Receiver], hostile: HostileHost
 ) -> None:
-    from mock_server import callbacks
+    from mock_server.tasks import callbacks
 
     limit = getattr(callbacks, "TENANT_IN_FLIGHT", 4)  # 4: before the cap had a name
     hanging = receiver(None)  # accepts, reads, never answers

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mock_server.app import create_app
+from mock_server.runtime.app import create_app
 
 if TYPE_CHECKING:
     from mock_server.config import Settings

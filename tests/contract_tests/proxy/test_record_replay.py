@@ -13,8 +13,8 @@ import pytest
 from a2v_testkit import speech_wav
 from contract_tests.client import A2VClient
 from contract_tests.servers import kit_server
-from mock_server.cli import main as mock_main
 from mock_server.config import Settings
+from mock_server.runtime.cli import main as mock_main
 from mock_server.testing import run_server
 
 if TYPE_CHECKING:

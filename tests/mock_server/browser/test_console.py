@@ -145,7 +145,7 @@ def test_keyed_mode_without_admin_key_says_the_admin_api_is_off(page: Page) -> N
 
 
 def test_upload_a_file_from_the_form_and_render_it(page: Page, server: RunningServer) -> None:
-    from mock_server.samples import Samples
+    from mock_server.tasks.samples import Samples
 
     open_console(page, server.base_url, "new")
     page.check("input[name=source][value=upload]")

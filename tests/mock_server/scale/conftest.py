@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from mock_server.scaletesting import (
+from a2v_testkit.backing_services import (
     AMQP_URL,
     POSTGRES_URL,
     moto_server,

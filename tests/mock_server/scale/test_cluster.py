@@ -19,7 +19,7 @@ import yaml
 
 from a2v_spec import ErrorCode
 from a2v_testkit import FileHost, Reply
-from mock_server.scaletesting import Cluster, nginx
+from a2v_testkit.backing_services import Cluster, nginx
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

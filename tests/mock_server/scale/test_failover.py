@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from a2v_testkit import free_port
+from a2v_testkit.backing_services import Cluster, nginx
 from contract_tests.client import A2VClient
-from mock_server.scaletesting import Cluster, nginx
 
 if TYPE_CHECKING:
     import subprocess

@@ -9,10 +9,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from mock_server.metrics import Health, Metrics, replica_name
-from mock_server.sharedlimit import SharedRateLimiter
+from mock_server.http.metrics import Health, Metrics, replica_name
+from mock_server.scale.shared_limits import SharedRateLimiter
+from mock_server.scenario_values import RateLimit
 from mock_server.testing import app_client, run_server
-from mock_server.values import RateLimit
 
 
 def _broken() -> int:
@@ -115,7 +115,7 @@ def test_readiness(checks: dict[str, object], draining: bool, status: int, body:
 
 @pytest.mark.anyio
 async def test_shared_limiter_spans_replicas(pg_dsn: str) -> None:
-    from mock_server.store.postgres import PostgresStore
+    from mock_server.scale.postgres.store import PostgresStore
 
     stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
     try:

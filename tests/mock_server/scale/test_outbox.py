@@ -14,12 +14,12 @@ import pytest
 from a2v_spec import Status, load_spec
 from a2v_testkit import FileHost, Replies
 from mock_server.config import Settings
-from mock_server.egress import HostPolicy
 from mock_server.errors import Errors
 from mock_server.files import Signer
-from mock_server.outbox import OutboxDeliverer
-from mock_server.store.postgres import OUTBOX_LISTENER, PostgresStore
-from mock_server.views import VideoViews
+from mock_server.scale.outbox import OutboxDeliverer
+from mock_server.scale.postgres.store import OUTBOX_LISTENER, PostgresStore
+from mock_server.tasks.egress import HostPolicy
+from mock_server.tasks.video_objects import VideoViews
 from tests.mock_server.scale.test_pgstore import make_task
 
 if TYPE_CHECKING:

@@ -11,10 +11,11 @@ import psycopg
 import pytest
 
 from a2v_spec import ErrorCode, Status
-from mock_server.store import SqliteStore, Task, new_video_id
-from mock_server.store.pgschema import MIGRATIONS, migrate
-from mock_server.store.postgres import PostgresStore, StoreUnavailable, redact
-from mock_server.values import Plan, Timings
+from mock_server.scale.postgres.schema import MIGRATIONS, migrate
+from mock_server.scale.postgres.store import PostgresStore, StoreUnavailable, redact
+from mock_server.scenario_values import Plan, Timings
+from mock_server.store import Task, new_video_id
+from mock_server.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

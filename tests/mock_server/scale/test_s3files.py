@@ -15,10 +15,10 @@ from starlette.routing import Route
 
 from a2v_spec import load_spec
 from a2v_testkit import app_client
+from a2v_testkit.backing_services import S3_KEYS
 from mock_server.errors import ApiError, Errors
-from mock_server.files import LocalFileStore
-from mock_server.files.s3 import S3FileStore, parse_s3_url
-from mock_server.scaletesting import S3_KEYS
+from mock_server.files.local import LocalFileStore
+from mock_server.scale.s3 import S3FileStore, parse_s3_url
 from tests.mock_server.test_files import RANGE_CASES, assert_range_answer
 
 if TYPE_CHECKING:

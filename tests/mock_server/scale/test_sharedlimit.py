@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from mock_server.ratelimit import UNLIMITED
-from mock_server.sharedlimit import SharedRateLimiter
-from mock_server.store.postgres import PostgresStore
-from mock_server.values import RateLimit
+from mock_server.scale.postgres.store import PostgresStore
+from mock_server.scale.shared_limits import SharedRateLimiter
+from mock_server.scenario_values import RateLimit
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

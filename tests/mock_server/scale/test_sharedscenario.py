@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from a2v_spec import ErrorCode, Status
+from a2v_testkit.backing_services import AMQP_URL, S3_ENV
+from mock_server.api.scenario import Scenario
 from mock_server.config import Settings
-from mock_server.control import Scenario
-from mock_server.scaletesting import AMQP_URL, S3_ENV
-from mock_server.services import build_services
-from mock_server.sharedscenario import SharedScenario
-from mock_server.store.postgres import PostgresStore
-from mock_server.values import LatencyRange, Outcome, TaskFate
+from mock_server.runtime.services import build_services
+from mock_server.scale.postgres.store import PostgresStore
+from mock_server.scale.shared_scenario import SharedScenario
+from mock_server.scenario_values import LatencyRange, Outcome, TaskFate
 
 from .test_pgstore import make_task
 

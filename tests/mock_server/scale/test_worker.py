@@ -16,13 +16,13 @@ import pytest
 import yaml
 
 from a2v_spec import ErrorCode, Status
-from mock_server.distributed import CeleryQueue, make_celery
-from mock_server.files.s3 import S3FileStore
+from a2v_testkit.backing_services import S3_KEYS, spawn
 from mock_server.redact import tenant_label
-from mock_server.scaletesting import S3_KEYS, spawn
+from mock_server.scale.celery_queue import CeleryQueue, make_celery
+from mock_server.scale.postgres.store import PostgresStore
+from mock_server.scale.s3 import S3FileStore
+from mock_server.scenario_values import Plan, Timings
 from mock_server.store import Task, new_video_id
-from mock_server.store.postgres import PostgresStore
-from mock_server.values import Plan, Timings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -62,7 +62,7 @@ class Stack:
 
     def start_worker(self, log_level: str = "warning", *extra: str) -> subprocess.Popen[bytes]:
         args = [
-            "mock_server.cli",
+            "mock_server.runtime.cli",
             "worker",
             "--config",
             str(self.config),

@@ -1,0 +1,1 @@
+"""The admin API under `/__admin`, the request journal, the console and the documents."""

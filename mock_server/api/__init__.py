@@ -1,0 +1,1 @@
+"""The API's operations: handlers, request validation derived from the spec, video objects, test control."""

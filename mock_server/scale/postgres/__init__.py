@@ -1,0 +1,1 @@
+"""The PostgreSQL store, one module per job over one connection pool."""
