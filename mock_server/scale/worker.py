@@ -44,7 +44,7 @@ from mock_server.scale.celery_queue import RENDER_TASK, make_celery
 from mock_server.scale.postgres.store import PostgresStore
 from mock_server.scale.s3 import S3FileStore
 from mock_server.tasks.egress import HostPolicy
-from mock_server.tasks.render import process_pool as local
+from mock_server.tasks.render import process_pool
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,17 +104,17 @@ class InlineRenderQueue:
         self.characters_file = characters_file
         self.metrics = metrics
         self._sink = _ProgressSink()
-        local._worker["queue"] = self._sink  # where `render_job` reports progress in this process
+        process_pool.report_progress_to(self._sink)
 
     async def prewarm(self) -> None:
         with contextlib.suppress(Exception):  # a broken renderer is reported by the tasks
-            await anyio.to_thread.run_sync(local.warm, self.characters_file)
+            await anyio.to_thread.run_sync(process_pool.warm, self.characters_file)
 
     async def render(self, job: RenderJob, progress: Callable[[int, int], None] | None = None) -> float:
         self._sink.target, self._sink.loop = progress, asyncio.get_running_loop()
         started = time.perf_counter()
         try:
-            rendered = await anyio.to_thread.run_sync(local.render_job, job)
+            rendered = await anyio.to_thread.run_sync(process_pool.render_job, job)
         finally:
             self._sink.target = None
         if self.metrics is not None:

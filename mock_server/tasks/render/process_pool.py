@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from mock_server.tasks.render.protocol import RenderJob
 
-__all__ = ["LocalRenderPool", "Rendered", "render_job"]
+__all__ = ["LocalRenderPool", "Rendered", "render_job", "report_progress_to", "warm"]
 
 log = logging.getLogger("mock_server")
 
@@ -72,10 +72,16 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
+def report_progress_to(queue: Any) -> None:
+    """Where `render_job` puts `(job_id, done, total)` in this process: the pool's queue in its worker
+    processes, or a scaled-out worker's own sink (`scale.worker.InlineRenderQueue`)."""
+    _worker["queue"] = queue
+
+
 def _init_worker(queue: Any, nice: int, parent: int | None = None) -> None:
     if parent is not None:
         _die_with(parent)
-    _worker["queue"] = queue
+    report_progress_to(queue)
     if nice:
         with contextlib.suppress(OSError):
             os.nice(nice)  # renders yield the CPU to the API's event loop
