@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from mock_server.auth import Principal
     from mock_server.files import Signer
     from mock_server.tasks.characters import Characters
+    from mock_server.tasks.protocols import TaskRunning
     from mock_server.tasks.replay import Replay
-    from mock_server.tasks.runner import TaskRunner
     from mock_server.tasks.video_objects import VideoViews
 
 __all__ = ["HANDLERS", "ApiServices", "Call"]
@@ -46,7 +46,7 @@ class ApiServices(CoreServices, Protocol):
     characters: Characters
     scenario: Scenario
     control: ScenarioControl
-    runner: TaskRunner
+    runner: TaskRunning
     views: VideoViews
     cache: dict[str, Any]
     replay: Replay | None

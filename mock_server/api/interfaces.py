@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from mock_server.auth import Authenticator
     from mock_server.config import Settings
     from mock_server.store import Store
-    from mock_server.tasks.runner import TaskRunner
+    from mock_server.tasks.protocols import TaskRunning
     from mock_server.tasks.video_objects import VideoViews
 
 __all__ = ["CoreServices"]
@@ -29,5 +29,5 @@ class CoreServices(Protocol):
     store: Store
     auth: Authenticator
     scenario: Scenario
-    runner: TaskRunner
+    runner: TaskRunning
     views: VideoViews

@@ -24,8 +24,6 @@ from mock_server.errors import ApiError
 from mock_server.scenario_values import LatencyRange, Outcome, RateLimit, TaskFate, Timings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mock_server.config import Settings
 
 __all__ = ["LocalScenario", "Prefer", "Scenario", "ScenarioControl", "parse_prefer"]
@@ -230,37 +228,50 @@ class ScenarioControl(Protocol):
         ...
 
 
+class ScenarioHolder(Protocol):
+    """The parts that hold a value of the scenario (rate limiter, URL signer, cached answers)."""
+
+    def take(self, scenario: Scenario) -> None:
+        """Use `scenario`'s values from now on."""
+        ...
+
+
+class TenantMemory(Protocol):
+    """What one process keeps per tenant that a reset must drop (journal entries, cached tokens)."""
+
+    def forget(self, tenant: str | None) -> None:
+        """Drop what is kept of `tenant` (everything when None)."""
+        ...
+
+
 class LocalScenario:
     """The embedded server's scenario: in this process only.
 
-    `apply` hands the scenario's values to the parts that hold them (rate limiter, URL signer); `forget`
-    drops what the process keeps for a tenant (journal, token cache) on a reset.
+    `holder` takes the scenario's values (rate limiter, URL signer); `memory` drops what the process
+    keeps for a tenant (journal, token cache) on a reset. Both are handed in: the control never calls
+    back into the server that made it.
     """
 
     def __init__(
-        self,
-        scenario: Scenario,
-        settings: Settings,
-        apply: Callable[[], None],
-        forget: Callable[[str | None], None],
+        self, scenario: Scenario, settings: Settings, holder: ScenarioHolder, memory: TenantMemory
     ) -> None:
         self.scenario = scenario
         self.settings = settings
-        self.apply = apply
-        self.forget = forget
+        self.holder = holder
+        self.memory = memory
 
     async def sync(self) -> None:
         pass
 
     async def put(self, changes: dict[str, Any]) -> None:
         self.scenario.merge(changes)
-        self.apply()
+        self.holder.take(self.scenario)
 
     async def reset(self, tenant: str | None) -> None:
-        self.forget(tenant)
+        self.memory.forget(tenant)
         if tenant is None:
             self.scenario.restore(self.settings)
-            self.apply()
+            self.holder.take(self.scenario)
 
     async def take_next_task(self, tenant: str) -> TaskFate | None:
         return self.scenario.take_next_task(tenant)

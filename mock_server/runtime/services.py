@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from mock_server.scale.celery_queue import CeleryQueue
     from mock_server.store import Store
     from mock_server.tasks.audio_fetch import LocalAudio
+    from mock_server.tasks.protocols import CallbackDelivery, TaskRunning
     from mock_server.tasks.render import RenderQueue
 
 __all__ = ["Services", "build_services"]
@@ -75,16 +76,19 @@ class Services:
     characters: Characters
     fetcher: AudioFetcher
     queue: RenderQueue
-    #: `CallbackSender`, or with PostgreSQL the outbox's `OutboxDeliverer` (same interface).
-    callbacks: CallbackSender
+    #: `CallbackSender`, or with PostgreSQL the outbox's `OutboxDeliverer`.
+    callbacks: CallbackDelivery
     limiter: Limiter
     journal: Journal
     scenario: Scenario
     #: Where `scenario` lives: this process (`LocalScenario`), or PostgreSQL for every replica
-    #: (`SharedScenario`); made by `build_services` once the services exist (it calls back into them).
-    control: ScenarioControl = field(init=False)
-    #: `TaskRunner`, or with a broker the `RemoteRunner` that publishes to workers (same interface).
-    runner: TaskRunner
+    #: (`SharedScenario`).
+    control: ScenarioControl
+    #: What takes the scenario's values and what a reset makes this process forget (the control's).
+    holder: ScenarioValues
+    memory: ProcessMemory
+    #: `TaskRunner`, or with a broker the `RemoteRunner` that publishes to workers.
+    runner: TaskRunning
     views: VideoViews
     injector: FaultInjector
     #: Test mode: every response that did not match the spec (also raised and logged).
@@ -143,19 +147,12 @@ class Services:
             restart(None if path is None else str(path))
         self.cache.clear()  # the cached character list
 
-    def apply_scenario(self) -> None:
-        """Hand the scenario's settings to the parts that hold them (rate limiter, URL signer)."""
-        self.limiter.configure(self.scenario.rate_limit)
-        ttl = self.scenario.url_ttl_seconds
-        self.signer.ttl = self.limits.url_ttl_seconds if ttl is None else ttl
-        self.cache.clear()  # cached answers hold URLs signed with the old lifetime
-
     async def reset(self, tenant: str | None = None) -> None:
         """Forget one tenant's tasks, files, keys, deliveries, journal and counters (all when None).
 
         The store, files and rate windows are reset here; what each process keeps (journal, token
         cache, and for everything the scenario) through the control, which with a shared scenario
-        replays the reset on every replica (`forget`)."""
+        replays the reset on every replica (its `memory`)."""
         if tenant is None:
             await self.runner.cancel_all()
         for video_id in await self.store.delete_tenant(tenant):
@@ -167,8 +164,33 @@ class Services:
             await self.files.clear("videos")
         await self.control.reset(tenant)
 
+
+@dataclass
+class ScenarioValues:
+    """The parts that hold the scenario's values: the rate limiter, the URL signer, the answer cache."""
+
+    limiter: Limiter
+    signer: Signer
+    default_ttl: int
+    cache: dict[str, Any]
+
+    def take(self, scenario: Scenario) -> None:
+        self.limiter.configure(scenario.rate_limit)
+        ttl = scenario.url_ttl_seconds
+        self.signer.ttl = self.default_ttl if ttl is None else ttl
+        self.cache.clear()  # cached answers hold URLs signed with the old lifetime
+
+
+@dataclass
+class ProcessMemory:
+    """What this process keeps per tenant, dropped on a reset: journal, token cache, violations, cache."""
+
+    journal: Journal
+    auth: Authenticator
+    violations: list[Exception]
+    cache: dict[str, Any]
+
     def forget(self, tenant: str | None) -> None:
-        """Drop what this process keeps of `tenant` (everything when None) after a reset."""
         self.journal.reset(tenant)
         self.auth.forget()
         if tenant is None:
@@ -240,7 +262,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
 
     fetcher = AudioFetcher(limits, policy(settings.audio_hosts), own_audio(signer, files), spec.url_rule)
     scenario = Scenario.from_settings(settings)
-    callbacks: Any
+    callbacks: CallbackDelivery
     limiter: Limiter
     if settings.store is not None:
         from mock_server.scale.outbox import OutboxDeliverer
@@ -255,7 +277,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         store = SqliteStore(data_dir, tenant_of=tenant_id)
         callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
         limiter = RateLimiter(scenario.rate_limit)
-    runner: Any = TaskRunner(
+    local_runner = TaskRunner(
         settings=settings,
         limits=limits,
         store=store,
@@ -265,13 +287,27 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         files=files,
         on_end=callbacks.schedule,
     )
+    runner: TaskRunning = local_runner
     broker = None
     if settings.queue is not None:
         from mock_server.scale.celery_queue import CeleryQueue, RemoteRunner, make_celery
 
         assert isinstance(store, PostgresStore)  # Settings refuses a queue without `store`
         broker = CeleryQueue(make_celery(settings.queue, settings.queue_name), store)
-        runner = RemoteRunner(broker, store, runner, deadline_seconds=settings.task_deadline_seconds)
+        runner = RemoteRunner(broker, store, local_runner, deadline_seconds=settings.task_deadline_seconds)
+    cache: dict[str, Any] = {}
+    violations: list[Exception] = []
+    journal = Journal(settings.journal_size)
+    auth = Authenticator(settings, store, limits.access_token_ttl_seconds)
+    holder = ScenarioValues(limiter, signer, limits.url_ttl_seconds, cache)
+    memory = ProcessMemory(journal, auth, violations, cache)
+    control: ScenarioControl
+    if settings.store is not None:
+        from mock_server.scale.shared_scenario import SharedScenario
+
+        control = SharedScenario(pg, scenario, settings, holder, memory)
+    else:
+        control = LocalScenario(scenario, settings, holder, memory)
     services = Services(
         settings=settings,
         spec=spec,
@@ -280,7 +316,7 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         table=OperationTable(spec),
         validator=Validator(spec, limits.max_request_bytes),
         store=store,
-        auth=Authenticator(settings, store, limits.access_token_ttl_seconds),
+        auth=auth,
         signer=signer,
         files=files,
         characters=Characters(settings.characters_file, files, limits.video_size),
@@ -288,8 +324,13 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         queue=queue,
         callbacks=callbacks,
         limiter=limiter,
-        journal=Journal(settings.journal_size),
+        journal=journal,
         scenario=scenario,
+        control=control,
+        holder=holder,
+        memory=memory,
+        violations=violations,
+        cache=cache,
         runner=runner,
         views=views,
         injector=UvicornFaultInjector(),
@@ -299,14 +340,8 @@ def build_services(settings: Settings, spec: Spec) -> Services:
         else Replay.load(settings.replay_dir, settings.replay_speed),
     )
     services.broker = broker
-    if settings.store is not None:
-        from mock_server.scale.shared_scenario import SharedScenario
-
-        services.control = SharedScenario(pg, scenario, settings, services.apply_scenario, services.forget)
-    else:
-        services.control = LocalScenario(scenario, settings, services.apply_scenario, services.forget)
     _observe(services, store, files, broker)
-    services.apply_scenario()
+    holder.take(scenario)
     return services
 
 

@@ -14,9 +14,9 @@ wait. The cost is one small statement per API request, on a connection of the re
 
 What each replica keeps apart from the row, and how it follows:
 
-- the scenario's values go to the rate limiter and the URL signer (`apply`), and the cached character
+- the scenario's values go to the rate limiter and the URL signer (`holder`), and the cached character
   list (its URLs carry the old lifetime) is dropped;
-- a reset is replayed on each replica's own state (`forget`: journal entries, token cache), so a token
+- a reset is replayed on each replica's own state (`memory`: journal entries, token cache), so a token
   deleted by a reset on one replica stops working on all;
 - the random generator (latency ranges, error and drop rates) is each replica's own; it is reseeded
   when a PUT sets `seed` (or a reset returns to the settings' seed). With a seed, each replica's
@@ -35,8 +35,7 @@ from mock_server.api.scenario import Scenario
 from mock_server.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
+    from mock_server.api.scenario import ScenarioHolder, TenantMemory
     from mock_server.config import Settings
     from mock_server.scale.postgres.store import PostgresStore, ScenarioState
     from mock_server.scenario_values import TaskFate
@@ -47,21 +46,21 @@ log = logging.getLogger("mock_server")
 
 
 class SharedScenario:
-    """The `ScenarioControl` of a replica on PostgreSQL (`LocalScenario`'s interface and callbacks)."""
+    """The `ScenarioControl` of a replica on PostgreSQL (`LocalScenario`'s interface and collaborators)."""
 
     def __init__(
         self,
         store: PostgresStore,
         scenario: Scenario,
         settings: Settings,
-        apply: Callable[[], None],
-        forget: Callable[[str | None], None],
+        holder: ScenarioHolder,
+        memory: TenantMemory,
     ) -> None:
         self.store = store
         self.scenario = scenario
         self.settings = settings
-        self.apply = apply
-        self.forget = forget
+        self.holder = holder
+        self.memory = memory
         #: The row's version this replica applied (-1: none yet) and that of its last reseed.
         self.version = -1
         self.seeded = 0
@@ -85,13 +84,13 @@ class SharedScenario:
             return
         for version, tenant in state.resets:
             if version > self.version:
-                self.forget(tenant)
+                self.memory.forget(tenant)
         self.scenario.adopt(Scenario.of(self.settings, state.body))
         if state.seeded != self.seeded:
             self.scenario.rng.seed(self.scenario.seed)
             self.seeded = state.seeded
         self.version = state.version
-        self.apply()
+        self.holder.take(self.scenario)
 
     async def put(self, changes: dict[str, Any]) -> None:
         def change(body: Any) -> tuple[Any, bool]:

@@ -34,10 +34,16 @@ class Replica:
         self.applied = 0
         self.forgotten: list[str | None] = []
         self.scenario = Scenario.from_settings(settings)
-        self.control = SharedScenario(store, self.scenario, settings, self.apply, self.forgotten.append)
+        self.control = SharedScenario(store, self.scenario, settings, self, self)
 
-    def apply(self) -> None:
+    def take(self, scenario: Scenario) -> None:
+        """The replica's `ScenarioHolder`: counts each time it is handed the scenario's values."""
+        assert scenario is self.scenario
         self.applied += 1
+
+    def forget(self, tenant: str | None) -> None:
+        """The replica's `TenantMemory`: records each reset replayed here."""
+        self.forgotten.append(tenant)
 
 
 @pytest.fixture
