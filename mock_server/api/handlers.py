@@ -1,9 +1,9 @@
 """The six operations of `openapi.yaml`: each a coroutine `(services, call) -> data`.
 
 A handler sees the services through `ApiServices`, the narrow interface below (not the app), and the
-request through `Call`: the caller (already authenticated when the operation needs it), the values the
-spec validated, the `Prefer` fate and the base URL. It returns the envelope's `data`; errors are raised as
-`ApiError` and rendered from the catalog by the error layer.
+request through `OperationCall`: the caller (already authenticated when the operation needs it), the
+values the spec validated, the `Prefer` fate and the base URL. It returns the envelope's `data`;
+errors are raised as `ApiError` and rendered from the catalog by the error layer.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mock_server.tasks.replay import Replay
     from mock_server.tasks.video_objects import VideoViews
 
-__all__ = ["HANDLERS", "ApiServices", "Call"]
+__all__ = ["HANDLERS", "ApiServices", "OperationCall"]
 
 #: Codes that can end a task (`TaskErrorCode` in the spec).
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
@@ -53,7 +53,7 @@ class ApiServices(CoreServices, Protocol):
 
 
 @dataclass(frozen=True)
-class Call:
+class OperationCall:
     """One API call as a handler sees it."""
 
     principal: Principal | None
@@ -67,15 +67,15 @@ class Call:
         return self.principal
 
 
-async def ping(s: ApiServices, call: Call) -> Any:
+async def ping(s: ApiServices, call: OperationCall) -> Any:
     return {"pong": True, "time": int(time.time())}
 
 
-async def login(s: ApiServices, call: Call) -> Any:
+async def login(s: ApiServices, call: OperationCall) -> Any:
     return await s.auth.login(call.values.body["username"], call.values.body["password"])
 
 
-async def list_characters(s: ApiServices, call: Call) -> Any:
+async def list_characters(s: ApiServices, call: OperationCall) -> Any:
     now = int(time.time())
     key = (call.base_url, now)  # the same list for every caller within a second: URLs are signed per second
     cached = s.cache.get("characters")
@@ -95,7 +95,7 @@ async def list_characters(s: ApiServices, call: Call) -> Any:
     return data
 
 
-async def _plan(s: ApiServices, call: Call, tenant: str, now: float) -> Plan:
+async def _plan(s: ApiServices, call: OperationCall, tenant: str, now: float) -> Plan:
     """The task's fate: the `Prefer` header's, else the scenario's next queued fate, else a real render."""
     fate = call.fate
     cap = s.settings.max_prefer_duration_seconds
@@ -147,7 +147,7 @@ def _replayed(key: str | None, body_hash: str, held: tuple[str, str]) -> dict[st
     return {"video_id": held[1]}
 
 
-async def generate(s: ApiServices, call: Call) -> Any:
+async def generate(s: ApiServices, call: OperationCall) -> Any:
     who, body = call.caller, call.values.body
     model_id = body["model_id"]
     if model_id not in s.characters:
@@ -185,7 +185,7 @@ async def generate(s: ApiServices, call: Call) -> Any:
     return {"video_id": task.video_id}
 
 
-async def get_video(s: ApiServices, call: Call) -> Any:
+async def get_video(s: ApiServices, call: OperationCall) -> Any:
     video_id = call.values.query["video_id"]
     task = await s.store.get_task(video_id, call.caller.tenant)
     if task is None:
@@ -193,7 +193,7 @@ async def get_video(s: ApiServices, call: Call) -> Any:
     return s.views.video(task, call.base_url)
 
 
-async def list_videos(s: ApiServices, call: Call) -> Any:
+async def list_videos(s: ApiServices, call: OperationCall) -> Any:
     query = call.values.query
     page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
     status = None if query.get("status") is None else Status(query["status"])
@@ -207,7 +207,7 @@ async def list_videos(s: ApiServices, call: Call) -> Any:
 
 
 #: operationId -> handler; every operation of the spec has one (checked when the app is built).
-HANDLERS: dict[str, Callable[[ApiServices, Call], Awaitable[Any]]] = {
+HANDLERS: dict[str, Callable[[ApiServices, OperationCall], Awaitable[Any]]] = {
     "ping": ping,
     "login": login,
     "listCharacters": list_characters,

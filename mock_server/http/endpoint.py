@@ -97,7 +97,9 @@ class ApiEndpoint:
             ex.forced = True
             raise forced_answer(self.errors, prefer.status, prefer.code)
         values = await self.validator.request(op, request)
-        call = handlers.Call(principal, values, prefer.fate, base_url(scope, request.headers.get("host")))
+        call = handlers.OperationCall(
+            principal, values, prefer.fate, base_url(scope, request.headers.get("host"))
+        )
         data: Any = await handlers.HANDLERS[op.operation_id](self.services, call)
         last = self._encoded.get(op.operation_id)
         if last is not None and last[0] is data:
