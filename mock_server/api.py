@@ -91,6 +91,8 @@ class ApiEndpoint:
         values = await self.validator.request(op, request)
         call = handlers.Call(principal, values, prefer.fate, base_url(scope, request.headers.get("host")))
         data: Any = await handlers.HANDLERS[op.operation_id](self.services, call)
-        await Response(envelope_bytes(ErrorCode.SUCCESS, "success", data), media_type="application/json")(
-            scope, receive, send
-        )
+        headers = None
+        if isinstance(data, handlers.Answer):
+            data, headers = data.data, data.headers
+        body = envelope_bytes(ErrorCode.SUCCESS, "success", data)
+        await Response(body, media_type="application/json", headers=headers)(scope, receive, send)
