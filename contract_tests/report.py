@@ -225,12 +225,8 @@ class KitReport:
         )
         if self.coverage is not None:
             props = ET.SubElement(suite, "properties")
-            for name, d in self.coverage.as_dict().items():
-                key = name.replace(" ", "_")
-                ET.SubElement(props, "property", name=f"coverage.{key}.seen", value=",".join(d["seen"]))
-                ET.SubElement(
-                    props, "property", name=f"coverage.{key}.never_seen", value=",".join(d["never_seen"])
-                )
+            for name, value in self.coverage.properties():
+                ET.SubElement(props, "property", name=name, value=value)
         for r in reqs.values():
             group = REQUIREMENTS[r.id].group if r.id in REQUIREMENTS else "other"
             case = ET.SubElement(
