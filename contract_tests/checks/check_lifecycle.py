@@ -255,7 +255,7 @@ def test_list_shows_new_task_first_and_filters(
         expected="newest first (by created_at, then video_id)",
         response=response,
     )
-    created = [i.get("created_at") for i in items if isinstance(i.get("created_at"), int)]
+    created = [int(i["created_at"]) for i in items if isinstance(i.get("created_at"), int)]
     check(
         created == sorted(created, reverse=True),
         "A2V-LIFECYCLE-LIST",

@@ -183,8 +183,8 @@ def page_problem(spec: Spec, count: int, query: Mapping[str, str], total: str | 
         for p in spec.operation("listVideos").parameters
     }
     try:
-        page = int(query.get("page", defaults["page"]))
-        size = int(query.get("page_size", defaults["page_size"]))
+        page = int(query.get("page", str(defaults["page"])))
+        size = int(query.get("page_size", str(defaults["page_size"])))
     except (TypeError, ValueError):
         return None  # a request the service must refuse: not a page
     if count > size:

@@ -15,8 +15,7 @@ import pytest
 
 from a2v_spec import load_spec
 from contract_tests.coverage import optional_fields
-from mock_server.app import create_app
-from tests.contract_tests.faulty.base import Exchange, Rewriter
+from tests.contract_tests.faulty.base import Exchange, Rewriter, mock_app
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -63,7 +62,7 @@ def upstream_shaped(settings: Settings) -> Any:
                 _strip(body, field.split("."))
             exchange.set_json(body)
 
-    return Rewriter(create_app(settings), rewrite)
+    return Rewriter(mock_app(settings), rewrite)
 
 
 def test_the_rewrite_leaves_only_the_upstream_fields(mock_settings: Settings) -> None:
