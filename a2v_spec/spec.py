@@ -90,6 +90,15 @@ class Spec:
                 return f"{base}/content/application~1json/schema"
         return None
 
+    def response_headers(self, operation: Operation, status: int) -> dict[str, dict[str, Any]]:
+        """The header objects documented for `status` (falls back like `response_pointer`), by name."""
+        responses = self.document["paths"][operation.path][operation.method]["responses"]
+        for key in (str(status), f"{str(status)[0]}XX", "default"):
+            if key in responses:
+                headers = self.resolve(responses[key]).get("headers", {})
+                return {name: self.resolve(header) for name, header in headers.items()}
+        return {}
+
     def resolve(self, node: dict[str, Any]) -> dict[str, Any]:
         """Follow `$ref`s within the document until a real object."""
         resolved: dict[str, Any] = resolve_refs(self.document, node)

@@ -28,7 +28,7 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 import httpx
@@ -322,7 +322,25 @@ class BaseClient:
         params: dict[str, Any] = {"page": page, "page_size": page_size}
         if status is not None:
             params["status"] = str(status)
-        return self._call("listVideos", VideoPage.from_dict, params=params)
+        return self._call(
+            "listVideos", lambda data: VideoPage.from_list(data, page, page_size), params=params
+        )
+
+    def _read_page(self, call: Call[VideoPage], response: httpx.Response) -> VideoPage:
+        """`video.list`'s page (`data` is the plain array), with the total over every page from the
+        optional `X-Total-Count` header when the service sends it."""
+        listed = self._read(call, response)
+        total = response.headers.get("X-Total-Count")
+        if total is None:
+            return listed
+        if not total.isdigit():
+            raise A2VProtocolError(
+                f"{call.method} {call.path} answered X-Total-Count {total!r}, not a non-negative integer",
+                status_code=response.status_code,
+                request=response.request,
+                response=response,
+            )
+        return replace(listed, total=int(total))
 
 
 def _video_id(data: Any) -> str:
@@ -434,7 +452,8 @@ class A2VClient(BaseClient):
     def list_videos(
         self, page: int = 1, page_size: int = 20, status: Status | str | None = None
     ) -> VideoPage:
-        return self.send(self._list_videos(page, page_size, status))
+        call = self._list_videos(page, page_size, status)
+        return self._read_page(call, self.request(call.method, call.path, **call.options))
 
     def wait_for_video(
         self,
@@ -561,7 +580,8 @@ class AsyncA2VClient(BaseClient):
     async def list_videos(
         self, page: int = 1, page_size: int = 20, status: Status | str | None = None
     ) -> VideoPage:
-        return await self.send(self._list_videos(page, page_size, status))
+        call = self._list_videos(page, page_size, status)
+        return self._read_page(call, await self.request(call.method, call.path, **call.options))
 
     async def wait_for_video(
         self,

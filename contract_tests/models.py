@@ -131,16 +131,16 @@ class Video:
 
 @dataclass(frozen=True)
 class VideoPage:
+    """One page of `video.list`: its `data` (a plain array of videos), the page asked for, and the
+    total over every page when the service sends it (`X-Total-Count`, optional: else None)."""
+
     items: list[Video]
     page: int
     page_size: int
-    total: int
+    total: int | None = None
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoPage:
-        return cls(
-            items=[Video.from_dict(item) for item in data.get("items", [])],
-            page=int(data.get("page", 0)),
-            page_size=int(data.get("page_size", 0)),
-            total=int(data.get("total", 0)),
-        )
+    def from_list(cls, data: Any, page: int, page_size: int) -> VideoPage:
+        if not isinstance(data, list):
+            raise ValueError(f"video.list data is not an array: {str(data)[:200]}")
+        return cls(items=[Video.from_dict(item) for item in data], page=page, page_size=page_size)

@@ -289,11 +289,8 @@ class KitReport:
         for name, value in self.identity().items():
             ET.SubElement(props, "property", name=f"run.{name}", value=str(value or ""))
         if self.coverage is not None:
-            for key, d in _coverage_rows(self.coverage.as_dict()):
-                ET.SubElement(props, "property", name=f"coverage.{key}.seen", value=",".join(d["seen"]))
-                ET.SubElement(
-                    props, "property", name=f"coverage.{key}.never_seen", value=",".join(d["never_seen"])
-                )
+            for name, value in self.coverage.properties():
+                ET.SubElement(props, "property", name=name, value=value)
         for r in reqs.values():
             group = REQUIREMENTS[r.id].group if r.id in REQUIREMENTS else "other"
             case = ET.SubElement(
@@ -321,30 +318,6 @@ class KitReport:
 
 def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-
-
-def _coverage_rows(coverage: dict[str, Any]) -> list[tuple[str, dict[str, list[str]]]]:
-    """(dotted name, {seen, never_seen}) per dimension; nested dimensions (optional fields per
-    operation) become one row per inner key (`optional_fields.getVideo`)."""
-    rows = []
-    for name, value in coverage.items():
-        key = name.replace(" ", "_")
-        if not isinstance(value, dict):
-            continue
-        if "seen" in value or "never_seen" in value:
-            rows.append(
-                (key, {"seen": list(value.get("seen", [])), "never_seen": list(value.get("never_seen", []))})
-            )
-            continue
-        for inner, d in value.items():
-            if isinstance(d, dict):
-                rows.append(
-                    (
-                        f"{key}.{inner}",
-                        {"seen": list(d.get("seen", [])), "never_seen": list(d.get("never_seen", []))},
-                    )
-                )
-    return rows
 
 
 def _plural(n: int, word: str) -> str:

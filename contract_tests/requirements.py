@@ -324,7 +324,7 @@ _TABLE: Final[list[Requirement]] = [
         "Every URL the API hands out (previews, videos, masks) answers 200 with its type and size",
         "/paths/~1v1~1a2v~1character.list/get/description",
         "`preview_url` is a signed, expiring URL of a still image (PNG)",
-        Need(kinds.URL_FETCHED, "a preview URL and a finished video's URLs, each downloaded", 3),
+        Need(kinds.URL_FETCHED, "a preview URL and a finished video's URL, each downloaded", 2),
     ),
     # -- documented errors ------------------------------------------------------------------------------
     _r(

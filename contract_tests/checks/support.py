@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
-from contract_tests.evidence import observe
+from contract_tests.evidence import current, observe
 from contract_tests.violations import ContractViolation, check, curl
 from contract_tests.watch import answer_in_time
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from a2v_spec import ErrorCode, Spec
     from contract_tests.audio_source import AudioSource
@@ -37,6 +37,7 @@ F = TypeVar("F", bound="Callable[..., Any]")
 
 __all__ = [
     "FUZZ_REQUIREMENTS",
+    "PAGE_RULE",
     "VIDEO_SCHEMA",
     "check_audio_stream",
     "check_duration",
@@ -49,6 +50,8 @@ __all__ = [
     "envelope_code_matches",
     "expect_error",
     "kit_settings",
+    "optional_absent",
+    "page_problem",
     "seeded",
     "send_case",
     "succeeded",
@@ -164,6 +167,46 @@ def check_shape(video: Video, spec: Spec, client: A2VClient, response: httpx.Res
         response=response or client.last_response,
     )
     observe("A2V-LIFECYCLE-SHAPE", f"status:{video.status}")
+
+
+#: What `page_problem` holds a `video.list` page to, as a violation's `expected`.
+PAGE_RULE = "at most page_size videos; with X-Total-Count, as many as it leaves for the page"
+
+
+def page_problem(spec: Spec, count: int, query: Mapping[str, str], total: str | None) -> str | None:
+    """What is wrong with a `video.list` page of `count` videos asked for with `query`, or None.
+
+    A page holds at most `page_size` videos; when the service sends `X-Total-Count` (optional), it is a
+    non-negative integer and page `page` holds exactly the videos that total leaves for it."""
+    defaults = {
+        p.name: spec.resolve(spec.at(p.schema_pointer)).get("default")
+        for p in spec.operation("listVideos").parameters
+    }
+    try:
+        page = int(query.get("page", str(defaults["page"])))
+        size = int(query.get("page_size", str(defaults["page_size"])))
+    except (TypeError, ValueError):
+        return None  # a request the service must refuse: not a page
+    if count > size:
+        return f"a page of page_size {size} holds {count} videos"
+    if total is None:
+        return None
+    if not total.strip().isdigit():
+        return f"X-Total-Count is {total!r}, not a non-negative integer"
+    expected = max(0, min(size, int(total) - (page - 1) * size))
+    if count != expected:
+        return f"page {page} (page_size {size}) holds {count} videos; X-Total-Count {total} leaves {expected}"
+    return None
+
+
+def optional_absent(requirement_id: str, sentence: str) -> None:
+    """The service left out an optional field that `requirement_id`'s rule is about: the requirement
+    is not judged on it (inconclusive, with `sentence`), and the test goes on with its other ids.
+
+    An absent optional field is no violation (the upstream leaves most of them out), and no pass."""
+    evidence = current()
+    if evidence is not None:
+        evidence.could_not_judge(requirement_id, sentence)
 
 
 def check_duration(

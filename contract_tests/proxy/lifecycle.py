@@ -67,7 +67,7 @@ class Tasks:
             yield from self._generate(exchange, data)
         elif operation_id == "getVideo":
             yield from self._get(exchange, data)
-        elif operation_id == "listVideos" and exchange.status == 200 and isinstance(data, dict):
+        elif operation_id == "listVideos" and exchange.status == 200 and isinstance(data, list):
             yield from self._list(exchange, data)
 
     def _generate(self, exchange: Exchange, data: Any) -> Iterator[ContractViolation]:
@@ -155,8 +155,8 @@ class Tasks:
         elif exchange.status == 200 and isinstance(data, dict):
             yield from self._observe(task, exchange, data)
 
-    def _list(self, exchange: Exchange, data: dict[str, Any]) -> Iterator[ContractViolation]:
-        items = [i for i in data.get("items") or [] if isinstance(i, dict)]
+    def _list(self, exchange: Exchange, data: list[Any]) -> Iterator[ContractViolation]:
+        items = [i for i in data if isinstance(i, dict)]
         response = exchange.as_response()
         wanted = dict(exchange.params).get("status")
         if wanted and any(i.get("status") != wanted for i in items):

@@ -15,7 +15,13 @@ import httpx
 
 from a2v_spec import ErrorCode
 from contract_tests.checks.check_api import RATE_HEADERS
-from contract_tests.checks.support import conforms, envelope_code_matches, expect_error
+from contract_tests.checks.support import (
+    PAGE_RULE,
+    conforms,
+    envelope_code_matches,
+    expect_error,
+    page_problem,
+)
 from contract_tests.proxy.urls import FILE_FIELDS, objects
 from contract_tests.violations import ContractViolation
 
@@ -121,13 +127,24 @@ def judge_answer(
             expected="application/json",
             response=response,
         )
-    for name in _required_headers(spec, op, exchange.status):
+    required, optional = _documented_headers(spec, op, exchange.status)
+    for name in required:
         value = exchange.header(name, response=True)
         if value is None or not value.strip().isdigit():
             yield ContractViolation(
                 "A2V-RATELIMIT-HEADERS",
                 f"{name} is {'missing' if value is None else f'not a non-negative integer: {value!r}'}",
                 expected=f"{name}: <integer>",
+                response=response,
+            )
+    for name in optional:  # judged when present (`X-Total-Count` of video.list)
+        value = exchange.header(name, response=True)
+        if value is not None and not value.strip().isdigit():
+            rid = _SCHEMA_IDS.get(op.operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if op else None
+            yield ContractViolation(
+                rid or "A2V-FUZZ-RESPONSE-SCHEMA",
+                f"{name} is not a non-negative integer: {value!r}",
+                expected=f"{name}: <integer>, or no {name} header",
                 response=response,
             )
     if problems:
@@ -206,6 +223,18 @@ def _conformance(
             )
     if op.operation_id == "listCharacters" and exchange.status == 200:
         yield from _characters(body, response)
+    if op.operation_id == "listVideos" and exchange.status == 200 and isinstance(body.get("data"), list):
+        total = exchange.header("X-Total-Count", response=True)
+        if total is not None and not total.strip().isdigit():
+            total = None  # judged above as a header
+        problem = page_problem(spec, len(body["data"]), dict(exchange.params), total)
+        if problem:
+            yield ContractViolation(
+                "A2V-LIFECYCLE-LIST",
+                f"video.list: {problem}",
+                expected=PAGE_RULE,
+                response=response,
+            )
     if exchange.status == 200:
         yield from _unsigned(body, response)
 
@@ -234,17 +263,27 @@ def _envelope_problem(document: Any) -> str | None:
     return None
 
 
-def _required_headers(spec: Spec, op: Operation | None, status: int) -> tuple[str, ...]:
-    """The headers the spec requires on this answer (all integers: the rate-limit trio, and `Retry-After`
-    on 429 and 503); an answer no operation documents still owes the rate-limit headers."""
+def _documented_headers(
+    spec: Spec, op: Operation | None, status: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(required, optional integer) headers the spec documents on this answer: required the rate-limit
+    trio, and `Retry-After` on 429 and 503 (all integers); optional `X-Total-Count` on video.list. An
+    answer no operation documents still owes the rate-limit headers."""
     if op is None:
-        return RATE_HEADERS
+        return RATE_HEADERS, ()
     responses = spec.document["paths"][op.path][op.method]["responses"]
     node = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
     if node is None:
-        return RATE_HEADERS
-    headers = spec.resolve(node).get("headers", {})
-    return tuple(name for name, header in headers.items() if spec.resolve(header).get("required"))
+        return RATE_HEADERS, ()
+    headers = {name: spec.resolve(h) for name, h in spec.resolve(node).get("headers", {}).items()}
+    return (
+        tuple(name for name, header in headers.items() if header.get("required")),
+        tuple(
+            name
+            for name, header in headers.items()
+            if not header.get("required") and spec.resolve(header.get("schema", {})).get("type") == "integer"
+        ),
+    )
 
 
 def _unsigned(body: Any, response: httpx.Response) -> Iterator[ContractViolation]:

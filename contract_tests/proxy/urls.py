@@ -110,15 +110,12 @@ class FileUrls:
 
 
 def objects(body: Any) -> list[dict[str, Any]]:
-    """The objects of an answer that may carry file URLs: `data`, its `items`, or a list of characters."""
+    """The objects of an answer that may carry file URLs: `data`, or the videos or characters of a list."""
     if not isinstance(body, dict):
         return []
     data = body.get("data")
     if isinstance(data, list):
         return [d for d in data if isinstance(d, dict)]
     if isinstance(data, dict):
-        items = data.get("items")
-        if isinstance(items, list):
-            return [d for d in items if isinstance(d, dict)]
         return [data]
     return []

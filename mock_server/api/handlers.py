@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from mock_server.tasks.replay import Replay
     from mock_server.tasks.video_objects import VideoViews
 
-__all__ = ["HANDLERS", "ApiServices", "OperationCall"]
+__all__ = ["HANDLERS", "Answer", "ApiServices", "OperationCall"]
 
 #: Codes that can end a task (`TaskErrorCode` in the spec).
 _TASK_CODES_POINTER = "/components/schemas/TaskErrorCode"
@@ -65,6 +65,15 @@ class OperationCall:
     def caller(self) -> Principal:
         assert self.principal is not None  # the operation needs auth: the pipeline required it
         return self.principal
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A handler's `data` with headers of its own operation (`video.list`'s `X-Total-Count`), for the
+    few answers that carry more than the headers every answer gets from the request path."""
+
+    data: Any
+    headers: dict[str, str]
 
 
 async def ping(s: ApiServices, call: OperationCall) -> Any:
@@ -138,13 +147,17 @@ async def _check_queue(s: ApiServices, tenant: str) -> None:
         )
 
 
-def _replayed(key: str | None, body_hash: str, held: tuple[str, str]) -> dict[str, str]:
-    """The answer for an Idempotency-Key already used: its task, or 1011 when the body differs."""
+async def _replayed(
+    s: ApiServices, tenant: str, key: str | None, body_hash: str, held: tuple[str, str]
+) -> dict[str, str]:
+    """The answer for an Idempotency-Key already used: its task with its status now, or 1008 when the
+    body differs."""
     if held[0] != body_hash:
         raise ApiError(
             ErrorCode.IDEMPOTENCY_CONFLICT, f"Idempotency-Key {key!r} was used with a different request body"
         )
-    return {"video_id": held[1]}
+    task = await s.store.get_task(held[1], tenant)
+    return {"video_id": held[1]} if task is None else {"video_id": held[1], "status": str(task.status)}
 
 
 async def generate(s: ApiServices, call: OperationCall) -> Any:
@@ -157,7 +170,7 @@ async def generate(s: ApiServices, call: OperationCall) -> Any:
     if key is not None:
         seen = await s.store.idempotent(who.tenant, key, s.limits.idempotency_ttl_seconds)
         if seen is not None:
-            return _replayed(key, body_hash, seen)
+            return await _replayed(s, who.tenant, key, body_hash, seen)
     await _check_queue(s, who.tenant)
     now = time.time()
     task = Task(
@@ -179,10 +192,10 @@ async def generate(s: ApiServices, call: OperationCall) -> Any:
     )
     held = await s.store.create_task(task, key, body_hash, s.limits.idempotency_ttl_seconds)
     if held is not None:  # another request with this key won the race (another replica, say)
-        return _replayed(key, body_hash, held)
+        return await _replayed(s, who.tenant, key, body_hash, held)
     task_event("created", task.video_id, task.tenant, model_id=task.model_id)
     s.runner.start(task.video_id)
-    return {"video_id": task.video_id}
+    return {"video_id": task.video_id, "status": str(Status.PENDING)}
 
 
 async def get_video(s: ApiServices, call: OperationCall) -> Any:
@@ -194,16 +207,12 @@ async def get_video(s: ApiServices, call: OperationCall) -> Any:
 
 
 async def list_videos(s: ApiServices, call: OperationCall) -> Any:
+    """The documented plain array of videos; the page is chosen by the query, the total is a header."""
     query = call.values.query
     page, size = int(query.get("page", 1)), int(query.get("page_size", 20))
     status = None if query.get("status") is None else Status(query["status"])
     tasks, total = await s.store.list_tasks(call.caller.tenant, status, limit=size, offset=(page - 1) * size)
-    return {
-        "items": [s.views.video(t, call.base_url) for t in tasks],
-        "page": page,
-        "page_size": size,
-        "total": total,
-    }
+    return Answer([s.views.video(t, call.base_url) for t in tasks], {"X-Total-Count": str(total)})
 
 
 #: operationId -> handler; every operation of the spec has one (checked when the app is built).

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from a2v_spec import Refusal, Rule
+from a2v_spec import Refusal, Rule, resolve_refs
 from a2v_spec.request_rules import oversize_message, read_json_object
 from mock_server.errors import ApiError, ResponseMismatch
 
@@ -88,6 +88,15 @@ class Validator:
                 raise ResponseMismatch(f"{where}: header {name} is missing or not a non-negative integer")
         if status in (429, 503) and not lower.get("retry-after", "").isdigit():
             raise ResponseMismatch(f"{where}: header Retry-After is missing")
+        for name, header in self.spec.response_headers(op, status).items():
+            sent = lower.get(name.lower())
+            if sent is None:
+                if header.get("required"):
+                    raise ResponseMismatch(f"{where}: required header {name} is missing")
+                continue
+            schema = resolve_refs(self.spec.document, header.get("schema", {}))
+            if schema.get("type") == "integer" and not sent.isdigit():
+                raise ResponseMismatch(f"{where}: header {name} is {sent!r}, not a non-negative integer")
         pointer = self.spec.response_pointer(op, status)
         if pointer is None:
             return

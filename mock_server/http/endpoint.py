@@ -101,6 +101,10 @@ class ApiEndpoint:
             principal, values, prefer.fate, base_url(scope, request.headers.get("host"))
         )
         data: Any = await handlers.HANDLERS[op.operation_id](self.services, call)
+        if isinstance(data, handlers.Answer):  # an operation's own headers (video.list's X-Total-Count)
+            body = envelope_bytes(ErrorCode.SUCCESS, "success", data.data)
+            extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in data.headers.items()]
+            return 200, json_headers(body, extra), body
         last = self._encoded.get(op.operation_id)
         if last is not None and last[0] is data:
             body = last[1]

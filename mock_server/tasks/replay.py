@@ -165,10 +165,9 @@ def timelines(entries: list[dict[str, Any]], directory: Path) -> list[Timeline]:
                 seen.setdefault(data["video_id"], _Seen(canonical(body), answered))
         elif reads.get(path) == "get" and isinstance(data, dict):
             _observe(seen, data, answered)
-        elif reads.get(path) == "list" and isinstance(data, dict):
-            for item in data.get("items") or []:
-                if isinstance(item, dict):
-                    _observe(seen, item, answered)
+        elif reads.get(path) == "list":
+            for item in _listed(data):
+                _observe(seen, item, answered)
     found = []
     for video_id, task in seen.items():
         timeline = _timeline(video_id, task, files)
@@ -185,6 +184,13 @@ def _data(text: str) -> Any:
     except ValueError:
         return None
     return body.get("data") if isinstance(body, dict) else None
+
+
+def _listed(data: Any) -> list[dict[str, Any]]:
+    """The videos of a `video.list` answer: its plain array (recordings made before the list was the
+    documented array kept them under `items`)."""
+    items = data.get("items") if isinstance(data, dict) else data
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def _data_of_request(request: dict[str, Any]) -> dict[str, Any] | None:

@@ -17,6 +17,8 @@ from a2v_spec import Spec, load_spec, spec_path, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM = ROOT / "docs" / "upstream" / "a2v-reference.md"
+#: The answers the upstream guide shows (a copy of the shared reference notes).
+ANSWERS = ROOT / "docs" / "upstream" / "a2v-answers.md"
 RATE_LIMIT_HEADERS = ("X-Ratelimit-Total", "X-Ratelimit-Left", "X-Ratelimit-Reset")
 
 
@@ -57,23 +59,44 @@ def test_spec_has_no_errors_under_redocly_lint() -> None:
     assert report["totals"]["errors"] == 0
 
 
+def _json_blocks(path: Path) -> list[str]:
+    return re.findall(r"```json\n(.*?)```", path.read_text(encoding="utf-8"), flags=re.S)
+
+
 def _upstream_examples() -> list[Any]:
-    text = UPSTREAM.read_text(encoding="utf-8")
-    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.S)
-    # The upstream page has a trailing comma in one example; JSON does not allow it, clients ignore it.
-    return [json.loads(re.sub(r",(\s*[}\]])", r"\1", block)) for block in blocks]
+    """The reference page's four JSON blocks, as written.
+
+    The page has a trailing comma in one example; JSON does not allow it, clients ignore it: that comma
+    is the only thing removed."""
+    return [json.loads(re.sub(r",(\s*[}\]])", r"\1", block)) for block in _json_blocks(UPSTREAM)]
+
+
+def _guide_answers() -> list[Any]:
+    """The guide's answers of `a2v-answers.md`, as written: a block is one JSON value, or one per line."""
+    answers: list[Any] = []
+    for block in _json_blocks(ANSWERS):
+        try:
+            answers.append(json.loads(block))
+        except json.JSONDecodeError:
+            answers.extend(json.loads(line) for line in block.splitlines() if line.strip())
+    return answers
 
 
 def test_upstream_reference_has_the_four_examples_we_check() -> None:
     assert len(_upstream_examples()) == 4
 
 
+def test_the_guide_shows_five_answers() -> None:
+    """video.generate, video.get once per status (in progress, finished, error) and video.list."""
+    assert len(_guide_answers()) == 5
+    statuses = [answer["data"].get("status") for answer in _guide_answers()[:4]]
+    assert statuses == ["pending", "in_progressing", "finished", "error"]
+
+
 def test_upstream_examples_validate_against_the_spec(spec: Spec) -> None:
+    """The reference page's answers, unmodified but for the `status` its video.get answer lacks."""
     character_list, generate_request, generate_response, video_get = _upstream_examples()
-    # Upstream's fields keep their meaning; the contract's additions (required of a conforming service)
-    # come from the spec's own finished example.
-    ours = spec.at("/paths/~1v1~1a2v~1video.get/get/responses/200/content/application~1json/examples")
-    video_get["data"] = {**ours["finished"]["value"]["data"], **video_get["data"], "status": "finished"}
+    video_get["data"]["status"] = "finished"
     cases = [
         (spec.response_pointer(spec.operation("listCharacters"), 200), character_list),
         (spec.operation("generateVideo").body_pointer, generate_request),
@@ -85,11 +108,60 @@ def test_upstream_examples_validate_against_the_spec(spec: Spec) -> None:
         assert spec.schemas.errors(pointer, example) == [], (pointer, example)
 
 
+def test_the_guides_answers_validate_as_written(spec: Spec) -> None:
+    generate, *videos, listed = _guide_answers()
+    cases = [
+        ("generateVideo", generate),
+        *(("getVideo", video) for video in videos),
+        ("listVideos", listed),
+    ]
+    for operation_id, answer in cases:
+        pointer = spec.response_pointer(spec.operation(operation_id), 200)
+        assert pointer is not None
+        assert spec.schemas.errors(pointer, answer) == [], (operation_id, answer)
+
+
+def test_the_guides_answers_are_the_upstream_shapes() -> None:
+    """What the test above validates is what upstream documents: no field of the contract's own."""
+    generate, in_progress, finished, failed, listed = _guide_answers()
+    assert set(generate["data"]) == {"video_id", "status"}
+    assert set(in_progress["data"]) == set(failed["data"]) == {"video_id", "status"}
+    assert set(finished["data"]) == {"video_id", "status", "video_url", "mask_video_url"}
+    assert isinstance(listed["data"], list)
+    assert [set(item) for item in listed["data"]] == [
+        set(in_progress["data"]),
+        set(finished["data"]),
+        set(failed["data"]),
+    ]
+
+
 def test_upstream_video_get_example_needs_a_status(spec: Spec) -> None:
     video_get = _upstream_examples()[3]
     pointer = spec.response_pointer(spec.operation("getVideo"), 200)
     assert pointer is not None
     assert spec.schemas.errors(pointer, video_get)
+
+
+@pytest.mark.parametrize(
+    ("variant", "upstream"),
+    [
+        ("VideoPending", {"video_id", "status"}),
+        ("VideoInProgress", {"video_id", "status"}),
+        ("VideoFinished", {"video_id", "status", "video_url"}),
+        ("VideoFailed", {"video_id", "status"}),
+    ],
+)
+def test_a_video_requires_only_what_upstream_always_sends(
+    spec: Spec, variant: str, upstream: set[str]
+) -> None:
+    """The contract's other fields are optional (typed, with their rules when present): required, they
+    would fail the real service. `mask_video_url` too: the reference's finished answer has none."""
+    assert set(spec.document["components"]["schemas"][variant]["required"]) == upstream
+
+
+def test_generate_requires_only_the_video_id(spec: Spec) -> None:
+    """The reference's generate answer has no `status`; the guide's has one."""
+    assert spec.document["components"]["schemas"]["GenerateResult"]["required"] == ["video_id"]
 
 
 def test_character_fields_are_the_upstream_ones(spec: Spec) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from typing import Any
@@ -92,6 +93,71 @@ def test_generate_sends_body_and_idempotency_key() -> None:
     }
     assert seen[0].headers["Idempotency-Key"] == "k1"
     assert seen[0].headers["Authorization"] == "Bearer key"
+
+
+def _listing(data: Any, headers: dict[str, str] | None = None) -> tuple[A2VClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return envelope(200, 0, data, headers)
+
+    return client_for(handler), seen
+
+
+#: The upstream guide's video.list answer: a plain array, the documented fields only.
+UPSTREAM_LIST = [
+    {"video_id": VIDEO_ID, "status": "in_progressing"},
+    {"video_id": "0" * 32, "status": "finished", "video_url": "https://cdn.test/v.mp4"},
+    {"video_id": "a" * 32, "status": "error"},
+]
+
+
+def test_list_videos_reads_the_plain_array_and_pages_by_the_query() -> None:
+    client, seen = _listing(UPSTREAM_LIST)
+    page = client.list_videos(page=2, page_size=3, status=Status.FINISHED)
+    assert [(v.video_id, v.status) for v in page.items] == [
+        (VIDEO_ID, Status.IN_PROGRESSING),
+        ("0" * 32, Status.FINISHED),
+        ("a" * 32, Status.ERROR),
+    ]
+    assert (page.page, page.page_size, page.total) == (2, 3, None)  # no X-Total-Count: no total
+    assert page.items[1].video_url == "https://cdn.test/v.mp4"
+    assert page.items[0].progress is None
+    assert page.items[2].error is None
+    assert dict(seen[0].url.params) == {"page": "2", "page_size": "3", "status": "finished"}
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+def test_list_videos_takes_the_total_from_x_total_count(is_async: bool) -> None:
+    if is_async:
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            return envelope(200, 0, UPSTREAM_LIST, {"X-Total-Count": "42"})
+
+        async def listed() -> Any:
+            transport = httpx.MockTransport(handler)
+            async with AsyncA2VClient("http://a2v.test", "key", transport=transport) as client:
+                return await client.list_videos()
+
+        page = asyncio.run(listed())
+    else:
+        page = _listing(UPSTREAM_LIST, {"X-Total-Count": "42"})[0].list_videos()
+    assert (len(page.items), page.total) == (3, 42)
+
+
+@pytest.mark.parametrize(
+    ("data", "headers"),
+    [
+        ({"items": [], "page": 1, "page_size": 20, "total": 0}, None),  # not the documented array
+        (UPSTREAM_LIST, {"X-Total-Count": "many"}),
+        ([{"video_id": VIDEO_ID}], None),  # no status
+    ],
+)
+def test_list_videos_refuses_what_it_cannot_read(data: Any, headers: dict[str, str] | None) -> None:
+    client, _ = _listing(data, headers)
+    with pytest.raises(A2VProtocolError):
+        client.list_videos()
 
 
 def test_wait_for_video_backs_off_and_honours_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:

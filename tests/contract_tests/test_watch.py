@@ -114,14 +114,69 @@ def test_coverage_lists_what_was_seen_and_never_seen(tmp_path: Path) -> None:
     report.write_junit(path)
     props = {p.get("name"): p.get("value") for p in ET.parse(path).getroot().iter("property")}
     assert props["coverage.task_statuses.never_seen"] == "finished,pending"
+    assert props["coverage.optional_fields.getVideo.seen"] == "data.error,data.progress"
+
+
+def _list_videos(data: list[dict[str, Any]]) -> httpx.Response:
+    request = httpx.Request("GET", "http://svc/v1/a2v/video.list", headers={"Authorization": "Bearer k"})
+    return httpx.Response(200, json={"code": 0, "message": "success", "data": data}, request=request)
+
+
+def test_coverage_lists_the_optional_fields_never_sent() -> None:
+    """Derived from the spec (what each response schema does not require), per operation; a service
+    sending only what the upstream documents leaves every one of them never seen."""
+    spec = load_spec()
+    coverage = Coverage.of(spec)
+    watch = Watch(spec, lambda v: None, coverage)
+    upstream = [
+        {"video_id": VIDEO_ID, "status": "in_progressing"},
+        {"video_id": "b" * 32, "status": "finished", "video_url": "https://cdn.test/v.mp4"},
+    ]
+    watch.on_response(_list_videos(upstream))
+    watch.on_response(_get_video(upstream[1]))
+    fields = coverage.as_dict()["optional_fields"]
+    assert set(fields) == {"generateVideo", "getVideo", "listVideos"}
+    assert fields["getVideo"]["seen"] == fields["listVideos"]["seen"] == []
+    assert fields["generateVideo"] == {"seen": [], "never_seen": ["data.status"]}
+    never = set(fields["getVideo"]["never_seen"])
+    assert never >= {"data.model_id", "data.progress", "data.mask_video_url", "data.error", "data.duration"}
+    assert not never & {"data.video_id", "data.status", "data.video_url", "data.error.code"}  # required
+    assert {f.replace("[]", "", 1) for f in fields["listVideos"]["never_seen"]} == never
+
+    watch.on_response(
+        _list_videos([{**upstream[1], "mask_video_url": "https://cdn.test/m.mp4", "progress": 100}])
+    )
+    assert fields != (now := coverage.as_dict()["optional_fields"])
+    assert now["listVideos"]["seen"] == ["data[].mask_video_url", "data[].progress"]
+    assert now["getVideo"]["seen"] == []  # each operation its own
+    assert any(
+        line.startswith("  optional fields of listVideos: 2 of 10 seen") for line in coverage.summary()
+    )
 
 
 def test_a_missing_field_is_named_inside_the_branch_of_its_status() -> None:
     watch, found = _watch()
-    data = {**BASE, "video_id": VIDEO_ID, "status": "pending", "progress": 0}
-    del data["model_id"]
+    data = {**BASE, "video_id": VIDEO_ID, "status": "finished", "progress": 100}
     watch.on_response(_get_video(data))
-    assert [v.message for v in found] == ["getVideo HTTP 200: field data: 'model_id' is a required property"]
+    assert [v.message for v in found] == ["getVideo HTTP 200: field data: 'video_url' is a required property"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("model_id", 5, "field data.model_id: 5 is not of type 'string'"),
+        ("progress", 7, "field data.progress: 7 is not one of [0]"),
+        ("created_at", "yesterday", "field data.created_at: 'yesterday' is not of type 'integer'"),
+    ],
+)
+def test_an_optional_field_is_judged_when_present(field: str, value: Any, says: str) -> None:
+    """Absent, an optional field is no fault (the upstream's own answers leave it out); present, it
+    has its type and its status's rule."""
+    watch, found = _watch()
+    watch.on_response(_get_video({"video_id": VIDEO_ID, "status": "pending"}))
+    assert found == []
+    watch.on_response(_get_video({"video_id": VIDEO_ID, "status": "pending", field: value}))
+    assert [v.message for v in found] == [f"getVideo HTTP 200: {says}"]
 
 
 @pytest.mark.parametrize(

@@ -205,6 +205,10 @@ def test_a_finished_video_without_its_promised_fields_is_refused(
     )
     request = RequestsOpenAPIRequest(finished.request)
     body = finished.json()
-    del body["data"]["mask_video_url"]
+    del body["data"]["video_url"]  # the one field the upstream always sends with `finished`
     with pytest.raises(OpenAPIError):
         openapi.validate_response(request, RequestsOpenAPIResponse(_with_body(finished, body)))
+    optional = finished.json()
+    optional["data"]["mask_video_url"] = 42  # an optional field, present with the wrong type
+    with pytest.raises(OpenAPIError):
+        openapi.validate_response(request, RequestsOpenAPIResponse(_with_body(finished, optional)))

@@ -79,7 +79,7 @@ def test_the_whole_flow(ogp: Generation, live: Live) -> None:
 
         page = api.list_videos(page_size=10)
         assert isinstance(page, sdk.VideoPageResponse)
-        by_id = {item.actual_instance.video_id: item.actual_instance for item in page.data.items}
+        by_id = {item.actual_instance.video_id: item.actual_instance for item in page.data}
         assert isinstance(by_id[video_id], sdk.VideoFinished)
         assert isinstance(by_id[doomed.data.video_id], sdk.VideoFailed)
 

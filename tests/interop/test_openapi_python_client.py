@@ -100,7 +100,7 @@ def _flow(client: Any, slow: Any, doomed_client: Any, live: Live, models: Any) -
 
     page = list_videos.sync(client=client, page_size=10)
     assert isinstance(page, models.VideoPageResponse)
-    by_id = {item.video_id: item for item in page.data.items}
+    by_id = {item.video_id: item for item in page.data}
     assert isinstance(by_id[video_id], models.VideoFinished)
     assert isinstance(by_id[doomed.data.video_id], models.VideoFailed)
 

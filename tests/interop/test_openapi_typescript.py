@@ -88,16 +88,16 @@ def test_the_flow_runs_against_the_mock(ts: Generation, live: Live) -> None:
 
 
 def test_strict_compilation_catches_a_promise_the_spec_breaks(ts: Generation, tmp_path: Path) -> None:
-    """If VideoFinished stopped requiring mask_video_url, flow.ts would no longer compile."""
+    """If VideoFinished stopped requiring video_url, flow.ts would no longer compile."""
     broken = tmp_path / "broken"
     shutil.copytree(_project(ts), broken, symlinks=True, ignore=shutil.ignore_patterns("*.js"))
     schema = (broken / "schema.ts").read_text()
-    marker = "            mask_video_url: string;"
-    assert marker in schema
-    (broken / "schema.ts").write_text(schema.replace(marker, "            mask_video_url?: string;", 1))
+    marker = "            video_url: string;"
+    assert schema.count(marker) == 1
+    (broken / "schema.ts").write_text(schema.replace(marker, "            video_url?: string;", 1))
     compiled = _tsc(_project_at(broken))
     assert compiled.returncode != 0
-    assert "mask_video_url" in compiled.stdout or "TS2322" in compiled.stdout, compiled.stdout
+    assert "video_url" in compiled.stdout or "TS2322" in compiled.stdout, compiled.stdout
 
 
 def _project_at(directory: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from a2v_spec import load_spec
+from a2v_spec import Status, load_spec
 from mock_server.config import Settings
 from mock_server.errors import ServiceUnavailable
 from mock_server.ratelimit import UNLIMITED, RateLimiter, Window
@@ -173,38 +173,47 @@ def test_tenants_never_see_each_others_videos(api: httpx.Client, audio_host: Aud
     video_id = api.post("/v1/a2v/video.generate", json=body).json()["data"]["video_id"]
     other = {"Authorization": "Bearer someone-else-entirely"}
     assert_error(api.get("/v1/a2v/video.get", params={"video_id": video_id}, headers=other), 20002)
-    listed = api.get("/v1/a2v/video.list", headers=other).json()["data"]["items"]
+    listed = api.get("/v1/a2v/video.list", headers=other).json()["data"]
     assert video_id not in {v["video_id"] for v in listed}
-    assert api.get("/v1/a2v/video.list").json()["data"]["items"][0]["video_id"] == video_id
+    assert api.get("/v1/a2v/video.list").json()["data"][0]["video_id"] == video_id
 
 
 def test_generate_is_readable_at_once_and_listed_newest_first(
     api: httpx.Client, audio_host: AudioHost
 ) -> None:
     body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
-    ids = [api.post("/v1/a2v/video.generate", json=body).json()["data"]["video_id"] for _ in range(3)]
+    created = [api.post("/v1/a2v/video.generate", json=body).json()["data"] for _ in range(3)]
+    assert [c["status"] for c in created] == ["pending"] * 3  # as the guide shows it
+    ids = [c["video_id"] for c in created]
     first = api.get("/v1/a2v/video.get", params={"video_id": ids[-1]}).json()["data"]
     assert first["status"] in ("pending", "in_progressing", "finished")
-    page = api.get("/v1/a2v/video.list", params={"page_size": 2}).json()["data"]
-    assert page["total"] == 3
-    assert [v["video_id"] for v in page["items"]] == ids[::-1][:2]
-    rest = api.get("/v1/a2v/video.list", params={"page_size": 2, "page": 2}).json()["data"]
-    assert [v["video_id"] for v in rest["items"]] == [ids[0]]
-    past = api.get("/v1/a2v/video.list", params={"page": 9}).json()["data"]
-    assert past["items"] == []
+    # The documented plain array, paged by the query; the total (of every page) in a header.
+    page = api.get("/v1/a2v/video.list", params={"page_size": 2})
+    assert page.headers["X-Total-Count"] == "3"
+    assert [v["video_id"] for v in page.json()["data"]] == ids[::-1][:2]
+    rest = api.get("/v1/a2v/video.list", params={"page_size": 2, "page": 2})
+    assert [v["video_id"] for v in rest.json()["data"]] == [ids[0]]
+    assert rest.headers["X-Total-Count"] == "3"
+    past = api.get("/v1/a2v/video.list", params={"page": 9})
+    assert past.json()["data"] == []
+    assert past.headers["X-Total-Count"] == "3"
+    failed = api.get("/v1/a2v/video.list", params={"status": "error"})
+    assert (failed.json()["data"], failed.headers["X-Total-Count"]) == ([], "0")
 
 
 def test_idempotency_key(api: httpx.Client, audio_host: AudioHost) -> None:
     body = {"model_id": "eva_a0008", "audio_url": audio_host.url("/half.wav")}
     key = {"Idempotency-Key": "retry-1"}
-    first = api.post("/v1/a2v/video.generate", json=body, headers=key).json()["data"]["video_id"]
-    again = api.post("/v1/a2v/video.generate", json=body, headers=key).json()["data"]["video_id"]
-    assert first == again
+    first = api.post("/v1/a2v/video.generate", json=body, headers=key).json()["data"]
+    again = api.post("/v1/a2v/video.generate", json=body, headers=key).json()["data"]
+    assert again["video_id"] == first["video_id"]
+    now = api.get("/v1/a2v/video.get", params={"video_id": first["video_id"]}).json()["data"]["status"]
+    assert Status(again["status"]).rank <= Status(now).rank  # the task's status when it answered
     changed = api.post(
         "/v1/a2v/video.generate", json={**body, "audio_url": audio_host.url("/one.wav")}, headers=key
     )
     assert_error(changed, 1008, "retry-1")
-    assert api.get("/v1/a2v/video.list").json()["data"]["total"] == 1
+    assert api.get("/v1/a2v/video.list").headers["X-Total-Count"] == "1"
 
 
 def test_closed_mode_accepts_only_keys_and_configured_users(tmp_path: Any) -> None:

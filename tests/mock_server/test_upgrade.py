@@ -58,7 +58,7 @@ def test_an_upgraded_data_directory_keeps_each_tenants_tasks_keys_and_deliveries
         httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {TOKEN}"}) as client,
     ):
         listed = client.get("/v1/a2v/video.list").json()["data"]
-        assert [v["video_id"] for v in listed["items"]] == [video_id]
+        assert [v["video_id"] for v in listed] == [video_id]
         video = client.get("/v1/a2v/video.get", params={"video_id": video_id}).json()["data"]
         assert (video["status"], video["error"]["code"]) == ("error", ErrorCode.FILE_NOT_FOUND)
         reused = client.post(

@@ -223,14 +223,49 @@ def progress_decreasing(settings: Settings) -> Any:
     return Rewriter(mock_app(settings), _video_get(rewrite))
 
 
-def error_without_error_object(settings: Settings) -> Any:
-    """Tasks in status error do not say why (no `error` object)."""
+def error_code_as_string(settings: Settings) -> Any:
+    """Tasks in status error say why with an `error.code` that is a string ("10001"), not an integer.
+
+    (A failed task without an `error` object is the upstream's documented answer: `error` is optional,
+    and judged when present.)"""
 
     def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") == Status.ERROR:
-            data.pop("error", None)
+        error = data.get("error")
+        if data.get("status") == Status.ERROR and isinstance(error, dict):
+            error["code"] = str(error.get("code"))
 
     return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def created_at_as_string(settings: Settings) -> Any:
+    """Videos carry `created_at` as an ISO date string: an optional field present with the wrong type."""
+
+    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
+        if isinstance(data.get("created_at"), int):
+            data["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(data["created_at"]))
+
+    return Rewriter(mock_app(settings), _video_get(rewrite))
+
+
+def total_count_off_by_one(settings: Settings) -> Any:
+    """video.list's `X-Total-Count` counts one video more than the caller has."""
+
+    def rewrite(exchange: Exchange) -> None:
+        total = exchange.header("X-Total-Count")
+        if exchange.path == "/v1/a2v/video.list" and total is not None:
+            exchange.set_header("X-Total-Count", str(int(total) + 1))
+
+    return Rewriter(mock_app(settings), rewrite)
+
+
+def list_as_page_object(settings: Settings) -> Any:
+    """video.list wraps its videos in `{items, page, page_size, total}` instead of the documented array."""
+
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        if exchange.path == "/v1/a2v/video.list" and isinstance(body.get("data"), list):
+            body["data"] = {"items": body["data"], "page": 1, "page_size": 20, "total": len(body["data"])}
+
+    return Rewriter(mock_app(settings), _api(rewrite))
 
 
 def not_readable_after_create(settings: Settings) -> Any:
@@ -358,8 +393,7 @@ def tampered_signature_accepted(settings: Settings) -> Any:
     def remember(exchange: Exchange) -> None:
         body = json_api(exchange)
         data = body.get("data") if body else None
-        items = data.get("items", []) if isinstance(data, dict) and "items" in data else [data]
-        for item in items:
+        for item in data if isinstance(data, list) else [data]:
             if isinstance(item, dict):
                 for key in ("video_url", "mask_video_url"):
                     if item.get(key):
@@ -666,7 +700,8 @@ FAULTS = [
         never_ends, ("A2V-LIFECYCLE-FINISHES", "A2V-PING"), "A2V-LIFECYCLE-FINISHES", ("A2V-PING",), timeout=3
     ),
     Fault(progress_decreasing, ("A2V-LIFECYCLE-PROGRESS",), "A2V-LIFECYCLE-PROGRESS"),
-    Fault(error_without_error_object, ("A2V-ERROR-AUDIO-404",), "A2V-LIFECYCLE-SHAPE"),
+    Fault(error_code_as_string, ("A2V-ERROR-AUDIO-404",), "A2V-LIFECYCLE-SHAPE"),
+    Fault(created_at_as_string, ("A2V-LIFECYCLE-SHAPE", "A2V-PING"), "A2V-LIFECYCLE-SHAPE", ("A2V-PING",)),
     Fault(
         not_readable_after_create,
         ("A2V-GENERATE-READABLE", "A2V-PING"),
@@ -745,6 +780,8 @@ FAULTS = [
         label="idempotency_key_ignored_conflict",
     ),
     Fault(list_ignores_status, ("A2V-LIFECYCLE-LIST", "A2V-PING"), "A2V-LIFECYCLE-LIST", ("A2V-PING",)),
+    Fault(total_count_off_by_one, ("A2V-LIFECYCLE-LIST", "A2V-PING"), "A2V-LIFECYCLE-LIST", ("A2V-PING",)),
+    Fault(list_as_page_object, ("A2V-LIFECYCLE-LIST", "A2V-PING"), "A2V-LIFECYCLE-LIST", ("A2V-PING",)),
     Fault(video_list_crashes, ("A2V-FUZZ-NO-SERVER-ERROR",), "A2V-FUZZ-NO-SERVER-ERROR"),
     *[
         Fault(task_error_code_swapped, (rid,), rid, label=f"task_error_code_swapped_{rid}")

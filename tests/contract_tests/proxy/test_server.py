@@ -19,6 +19,14 @@ VIDEO = {"video_id": "0" * 32, "model_id": "eva_a0008", "audio_url": "https://ex
          "status": "pending", "progress": 0, "created_at": 1, "updated_at": 1}  # fmt: skip
 
 
+#: The upstream guide's video.list answer: only the fields it documents.
+UPSTREAM_LIST = [
+    {"video_id": "b" * 32, "status": "in_progressing"},
+    {"video_id": "0" * 32, "status": "finished", "video_url": "http://upstream/v.mp4?Expires=1&Signature=x"},
+    {"video_id": "a" * 32, "status": "error"},
+]
+
+
 def character_list(preview_url: str) -> dict[str, Any]:
     """A character.list answer whose one character has this preview URL."""
     character = {"model_id": "eva_a0008", "name": "Eva", "display_name": "Eva", "gender": "female"}
@@ -29,13 +37,50 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "a good list": (
         {
             "path": "/v1/a2v/video.list",
+            "answer": {"code": 0, "message": "ok", "data": []},
+            "response_headers": {"x-total-count": "0"},
+        },
+        [],
+    ),
+    "the upstream's list (only the documented fields, no total)": (
+        {"path": "/v1/a2v/video.list", "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST}},
+        [],
+    ),
+    "a list wrapped in a page object": (
+        {
+            "path": "/v1/a2v/video.list",
             "answer": {
                 "code": 0,
                 "message": "ok",
                 "data": {"items": [], "page": 1, "page_size": 20, "total": 0},
             },
         },
-        [],
+        ["A2V-LIFECYCLE-LIST"],
+    ),
+    "a list whose X-Total-Count leaves the page another count": (
+        {
+            "path": "/v1/a2v/video.list",
+            "query": "page=2&page_size=2",
+            "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST[:1]},
+            "response_headers": {"x-total-count": "4"},
+        },
+        ["A2V-LIFECYCLE-LIST"],
+    ),
+    "a list of more than page_size videos": (
+        {
+            "path": "/v1/a2v/video.list",
+            "query": "page_size=2",
+            "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST},
+        },
+        ["A2V-LIFECYCLE-LIST"],
+    ),
+    "an X-Total-Count that is not a number": (
+        {
+            "path": "/v1/a2v/video.list",
+            "answer": {"code": 0, "message": "ok", "data": []},
+            "response_headers": {"x-total-count": "lots"},
+        },
+        ["A2V-LIFECYCLE-LIST"],
     ),
     "429 with Retry-After": (
         {"status": 429, "answer": {"code": 1009, **ERROR}, "response_headers": {"retry-after": "3"}},
@@ -82,13 +127,29 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
         [],
     ),
     "an undocumented status": ({"status": 418, "answer": {"code": 1003, **ERROR}}, ["A2V-FUZZ-STATUS-CODE"]),
-    "a task in error without its error": (
+    "a task in error without its error (the upstream's answer)": (
         {
             "path": "/v1/a2v/video.get",
             "query": f"video_id={'0' * 32}",
-            "answer": {"code": 0, "message": "ok", "data": {**VIDEO, "status": "error", "progress": 5}},
+            "answer": {"code": 0, "message": "ok", "data": {"video_id": "0" * 32, "status": "error"}},
+        },
+        [],
+    ),
+    "a task in error with an error of the wrong type": (
+        {
+            "path": "/v1/a2v/video.get",
+            "query": f"video_id={'0' * 32}",
+            "answer": {"code": 0, "message": "ok", "data": {**VIDEO, "status": "error", "error": "404"}},
         },
         ["A2V-LIFECYCLE-SHAPE"],
+    ),
+    "the reference's finished answer (with its status)": (
+        {
+            "path": "/v1/a2v/video.get",
+            "query": f"video_id={'0' * 32}",
+            "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST[1]},
+        },
+        [],
     ),
     "an unsigned preview URL": (
         character_list("http://upstream/files/previews/eva.png"),
