@@ -28,6 +28,7 @@ import pytest
 
 from a2v_spec import Spec, Status, load_spec
 from contract_tests import stash
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -197,11 +198,11 @@ def a2v_model_id(a2v_client: A2VClient) -> str:
         characters = a2v_client.list_characters()
     except A2VError as err:
         raise ContractViolation(
-            "A2V-CHARACTERS", f"character.list failed: {err}", response=err.response
+            Req.CHARACTERS, f"character.list failed: {err}", response=err.response
         ) from err
     if not characters:
         raise ContractViolation(
-            "A2V-CHARACTERS", "character.list returned no character", response=a2v_client.last_response
+            Req.CHARACTERS, "character.list returned no character", response=a2v_client.last_response
         )
     return characters[0].model_id
 
@@ -281,7 +282,7 @@ def a2v_finished_task(
     run = a2v_tasks.result("finished")
     if run.final.status is not Status.FINISHED:
         raise ContractViolation(
-            "A2V-LIFECYCLE-FINISHES",
+            Req.LIFECYCLE_FINISHES,
             f"a valid 1 s WAV ended in status {run.final.status!r} ({run.final.error})",
             expected=f"status {Status.FINISHED}",
             curl_command=f'curl -i -H "Authorization: Bearer $A2V_TOKEN" '

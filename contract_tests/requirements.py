@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from contract_tests.evidence import JUDGED, Need
+from contract_tests.requirement_ids import Req
 
 __all__ = [
     "GROUPS",
@@ -89,9 +90,9 @@ _ERRORED = Need(kinds.ERROR, "a task that ended in error, read and judged")
 
 _TABLE: Final[list[Requirement]] = [
     # -- layer 1: the spec itself ---------------------------------------------------------------------
-    _r("A2V-SPEC-VALID", "spec", "The spec is a valid OpenAPI 3.1 document", "/openapi", "3.1.0"),
+    _r(Req.SPEC_VALID, "spec", "The spec is a valid OpenAPI 3.1 document", "/openapi", "3.1.0"),
     _r(
-        "A2V-SPEC-EXAMPLES",
+        Req.SPEC_EXAMPLES,
         "spec",
         "Every example in the spec conforms to its schema",
         DESC,
@@ -99,49 +100,49 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- layer 2: fuzzing every operation (schemathesis) --------------------------------------------
     _r(
-        "A2V-FUZZ-NO-SERVER-ERROR",
+        Req.FUZZ_NO_SERVER_ERROR,
         "fuzz",
         "No generated request makes the service fail (5xx)",
         "/x-a2v-error-catalog/2/when",
         "Any operation whose query or body does not match this document's schema.",
     ),
     _r(
-        "A2V-FUZZ-STATUS-CODE",
+        Req.FUZZ_STATUS_CODE,
         "fuzz",
         "Every answer's HTTP status is one the operation documents",
         DESC,
         "The catalog is `x-a2v-error-catalog` at the end of this document: one row per code with its HTTP",
     ),
     _r(
-        "A2V-FUZZ-CONTENT-TYPE",
+        Req.FUZZ_CONTENT_TYPE,
         "fuzz",
         "Every answer has the documented Content-Type (application/json)",
         DESC,
         "Every JSON response, success or error, has the same envelope",
     ),
     _r(
-        "A2V-FUZZ-RESPONSE-SCHEMA",
+        Req.FUZZ_RESPONSE_SCHEMA,
         "fuzz",
         "Every answer's body matches the documented schema",
         DESC,
         'has the same envelope `{"code": int, "message": str, "data": ...}`.',
     ),
     _r(
-        "A2V-FUZZ-NEGATIVE-REJECTED",
+        Req.FUZZ_NEGATIVE_REJECTED,
         "fuzz",
         "Requests that break the schema are rejected with 4xx",
         "/x-a2v-error-catalog/2/meaning",
         "A parameter is missing, of the wrong type, or out of range; the message names it.",
     ),
     _r(
-        "A2V-RATELIMIT-HEADERS",
+        Req.RATELIMIT_HEADERS,
         "fuzz",
         "Every response carries the three X-Ratelimit-* headers as integers",
         DESC,
         "Every response carries `X-Ratelimit-Total` (requests allowed per window), `X-Ratelimit-Left`",
     ),
     _r(
-        "A2V-RATELIMIT-ARITHMETIC",
+        Req.RATELIMIT_ARITHMETIC,
         "fuzz",
         "X-Ratelimit-Left counts down by one per request within a window, never above Total",
         DESC,
@@ -149,7 +150,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.COUNTED_DOWN, "consecutive answers within one window", 2),
     ),
     _r(
-        "A2V-RATELIMIT-429",
+        Req.RATELIMIT_429,
         "ratelimit",
         "Over the limit: HTTP 429, code 1009, a Retry-After header (opt-in: --provoke-429)",
         DESC,
@@ -157,7 +158,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.RATE_LIMITED, "a 429 answer provoked on purpose"),
     ),
     _r(
-        "A2V-ENVELOPE",
+        Req.ENVELOPE,
         "lifecycle",
         "Every JSON answer is the envelope: an integer code, a string message and data",
         DESC,
@@ -165,7 +166,7 @@ _TABLE: Final[list[Requirement]] = [
         '"data": ...}`.',
     ),
     _r(
-        "A2V-ENVELOPE-ERROR-CODE",
+        Req.ENVELOPE_ERROR_CODE,
         "fuzz",
         "An error's envelope code is in the catalog with the answer's HTTP status",
         DESC,
@@ -173,7 +174,7 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- layer 3: stateful sequences through links -----------------------------------------------------
     _r(
-        "A2V-STATEFUL-LINKS",
+        Req.STATEFUL_LINKS,
         "stateful",
         "Sequences through the spec's links (generate -> get, list) conform",
         "/paths/~1v1~1a2v~1video.generate/post/responses/200/links/GetVideo/description",
@@ -183,21 +184,21 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- layer 4: the task lifecycle -------------------------------------------------------------------
     _r(
-        "A2V-PING",
+        Req.PING,
         "lifecycle",
         "ping answers without a token",
         "/paths/~1v1~1ping/get/description",
         "Needs no token",
     ),
     _r(
-        "A2V-CHARACTERS",
+        Req.CHARACTERS,
         "lifecycle",
         "character.list returns at least one character with a model_id",
         "/paths/~1v1~1a2v~1character.list/get/description",
         "Returns every character a video can be generated with.",
     ),
     _r(
-        "A2V-GENERATE-READABLE",
+        Req.GENERATE_READABLE,
         "lifecycle",
         "A new task is readable at once (never 404) and starts pending",
         DESC,
@@ -209,7 +210,7 @@ _TABLE: Final[list[Requirement]] = [
         _STARTED_PENDING,
     ),
     _r(
-        "A2V-GENERATE-NEW-ID",
+        Req.GENERATE_NEW_ID,
         "lifecycle",
         "Every generate without an Idempotency-Key creates a new task with a new video_id",
         DESC,
@@ -217,21 +218,21 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.DISTINCT_IDS, "two generates without a key, both answered with a video_id"),
     ),
     _r(
-        "A2V-GET-SAME-VIDEO",
+        Req.GET_SAME_VIDEO,
         "lifecycle",
         "video.get answers the video asked for (the same video_id)",
         "/paths/~1v1~1a2v~1video.get/get/description",
         "Returns the task's current state.",
     ),
     _r(
-        "A2V-ANSWER-IN-TIME",
+        Req.ANSWER_IN_TIME,
         "lifecycle",
         "Every operation answers within the kit's request timeout (a timeout is not a 5xx)",
         DESC,
         "return an id at once; the work finishes later.",
     ),
     _r(
-        "A2V-LIFECYCLE-FORWARD",
+        Req.LIFECYCLE_FORWARD,
         "lifecycle",
         "A task's status only moves forward and never leaves a terminal one",
         DESC,
@@ -240,7 +241,7 @@ _TABLE: Final[list[Requirement]] = [
         _TERMINAL_KEPT,
     ),
     _r(
-        "A2V-LIFECYCLE-PROGRESS",
+        Req.LIFECYCLE_PROGRESS,
         "lifecycle",
         "progress never decreases; 0 when pending, 100 when finished",
         DESC,
@@ -250,7 +251,7 @@ _TABLE: Final[list[Requirement]] = [
         _FINISHED_PROGRESS,
     ),
     _r(
-        "A2V-LIFECYCLE-SHAPE",
+        Req.LIFECYCLE_SHAPE,
         "lifecycle",
         "Fields match the status (URLs only when finished, error only when error)",
         DESC,
@@ -259,7 +260,7 @@ _TABLE: Final[list[Requirement]] = [
         _ERRORED,
     ),
     _r(
-        "A2V-LIFECYCLE-FINISHES",
+        Req.LIFECYCLE_FINISHES,
         "lifecycle",
         "Valid WAV and MP3 audio (and FLAC, Ogg when the profile samples them) reach finished in time",
         DESC,
@@ -269,7 +270,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.FINISHED_MP3, "an MP3 task that finished"),
     ),
     _r(
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         "lifecycle",
         "video.list shows the caller's new task first and filters by status",
         "/paths/~1v1~1a2v~1video.list/get/description",
@@ -277,49 +278,49 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- result files ----------------------------------------------------------------------------------
     _r(
-        "A2V-FILE-VIDEO-MP4",
+        Req.FILE_VIDEO_MP4,
         "files",
         "video_url is an MP4: H.264 yuv420p + AAC, even size, faststart",
         DESC,
         "`video_url` is an MP4 (H.264 `yuv420p` video with the submitted audio as AAC, `faststart`, 25 fps,",
     ),
     _r(
-        "A2V-FILE-DURATION",
+        Req.FILE_DURATION,
         "files",
         "The video lasts as long as the submitted audio, within one frame",
         DESC,
         "whose duration equals the audio's within one frame.",
     ),
     _r(
-        "A2V-FILE-MASK",
+        Req.FILE_MASK,
         "files",
         "mask_video_url is an MP4 of the same size and frame count",
         DESC,
         "`mask_video_url` is an MP4 of the same size and frame count",
     ),
     _r(
-        "A2V-FILE-RANGE",
+        Req.FILE_RANGE,
         "files",
         "Result files answer Range requests with 206 and the right bytes",
         DESC,
         "They support `Range` requests.",
     ),
     _r(
-        "A2V-FILE-TAMPER",
+        Req.FILE_TAMPER,
         "files",
         "An altered file URL answers 403 with code 1012",
         DESC,
         "expired or altered URL answers HTTP 403 with code `1012` in the envelope.",
     ),
     _r(
-        "A2V-FILE-EXPIRES",
+        Req.FILE_EXPIRES,
         "expiry",
         "A file URL answers 403 after its url_expires_at",
         DESC,
         "Both URLs are signed and expire (`url_expires_at`",
     ),
     _r(
-        "A2V-URLS-ANSWER",
+        Req.URLS_ANSWER,
         "files",
         "Every URL the API hands out (previews, videos, masks) answers 200 with its type and size",
         "/paths/~1v1~1a2v~1character.list/get/description",
@@ -328,7 +329,7 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- documented errors ------------------------------------------------------------------------------
     _r(
-        "A2V-ERROR-UNKNOWN-VIDEO",
+        Req.ERROR_UNKNOWN_VIDEO,
         "errors",
         "An unknown video_id answers 404 / 20002",
         "/x-a2v-error-catalog/22/when",
@@ -340,21 +341,21 @@ _TABLE: Final[list[Requirement]] = [
         ),
     ),
     _r(
-        "A2V-ERROR-UNKNOWN-MODEL",
+        Req.ERROR_UNKNOWN_MODEL,
         "errors",
         "An unknown model_id answers 404 / 20001",
         "/x-a2v-error-catalog/21/when",
         "with a `model_id` that `character.list` does not return.",
     ),
     _r(
-        "A2V-ERROR-BAD-REQUEST",
+        Req.ERROR_BAD_REQUEST,
         "errors",
         "A malformed body answers 400/1004, a wrong Content-Type 415/1005, a bad field 400/1003",
         "/components/responses/BadRequest/description",
         "or the body is not a JSON object (`1004`).",
     ),
     _r(
-        "A2V-ERROR-PAYLOAD-TOO-LARGE",
+        Req.ERROR_PAYLOAD_TOO_LARGE,
         "errors",
         "A body over max_request_bytes answers 413 / 1013 and creates nothing",
         "/x-a2v-error-catalog/12/when",
@@ -362,35 +363,35 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.NOTHING_CREATED, "the caller's newest task read before and after the refused request"),
     ),
     _r(
-        "A2V-ERROR-AUDIO-404",
+        Req.ERROR_AUDIO_404,
         "errors",
         "An audio_url answering 404 ends the task with 10001",
         "/x-a2v-error-catalog/14/when",
         "A task whose `audio_url` answers HTTP 404 or 410.",
     ),
     _r(
-        "A2V-ERROR-AUDIO-UNREACHABLE",
+        Req.ERROR_AUDIO_UNREACHABLE,
         "errors",
         "An audio_url that refuses connections ends the task with 10002",
         "/x-a2v-error-catalog/15/when",
         "refuses or drops the connection",
     ),
     _r(
-        "A2V-ERROR-NOT-AUDIO",
+        Req.ERROR_NOT_AUDIO,
         "errors",
         "A download that is not audio ends the task with 10003",
         "/x-a2v-error-catalog/16/when",
         "A task whose download is not a decodable audio stream",
     ),
     _r(
-        "A2V-ERROR-AUDIO-TOO-LONG",
+        Req.ERROR_AUDIO_TOO_LONG,
         "errors",
         "Audio over max_audio_seconds ends the task with 10004",
         "/x-a2v-error-catalog/17/when",
         "A task whose decoded audio is over the limit.",
     ),
     _r(
-        "A2V-ERROR-ROUTING",
+        Req.ERROR_ROUTING,
         "errors",
         "A wrong method answers 405 / 1006, an unknown path 404 / 1007",
         "/x-a2v-error-catalog/5/when",
@@ -398,14 +399,14 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- auth -------------------------------------------------------------------------------------------
     _r(
-        "A2V-AUTH-REQUIRED",
+        Req.AUTH_REQUIRED,
         "auth",
         "A missing or malformed Authorization header answers 401 / 1001",
         "/x-a2v-error-catalog/0/when",
         "The Authorization header is missing, is not `Bearer <token>`",
     ),
     _r(
-        "A2V-AUTH-TENANT-ISOLATION",
+        Req.AUTH_TENANT_ISOLATION,
         "tenants",
         "A token never sees another token's videos",
         DESC,
@@ -417,14 +418,14 @@ _TABLE: Final[list[Requirement]] = [
         ),
     ),
     _r(
-        "A2V-LOGIN",
+        Req.LOGIN,
         "auth",
         "account.login gives a token usable as Bearer, or 401 / 1011",
         "/paths/~1v1~1auth~1account.login/post/description",
         "Returns an `access_token` for the `Authorization: Bearer` header",
     ),
     _r(
-        "A2V-LOGIN-EXPIRED",
+        Req.LOGIN_EXPIRED,
         "expiry",
         "An access_token used after its expired_at answers 401 / 1002",
         "/x-a2v-error-catalog/1/when",
@@ -433,7 +434,7 @@ _TABLE: Final[list[Requirement]] = [
     ),
     # -- optional features --------------------------------------------------------------------------------
     _r(
-        "A2V-IDEMPOTENCY-REPLAY",
+        Req.IDEMPOTENCY_REPLAY,
         "idempotency",
         "The same Idempotency-Key and body return the same video_id",
         DESC,
@@ -446,7 +447,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.REPLAYED, "a retry with the same key and body answered"),
     ),
     _r(
-        "A2V-IDEMPOTENCY-CONFLICT",
+        Req.IDEMPOTENCY_CONFLICT,
         "idempotency",
         "The same Idempotency-Key with another body answers 409 / 1008",
         DESC,
@@ -454,7 +455,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.FIRST_ACCEPTED, "the first request with the key accepted (the control)"),
     ),
     _r(
-        "A2V-CALLBACK-DELIVERY",
+        Req.CALLBACK_DELIVERY,
         "callbacks",
         "A task with callback_url POSTs its final state there once it ends",
         DESC,
@@ -462,7 +463,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.DELIVERY, "a callback delivery received"),
     ),
     _r(
-        "A2V-CALLBACK-SIGNATURE",
+        Req.CALLBACK_SIGNATURE,
         "callbacks",
         "Callback deliveries carry a valid X-A2V-Signature",
         DESC,
@@ -470,7 +471,7 @@ _TABLE: Final[list[Requirement]] = [
         Need(kinds.DELIVERY, "a callback delivery received"),
     ),
     _r(
-        "A2V-CALLBACK-RETRY",
+        Req.CALLBACK_RETRY,
         "callbacks",
         "A delivery answered 5xx is retried, same X-A2V-Delivery, signed on every attempt",
         DESC,

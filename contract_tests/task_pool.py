@@ -21,6 +21,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
+from contract_tests.requirement_ids import Req
 from contract_tests.task_run import run_task
 
 if TYPE_CHECKING:
@@ -38,15 +39,15 @@ TASKS_FOR: dict[str, tuple[str, ...]] = {
     "finished": (
         "A2V-LIFECYCLE-*",
         "A2V-FILE-*",
-        "A2V-URLS-ANSWER",
-        "A2V-CALLBACK-DELIVERY",
-        "A2V-CALLBACK-SIGNATURE",
+        Req.URLS_ANSWER,
+        Req.CALLBACK_DELIVERY,
+        Req.CALLBACK_SIGNATURE,
     ),
-    "speech.mp3": ("A2V-LIFECYCLE-FINISHES",),
-    "missing": ("A2V-ERROR-AUDIO-404", "A2V-CALLBACK-RETRY", "A2V-LIFECYCLE-SHAPE"),
-    "unreachable": ("A2V-ERROR-AUDIO-UNREACHABLE",),
-    "not_audio.wav": ("A2V-ERROR-NOT-AUDIO",),
-    "too_long.wav": ("A2V-ERROR-AUDIO-TOO-LONG",),
+    "speech.mp3": (Req.LIFECYCLE_FINISHES,),
+    "missing": (Req.ERROR_AUDIO_404, Req.CALLBACK_RETRY, Req.LIFECYCLE_SHAPE),
+    "unreachable": (Req.ERROR_AUDIO_UNREACHABLE,),
+    "not_audio.wav": (Req.ERROR_NOT_AUDIO,),
+    "too_long.wav": (Req.ERROR_AUDIO_TOO_LONG,),
 }
 
 

@@ -15,6 +15,7 @@ from a2v_spec import TERMINAL, UNFINISHED, Status
 from contract_tests.errors import A2VError, A2VProtocolError, A2VTimeout
 from contract_tests.evidence import Blocked
 from contract_tests.evidence import observe as record
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
 
@@ -79,19 +80,19 @@ def forward_problem(prev: Video, video: Video) -> tuple[str, str, str] | None:
     """(requirement, what happened, what was expected) when `video` may not follow `prev`, else None."""
     if prev.status.is_terminal and video.status is not prev.status:
         return (
-            "A2V-LIFECYCLE-FORWARD",
+            Req.LIFECYCLE_FORWARD,
             f"video {video.video_id} left terminal status {prev.status!r} for {video.status!r}",
             f"status stays {prev.status!r}",
         )
     if video.status.precedes(prev.status):
         return (
-            "A2V-LIFECYCLE-FORWARD",
+            Req.LIFECYCLE_FORWARD,
             f"video {video.video_id} moved backwards from {prev.status!r} to {video.status!r}",
             " -> ".join(_in_order(UNFINISHED)) + " -> " + " | ".join(_in_order(TERMINAL)),
         )
     if isinstance(video.progress, int) and isinstance(prev.progress, int) and video.progress < prev.progress:
         return (
-            "A2V-LIFECYCLE-PROGRESS",
+            Req.LIFECYCLE_PROGRESS,
             f"video {video.video_id} progress decreased from {prev.progress} to {video.progress}",
             f"progress >= {prev.progress}",
         )
@@ -126,7 +127,7 @@ def run_task(
         video_id = client.generate_video(model_id, audio_url, callback_url=callback_url)
     except A2VError as err:
         raise ContractViolation(
-            "A2V-LIFECYCLE-FINISHES",
+            Req.LIFECYCLE_FINISHES,
             f"video.generate refused a valid request: {err}",
             expected="HTTP 200 with a video_id",
             response=err.response,
@@ -136,7 +137,7 @@ def run_task(
     def observe(video: Video) -> None:
         check(
             video.video_id == video_id,
-            "A2V-GET-SAME-VIDEO",
+            Req.GET_SAME_VIDEO,
             f"video.get?video_id={video_id} answered video {video.video_id!r}",
             expected=f"video_id {video_id}",
             response=client.last_response,
@@ -148,8 +149,8 @@ def run_task(
                 raise ContractViolation(
                     requirement, message, expected=expected, response=client.last_response
                 )
-            record("A2V-LIFECYCLE-FORWARD")
-            record("A2V-LIFECYCLE-PROGRESS")
+            record(Req.LIFECYCLE_FORWARD)
+            record(Req.LIFECYCLE_PROGRESS)
         _judge_progress(video, client.last_response)
         run.history.append(video)
         if on_progress is not None:
@@ -158,10 +159,10 @@ def run_task(
     try:
         first = client.get_video(video_id)
     except A2VError as err:
-        raise _unreadable(err, client.last_response, "A2V-GENERATE-READABLE") from err
+        raise _unreadable(err, client.last_response, Req.GENERATE_READABLE) from err
     observe(first)
     if first.status is Status.PENDING:
-        record("A2V-GENERATE-READABLE", kinds.STARTED_PENDING)
+        record(Req.GENERATE_READABLE, kinds.STARTED_PENDING)
     try:
         client.wait_for_video(
             video_id, timeout=timeout, poll_interval=0.2, max_interval=2.0, on_progress=observe
@@ -170,22 +171,22 @@ def run_task(
         if stalls is not None and not stalls.record(video_id, err.last_status, time.monotonic() - started):
             raise Blocked(f"blocked: tasks do not end here: {stalls.first}") from err
         raise ContractViolation(
-            "A2V-LIFECYCLE-FINISHES",
+            Req.LIFECYCLE_FINISHES,
             f"video {video_id} did not end within {timeout:g} s (last status {err.last_status!r})",
             expected=f"status finished or error within --timeout {timeout:g} s",
             response=client.last_response,
         ) from err
     except A2VProtocolError as err:
-        raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-SHAPE") from err
+        raise _unreadable(err, client.last_response, Req.LIFECYCLE_SHAPE) from err
     run.elapsed = time.monotonic() - started
     run.last_response = client.last_response
     _read_again(client, run)
     if len({v.status for v in run.history}) >= 2:
         # Forward motion and progress are judged only on a task that moved (issue 16).
-        record("A2V-LIFECYCLE-FORWARD", kinds.TASK_MOVED)
-        record("A2V-LIFECYCLE-PROGRESS", kinds.TASK_MOVED)
+        record(Req.LIFECYCLE_FORWARD, kinds.TASK_MOVED)
+        record(Req.LIFECYCLE_PROGRESS, kinds.TASK_MOVED)
     if run.final.status is Status.FINISHED:
-        record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED)
+        record(Req.LIFECYCLE_FINISHES, kinds.FINISHED)
     return run
 
 
@@ -198,21 +199,21 @@ def _judge_progress(video: Video, response: httpx.Response | None) -> None:
     if video.status is Status.PENDING:
         check(
             progress == 0,
-            "A2V-LIFECYCLE-PROGRESS",
+            Req.LIFECYCLE_PROGRESS,
             f"video {video.video_id} is pending with progress {progress}",
             expected="progress 0 while pending",
             response=response,
         )
-        record("A2V-LIFECYCLE-PROGRESS", kinds.PENDING_PROGRESS)
+        record(Req.LIFECYCLE_PROGRESS, kinds.PENDING_PROGRESS)
     elif video.status is Status.FINISHED:
         check(
             progress == 100,
-            "A2V-LIFECYCLE-PROGRESS",
+            Req.LIFECYCLE_PROGRESS,
             f"video {video.video_id} is finished with progress {progress}",
             expected="progress 100 when finished",
             response=response,
         )
-        record("A2V-LIFECYCLE-PROGRESS", kinds.FINISHED_PROGRESS)
+        record(Req.LIFECYCLE_PROGRESS, kinds.FINISHED_PROGRESS)
 
 
 def _read_again(client: A2VClient, run: TaskRun) -> None:
@@ -221,19 +222,19 @@ def _read_again(client: A2VClient, run: TaskRun) -> None:
     try:
         again = client.get_video(run.video_id)
     except A2VError as err:
-        raise _unreadable(err, client.last_response, "A2V-LIFECYCLE-FORWARD") from err
+        raise _unreadable(err, client.last_response, Req.LIFECYCLE_FORWARD) from err
     problem = forward_problem(run.final, again)
     if problem is not None:
         requirement, message, expected = problem
         raise ContractViolation(requirement, message, expected=expected, response=client.last_response)
-    record("A2V-LIFECYCLE-FORWARD", kinds.TERMINAL_KEPT)
+    record(Req.LIFECYCLE_FORWARD, kinds.TERMINAL_KEPT)
 
 
 def _unreadable(err: A2VError, response: httpx.Response | None, requirement: str) -> ContractViolation:
     if isinstance(err, A2VProtocolError):
         # The answer came but is not a Video (an unknown status, a missing id): the shape is wrong.
         return ContractViolation(
-            "A2V-LIFECYCLE-SHAPE",
+            Req.LIFECYCLE_SHAPE,
             f"video.get answered something that is not a Video: {err}",
             expected="the Video schema",
             response=response,

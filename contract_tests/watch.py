@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from contract_tests.evidence import observe, observe_request, observe_task
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation, Violation, curl, describe_response
 
 if TYPE_CHECKING:
@@ -37,10 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ANSWER_IN_TIME", "ENVELOPE", "Watch", "answer_in_time", "envelope_problems", "timeout_in"]
 
-ANSWER_IN_TIME = "A2V-ANSWER-IN-TIME"
-ENVELOPE = "A2V-ENVELOPE"
-SAME_VIDEO = "A2V-GET-SAME-VIDEO"
-RESPONSE_SCHEMA = "A2V-FUZZ-RESPONSE-SCHEMA"
+ANSWER_IN_TIME = Req.ANSWER_IN_TIME
+ENVELOPE = Req.ENVELOPE
+SAME_VIDEO = Req.GET_SAME_VIDEO
+RESPONSE_SCHEMA = Req.FUZZ_RESPONSE_SCHEMA
 _SENT = "a2v_sent_at"
 
 

@@ -14,6 +14,7 @@ from a2v_spec import ErrorCode
 from contract_tests.checks.support import conforms, envelope_code, expect_error, succeeded
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.violations import check
 from contract_tests.watch import envelope_problems
@@ -36,15 +37,15 @@ _INPUTS: dict[str, dict[str, Any]] = {
 }
 
 
-@requirement("A2V-PING")
+@requirement(Req.PING)
 def test_ping_needs_no_token(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     response = a2v_client.with_token(None).request_operation("ping", auth=False)
-    check(response.status_code == 200, "A2V-PING", "ping without a token must answer 200", response=response)
-    body = conforms(response, a2v_spec, "ping", "A2V-PING")
-    check(body["data"]["pong"] is True, "A2V-PING", "data.pong must be true", response=response)
+    check(response.status_code == 200, Req.PING, "ping without a token must answer 200", response=response)
+    body = conforms(response, a2v_spec, "ping", Req.PING)
+    check(body["data"]["pong"] is True, Req.PING, "data.pong must be true", response=response)
 
 
-@requirement("A2V-ENVELOPE")
+@requirement(Req.ENVELOPE)
 def test_answers_are_envelopes(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     """A success, an unauthenticated success, an error of the API and a routing error: each is the
     envelope. (The kit's client judges every other JSON answer of the run the same way, `watch.py`.)"""
@@ -62,24 +63,24 @@ def test_answers_are_envelopes(a2v_client: A2VClient, a2v_spec: Spec) -> None:
         problems = envelope_problems(body)
         check(
             not problems,
-            "A2V-ENVELOPE",
+            Req.ENVELOPE,
             "; ".join(f"envelope field {name}: {reason}" for name, reason in problems),
             expected='{"code": int, "message": str, "data": ...}',
             response=response,
         )
 
 
-@requirement("A2V-CHARACTERS")
+@requirement(Req.CHARACTERS)
 def test_character_list(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     response = a2v_client.request_operation("listCharacters")
-    check(response.status_code == 200, "A2V-CHARACTERS", "character.list must answer 200", response=response)
-    body = conforms(response, a2v_spec, "listCharacters", "A2V-CHARACTERS")
-    check(body["data"], "A2V-CHARACTERS", "character.list returned no character", response=response)
+    check(response.status_code == 200, Req.CHARACTERS, "character.list must answer 200", response=response)
+    body = conforms(response, a2v_spec, "listCharacters", Req.CHARACTERS)
+    check(body["data"], Req.CHARACTERS, "character.list returned no character", response=response)
     ids = [c["model_id"] for c in body["data"]]
-    check(len(ids) == len(set(ids)), "A2V-CHARACTERS", f"model_ids repeat: {ids}", response=response)
+    check(len(ids) == len(set(ids)), Req.CHARACTERS, f"model_ids repeat: {ids}", response=response)
 
 
-@requirement("A2V-RATELIMIT-HEADERS")
+@requirement(Req.RATELIMIT_HEADERS)
 @pytest.mark.parametrize(
     ("operation_id", "auth"),
     [
@@ -96,32 +97,32 @@ def test_rate_limit_headers(a2v_client: A2VClient, operation_id: str, auth: bool
         value = response.headers.get(name)
         check(
             value is not None and value.strip().isdigit(),
-            "A2V-RATELIMIT-HEADERS",
+            Req.RATELIMIT_HEADERS,
             f"{name} is {'missing' if value is None else f'not a non-negative integer: {value!r}'}",
             expected=f"{name}: <integer>",
             response=response,
         )
 
 
-@requirement("A2V-ERROR-UNKNOWN-VIDEO")
+@requirement(Req.ERROR_UNKNOWN_VIDEO)
 def test_unknown_video_id(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
     response = a2v_client.request_operation("getVideo", params={"video_id": secrets.token_hex(16)})
-    expect_error(response, "A2V-ERROR-UNKNOWN-VIDEO", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    expect_error(response, Req.ERROR_UNKNOWN_VIDEO, ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
     # The control: an id the token owns is found, else a 20002 for an unknown one proves nothing.
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     known = a2v_client.request_operation("getVideo", params={"video_id": video_id})
     if not succeeded(known):
         raise unobserved(
-            "A2V-ERROR-UNKNOWN-VIDEO",
+            Req.ERROR_UNKNOWN_VIDEO,
             f"video.get of {video_id}, which this token just created, answered HTTP {known.status_code} "
             f"code {envelope_code(known)!r}: a 20002 for unknown ids tells nothing",
         )
-    record("A2V-ERROR-UNKNOWN-VIDEO", kinds.KNOWN_FOUND)
+    record(Req.ERROR_UNKNOWN_VIDEO, kinds.KNOWN_FOUND)
 
 
-@requirement("A2V-ANSWER-IN-TIME")
+@requirement(Req.ANSWER_IN_TIME)
 def test_operations_answer_in_time(
     a2v_client: A2VClient, a2v_options: KitOptions, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
@@ -142,21 +143,21 @@ def test_operations_answer_in_time(
         took = time.monotonic() - started
         check(
             took <= a2v_options.request_timeout,
-            "A2V-ANSWER-IN-TIME",
+            Req.ANSWER_IN_TIME,
             f"{response.request.method} {response.request.url.path} took {took:.1f} s",
             expected=f"an answer within {a2v_options.request_timeout:g} s",
             response=response,
         )
 
 
-@requirement("A2V-ERROR-UNKNOWN-MODEL")
+@requirement(Req.ERROR_UNKNOWN_MODEL)
 def test_unknown_model_id(a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: Any) -> None:
     body = {"model_id": f"no_such_model_{secrets.token_hex(4)}", "audio_url": a2v_audio.fixture("speech.wav")}
     response = a2v_client.request_operation("generateVideo", json_body=body)
-    expect_error(response, "A2V-ERROR-UNKNOWN-MODEL", ErrorCode.MODEL_NOT_FOUND, a2v_spec)
+    expect_error(response, Req.ERROR_UNKNOWN_MODEL, ErrorCode.MODEL_NOT_FOUND, a2v_spec)
 
 
-@requirement("A2V-ERROR-BAD-REQUEST")
+@requirement(Req.ERROR_BAD_REQUEST)
 @pytest.mark.parametrize(
     ("case", "content", "content_type", "code"),
     [
@@ -188,16 +189,16 @@ def test_bad_generate_requests(
     response = a2v_client.request_operation(
         "generateVideo", content=content, headers={"Content-Type": content_type}
     )
-    expect_error(response, "A2V-ERROR-BAD-REQUEST", code, a2v_spec)
+    expect_error(response, Req.ERROR_BAD_REQUEST, code, a2v_spec)
 
 
-@requirement("A2V-ERROR-BAD-REQUEST")
+@requirement(Req.ERROR_BAD_REQUEST)
 def test_bad_query_parameter(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     response = a2v_client.request_operation("listVideos", params={"page_size": "many"})
-    expect_error(response, "A2V-ERROR-BAD-REQUEST", ErrorCode.INVALID_PARAMETER, a2v_spec)
+    expect_error(response, Req.ERROR_BAD_REQUEST, ErrorCode.INVALID_PARAMETER, a2v_spec)
 
 
-@requirement("A2V-ERROR-PAYLOAD-TOO-LARGE")
+@requirement(Req.ERROR_PAYLOAD_TOO_LARGE)
 def test_oversized_body_is_refused_unprocessed(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_model_id: str
 ) -> None:
@@ -212,20 +213,20 @@ def test_oversized_body_is_refused_unprocessed(
         content=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    expect_error(response, "A2V-ERROR-PAYLOAD-TOO-LARGE", ErrorCode.PAYLOAD_TOO_LARGE, a2v_spec)
+    expect_error(response, Req.ERROR_PAYLOAD_TOO_LARGE, ErrorCode.PAYLOAD_TOO_LARGE, a2v_spec)
     after = [v.video_id for v in a2v_client.list_videos(page_size=1).items]
     listed = a2v_client.last_response
     check(
         after <= before,
-        "A2V-ERROR-PAYLOAD-TOO-LARGE",
+        Req.ERROR_PAYLOAD_TOO_LARGE,
         f"the refused request still created a task (newest task {before or 'none'} -> {after or 'none'})",
         expected="no new task",
         response=listed,
     )
-    record("A2V-ERROR-PAYLOAD-TOO-LARGE", kinds.NOTHING_CREATED)
+    record(Req.ERROR_PAYLOAD_TOO_LARGE, kinds.NOTHING_CREATED)
 
 
-@requirement("A2V-ERROR-ROUTING")
+@requirement(Req.ERROR_ROUTING)
 @pytest.mark.parametrize(
     ("method", "operation_id", "code"),
     [
@@ -240,7 +241,7 @@ def test_routing_errors(
     """A documented path with a method it does not take, and a path the spec does not have."""
     path = a2v_spec.operation(operation_id).path if operation_id else "/v1/a2v/no.such.operation"
     response = a2v_client.request(method, path)
-    expect_error(response, "A2V-ERROR-ROUTING", code, a2v_spec)
+    expect_error(response, Req.ERROR_ROUTING, code, a2v_spec)
 
 
 _AUTH_CASES = [
@@ -251,42 +252,42 @@ _AUTH_CASES = [
 ]
 
 
-@requirement("A2V-AUTH-REQUIRED")
+@requirement(Req.AUTH_REQUIRED)
 @pytest.mark.parametrize(("label", "header"), _AUTH_CASES, ids=[c[0] for c in _AUTH_CASES])
 def test_auth_required(a2v_client: A2VClient, a2v_spec: Spec, label: str, header: str | None) -> None:
     """Every operation the spec secures refuses a missing or malformed Authorization header."""
     anonymous = a2v_client.with_token(None)
     secured = [op.operation_id for op in a2v_spec.operations.values() if op.needs_auth]
-    check(secured, "A2V-AUTH-REQUIRED", "the spec secures no operation", expected="bearer-secured operations")
+    check(secured, Req.AUTH_REQUIRED, "the spec secures no operation", expected="bearer-secured operations")
     for operation_id in secured:
         headers = {"Authorization": header} if header is not None else None
         inputs = _INPUTS.get(operation_id, {})
         response = anonymous.request_operation(operation_id, headers=headers, auth=False, **inputs)
-        expect_error(response, "A2V-AUTH-REQUIRED", ErrorCode.UNAUTHORIZED, a2v_spec)
+        expect_error(response, Req.AUTH_REQUIRED, ErrorCode.UNAUTHORIZED, a2v_spec)
 
 
-@requirement("A2V-LOGIN")
+@requirement(Req.LOGIN)
 def test_login(a2v_client: A2VClient, a2v_spec: Spec) -> None:
     """Unknown credentials answer 401/1011; an open implementation may accept them, then the token works."""
     body = {"username": f"kit-{secrets.token_hex(6)}@example.invalid", "password": secrets.token_hex(8)}
     response = a2v_client.request_operation("login", json_body=body, auth=False)
     if response.status_code != 200:
-        expect_error(response, "A2V-LOGIN", ErrorCode.INVALID_CREDENTIALS, a2v_spec)
+        expect_error(response, Req.LOGIN, ErrorCode.INVALID_CREDENTIALS, a2v_spec)
         return
-    data = conforms(response, a2v_spec, "login", "A2V-LOGIN")["data"]
+    data = conforms(response, a2v_spec, "login", Req.LOGIN)["data"]
     token_client = a2v_client.with_token(data["access_token"])
     used = token_client.request_operation("listCharacters")
-    check(used.status_code == 200, "A2V-LOGIN", "the access_token from login is refused", response=used)
+    check(used.status_code == 200, Req.LOGIN, "the access_token from login is refused", response=used)
 
 
-@requirement("A2V-LOGIN-EXPIRED")
+@requirement(Req.LOGIN_EXPIRED)
 def test_login_token_expires(a2v_client: A2VClient, a2v_spec: Spec, a2v_profile: Profile) -> None:
     """A token from account.login works until its `expired_at`, then answers 401 / 1002.
 
     Waited for only when the lifetime fits the profile's expiry wait (run the implementation with a
     short token lifetime to check it), like URL expiry.
     """
-    rid = "A2V-LOGIN-EXPIRED"
+    rid = Req.LOGIN_EXPIRED
     body = {"username": f"kit-{secrets.token_hex(6)}@example.invalid", "password": secrets.token_hex(8)}
     response = a2v_client.request_operation("login", json_body=body, auth=False)
     if response.status_code != 200:
@@ -313,12 +314,12 @@ def _limit_headers(response: httpx.Response) -> tuple[int, int, int] | None:
         return None  # A2V-RATELIMIT-HEADERS reports it
 
 
-@requirement("A2V-RATELIMIT-ARITHMETIC")
+@requirement(Req.RATELIMIT_ARITHMETIC)
 def test_rate_limit_counts_down(a2v_client: A2VClient, a2v_pacer: Pacer) -> None:
     """Three calls in a row: Left drops by the requests the kit sent with this token in between (one,
     plus any of the shared tasks' polls running meanwhile) unless the window reset; Total stays;
     Left never exceeds Total."""
-    rid = "A2V-RATELIMIT-ARITHMETIC"
+    rid = Req.RATELIMIT_ARITHMETIC
     key = a2v_client.token or ""
     seen = []
     for _ in range(3):
@@ -348,7 +349,7 @@ def test_rate_limit_counts_down(a2v_client: A2VClient, a2v_pacer: Pacer) -> None
         record(rid, kinds.COUNTED_DOWN)
 
 
-@requirement("A2V-RATELIMIT-429")
+@requirement(Req.RATELIMIT_429)
 def test_over_the_limit_answers_429_with_retry_after(
     a2v_options: KitOptions,
     a2v_spec: Spec,
@@ -360,7 +361,7 @@ def test_over_the_limit_answers_429_with_retry_after(
         pytest.skip("opt-in: pass --provoke-429 to exhaust the rate limit once and check the 429")
     from contract_tests.client import A2VClient as Unpaced
 
-    rid = "A2V-RATELIMIT-429"
+    rid = Req.RATELIMIT_429
     client = Unpaced(a2v_options.base_url, a2v_options.api_key, transport=a2v_transport, spec=a2v_spec)
     first = _limit_headers(client.request_operation("listCharacters"))
     if first is None or first[1] > 500:

@@ -14,6 +14,7 @@ import pytest
 from a2v_spec import TERMINAL
 from contract_tests.evidence import observe as record
 from contract_tests.fixtures import submit_task
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.violations import check
 
@@ -71,12 +72,12 @@ def callback_run(
     return video_id, deliveries
 
 
-@requirement("A2V-CALLBACK-DELIVERY")
+@requirement(Req.CALLBACK_DELIVERY)
 def test_callback_is_delivered(
     callback_run: tuple[str, list[CallbackDelivery]], a2v_spec: Spec, a2v_client: A2VClient
 ) -> None:
     video_id, deliveries = callback_run
-    rid = "A2V-CALLBACK-DELIVERY"
+    rid = Req.CALLBACK_DELIVERY
     check(deliveries, rid, f"no callback arrived for video {video_id} within the wait")
     record(rid, kinds.DELIVERY, len(deliveries))
     delivery = deliveries[0]
@@ -102,16 +103,16 @@ def test_callback_is_delivered(
     )
 
 
-@requirement("A2V-CALLBACK-SIGNATURE")
+@requirement(Req.CALLBACK_SIGNATURE)
 def test_callback_signature(
     callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions
 ) -> None:
     video_id, deliveries = callback_run
-    check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
-    record("A2V-CALLBACK-SIGNATURE", kinds.DELIVERY, len(deliveries))
+    check(deliveries, Req.CALLBACK_DELIVERY, f"no callback arrived for video {video_id} within the wait")
+    record(Req.CALLBACK_SIGNATURE, kinds.DELIVERY, len(deliveries))
     for delivery in deliveries:
         problem = verify_signature(delivery, a2v_options.api_key)
-        check(problem is None, "A2V-CALLBACK-SIGNATURE", f"callback for {video_id}: {problem}")
+        check(problem is None, Req.CALLBACK_SIGNATURE, f"callback for {video_id}: {problem}")
 
 
 @pytest.fixture(scope="session")
@@ -125,13 +126,13 @@ def flaky_callback_run(
     return video_id, deliveries
 
 
-@requirement("A2V-CALLBACK-RETRY")
+@requirement(Req.CALLBACK_RETRY)
 def test_callback_is_retried_after_a_5xx(
     flaky_callback_run: tuple[str, list[CallbackDelivery]], a2v_options: KitOptions
 ) -> None:
     video_id, deliveries = flaky_callback_run
-    rid = "A2V-CALLBACK-RETRY"
-    check(deliveries, "A2V-CALLBACK-DELIVERY", f"no callback arrived for video {video_id} within the wait")
+    rid = Req.CALLBACK_RETRY
+    check(deliveries, Req.CALLBACK_DELIVERY, f"no callback arrived for video {video_id} within the wait")
     check(
         len(deliveries) >= 2,
         rid,

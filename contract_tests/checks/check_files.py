@@ -19,6 +19,7 @@ from contract_tests.checks.support import (
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.media import MediaInfo, probe
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
 
@@ -60,7 +61,7 @@ class _Files:
         response = client.fetch(url)
         check(
             response.status_code == 200,
-            "A2V-FILE-VIDEO-MP4",
+            Req.FILE_VIDEO_MP4,
             f"downloading a freshly signed URL answered HTTP {response.status_code}",
             expected="HTTP 200",
             response=response,
@@ -81,15 +82,15 @@ def files(a2v_client: A2VClient, a2v_finished_task: TaskRun) -> _Files:
     return _Files(a2v_client, a2v_finished_task)
 
 
-@requirement("A2V-FILE-VIDEO-MP4")
+@requirement(Req.FILE_VIDEO_MP4)
 def test_video_is_h264_aac_mp4(files: _Files, a2v_spec: Spec) -> None:
     response = files.video_response
-    check_mp4(files.info(response, "A2V-FILE-VIDEO-MP4", "video"), response)
+    check_mp4(files.info(response, Req.FILE_VIDEO_MP4, "video"), response)
 
 
-@requirement("A2V-FILE-DURATION")
+@requirement(Req.FILE_DURATION)
 def test_video_lasts_as_long_as_the_audio(files: _Files, a2v_finished_task: TaskRun) -> None:
-    info = files.info(files.video_response, "A2V-FILE-DURATION", "video")
+    info = files.info(files.video_response, Req.FILE_DURATION, "video")
     seconds = a2v_finished_task.audio_seconds
     assert seconds is not None
     check_duration(info.video_seconds, seconds, info.fps, "the video stream", files.video_response)
@@ -98,34 +99,34 @@ def test_video_lasts_as_long_as_the_audio(files: _Files, a2v_finished_task: Task
         check_duration(files.video.duration, seconds, info.fps, "the API's duration field")
 
 
-@requirement("A2V-FILE-MASK")
+@requirement(Req.FILE_MASK)
 def test_mask_matches_video(files: _Files) -> None:
-    mask_response = files.mask("A2V-FILE-MASK")
-    video = files.info(files.video_response, "A2V-FILE-VIDEO-MP4", "video")
-    mask = files.info(mask_response, "A2V-FILE-MASK", "mask video")
+    mask_response = files.mask(Req.FILE_MASK)
+    video = files.info(files.video_response, Req.FILE_VIDEO_MP4, "video")
+    mask = files.info(mask_response, Req.FILE_MASK, "mask video")
     check_mask(video, mask, mask_response)
 
 
-@requirement("A2V-FILE-RANGE")
+@requirement(Req.FILE_RANGE)
 @pytest.mark.parametrize("which", ["video", "mask"])
 def test_range_requests(files: _Files, a2v_client: A2VClient, which: str) -> None:
     if which == "mask" and files.mask_response is None:
         pytest.skip("the finished video has no mask_video_url (optional); Range is checked on the video")
-    full = (files.video_response if which == "video" else files.mask("A2V-FILE-RANGE")).content
+    full = (files.video_response if which == "video" else files.mask(Req.FILE_RANGE)).content
     url = files.video.video_url if which == "video" else files.video.mask_video_url
     assert url is not None
     for start, end in ((0, 99), (100, 1123), (len(full) - 10, len(full) - 1)):
         response = a2v_client.fetch(url, range=f"bytes={start}-{end}")
         check(
             response.status_code == 206,
-            "A2V-FILE-RANGE",
+            Req.FILE_RANGE,
             f"Range bytes={start}-{end} answered HTTP {response.status_code}",
             expected="HTTP 206",
             response=response,
         )
         check(
             response.content == full[start : end + 1],
-            "A2V-FILE-RANGE",
+            Req.FILE_RANGE,
             f"Range bytes={start}-{end} returned {len(response.content)} bytes that differ from the file",
             expected=f"bytes {start}-{end} of the {len(full)}-byte file",
             response=response,
@@ -133,7 +134,7 @@ def test_range_requests(files: _Files, a2v_client: A2VClient, which: str) -> Non
         expected_range = f"bytes {start}-{end}/{len(full)}"
         check(
             response.headers.get("content-range") == expected_range,
-            "A2V-FILE-RANGE",
+            Req.FILE_RANGE,
             f"Content-Range is {response.headers.get('content-range')!r}",
             expected=expected_range,
             response=response,
@@ -164,7 +165,7 @@ def _tampered(url: str) -> list[tuple[str, str]]:
     return out
 
 
-@requirement("A2V-FILE-TAMPER")
+@requirement(Req.FILE_TAMPER)
 def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
     url = files.video.video_url
     assert url is not None
@@ -174,14 +175,14 @@ def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
         response = a2v_client.fetch(bad)
         check(
             response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,
-            "A2V-FILE-TAMPER",
+            Req.FILE_TAMPER,
             f"{label}: the altered URL answered HTTP {response.status_code}, code {envelope_code(response)}",
             expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} in the envelope",
             response=response,
         )
 
 
-@requirement("A2V-FILE-EXPIRES")
+@requirement(Req.FILE_EXPIRES)
 def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_task: TaskRun) -> None:
     # The server's clock just before the read: a fresh URL must outlive it (no clock-skew guesswork).
     server_before = a2v_client.ping().time or int(time.time())
@@ -189,12 +190,12 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
     assert video.video_url is not None
     if video.url_expires_at is None:
         raise unobserved(
-            "A2V-FILE-EXPIRES",
+            Req.FILE_EXPIRES,
             f"the finished video {video.video_id} has no url_expires_at (an optional field): when its URLs "
             "expire cannot be told",
         )
     lifetime = video.url_expires_at - server_before
-    check(lifetime > 0, "A2V-FILE-EXPIRES", f"a fresh URL already expired ({lifetime} s left)")
+    check(lifetime > 0, Req.FILE_EXPIRES, f"a fresh URL already expired ({lifetime} s left)")
     if lifetime > a2v_profile.expiry_wait:
         pytest.skip(
             f"URLs live {lifetime} s, longer than the {a2v_profile.name} profile waits "
@@ -205,7 +206,7 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
     response = a2v_client.fetch(video.video_url)
     check(
         response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,
-        "A2V-FILE-EXPIRES",
+        Req.FILE_EXPIRES,
         f"the URL answered HTTP {response.status_code}, code {envelope_code(response)} after its "
         f"url_expires_at ({video.url_expires_at})",
         expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} after url_expires_at",
@@ -229,11 +230,11 @@ def _handed_out(client: A2VClient, run: TaskRun) -> Iterator[tuple[str, str | No
         yield "mask_video_url", mask, run.video_id
 
 
-@requirement("A2V-URLS-ANSWER")
+@requirement(Req.URLS_ANSWER)
 def test_every_url_the_api_hands_out_answers(a2v_client: A2VClient, a2v_finished_task: TaskRun) -> None:
     """Previews of every character and the finished video's files (its mask when given): 200, the right
     type, a body as long as its Content-Length and not empty."""
-    rid = "A2V-URLS-ANSWER"
+    rid = Req.URLS_ANSWER
     for name, url, owner in _handed_out(a2v_client, a2v_finished_task):
         check(url, rid, f"{owner} has no {name}")
         response = a2v_client.fetch(str(url))

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, seeded, send_case, tame, validate
+from contract_tests.requirement_ids import Req
 
 if TYPE_CHECKING:
     from schemathesis.generation import GenerationMode
@@ -68,7 +69,7 @@ def _fuzz(
             case = tame(case, a2v_audio, a2v_spec)
         response = send_case(case, a2v_client, a2v_options.base_url)
         if mode is GenerationMode.NEGATIVE:
-            only = {"A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS}
+            only: set[str] = {Req.FUZZ_NEGATIVE_REJECTED, *FUZZ_REQUIREMENTS}
         else:
             only = set(FUZZ_REQUIREMENTS)
         validate(case, response, a2v_spec, only=only, base_url=a2v_options.base_url)
@@ -100,7 +101,7 @@ def test_fuzz_positive(
     )
 
 
-@pytest.mark.a2v_requirement("A2V-FUZZ-NEGATIVE-REJECTED", *FUZZ_REQUIREMENTS, independent=True)
+@pytest.mark.a2v_requirement(Req.FUZZ_NEGATIVE_REJECTED, *FUZZ_REQUIREMENTS, independent=True)
 def test_fuzz_negative(
     operation_id: str,
     a2v_options: KitOptions,

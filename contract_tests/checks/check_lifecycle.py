@@ -32,6 +32,7 @@ from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.fixtures import submit_task
 from contract_tests.media import probe
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.task_run import run_task
 from contract_tests.violations import ContractViolation, check
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 requirement = pytest.mark.a2v_requirement
 
 
-@requirement("A2V-GENERATE-READABLE", "A2V-GET-SAME-VIDEO")
+@requirement(Req.GENERATE_READABLE, Req.GET_SAME_VIDEO)
 def test_new_task_is_readable_at_once(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
@@ -59,15 +60,15 @@ def test_new_task_is_readable_at_once(
         response = a2v_client.request_operation("getVideo", params={"video_id": video_id})
         check(
             response.status_code == 200,
-            "A2V-GENERATE-READABLE",
+            Req.GENERATE_READABLE,
             f"video.get of the id video.generate just returned answered HTTP {response.status_code}",
             expected="HTTP 200 with the task",
             response=response,
         )
-        data = conforms(response, a2v_spec, "getVideo", "A2V-GENERATE-READABLE")["data"]
+        data = conforms(response, a2v_spec, "getVideo", Req.GENERATE_READABLE)["data"]
         check(
             data["video_id"] == video_id,
-            "A2V-GET-SAME-VIDEO",
+            Req.GET_SAME_VIDEO,
             f"video.get?video_id={video_id} answered video {data['video_id']!r}",
             expected=f"video_id {video_id}",
             response=response,
@@ -75,17 +76,17 @@ def test_new_task_is_readable_at_once(
         created.append(video_id)
         if data.get("status") == Status.PENDING:
             # "records a task in status pending": judged only when a first read shows it.
-            record("A2V-GENERATE-READABLE", kinds.STARTED_PENDING)
+            record(Req.GENERATE_READABLE, kinds.STARTED_PENDING)
     if len(set(created)) < 2:
         # The control: reading "the new task" means nothing when every task has one id.
         raise unobserved(
-            "A2V-GENERATE-READABLE",
+            Req.GENERATE_READABLE,
             f"two generates answered one video_id ({created[0]}): which task was read cannot be told",
         )
-    record("A2V-GENERATE-READABLE", kinds.DISTINCT_IDS)
+    record(Req.GENERATE_READABLE, kinds.DISTINCT_IDS)
 
 
-@requirement("A2V-GENERATE-NEW-ID")
+@requirement(Req.GENERATE_NEW_ID)
 def test_generate_without_key_creates_a_new_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
@@ -94,28 +95,28 @@ def test_generate_without_key_creates_a_new_task(
     second = a2v_client.generate_video(a2v_model_id, a2v_audio.missing(), idempotency_key=False)
     check(
         first != second,
-        "A2V-GENERATE-NEW-ID",
+        Req.GENERATE_NEW_ID,
         f"two generates without an Idempotency-Key both answered video_id {first}",
         expected="two different video_ids (no key: every generate starts a new task)",
         response=a2v_client.last_response,
     )
-    record("A2V-GENERATE-NEW-ID", kinds.DISTINCT_IDS)
+    record(Req.GENERATE_NEW_ID, kinds.DISTINCT_IDS)
 
 
-@requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
+@requirement(Req.LIFECYCLE_FORWARD, Req.LIFECYCLE_PROGRESS, Req.LIFECYCLE_FINISHES)
 def test_valid_wav_finishes(a2v_finished_task: TaskRun) -> None:
     statuses = [v.status for v in a2v_finished_task.history]
     check(
         statuses[-1] is Status.FINISHED,
-        "A2V-LIFECYCLE-FINISHES",
+        Req.LIFECYCLE_FINISHES,
         f"statuses seen: {statuses}",
         response=a2v_finished_task.last_response,
     )
-    record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED_WAV)
+    record(Req.LIFECYCLE_FINISHES, kinds.FINISHED_WAV)
     # progress (0 while pending, 100 when finished) is judged on every read by `run_task`.
 
 
-@requirement("A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-LIFECYCLE-FINISHES")
+@requirement(Req.LIFECYCLE_FORWARD, Req.LIFECYCLE_PROGRESS, Req.LIFECYCLE_FINISHES)
 def test_valid_mp3_finishes(
     a2v_options: KitOptions, a2v_tasks: TaskPool, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
@@ -124,15 +125,15 @@ def test_valid_mp3_finishes(
     task = a2v_tasks.result("speech.mp3")
     check(
         task.final.status is Status.FINISHED,
-        "A2V-LIFECYCLE-FINISHES",
+        Req.LIFECYCLE_FINISHES,
         f"a valid 1 s MP3 ended in status {task.final.status!r} ({task.final.error})",
         expected=f"status {Status.FINISHED}",
         response=task.last_response,
     )
-    record("A2V-LIFECYCLE-FINISHES", kinds.FINISHED_MP3)
+    record(Req.LIFECYCLE_FINISHES, kinds.FINISHED_MP3)
 
 
-@requirement("A2V-LIFECYCLE-SHAPE")
+@requirement(Req.LIFECYCLE_SHAPE)
 def test_every_observed_state_has_its_shape(
     a2v_finished_task: TaskRun, a2v_spec: Spec, a2v_client: A2VClient
 ) -> None:
@@ -141,7 +142,7 @@ def test_every_observed_state_has_its_shape(
     final = a2v_finished_task.final
     check(
         bool(final.video_url),
-        "A2V-LIFECYCLE-SHAPE",
+        Req.LIFECYCLE_SHAPE,
         f"finished video {final.video_id} has no video_url",
         response=a2v_finished_task.last_response,
     )
@@ -169,7 +170,7 @@ def _audio_strategy(audio: AudioSource) -> st.SearchStrategy[tuple[str, float, s
     return generated()
 
 
-@requirement("A2V-LIFECYCLE-FINISHES", "A2V-LIFECYCLE-FORWARD", "A2V-LIFECYCLE-PROGRESS", "A2V-FILE-DURATION")
+@requirement(Req.LIFECYCLE_FINISHES, Req.LIFECYCLE_FORWARD, Req.LIFECYCLE_PROGRESS, Req.FILE_DURATION)
 def test_any_accepted_audio_finishes_with_its_duration(
     a2v_options: KitOptions,
     a2v_profile: Profile,
@@ -197,7 +198,7 @@ def test_any_accepted_audio_finishes_with_its_duration(
         final = task.final
         check(
             final.status is Status.FINISHED,
-            "A2V-LIFECYCLE-FINISHES",
+            Req.LIFECYCLE_FINISHES,
             f"valid audio {label} ({seconds:.2f} s) ended in {final.status!r}: {final.error}",
             expected="status finished",
             response=a2v_client.last_response,
@@ -209,7 +210,7 @@ def test_any_accepted_audio_finishes_with_its_duration(
             info = probe(data)
         except ValueError as err:
             raise ContractViolation(
-                "A2V-FILE-VIDEO-MP4",
+                Req.FILE_VIDEO_MP4,
                 f"the video of {label} is not media: {err}",
                 response=a2v_client.last_response,
             ) from err
@@ -229,7 +230,7 @@ def _listed(response: httpx.Response, spec: Spec, requirement_id: str) -> list[d
     )
     check(
         problem is None,
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         f"video.list: {problem}",
         expected=PAGE_RULE,
         response=response,
@@ -237,7 +238,7 @@ def _listed(response: httpx.Response, spec: Spec, requirement_id: str) -> list[d
     return items
 
 
-@requirement("A2V-LIFECYCLE-LIST")
+@requirement(Req.LIFECYCLE_LIST)
 def test_list_shows_new_task_first_and_filters(
     a2v_client: A2VClient,
     a2v_spec: Spec,
@@ -247,11 +248,11 @@ def test_list_shows_new_task_first_and_filters(
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     response = a2v_client.request_operation("listVideos", params={"page": 1, "page_size": 100})
-    items = _listed(response, a2v_spec, "A2V-LIFECYCLE-LIST")
+    items = _listed(response, a2v_spec, Req.LIFECYCLE_LIST)
     ids = [i["video_id"] for i in items]
     check(
         video_id in ids,
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         f"the task just created ({video_id}) is not on page 1 of video.list",
         expected="newest first",
         response=response,
@@ -259,13 +260,13 @@ def test_list_shows_new_task_first_and_filters(
     mine = items[ids.index(video_id)]
     if not isinstance(mine.get("created_at"), int):  # optional: the order is judged by it when present
         optional_absent(
-            "A2V-LIFECYCLE-LIST",
+            Req.LIFECYCLE_LIST,
             f"the listed task {video_id} has no created_at (an optional field): newest first cannot be told",
         )
     # Newest first by created_at (seconds), ties broken by video_id: tasks of the same second may come first.
     check(
         all(i.get("created_at") == mine.get("created_at") for i in items[: ids.index(video_id)]),
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         f"older tasks are listed before the task just created ({video_id})",
         expected="newest first (by created_at, then video_id)",
         response=response,
@@ -273,7 +274,7 @@ def test_list_shows_new_task_first_and_filters(
     created = [int(i["created_at"]) for i in items if isinstance(i.get("created_at"), int)]
     check(
         created == sorted(created, reverse=True),
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         "items are not newest first",
         response=response,
     )
@@ -281,38 +282,38 @@ def test_list_shows_new_task_first_and_filters(
     in_finished = a2v_client.request_operation(
         "listVideos", params={"status": Status.FINISHED, "page_size": 100}
     )
-    listed = _listed(in_finished, a2v_spec, "A2V-LIFECYCLE-LIST")
+    listed = _listed(in_finished, a2v_spec, Req.LIFECYCLE_LIST)
     check(
         all(i["status"] == Status.FINISHED for i in listed)
         and finished_id in {i["video_id"] for i in listed},
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         "status=finished must list exactly the finished tasks (the kit's is missing or others leak in)",
         response=in_finished,
     )
     in_pending = a2v_client.request_operation(
         "listVideos", params={"status": Status.PENDING, "page_size": 100}
     )
-    pending = _listed(in_pending, a2v_spec, "A2V-LIFECYCLE-LIST")
+    pending = _listed(in_pending, a2v_spec, Req.LIFECYCLE_LIST)
     check(
         finished_id not in {i["video_id"] for i in pending}
         and all(i["status"] == Status.PENDING for i in pending),
-        "A2V-LIFECYCLE-LIST",
+        Req.LIFECYCLE_LIST,
         "status=pending lists a task that is not pending",
         response=in_pending,
     )
 
 
 _TASK_ERRORS = [
-    ("A2V-ERROR-AUDIO-404", "missing", ErrorCode.FILE_NOT_FOUND),
-    ("A2V-ERROR-AUDIO-UNREACHABLE", "unreachable", ErrorCode.AUDIO_UNREACHABLE),
-    ("A2V-ERROR-NOT-AUDIO", "not_audio.wav", ErrorCode.AUDIO_NOT_DECODABLE),
-    ("A2V-ERROR-AUDIO-TOO-LONG", "too_long.wav", ErrorCode.AUDIO_TOO_LONG),
+    (Req.ERROR_AUDIO_404, "missing", ErrorCode.FILE_NOT_FOUND),
+    (Req.ERROR_AUDIO_UNREACHABLE, "unreachable", ErrorCode.AUDIO_UNREACHABLE),
+    (Req.ERROR_NOT_AUDIO, "not_audio.wav", ErrorCode.AUDIO_NOT_DECODABLE),
+    (Req.ERROR_AUDIO_TOO_LONG, "too_long.wav", ErrorCode.AUDIO_TOO_LONG),
 ]
 
 
 def _task_error_params() -> list[Any]:
     return [
-        pytest.param(rid, source, code, marks=requirement(rid, "A2V-LIFECYCLE-SHAPE"), id=rid)
+        pytest.param(rid, source, code, marks=requirement(rid, Req.LIFECYCLE_SHAPE), id=rid)
         for rid, source, code in _TASK_ERRORS
     ]
 
@@ -356,7 +357,7 @@ def test_bad_audio_ends_in_documented_error(
     )
 
 
-@requirement("A2V-AUTH-TENANT-ISOLATION")
+@requirement(Req.AUTH_TENANT_ISOLATION)
 def test_tokens_do_not_see_each_other(
     a2v_client: A2VClient,
     a2v_second_client: A2VClient,
@@ -366,35 +367,35 @@ def test_tokens_do_not_see_each_other(
 ) -> None:
     video_id = a2v_client.generate_video(a2v_model_id, a2v_audio.missing())
     other = a2v_second_client.request_operation("getVideo", params={"video_id": video_id})
-    expect_error(other, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    expect_error(other, Req.AUTH_TENANT_ISOLATION, ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
     listed = a2v_second_client.request_operation("listVideos", params={"page_size": 100})
-    items = _listed(listed, a2v_spec, "A2V-AUTH-TENANT-ISOLATION")
+    items = _listed(listed, a2v_spec, Req.AUTH_TENANT_ISOLATION)
     check(
         video_id not in {i["video_id"] for i in items},
-        "A2V-AUTH-TENANT-ISOLATION",
+        Req.AUTH_TENANT_ISOLATION,
         f"another token's video {video_id} is in this token's video.list",
         response=listed,
     )
     mine = a2v_second_client.generate_video(a2v_model_id, a2v_audio.missing())
     back = a2v_client.request_operation("getVideo", params={"video_id": mine})
-    expect_error(back, "A2V-AUTH-TENANT-ISOLATION", ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
+    expect_error(back, Req.AUTH_TENANT_ISOLATION, ErrorCode.VIDEO_NOT_FOUND, a2v_spec)
     # The control: each owner does see its own video, else the 20002s above prove nothing.
     for client, owned in ((a2v_client, video_id), (a2v_second_client, mine)):
         own = client.request_operation("getVideo", params={"video_id": owned})
         if not succeeded(own):
             raise unobserved(
-                "A2V-AUTH-TENANT-ISOLATION",
+                Req.AUTH_TENANT_ISOLATION,
                 f"the owner of {owned} cannot read it either (HTTP {own.status_code}, "
                 f"code {envelope_code(own)!r}): the other token's 20002 proves no isolation",
             )
-    record("A2V-AUTH-TENANT-ISOLATION", kinds.OWNER_READS)
+    record(Req.AUTH_TENANT_ISOLATION, kinds.OWNER_READS)
 
 
-@requirement("A2V-IDEMPOTENCY-REPLAY")
+@requirement(Req.IDEMPOTENCY_REPLAY)
 def test_idempotent_retry_returns_same_task(
     a2v_client: A2VClient, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
-    rid = "A2V-IDEMPOTENCY-REPLAY"
+    rid = Req.IDEMPOTENCY_REPLAY
     # The control: without a key (or with another key) the service tells tasks apart; else a replay
     # answering the same id shows nothing.
     plain = {
@@ -424,7 +425,7 @@ def test_idempotent_retry_returns_same_task(
     record(rid, kinds.REPLAYED)
 
 
-@requirement("A2V-IDEMPOTENCY-CONFLICT")
+@requirement(Req.IDEMPOTENCY_CONFLICT)
 def test_idempotency_key_with_other_body_conflicts(
     a2v_client: A2VClient, a2v_spec: Spec, a2v_audio: AudioSource, a2v_model_id: str
 ) -> None:
@@ -437,11 +438,11 @@ def test_idempotency_key_with_other_body_conflicts(
     if not succeeded(first):
         # The control: a conflict is only a conflict with a request the service accepted.
         raise unobserved(
-            "A2V-IDEMPOTENCY-CONFLICT",
+            Req.IDEMPOTENCY_CONFLICT,
             f"the first request with the key was not accepted (HTTP {first.status_code}, "
             f"code {envelope_code(first)!r}), so a refusal of the second shows no conflict handling",
         )
-    record("A2V-IDEMPOTENCY-CONFLICT", kinds.FIRST_ACCEPTED)
+    record(Req.IDEMPOTENCY_CONFLICT, kinds.FIRST_ACCEPTED)
     body = {"model_id": a2v_model_id, "audio_url": a2v_audio.missing() + "?other=1"}
     response = a2v_client.request_operation("generateVideo", json_body=body, headers={"Idempotency-Key": key})
-    expect_error(response, "A2V-IDEMPOTENCY-CONFLICT", ErrorCode.IDEMPOTENCY_CONFLICT, a2v_spec)
+    expect_error(response, Req.IDEMPOTENCY_CONFLICT, ErrorCode.IDEMPOTENCY_CONFLICT, a2v_spec)

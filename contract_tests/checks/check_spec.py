@@ -8,6 +8,7 @@ import pytest
 
 from a2v_spec import join
 from contract_tests.evidence import observe
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def iter_examples(node: Any, pointer: str = "") -> Iterator[tuple[str, str, Any]
         yield from iter_examples(child, pointer + join(key))
 
 
-@requirement("A2V-SPEC-VALID")
+@requirement(Req.SPEC_VALID)
 def test_spec_is_valid_openapi(a2v_spec: Spec) -> None:
     try:
         from openapi_spec_validator import validate
@@ -49,11 +50,11 @@ def test_spec_is_valid_openapi(a2v_spec: Spec) -> None:
     try:
         validate(a2v_spec.document)
     except Exception as err:
-        raise ContractViolation("A2V-SPEC-VALID", f"{a2v_spec.path}: {err}"[:1500]) from err
-    observe("A2V-SPEC-VALID")
+        raise ContractViolation(Req.SPEC_VALID, f"{a2v_spec.path}: {err}"[:1500]) from err
+    observe(Req.SPEC_VALID)
 
 
-@requirement("A2V-SPEC-EXAMPLES")
+@requirement(Req.SPEC_EXAMPLES)
 def test_spec_examples_conform(a2v_spec: Spec) -> None:
     problems: list[str] = []
     count = 0
@@ -62,10 +63,10 @@ def test_spec_examples_conform(a2v_spec: Spec) -> None:
         errors = a2v_spec.schemas.errors(schema_pointer, value)
         problems.extend(f"{where}: {error}" for error in errors[:1])
         if not errors:
-            observe("A2V-SPEC-EXAMPLES")
+            observe(Req.SPEC_EXAMPLES)
     if problems:
         raise ContractViolation(
-            "A2V-SPEC-EXAMPLES",
+            Req.SPEC_EXAMPLES,
             f"{len(problems)} of {count} examples do not match their schema: " + "; ".join(problems[:5]),
             expected="every example validates against the schema beside it",
         )

@@ -13,6 +13,7 @@ import pytest
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
 from contract_tests.evidence import observe as record
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import kinds
 from contract_tests.violations import ContractViolation, check
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from contract_tests.config import KitOptions, Profile
 
 
-@pytest.mark.a2v_requirement("A2V-STATEFUL-LINKS", *FUZZ_REQUIREMENTS, independent=True)
+@pytest.mark.a2v_requirement(Req.STATEFUL_LINKS, *FUZZ_REQUIREMENTS, independent=True)
 def test_links_state_machine(
     a2v_options: KitOptions,
     a2v_profile: Profile,
@@ -69,7 +70,7 @@ def test_links_state_machine(
                 video_id = (case.query or {}).get("video_id")
                 if video_id in created and raw.status_code == 404:
                     raise ContractViolation(
-                        "A2V-STATEFUL-LINKS",
+                        Req.STATEFUL_LINKS,
                         f"video.get of {video_id}, which video.generate just returned, answered 404",
                         expected="HTTP 200 (links: GetVideo, 'readable at once with the same token')",
                         response=raw,
@@ -78,12 +79,12 @@ def test_links_state_machine(
                     answered = raw.json()["data"].get("video_id")
                     check(
                         answered == video_id,
-                        "A2V-STATEFUL-LINKS",
+                        Req.STATEFUL_LINKS,
                         f"following GetVideo for {video_id} answered video {answered!r}",
                         expected=f"video_id {video_id}",
                         response=raw,
                     )
-                    record("A2V-STATEFUL-LINKS", kinds.LINK_FOLLOWED)
+                    record(Req.STATEFUL_LINKS, kinds.LINK_FOLLOWED)
                     followed.append(video_id)
 
     KitStateMachine.run(
@@ -101,12 +102,12 @@ def test_links_state_machine(
             raw = a2v_client.request_operation("getVideo", params={"video_id": video_id})
             check(
                 raw.status_code == 200 and raw.json()["data"].get("video_id") == video_id,
-                "A2V-STATEFUL-LINKS",
+                Req.STATEFUL_LINKS,
                 f"following GetVideo for {video_id}, which video.generate just returned, answered "
                 f"HTTP {raw.status_code}",
                 expected="HTTP 200 with the same video_id (links: GetVideo)",
                 response=raw,
             )
-            record("A2V-STATEFUL-LINKS", kinds.LINK_FOLLOWED)
+            record(Req.STATEFUL_LINKS, kinds.LINK_FOLLOWED)
     if len(created) >= 2:
-        record("A2V-STATEFUL-LINKS", kinds.DISTINCT_IDS)
+        record(Req.STATEFUL_LINKS, kinds.DISTINCT_IDS)

@@ -20,6 +20,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, reject, seed, settings
 
 from contract_tests.evidence import current, observe
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation, check, curl
 from contract_tests.watch import answer_in_time
 
@@ -62,19 +63,19 @@ __all__ = [
 VIDEO_SCHEMA = "/components/schemas/Video"
 #: The ids every fuzzed answer is judged on (negative cases add A2V-FUZZ-NEGATIVE-REJECTED).
 FUZZ_REQUIREMENTS = (
-    "A2V-FUZZ-NO-SERVER-ERROR",
-    "A2V-FUZZ-STATUS-CODE",
-    "A2V-FUZZ-CONTENT-TYPE",
-    "A2V-FUZZ-RESPONSE-SCHEMA",
-    "A2V-RATELIMIT-HEADERS",
-    "A2V-ENVELOPE-ERROR-CODE",
+    Req.FUZZ_NO_SERVER_ERROR,
+    Req.FUZZ_STATUS_CODE,
+    Req.FUZZ_CONTENT_TYPE,
+    Req.FUZZ_RESPONSE_SCHEMA,
+    Req.RATELIMIT_HEADERS,
+    Req.ENVELOPE_ERROR_CODE,
 )
 
 
 # -- one answer ---------------------------------------------------------------------------------------
 
 
-def envelope(response: httpx.Response, requirement_id: str = "A2V-FUZZ-RESPONSE-SCHEMA") -> dict[str, Any]:
+def envelope(response: httpx.Response, requirement_id: str = Req.FUZZ_RESPONSE_SCHEMA) -> dict[str, Any]:
     """The answer's JSON envelope; a violation of `requirement_id` when it is not a JSON object."""
     try:
         body = response.json()
@@ -161,12 +162,12 @@ def check_shape(video: Video, spec: Spec, client: A2VClient, response: httpx.Res
     errors = spec.schemas.errors(VIDEO_SCHEMA, video.raw)
     check(
         not errors,
-        "A2V-LIFECYCLE-SHAPE",
+        Req.LIFECYCLE_SHAPE,
         f"video {video.video_id} ({video.status}) does not match the schema: {errors[0] if errors else ''}",
         expected=f"{VIDEO_SCHEMA} for status {video.status!r}",
         response=response or client.last_response,
     )
-    observe("A2V-LIFECYCLE-SHAPE", f"status:{video.status}")
+    observe(Req.LIFECYCLE_SHAPE, f"status:{video.status}")
 
 
 #: What `page_problem` holds a `video.list` page to, as a violation's `expected`.
@@ -216,7 +217,7 @@ def check_duration(
     frame = 1.0 / (fps or 25)
     check(
         abs(info_seconds - audio_seconds) <= frame + 1e-6,
-        "A2V-FILE-DURATION",
+        Req.FILE_DURATION,
         f"{what} lasts {info_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
         expected=f"{audio_seconds:.3f} s within one frame ({frame:.3f} s)",
         response=response,
@@ -229,7 +230,7 @@ def check_audio_stream(info: MediaInfo, audio_seconds: float, response: httpx.Re
     AAC is coded in 1024-sample frames: one of them is allowed beyond the video frame."""
     check(
         abs(info.audio_seconds - audio_seconds) <= 1.0 / (info.fps or 25) + 1024 / 8000,
-        "A2V-FILE-DURATION",
+        Req.FILE_DURATION,
         f"the audio stream lasts {info.audio_seconds:.3f} s, the submitted audio {audio_seconds:.3f} s",
         expected=f"{audio_seconds:.3f} s",
         response=response,
@@ -239,7 +240,7 @@ def check_audio_stream(info: MediaInfo, audio_seconds: float, response: httpx.Re
 def check_mp4(info: MediaInfo, response: httpx.Response) -> None:
     """A2V-FILE-VIDEO-MP4: H.264 `yuv420p` video and AAC audio in an MP4 of even size with `faststart`,
     served as `video/mp4`."""
-    rid = "A2V-FILE-VIDEO-MP4"
+    rid = Req.FILE_VIDEO_MP4
     check("mp4" in info.container, rid, f"container is {info.container!r}", expected="MP4", response=response)
     check(
         info.video_codec == "h264",
@@ -282,17 +283,17 @@ def check_mp4(info: MediaInfo, response: httpx.Response) -> None:
 
 def check_mask(video: MediaInfo, mask: MediaInfo, response: httpx.Response) -> None:
     """A2V-FILE-MASK: the mask is H.264 of the video's size and frame count."""
-    check(mask.video_codec == "h264", "A2V-FILE-MASK", f"mask codec {mask.video_codec!r}", response=response)
+    check(mask.video_codec == "h264", Req.FILE_MASK, f"mask codec {mask.video_codec!r}", response=response)
     check(
         (mask.width, mask.height) == (video.width, video.height),
-        "A2V-FILE-MASK",
+        Req.FILE_MASK,
         f"mask is {mask.width}x{mask.height}, video {video.width}x{video.height}",
         expected="the same size",
         response=response,
     )
     check(
         mask.frames == video.frames,
-        "A2V-FILE-MASK",
+        Req.FILE_MASK,
         f"mask has {mask.frames} frames, video {video.frames}",
         expected="the same frame count",
         response=response,
@@ -339,12 +340,12 @@ def _schemathesis_checks() -> list[tuple[str, Any]]:
     )
 
     return [
-        ("A2V-FUZZ-NO-SERVER-ERROR", not_a_server_error),
-        ("A2V-FUZZ-STATUS-CODE", status_code_conformance),
-        ("A2V-FUZZ-CONTENT-TYPE", content_type_conformance),
-        ("A2V-RATELIMIT-HEADERS", response_headers_conformance),
-        ("A2V-FUZZ-RESPONSE-SCHEMA", response_schema_conformance),
-        ("A2V-FUZZ-NEGATIVE-REJECTED", negative_data_rejection),
+        (Req.FUZZ_NO_SERVER_ERROR, not_a_server_error),
+        (Req.FUZZ_STATUS_CODE, status_code_conformance),
+        (Req.FUZZ_CONTENT_TYPE, content_type_conformance),
+        (Req.RATELIMIT_HEADERS, response_headers_conformance),
+        (Req.FUZZ_RESPONSE_SCHEMA, response_schema_conformance),
+        (Req.FUZZ_NEGATIVE_REJECTED, negative_data_rejection),
     ]
 
 
@@ -373,7 +374,7 @@ def send_case(case: Any, client: A2VClient, base_url: str) -> httpx.Response:
         raise answer_in_time(err) from err
     except httpx.TransportError as err:
         raise ContractViolation(
-            "A2V-FUZZ-NO-SERVER-ERROR",
+            Req.FUZZ_NO_SERVER_ERROR,
             f"{case.operation.label}: no answer, the connection failed: {type(err).__name__}: {err}",
             expected="an HTTP answer (4xx for bad input)",
             curl_command=curl(err.request),
@@ -394,11 +395,11 @@ def validate(
     curl_command = curl(response.request)
     first: ContractViolation | None = None
     envelope: ContractViolation | None = None
-    if only is None or "A2V-ENVELOPE-ERROR-CODE" in only:
+    if only is None or Req.ENVELOPE_ERROR_CODE in only:
         problem = envelope_code_matches(response, spec)
         if problem:
             envelope = ContractViolation(
-                "A2V-ENVELOPE-ERROR-CODE",
+                Req.ENVELOPE_ERROR_CODE,
                 f"{case.operation.label}: {problem}",
                 expected="a catalog code answered with its catalog HTTP status",
                 response=response,
@@ -410,7 +411,7 @@ def validate(
             if _is_catalog_code(response, spec):
                 first = envelope
         else:
-            observe("A2V-ENVELOPE-ERROR-CODE")
+            observe(Req.ENVELOPE_ERROR_CODE)
     for requirement_id, check_fn in _schemathesis_checks():
         if only is not None and requirement_id not in only:
             continue

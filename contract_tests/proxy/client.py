@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from a2v_spec import Status
 from contract_tests.client import MAX_POLL_INTERVAL, POLL_INTERVAL
+from contract_tests.requirement_ids import Req
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -71,7 +72,7 @@ class ClientJudge:
     ) -> Iterator[Finding]:
         if problems:
             yield Finding(
-                "A2V-CLIENT-REQUEST-SCHEMA",
+                Req.CLIENT_REQUEST_SCHEMA,
                 "; ".join(p.message for p in problems),
                 expected="a request this document describes",
             )
@@ -90,7 +91,7 @@ class ClientJudge:
         for name, value in exchange.params:
             if name.lower() in TOKEN_PARAMS or (value and value in secrets):
                 yield Finding(
-                    "A2V-CLIENT-TOKEN-IN-QUERY",
+                    Req.CLIENT_TOKEN_IN_QUERY,
                     f"the query parameter {name!r} carries a credential",
                     expected="the token only in 'Authorization: Bearer <token>'",
                 )
@@ -100,7 +101,7 @@ class ClientJudge:
     def expired_download(handed: HandedOut | None, now: float) -> Iterator[Finding]:
         if handed is not None and handed.expires_at is not None and now > handed.expires_at + 1:
             yield Finding(
-                "A2V-CLIENT-EXPIRED-URL",
+                Req.CLIENT_EXPIRED_URL,
                 f"the {handed.kind} was downloaded {now - handed.expires_at:.0f} s after its "
                 f"url_expires_at ({handed.expires_at})",
                 expected="read the video again for fresh URLs",
@@ -111,7 +112,7 @@ class ClientJudge:
         now = exchange.started
         if now < state.retry_at - SLACK:
             yield Finding(
-                "A2V-CLIENT-RETRY-AFTER",
+                Req.CLIENT_RETRY_AFTER,
                 f"a request {state.retry_at - now:.2f} s before the Retry-After of an earlier "
                 f"{state.retry_reason} ran out",
                 expected="wait Retry-After seconds",
@@ -119,7 +120,7 @@ class ClientJudge:
             state.retry_at = 0.0
         elif operation_id == "generateVideo" and now < state.generate_retry_at - SLACK:
             yield Finding(
-                "A2V-CLIENT-RETRY-AFTER",
+                Req.CLIENT_RETRY_AFTER,
                 f"video.generate retried {state.generate_retry_at - now:.2f} s before the Retry-After "
                 "of an earlier 503 ran out",
                 expected="wait Retry-After seconds",
@@ -127,7 +128,7 @@ class ClientJudge:
             state.generate_retry_at = 0.0
         elif now < state.left_zero_until - SLACK:
             yield Finding(
-                "A2V-CLIENT-RATELIMIT-LEFT",
+                Req.CLIENT_RATELIMIT_LEFT,
                 f"a request {state.left_zero_until - now:.2f} s before the window reset, after an answer "
                 "with X-Ratelimit-Left: 0",
                 expected="no request until X-Ratelimit-Reset seconds have passed",
@@ -155,7 +156,7 @@ class ClientJudge:
             if interval < POLL_INTERVAL - SLACK and not poll.fast_reported:
                 poll.fast_reported = True
                 yield Finding(
-                    "A2V-CLIENT-POLL-INTERVAL",
+                    Req.CLIENT_POLL_INTERVAL,
                     f"video {video_id} polled again after {interval:.2f} s",
                     expected=f"at least {POLL_INTERVAL:g} s between polls",
                 )
@@ -168,7 +169,7 @@ class ClientJudge:
             ):
                 poll.backoff_reported = True
                 yield Finding(
-                    "A2V-CLIENT-POLL-BACKOFF",
+                    Req.CLIENT_POLL_BACKOFF,
                     f"video {video_id} polled {len(intervals) + 1} times at intervals "
                     f"{', '.join(f'{i:.2f}' for i in intervals)} s without backing off",
                     expected=f"growing intervals (for example x1.5) up to {MAX_POLL_INTERVAL:g} s",
@@ -199,7 +200,7 @@ class ClientJudge:
             first = failed[0]
             if not key or first != key:
                 yield Finding(
-                    "A2V-CLIENT-IDEMPOTENT-RETRY",
+                    Req.CLIENT_IDEMPOTENT_RETRY,
                     "video.generate was retried after a timeout "
                     + ("without an Idempotency-Key" if not key else f"with another key ({first!r} before)"),
                     expected="the same Idempotency-Key on the first attempt and every retry",

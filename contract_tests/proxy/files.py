@@ -19,6 +19,7 @@ from a2v_spec import ErrorCode
 from contract_tests.audio import decoded_duration
 from contract_tests.checks.support import check_audio_stream, check_duration, check_mask, check_mp4
 from contract_tests.media import MediaInfo, probe
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation, check
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class FileJudge:
         if handed is None:
             if not refused:
                 yield ContractViolation(
-                    "A2V-FILE-TAMPER",
+                    Req.FILE_TAMPER,
                     f"an altered file URL answered HTTP {exchange.status}",
                     expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} in the envelope",
                     response=response,
@@ -70,7 +71,7 @@ class FileJudge:
         if handed.expires_at is not None and now > handed.expires_at + EXPIRY_GRACE:
             if not refused:
                 yield ContractViolation(
-                    "A2V-FILE-EXPIRES",
+                    Req.FILE_EXPIRES,
                     f"the URL answered HTTP {exchange.status} after its url_expires_at ({handed.expires_at})",
                     expected=f"HTTP 403 with code {int(ErrorCode.FORBIDDEN)} after url_expires_at",
                     response=response,
@@ -90,7 +91,7 @@ class FileJudge:
             return
         if exchange.status != 206:
             yield ContractViolation(
-                "A2V-FILE-RANGE",
+                Req.FILE_RANGE,
                 f"Range {wanted} answered HTTP {exchange.status}",
                 expected="HTTP 206",
                 response=response,
@@ -101,7 +102,7 @@ class FileJudge:
         start = int(match.group(1))
         if got is None:
             yield ContractViolation(
-                "A2V-FILE-RANGE",
+                Req.FILE_RANGE,
                 f"Content-Range is {exchange.header('content-range', response=True)!r}",
                 expected="bytes <first>-<last>/<size>",
                 response=response,
@@ -112,21 +113,21 @@ class FileJudge:
         try:
             check(
                 (first, last) == (start, end),
-                "A2V-FILE-RANGE",
+                Req.FILE_RANGE,
                 f"Range {wanted} answered bytes {first}-{last}",
                 expected=f"bytes {start}-{end}/{size}",
                 response=response,
             )
             check(
                 len(exchange.response_body) == last - first + 1,
-                "A2V-FILE-RANGE",
+                Req.FILE_RANGE,
                 f"Content-Range says {last - first + 1} bytes, the body has {len(exchange.response_body)}",
                 response=response,
             )
             if full is not None:
                 check(
                     len(full) == size and exchange.response_body == full[first : last + 1],
-                    "A2V-FILE-RANGE",
+                    Req.FILE_RANGE,
                     f"Range {wanted} returned bytes that differ from the whole file",
                     expected=f"bytes {first}-{last} of the {len(full)}-byte file",
                     response=response,
@@ -165,7 +166,7 @@ class FileJudge:
             while len(self._probes) > 64:
                 self._probes.pop(next(iter(self._probes)))
         if isinstance(info, str):
-            rid = "A2V-FILE-VIDEO-MP4" if handed.kind == "video_url" else "A2V-FILE-MASK"
+            rid = Req.FILE_VIDEO_MP4 if handed.kind == "video_url" else Req.FILE_MASK
             found.append(
                 ContractViolation(rid, f"the {what} is not a readable MP4: {info}", response=response)
             )
@@ -174,7 +175,7 @@ class FileJudge:
                 # Its length cannot be measured either (the kit's duration check fails the same way).
                 found.append(
                     ContractViolation(
-                        "A2V-FILE-DURATION",
+                        Req.FILE_DURATION,
                         f"the video's duration cannot be measured: {info}",
                         expected="a video as long as the submitted audio",
                         response=response,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from a2v_spec import ErrorCode, Status
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -81,14 +82,14 @@ class Tasks:
         if known is not None and isinstance(model, str):
             if exchange.status == 200 and model not in known:
                 yield ContractViolation(
-                    "A2V-ERROR-UNKNOWN-MODEL",
+                    Req.ERROR_UNKNOWN_MODEL,
                     f"model_id {model!r}, which character.list did not return, was accepted",
                     expected=f"HTTP 404 / {int(ErrorCode.MODEL_NOT_FOUND)}",
                     response=response,
                 )
             elif exchange.status == 404 and model in known:
                 yield ContractViolation(
-                    "A2V-ERROR-UNKNOWN-MODEL",
+                    Req.ERROR_UNKNOWN_MODEL,
                     f"model_id {model!r}, which character.list returned, was refused as unknown",
                     expected="HTTP 200 with a video_id",
                     response=response,
@@ -117,14 +118,14 @@ class Tasks:
         body, first_id = earlier
         if body == canonical and exchange.status == 200 and video_id != first_id:
             yield ContractViolation(
-                "A2V-IDEMPOTENCY-REPLAY",
+                Req.IDEMPOTENCY_REPLAY,
                 f"the same Idempotency-Key and body gave a second task {video_id} (first {first_id})",
                 expected=f"video_id {first_id} again",
                 response=response,
             )
         elif body != canonical and exchange.status != 409:
             yield ContractViolation(
-                "A2V-IDEMPOTENCY-CONFLICT",
+                Req.IDEMPOTENCY_CONFLICT,
                 f"Idempotency-Key {slot[1]!r} reused with another body answered HTTP {exchange.status}",
                 expected=f"HTTP 409 / {int(ErrorCode.IDEMPOTENCY_CONFLICT)}",
                 response=response,
@@ -139,7 +140,7 @@ class Tasks:
         if task.tenant != exchange.tenant:
             if exchange.status == 200:
                 yield ContractViolation(
-                    "A2V-AUTH-TENANT-ISOLATION",
+                    Req.AUTH_TENANT_ISOLATION,
                     f"another token's video {video_id} was shown to {exchange.tenant}",
                     expected=f"HTTP 404 / {int(ErrorCode.VIDEO_NOT_FOUND)}, as for an unknown id",
                     response=response,
@@ -147,7 +148,7 @@ class Tasks:
             return
         if exchange.status == 404:
             yield ContractViolation(
-                "A2V-GENERATE-READABLE",
+                Req.GENERATE_READABLE,
                 f"video.get of {video_id}, which video.generate returned to this token, answered 404",
                 expected="HTTP 200 with the task",
                 response=response,
@@ -161,7 +162,7 @@ class Tasks:
         wanted = dict(exchange.params).get("status")
         if wanted and any(i.get("status") != wanted for i in items):
             yield ContractViolation(
-                "A2V-LIFECYCLE-LIST",
+                Req.LIFECYCLE_LIST,
                 f"status={wanted} listed a task in another status",
                 expected=f"only tasks in status {wanted}",
                 response=response,
@@ -169,7 +170,7 @@ class Tasks:
         created = [int(i["created_at"]) for i in items if isinstance(i.get("created_at"), int)]
         if created != sorted(created, reverse=True):
             yield ContractViolation(
-                "A2V-LIFECYCLE-LIST", "items are not newest first", expected="newest first", response=response
+                Req.LIFECYCLE_LIST, "items are not newest first", expected="newest first", response=response
             )
         for item in items:
             task = self.get(item.get("video_id"))
@@ -177,7 +178,7 @@ class Tasks:
                 continue
             if task.tenant != exchange.tenant:
                 yield ContractViolation(
-                    "A2V-AUTH-TENANT-ISOLATION",
+                    Req.AUTH_TENANT_ISOLATION,
                     f"another token's video {task.video_id} is in {exchange.tenant}'s video.list",
                     response=response,
                 )
@@ -192,21 +193,21 @@ class Tasks:
         if ordered and status is not None and task.status is not None:
             if task.status.is_terminal and status != task.status:
                 yield ContractViolation(
-                    "A2V-LIFECYCLE-FORWARD",
+                    Req.LIFECYCLE_FORWARD,
                     f"video {task.video_id} left terminal status {str(task.status)!r} for {str(status)!r}",
                     expected=f"status stays {str(task.status)!r}",
                     response=response,
                 )
             elif status.rank < task.status.rank:
                 yield ContractViolation(
-                    "A2V-LIFECYCLE-FORWARD",
+                    Req.LIFECYCLE_FORWARD,
                     f"video {task.video_id} moved backwards from {str(task.status)!r} to {str(status)!r}",
                     expected="pending -> in_progressing -> finished | error",
                     response=response,
                 )
         if ordered and progress is not None and task.progress is not None and progress < task.progress:
             yield ContractViolation(
-                "A2V-LIFECYCLE-PROGRESS",
+                Req.LIFECYCLE_PROGRESS,
                 f"video {task.video_id} progress decreased from {task.progress} to {progress}",
                 expected=f"progress >= {task.progress}",
                 response=response,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from a2v_spec import ErrorCode, Refusal, Rule
+from contract_tests.requirement_ids import Req
 
 if TYPE_CHECKING:
     from a2v_spec import Operation, Spec
@@ -23,11 +24,11 @@ __all__ = ["Problem", "problems"]
 
 #: The requirement a refusal of each rule is evidence for.
 REQUIREMENTS = {
-    Rule.AUTH: "A2V-AUTH-REQUIRED",
-    Rule.PARAMETER: "A2V-ERROR-BAD-REQUEST",
-    Rule.SIZE: "A2V-ERROR-PAYLOAD-TOO-LARGE",
-    Rule.CONTENT_TYPE: "A2V-ERROR-BAD-REQUEST",
-    Rule.MALFORMED: "A2V-ERROR-BAD-REQUEST",
+    Rule.AUTH: Req.AUTH_REQUIRED,
+    Rule.PARAMETER: Req.ERROR_BAD_REQUEST,
+    Rule.SIZE: Req.ERROR_PAYLOAD_TOO_LARGE,
+    Rule.CONTENT_TYPE: Req.ERROR_BAD_REQUEST,
+    Rule.MALFORMED: Req.ERROR_BAD_REQUEST,
 }
 
 
@@ -50,7 +51,7 @@ class Problem:
 
 
 def _route(message: str, status: int, code: ErrorCode) -> Problem:
-    return Problem("route", message, status, code, "A2V-ERROR-ROUTING")
+    return Problem("route", message, status, code, Req.ERROR_ROUTING)
 
 
 def problems(exchange: Exchange, spec: Spec) -> tuple[Operation | None, list[Problem]]:

@@ -23,6 +23,7 @@ from contract_tests.checks.support import (
     page_problem,
 )
 from contract_tests.proxy.urls import FILE_FIELDS, objects
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation
 
 if TYPE_CHECKING:
@@ -36,14 +37,14 @@ __all__ = ["SchemaVerdicts", "judge_answer"]
 
 #: Which requirement a schema mismatch in an operation's data breaks (the kit's attribution).
 _SCHEMA_IDS = {
-    "ping": "A2V-PING",
-    "login": "A2V-LOGIN",
-    "listCharacters": "A2V-CHARACTERS",
-    "getVideo": "A2V-LIFECYCLE-SHAPE",
-    "listVideos": "A2V-LIFECYCLE-LIST",
+    "ping": Req.PING,
+    "login": Req.LOGIN,
+    "listCharacters": Req.CHARACTERS,
+    "getVideo": Req.LIFECYCLE_SHAPE,
+    "listVideos": Req.LIFECYCLE_LIST,
 }
 #: Which requirement a wrong error code breaks, by operation and HTTP status.
-_CODE_IDS = {("generateVideo", 404): "A2V-ERROR-UNKNOWN-MODEL", ("login", 401): "A2V-LOGIN"}
+_CODE_IDS = {("generateVideo", 404): Req.ERROR_UNKNOWN_MODEL, ("login", 401): Req.LOGIN}
 _NOT_ENVELOPE = "the answer is not the envelope"
 
 
@@ -85,14 +86,14 @@ def _schema_findings(spec: Spec, operation_id: str, status: int, body: bytes) ->
     if problem:
         return [
             (
-                "A2V-FUZZ-RESPONSE-SCHEMA",
+                Req.FUZZ_RESPONSE_SCHEMA,
                 f"{_NOT_ENVELOPE}: {problem}",
                 '{"code": int, "message": str, "data": ...}',
             )
         ]
-    rid = _SCHEMA_IDS.get(operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if status < 400 else None
+    rid = _SCHEMA_IDS.get(operation_id, Req.FUZZ_RESPONSE_SCHEMA) if status < 400 else None
     try:
-        conforms(response, spec, operation_id, rid or "A2V-FUZZ-RESPONSE-SCHEMA")
+        conforms(response, spec, operation_id, rid or Req.FUZZ_RESPONSE_SCHEMA)
     except ContractViolation as err:
         return [(err.requirement, err.detail, err.expected)]
     return []
@@ -105,7 +106,7 @@ def judge_answer(
     response = exchange.as_response()
     if exchange.upstream_error:
         yield ContractViolation(
-            "A2V-FUZZ-NO-SERVER-ERROR", f"no answer: {exchange.upstream_error}", expected="an HTTP answer"
+            Req.FUZZ_NO_SERVER_ERROR, f"no answer: {exchange.upstream_error}", expected="an HTTP answer"
         )
         return
     if exchange.method == "HEAD" or not exchange.response_complete:
@@ -114,7 +115,7 @@ def judge_answer(
         exchange.status == 503 and _code(exchange) == ErrorCode.QUEUE_FULL and op is not None
     ):
         yield ContractViolation(
-            "A2V-FUZZ-NO-SERVER-ERROR",
+            Req.FUZZ_NO_SERVER_ERROR,
             f"the service failed with HTTP {exchange.status}",
             expected="no 5xx other than 503 / 1010 on video.generate",
             response=response,
@@ -122,7 +123,7 @@ def judge_answer(
     kind = exchange.header("content-type", response=True) or ""
     if not kind.startswith("application/json"):
         yield ContractViolation(
-            "A2V-FUZZ-CONTENT-TYPE",
+            Req.FUZZ_CONTENT_TYPE,
             f"Content-Type is {kind!r}",
             expected="application/json",
             response=response,
@@ -132,7 +133,7 @@ def judge_answer(
         value = exchange.header(name, response=True)
         if value is None or not value.strip().isdigit():
             yield ContractViolation(
-                "A2V-RATELIMIT-HEADERS",
+                Req.RATELIMIT_HEADERS,
                 f"{name} is {'missing' if value is None else f'not a non-negative integer: {value!r}'}",
                 expected=f"{name}: <integer>",
                 response=response,
@@ -140,9 +141,9 @@ def judge_answer(
     for name in optional:  # judged when present (`X-Total-Count` of video.list)
         value = exchange.header(name, response=True)
         if value is not None and not value.strip().isdigit():
-            rid = _SCHEMA_IDS.get(op.operation_id, "A2V-FUZZ-RESPONSE-SCHEMA") if op else None
+            rid = _SCHEMA_IDS.get(op.operation_id, Req.FUZZ_RESPONSE_SCHEMA) if op else None
             yield ContractViolation(
-                rid or "A2V-FUZZ-RESPONSE-SCHEMA",
+                rid or Req.FUZZ_RESPONSE_SCHEMA,
                 f"{name} is not a non-negative integer: {value!r}",
                 expected=f"{name}: <integer>, or no {name} header",
                 response=response,
@@ -160,7 +161,7 @@ def _refusal(response: httpx.Response, spec: Spec, problems: list[Problem]) -> I
         # several problems at once, is the fuzzing layer's negative-data rule.
         rid = problems[0].requirement if single and problems[0].kind != "parameter" else None
         yield ContractViolation(
-            rid or "A2V-FUZZ-NEGATIVE-REJECTED",
+            rid or Req.FUZZ_NEGATIVE_REJECTED,
             f"a request that breaks the spec was accepted ({problems[0].message})",
             expected=f"HTTP {problems[0].status} / {int(problems[0].code)}" if rid else "a 4xx refusal",
             response=response,
@@ -175,7 +176,7 @@ def _refusal(response: httpx.Response, spec: Spec, problems: list[Problem]) -> I
         return
     error = envelope_code_matches(response, spec) if response.status_code < 500 else None
     if error:
-        yield ContractViolation("A2V-ENVELOPE-ERROR-CODE", error, response=response)
+        yield ContractViolation(Req.ENVELOPE_ERROR_CODE, error, response=response)
 
 
 def _because(err: ContractViolation, why: str) -> ContractViolation:
@@ -191,11 +192,11 @@ def _conformance(
         return
     if op.operation_id == "ping" and exchange.status != 200:
         yield ContractViolation(
-            "A2V-PING", f"ping answered HTTP {exchange.status}", expected="HTTP 200", response=response
+            Req.PING, f"ping answered HTTP {exchange.status}", expected="HTTP 200", response=response
         )
     if str(exchange.status) not in op.responses and f"{str(exchange.status)[0]}XX" not in op.responses:
         yield ContractViolation(
-            "A2V-FUZZ-STATUS-CODE",
+            Req.FUZZ_STATUS_CODE,
             f"{op.operation_id} documents no HTTP {exchange.status}",
             expected=f"one of {', '.join(op.responses)}",
             response=response,
@@ -210,13 +211,13 @@ def _conformance(
     if exchange.status >= 400:
         error = envelope_code_matches(response, spec)
         if error:
-            yield ContractViolation("A2V-ENVELOPE-ERROR-CODE", error, response=response)
+            yield ContractViolation(Req.ENVELOPE_ERROR_CODE, error, response=response)
             return
         documented = _documented_codes(spec, op, exchange.status)
         code = _code(exchange)
         if documented and code not in documented:
             yield ContractViolation(
-                _CODE_IDS.get((op.operation_id, exchange.status), "A2V-ENVELOPE-ERROR-CODE"),
+                _CODE_IDS.get((op.operation_id, exchange.status), Req.ENVELOPE_ERROR_CODE),
                 f"{op.operation_id} answered HTTP {exchange.status} with code {code}",
                 expected=f"code {' or '.join(str(c) for c in sorted(documented))} (the spec's examples)",
                 response=response,
@@ -230,7 +231,7 @@ def _conformance(
         problem = page_problem(spec, len(body["data"]), dict(exchange.params), total)
         if problem:
             yield ContractViolation(
-                "A2V-LIFECYCLE-LIST",
+                Req.LIFECYCLE_LIST,
                 f"video.list: {problem}",
                 expected=PAGE_RULE,
                 response=response,
@@ -242,11 +243,11 @@ def _conformance(
 def _characters(body: Any, response: httpx.Response) -> Iterator[ContractViolation]:
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list) or not data:
-        yield ContractViolation("A2V-CHARACTERS", "character.list returned no character", response=response)
+        yield ContractViolation(Req.CHARACTERS, "character.list returned no character", response=response)
         return
     ids = [c.get("model_id") for c in data if isinstance(c, dict)]
     if len(ids) != len(set(ids)):
-        yield ContractViolation("A2V-CHARACTERS", f"model_ids repeat: {ids}", response=response)
+        yield ContractViolation(Req.CHARACTERS, f"model_ids repeat: {ids}", response=response)
 
 
 def _envelope_problem(document: Any) -> str | None:
@@ -293,7 +294,7 @@ def _unsigned(body: Any, response: httpx.Response) -> Iterator[ContractViolation
             url = item.get(name)
             if isinstance(url, str) and url and not urlsplit(url).query:
                 yield ContractViolation(
-                    "A2V-FILE-EXPIRES",
+                    Req.FILE_EXPIRES,
                     f"{name} {url!r} carries no signature",
                     expected="a signed, expiring URL",
                     response=response,

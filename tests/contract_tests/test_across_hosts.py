@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
+from contract_tests.requirement_ids import Req
 from tests.contract_tests.conftest import PENDING_SECONDS
 
 if TYPE_CHECKING:
@@ -152,6 +153,6 @@ def test_full_profile_across_two_hosts(two_hosts: TwoHosts, tmp_path: Path, loop
     not_passed = {rid: r["outcome"] for rid, r in data["requirements"].items() if r["outcome"] != "passed"}
     assert kit.returncode == 0, kit.stdout + kit.stderr + log.read_text(errors="replace")[-3000:]
     # Nothing skipped for being remote: callbacks included; only the opt-in 429 check is left out.
-    assert not_passed == {"A2V-RATELIMIT-429": "skipped"}, json.dumps(not_passed)
-    assert data["requirements"]["A2V-CALLBACK-RETRY"]["observations"] >= 2
+    assert not_passed == {Req.RATELIMIT_429: "skipped"}, json.dumps(not_passed)
+    assert data["requirements"][Req.CALLBACK_RETRY]["observations"] >= 2
     print(f"two-host run ({'loopback refused' if loopback_refused else 'any audio host'}): {took:.0f} s")

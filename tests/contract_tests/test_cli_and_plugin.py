@@ -16,6 +16,7 @@ from starlette.responses import PlainTextResponse
 from a2v_testkit import ServerThread, free_port
 from contract_tests.audio import FIXTURE_FILES, decoded_duration
 from contract_tests.cli import main
+from contract_tests.requirement_ids import Req
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -59,7 +60,7 @@ def test_unreachable_implementation_exits_2(capsys: pytest.CaptureFixture[str]) 
 
 def test_list_names_every_requirement(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list"]) == 0
-    assert "A2V-LIFECYCLE-FORWARD" in capsys.readouterr().out
+    assert Req.LIFECYCLE_FORWARD in capsys.readouterr().out
 
 
 def test_write_fixtures(tmp_path: Path) -> None:
@@ -125,8 +126,8 @@ def test_plugin_runs_the_kit_inside_another_suite(tmp_path: Path) -> None:
     assert 'name="A2V-ERROR-UNKNOWN-VIDEO"' in junit.read_text()
     page = html.read_text(encoding="utf-8")
     assert re.findall(r'<tr class="requirement [^"]*" id="req-([A-Z0-9-]+)"', page) == [
-        "A2V-PING",
-        "A2V-ERROR-UNKNOWN-VIDEO",
+        Req.PING,
+        Req.ERROR_UNKNOWN_VIDEO,
     ]
     assert server.base_url in page
 
@@ -180,11 +181,11 @@ def test_a_wrong_envelope_is_a_failed_requirement_among_all_the_verdicts(
     assert "not an A2V service" not in out.err
     data = json.loads(report_json.read_text())
     assert set(only.split(",")) <= set(data["requirements"]), out.out
-    envelope = data["requirements"]["A2V-ENVELOPE"]
+    envelope = data["requirements"][Req.ENVELOPE]
     assert envelope["outcome"] == "failed", out.out
     assert any(f"envelope field {field}" in v["message"] for v in envelope["violations"]), envelope
     assert all(v["curl"].startswith("curl -i -X ") for v in envelope["violations"]), envelope
-    assert "A2V-ENVELOPE" in out.out
+    assert Req.ENVELOPE in out.out
 
 
 def test_api_key_from_the_environment(
@@ -208,7 +209,7 @@ def test_version_and_a_list_cut_short_by_its_reader() -> None:
         text=True,
         check=True,
     )
-    assert listing.stdout.startswith("A2V-SPEC-VALID")
+    assert listing.stdout.startswith(Req.SPEC_VALID)
     assert "Traceback" not in listing.stderr, listing.stderr
 
 

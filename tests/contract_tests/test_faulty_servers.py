@@ -14,6 +14,7 @@ import yaml
 from a2v_spec import load_spec, resolve_pointer, unescape
 from a2v_testkit import ServerThread
 from contract_tests.checks.check_spec import iter_examples
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import REQUIREMENTS
 from tests.contract_tests.faulty.faults import FAULTS, SOCKET_FAULTS, Fault
 
@@ -56,7 +57,7 @@ def _no_info(document: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("requirement", "damage"),
-    [("A2V-SPEC-EXAMPLES", _example_of_wrong_type), ("A2V-SPEC-VALID", _no_info)],
+    [(Req.SPEC_EXAMPLES, _example_of_wrong_type), (Req.SPEC_VALID, _no_info)],
     ids=["example-of-wrong-type", "no-info"],
 )
 def test_kit_catches_a_broken_spec(
@@ -109,9 +110,9 @@ def test_a_pending_start_never_seen_is_inconclusive_not_passed(
     from tests.contract_tests.faulty.faults import never_pending
 
     app = never_pending(mock_settings) if faulty else create_app(mock_settings)
-    result = run_kit(app, only=["A2V-GENERATE-READABLE", "A2V-LIFECYCLE-PROGRESS"], seed=1)
+    result = run_kit(app, only=[Req.GENERATE_READABLE, Req.LIFECYCLE_PROGRESS], seed=1)
     requirements = result.report.requirements()
-    readable, progress = requirements["A2V-GENERATE-READABLE"], requirements["A2V-LIFECYCLE-PROGRESS"]
+    readable, progress = requirements[Req.GENERATE_READABLE], requirements[Req.LIFECYCLE_PROGRESS]
     if not faulty:
         assert result.exit_code == 0, result.report.text()
         assert (readable.outcome, progress.outcome) == ("passed", "passed")
@@ -130,7 +131,7 @@ def test_every_requirement_has_a_fault_that_fails_it() -> None:
     caught = (
         {fault.caught_by for fault in FAULTS}
         | {f[2] for f in SOCKET_FAULTS}
-        | {"A2V-SPEC-EXAMPLES", "A2V-SPEC-VALID"}
+        | {Req.SPEC_EXAMPLES, Req.SPEC_VALID}
     )
     assert sorted(set(REQUIREMENTS) - caught) == []
 
@@ -144,12 +145,12 @@ def test_a_stalled_task_is_reported_once_and_blocks_the_rest(
 
     result = run_kit(never_ends(mock_settings), timeout=2.0, seed=1)
     requirements = result.report.requirements()
-    finishes = requirements["A2V-LIFECYCLE-FINISHES"]
+    finishes = requirements[Req.LIFECYCLE_FINISHES]
     assert finishes.outcome == "failed", result.report.text()
     assert len([v for v in finishes.violations if "did not end within 2 s" in v.message]) == 1
     # The shared tasks wait in parallel: whichever stalls first is the one reported; the others, and
     # every check that needs a task, say they are blocked by it.
     stalled = [rid for rid, r in requirements.items() if any("stalled in status" in n for n in r.notes)]
     assert len(stalled) >= 3, result.report.text()
-    for rid in ("A2V-ERROR-AUDIO-404", "A2V-ERROR-NOT-AUDIO", "A2V-LIFECYCLE-LIST", "A2V-FILE-MASK"):
+    for rid in (Req.ERROR_AUDIO_404, Req.ERROR_NOT_AUDIO, Req.LIFECYCLE_LIST, Req.FILE_MASK):
         assert requirements[rid].outcome in ("blocked", "inconclusive"), result.report.text()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from contract_tests.cli import main
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import REQUIREMENTS
 from mock_server.runtime.app import create_app
 from mock_server.testing import run_server
@@ -32,7 +33,7 @@ def test_mock_conforms_in_process(seed: int, run_kit: RunKit, mock_settings: Set
     assert set(outcomes) == set(REQUIREMENTS)
     not_passed = {rid for rid, o in outcomes.items() if o != "passed"}
     # ...and the 429 check is opt-in (--provoke-429).
-    assert not_passed == {"A2V-FILE-EXPIRES", "A2V-LOGIN-EXPIRED", "A2V-RATELIMIT-429"}, report.text()
+    assert not_passed == {Req.FILE_EXPIRES, Req.LOGIN_EXPIRED, Req.RATELIMIT_429}, report.text()
 
 
 @pytest.mark.slow
@@ -60,8 +61,8 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
         )  # fmt: skip
     data = json.loads(report_json.read_text())
     assert code == 0, json.dumps({k: v for k, v in data["requirements"].items() if v["outcome"] != "passed"})
-    assert data["requirements"]["A2V-FILE-EXPIRES"]["outcome"] == "passed"
-    assert data["requirements"]["A2V-LOGIN-EXPIRED"]["outcome"] == "passed"
+    assert data["requirements"][Req.FILE_EXPIRES]["outcome"] == "passed"
+    assert data["requirements"][Req.LOGIN_EXPIRED]["outcome"] == "passed"
     names = {case.get("name") for case in ET.parse(junit).getroot().iter("testcase")}
     assert names == set(REQUIREMENTS)
     # The shared report: the same run, identified, every requirement a row, every observed task drawn.

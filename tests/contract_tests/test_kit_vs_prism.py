@@ -22,6 +22,7 @@ import pytest
 
 from a2v_testkit import free_port, serving
 from contract_tests.report import Outcome
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import REQUIREMENTS
 
 if TYPE_CHECKING:
@@ -41,97 +42,97 @@ PASSED, FAILED, BLOCKED, INCONCLUSIVE, SKIPPED = (
 #: What a stateless mock cannot satisfy: none of these may pass against Prism.
 NEEDS_STATE = frozenset(
     {
-        "A2V-STATEFUL-LINKS",
-        "A2V-GENERATE-READABLE",
-        "A2V-GENERATE-NEW-ID",
-        "A2V-GET-SAME-VIDEO",
-        "A2V-LIFECYCLE-FORWARD",
-        "A2V-LIFECYCLE-PROGRESS",
-        "A2V-LIFECYCLE-SHAPE",
-        "A2V-LIFECYCLE-FINISHES",
-        "A2V-LIFECYCLE-LIST",
-        "A2V-FILE-VIDEO-MP4",
-        "A2V-FILE-DURATION",
-        "A2V-FILE-MASK",
-        "A2V-FILE-RANGE",
-        "A2V-FILE-TAMPER",
-        "A2V-FILE-EXPIRES",
-        "A2V-ERROR-UNKNOWN-VIDEO",
-        "A2V-ERROR-AUDIO-404",
-        "A2V-ERROR-AUDIO-UNREACHABLE",
-        "A2V-ERROR-NOT-AUDIO",
-        "A2V-ERROR-AUDIO-TOO-LONG",
-        "A2V-AUTH-TENANT-ISOLATION",
-        "A2V-IDEMPOTENCY-REPLAY",
-        "A2V-IDEMPOTENCY-CONFLICT",
-        "A2V-CALLBACK-DELIVERY",
-        "A2V-CALLBACK-SIGNATURE",
-        "A2V-CALLBACK-RETRY",
-        "A2V-URLS-ANSWER",
-        "A2V-LOGIN-EXPIRED",
-        "A2V-RATELIMIT-ARITHMETIC",
+        Req.STATEFUL_LINKS,
+        Req.GENERATE_READABLE,
+        Req.GENERATE_NEW_ID,
+        Req.GET_SAME_VIDEO,
+        Req.LIFECYCLE_FORWARD,
+        Req.LIFECYCLE_PROGRESS,
+        Req.LIFECYCLE_SHAPE,
+        Req.LIFECYCLE_FINISHES,
+        Req.LIFECYCLE_LIST,
+        Req.FILE_VIDEO_MP4,
+        Req.FILE_DURATION,
+        Req.FILE_MASK,
+        Req.FILE_RANGE,
+        Req.FILE_TAMPER,
+        Req.FILE_EXPIRES,
+        Req.ERROR_UNKNOWN_VIDEO,
+        Req.ERROR_AUDIO_404,
+        Req.ERROR_AUDIO_UNREACHABLE,
+        Req.ERROR_NOT_AUDIO,
+        Req.ERROR_AUDIO_TOO_LONG,
+        Req.AUTH_TENANT_ISOLATION,
+        Req.IDEMPOTENCY_REPLAY,
+        Req.IDEMPOTENCY_CONFLICT,
+        Req.CALLBACK_DELIVERY,
+        Req.CALLBACK_SIGNATURE,
+        Req.CALLBACK_RETRY,
+        Req.URLS_ANSWER,
+        Req.LOGIN_EXPIRED,
+        Req.RATELIMIT_ARITHMETIC,
     }
 )
 
 #: The whole table, seed 1, quick profile. Passed: only what answers without state (the spec itself,
 #: fuzzed answers shaped like the examples, ping, characters, 401s, login, answering in time).
 EXPECTED: dict[str, Outcome] = {
-    "A2V-SPEC-VALID": PASSED,
-    "A2V-SPEC-EXAMPLES": PASSED,
-    "A2V-FUZZ-NO-SERVER-ERROR": PASSED,
-    "A2V-FUZZ-STATUS-CODE": PASSED,
-    "A2V-FUZZ-CONTENT-TYPE": PASSED,
-    "A2V-FUZZ-RESPONSE-SCHEMA": FAILED,  # the watch: Prism's own 400 for invalid JSON is no envelope
+    Req.SPEC_VALID: PASSED,
+    Req.SPEC_EXAMPLES: PASSED,
+    Req.FUZZ_NO_SERVER_ERROR: PASSED,
+    Req.FUZZ_STATUS_CODE: PASSED,
+    Req.FUZZ_CONTENT_TYPE: PASSED,
+    Req.FUZZ_RESPONSE_SCHEMA: FAILED,  # the watch: Prism's own 400 for invalid JSON is no envelope
     # Prism rejects most broken requests but accepts an Idempotency-Key that breaks the spec's pattern;
     # whether the generated cases include one varies between runs (see VARIES).
-    "A2V-FUZZ-NEGATIVE-REJECTED": FAILED,
-    "A2V-RATELIMIT-HEADERS": FAILED,  # Prism's own 400s (invalid JSON) carry none
-    "A2V-RATELIMIT-ARITHMETIC": FAILED,  # the example's X-Ratelimit-Left never counts down
-    "A2V-RATELIMIT-429": SKIPPED,  # opt-in
-    "A2V-ENVELOPE": FAILED,  # Prism's own 400s and 404s are JSON without the envelope's fields
-    "A2V-ENVELOPE-ERROR-CODE": PASSED,
-    "A2V-STATEFUL-LINKS": INCONCLUSIVE,  # one video_id for every generate
-    "A2V-PING": PASSED,
-    "A2V-CHARACTERS": PASSED,
-    "A2V-GENERATE-READABLE": INCONCLUSIVE,  # the control: two generates, one id
-    "A2V-GENERATE-NEW-ID": FAILED,
-    "A2V-GET-SAME-VIDEO": FAILED,  # any id answers the example's
-    "A2V-ANSWER-IN-TIME": PASSED,
-    "A2V-LIFECYCLE-FORWARD": INCONCLUSIVE,  # no task ever moved
-    "A2V-LIFECYCLE-PROGRESS": INCONCLUSIVE,
-    "A2V-LIFECYCLE-SHAPE": INCONCLUSIVE,  # no task ever ended in error
-    "A2V-LIFECYCLE-FINISHES": FAILED,  # its video_url does not answer
-    "A2V-LIFECYCLE-LIST": FAILED,
-    "A2V-FILE-VIDEO-MP4": BLOCKED,
-    "A2V-FILE-DURATION": BLOCKED,
-    "A2V-FILE-MASK": BLOCKED,
-    "A2V-FILE-RANGE": BLOCKED,
-    "A2V-FILE-TAMPER": BLOCKED,
-    "A2V-FILE-EXPIRES": SKIPPED,  # the example's URLs live an hour
-    "A2V-URLS-ANSWER": FAILED,  # the example's preview URL is on a host that does not resolve
-    "A2V-ERROR-UNKNOWN-VIDEO": FAILED,
-    "A2V-ERROR-UNKNOWN-MODEL": FAILED,
-    "A2V-ERROR-BAD-REQUEST": FAILED,
-    "A2V-ERROR-PAYLOAD-TOO-LARGE": FAILED,
-    "A2V-ERROR-AUDIO-404": FAILED,
-    "A2V-ERROR-AUDIO-UNREACHABLE": FAILED,
-    "A2V-ERROR-NOT-AUDIO": FAILED,
-    "A2V-ERROR-AUDIO-TOO-LONG": FAILED,
-    "A2V-ERROR-ROUTING": FAILED,
-    "A2V-AUTH-REQUIRED": PASSED,
-    "A2V-AUTH-TENANT-ISOLATION": FAILED,
-    "A2V-LOGIN": PASSED,
-    "A2V-LOGIN-EXPIRED": SKIPPED,  # by its ping's example clock the token lives 2 h: not waited for
-    "A2V-IDEMPOTENCY-REPLAY": INCONCLUSIVE,  # the control: keyless generates share one id
-    "A2V-IDEMPOTENCY-CONFLICT": FAILED,
-    "A2V-CALLBACK-DELIVERY": FAILED,
-    "A2V-CALLBACK-SIGNATURE": FAILED,
-    "A2V-CALLBACK-RETRY": FAILED,
+    Req.FUZZ_NEGATIVE_REJECTED: FAILED,
+    Req.RATELIMIT_HEADERS: FAILED,  # Prism's own 400s (invalid JSON) carry none
+    Req.RATELIMIT_ARITHMETIC: FAILED,  # the example's X-Ratelimit-Left never counts down
+    Req.RATELIMIT_429: SKIPPED,  # opt-in
+    Req.ENVELOPE: FAILED,  # Prism's own 400s and 404s are JSON without the envelope's fields
+    Req.ENVELOPE_ERROR_CODE: PASSED,
+    Req.STATEFUL_LINKS: INCONCLUSIVE,  # one video_id for every generate
+    Req.PING: PASSED,
+    Req.CHARACTERS: PASSED,
+    Req.GENERATE_READABLE: INCONCLUSIVE,  # the control: two generates, one id
+    Req.GENERATE_NEW_ID: FAILED,
+    Req.GET_SAME_VIDEO: FAILED,  # any id answers the example's
+    Req.ANSWER_IN_TIME: PASSED,
+    Req.LIFECYCLE_FORWARD: INCONCLUSIVE,  # no task ever moved
+    Req.LIFECYCLE_PROGRESS: INCONCLUSIVE,
+    Req.LIFECYCLE_SHAPE: INCONCLUSIVE,  # no task ever ended in error
+    Req.LIFECYCLE_FINISHES: FAILED,  # its video_url does not answer
+    Req.LIFECYCLE_LIST: FAILED,
+    Req.FILE_VIDEO_MP4: BLOCKED,
+    Req.FILE_DURATION: BLOCKED,
+    Req.FILE_MASK: BLOCKED,
+    Req.FILE_RANGE: BLOCKED,
+    Req.FILE_TAMPER: BLOCKED,
+    Req.FILE_EXPIRES: SKIPPED,  # the example's URLs live an hour
+    Req.URLS_ANSWER: FAILED,  # the example's preview URL is on a host that does not resolve
+    Req.ERROR_UNKNOWN_VIDEO: FAILED,
+    Req.ERROR_UNKNOWN_MODEL: FAILED,
+    Req.ERROR_BAD_REQUEST: FAILED,
+    Req.ERROR_PAYLOAD_TOO_LARGE: FAILED,
+    Req.ERROR_AUDIO_404: FAILED,
+    Req.ERROR_AUDIO_UNREACHABLE: FAILED,
+    Req.ERROR_NOT_AUDIO: FAILED,
+    Req.ERROR_AUDIO_TOO_LONG: FAILED,
+    Req.ERROR_ROUTING: FAILED,
+    Req.AUTH_REQUIRED: PASSED,
+    Req.AUTH_TENANT_ISOLATION: FAILED,
+    Req.LOGIN: PASSED,
+    Req.LOGIN_EXPIRED: SKIPPED,  # by its ping's example clock the token lives 2 h: not waited for
+    Req.IDEMPOTENCY_REPLAY: INCONCLUSIVE,  # the control: keyless generates share one id
+    Req.IDEMPOTENCY_CONFLICT: FAILED,
+    Req.CALLBACK_DELIVERY: FAILED,
+    Req.CALLBACK_SIGNATURE: FAILED,
+    Req.CALLBACK_RETRY: FAILED,
 }
 
 
 #: Verdicts that depend on which generated cases a run reaches (both are honest: none needs state).
-VARIES: dict[str, set[Outcome]] = {"A2V-FUZZ-NEGATIVE-REJECTED": {PASSED, FAILED}}
+VARIES: dict[str, set[Outcome]] = {Req.FUZZ_NEGATIVE_REJECTED: {PASSED, FAILED}}
 
 
 def _prism() -> str | None:

@@ -15,6 +15,7 @@ import pytest
 
 from a2v_spec import load_spec
 from contract_tests.coverage import optional_fields
+from contract_tests.requirement_ids import Req
 from tests.contract_tests.faulty.base import Exchange, Rewriter, mock_app
 
 if TYPE_CHECKING:
@@ -23,14 +24,14 @@ if TYPE_CHECKING:
 
 #: The requirements only an optional field can show, and the field each one is missing.
 NOT_JUDGED = {
-    "A2V-LIFECYCLE-PROGRESS": "progress",
-    "A2V-LIFECYCLE-LIST": "created_at",
-    "A2V-FILE-MASK": "mask_video_url",
-    "A2V-FILE-EXPIRES": "url_expires_at",
-    "A2V-ERROR-AUDIO-404": "error",
-    "A2V-ERROR-AUDIO-UNREACHABLE": "error",
-    "A2V-ERROR-NOT-AUDIO": "error",
-    "A2V-ERROR-AUDIO-TOO-LONG": "error",
+    Req.LIFECYCLE_PROGRESS: "progress",
+    Req.LIFECYCLE_LIST: "created_at",
+    Req.FILE_MASK: "mask_video_url",
+    Req.FILE_EXPIRES: "url_expires_at",
+    Req.ERROR_AUDIO_404: "error",
+    Req.ERROR_AUDIO_UNREACHABLE: "error",
+    Req.ERROR_NOT_AUDIO: "error",
+    Req.ERROR_AUDIO_TOO_LONG: "error",
 }
 
 

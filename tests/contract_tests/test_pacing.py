@@ -11,6 +11,7 @@ from a2v_spec import load_spec
 from contract_tests.config import PROFILES
 from contract_tests.evidence import Blocked
 from contract_tests.pacing import Pacer, estimate_requests, plan
+from contract_tests.requirement_ids import Req
 
 if TYPE_CHECKING:
     from mock_server.config import Settings
@@ -78,7 +79,7 @@ def test_the_quick_profile_under_a_rate_limit_causes_no_429(run_kit: RunKit, moc
 def test_max_requests_blocks_the_rest_and_says_so(run_kit: RunKit, mock_settings: Settings) -> None:
     from mock_server.runtime.app import create_app
 
-    result = run_kit(create_app(mock_settings), seed=1, max_requests=15, only=["A2V-ERROR-*", "A2V-PING"])
+    result = run_kit(create_app(mock_settings), seed=1, max_requests=15, only=["A2V-ERROR-*", Req.PING])
     requirements = result.report.requirements()
     assert result.report.traffic["requests"] == 15
     blocked = [rid for rid, r in requirements.items() if r.outcome == "blocked"]
@@ -114,6 +115,6 @@ def test_the_opt_in_429_check_passes_on_the_mock(run_kit: RunKit, mock_settings:
     result = run_kit(app, seed=1, only=["A2V-RATELIMIT-*"], provoke_429=True)
     outcomes = result.report.outcomes()
     assert result.exit_code == 0, result.report.text()
-    for rid in ("A2V-RATELIMIT-HEADERS", "A2V-RATELIMIT-ARITHMETIC", "A2V-RATELIMIT-429"):
+    for rid in (Req.RATELIMIT_HEADERS, Req.RATELIMIT_ARITHMETIC, Req.RATELIMIT_429):
         assert outcomes[rid] == "passed", result.report.text()
     assert result.report.traffic["answered_429"] == 0

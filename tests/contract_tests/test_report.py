@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from contract_tests.report import ItemResult, KitReport, Outcome
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import ContractViolation, Violation, violations_in
 
 if TYPE_CHECKING:
@@ -52,24 +53,24 @@ def test_outcomes(items: list[ItemResult], expected: dict[str, str]) -> None:
 def test_junit_has_one_testcase_per_requirement(tmp_path: Path) -> None:
     report = KitReport(
         items=[
-            ItemResult("t1", ["A2V-PING"], PASSED),
-            ItemResult("t2", ["A2V-FILE-RANGE"], FAILED, [violation("A2V-FILE-RANGE")]),
-            ItemResult("t3", ["A2V-CALLBACK-DELIVERY"], SKIPPED, message="skipped by --skip"),
+            ItemResult("t1", [Req.PING], PASSED),
+            ItemResult("t2", [Req.FILE_RANGE], FAILED, [violation(Req.FILE_RANGE)]),
+            ItemResult("t3", [Req.CALLBACK_DELIVERY], SKIPPED, message="skipped by --skip"),
         ]
     )
-    report.evidence.saw("A2V-PING", n=2)
+    report.evidence.saw(Req.PING, n=2)
     path = tmp_path / "junit.xml"
     report.write_junit(path)
     suite = ET.parse(path).getroot()
     cases = {case.get("name"): case for case in suite.iter("testcase")}
-    assert set(cases) == {"A2V-PING", "A2V-FILE-RANGE", "A2V-CALLBACK-DELIVERY"}
-    assert cases["A2V-FILE-RANGE"].get("classname") == "a2v.files"
-    failure = cases["A2V-FILE-RANGE"].find("failure")
+    assert set(cases) == {Req.PING, Req.FILE_RANGE, Req.CALLBACK_DELIVERY}
+    assert cases[Req.FILE_RANGE].get("classname") == "a2v.files"
+    failure = cases[Req.FILE_RANGE].find("failure")
     assert failure is not None
     assert "curl ..." in (failure.text or "")
-    assert cases["A2V-CALLBACK-DELIVERY"].find("skipped") is not None
+    assert cases[Req.CALLBACK_DELIVERY].find("skipped") is not None
     assert suite.get("failures") == "1"
-    observed = cases["A2V-PING"].find("properties/property[@name='observations']")
+    observed = cases[Req.PING].find("properties/property[@name='observations']")
     assert observed is not None
     assert observed.get("value") == "2"
 
@@ -78,23 +79,23 @@ def test_violations_are_found_inside_exception_groups_and_causes() -> None:
     response = httpx.Response(
         404, json={"code": 20002}, request=httpx.Request("GET", "http://x/v1/a2v/video.get")
     )
-    inner = ContractViolation("A2V-ERROR-UNKNOWN-VIDEO", "no", response=response)
+    inner = ContractViolation(Req.ERROR_UNKNOWN_VIDEO, "no", response=response)
     group = ExceptionGroup("hypothesis", [ValueError("other"), inner])
     with pytest.raises(RuntimeError) as caught:
         raise RuntimeError("wrapped") from group
-    assert [v.requirement for v in violations_in(caught.value)] == ["A2V-ERROR-UNKNOWN-VIDEO"]
+    assert [v.requirement for v in violations_in(caught.value)] == [Req.ERROR_UNKNOWN_VIDEO]
     assert "curl -i -X GET" in inner.curl
 
 
 def test_a_requirement_is_passed_only_on_the_evidence_it_needs() -> None:
     """A check that held but never saw what the requirement needs is inconclusive, and says what."""
-    report = KitReport(items=[ItemResult("t1", ["A2V-LIFECYCLE-FORWARD", "A2V-PING"], PASSED)])
-    report.evidence.saw("A2V-PING")
-    report.evidence.saw("A2V-LIFECYCLE-FORWARD", n=3)
+    report = KitReport(items=[ItemResult("t1", [Req.LIFECYCLE_FORWARD, Req.PING], PASSED)])
+    report.evidence.saw(Req.PING)
+    report.evidence.saw(Req.LIFECYCLE_FORWARD, n=3)
     results = report.requirements()
-    assert results["A2V-PING"].outcome is PASSED
-    assert results["A2V-PING"].observations == 1
-    forward = results["A2V-LIFECYCLE-FORWARD"]
+    assert results[Req.PING].outcome is PASSED
+    assert results[Req.PING].observations == 1
+    forward = results[Req.LIFECYCLE_FORWARD]
     assert forward.outcome is Outcome.INCONCLUSIVE
     assert forward.notes == [
         "not judged: missing one task seen in at least two statuses (every task read never moved)",
@@ -102,11 +103,11 @@ def test_a_requirement_is_passed_only_on_the_evidence_it_needs() -> None:
     ]
     assert not report.conforms
 
-    report.evidence.saw("A2V-LIFECYCLE-FORWARD", "task-moved")
+    report.evidence.saw(Req.LIFECYCLE_FORWARD, "task-moved")
     # "...and never leaves a terminal one": a clause of its own, never seen yet.
-    assert report.outcomes()["A2V-LIFECYCLE-FORWARD"] is Outcome.INCONCLUSIVE
-    report.evidence.saw("A2V-LIFECYCLE-FORWARD", "terminal-kept")
-    assert report.outcomes() == {"A2V-LIFECYCLE-FORWARD": PASSED, "A2V-PING": PASSED}
+    assert report.outcomes()[Req.LIFECYCLE_FORWARD] is Outcome.INCONCLUSIVE
+    report.evidence.saw(Req.LIFECYCLE_FORWARD, "terminal-kept")
+    assert report.outcomes() == {Req.LIFECYCLE_FORWARD: PASSED, Req.PING: PASSED}
     assert "(5 observations)" in report.text()
 
 
@@ -114,20 +115,20 @@ def test_a_requirement_is_passed_only_on_the_evidence_it_needs() -> None:
     ("rid", "kinds", "missing"),
     [
         # "A new task is readable at once ... and starts pending"
-        ("A2V-GENERATE-READABLE", ["distinct-ids"], "a new task read at once in status pending"),
+        (Req.GENERATE_READABLE, ["distinct-ids"], "a new task read at once in status pending"),
         # "progress never decreases; 0 when pending, 100 when finished"
         (
-            "A2V-LIFECYCLE-PROGRESS",
+            Req.LIFECYCLE_PROGRESS,
             ["task-moved", "progress-when-finished"],
             "a pending task's progress read",
         ),
         (
-            "A2V-LIFECYCLE-PROGRESS",
+            Req.LIFECYCLE_PROGRESS,
             ["task-moved", "progress-while-pending"],
             "a finished task's progress read",
         ),
         # "WAV and MP3 always"
-        ("A2V-LIFECYCLE-FINISHES", ["status:finished", "finished:wav"], "an MP3 task that finished"),
+        (Req.LIFECYCLE_FINISHES, ["status:finished", "finished:wav"], "an MP3 task that finished"),
     ],
 )
 def test_no_clause_of_a_title_passes_unseen(rid: str, kinds: list[str], missing: str) -> None:
@@ -143,14 +144,14 @@ def test_no_clause_of_a_title_passes_unseen(rid: str, kinds: list[str], missing:
 
 
 def test_a_failed_control_and_a_finding_decide_the_verdict() -> None:
-    report = KitReport(items=[ItemResult("t1", ["A2V-PING"], PASSED)])
-    report.evidence.saw("A2V-PING")
-    report.evidence.could_not_judge("A2V-IDEMPOTENCY-REPLAY", "one id for every request")
-    report.add_finding(violation("A2V-GET-SAME-VIDEO"))
+    report = KitReport(items=[ItemResult("t1", [Req.PING], PASSED)])
+    report.evidence.saw(Req.PING)
+    report.evidence.could_not_judge(Req.IDEMPOTENCY_REPLAY, "one id for every request")
+    report.add_finding(violation(Req.GET_SAME_VIDEO))
     outcomes = report.outcomes()
-    assert outcomes["A2V-IDEMPOTENCY-REPLAY"] is Outcome.INCONCLUSIVE
-    assert outcomes["A2V-GET-SAME-VIDEO"] is FAILED
-    assert report.requirements()["A2V-IDEMPOTENCY-REPLAY"].notes == ["not judged: one id for every request"]
+    assert outcomes[Req.IDEMPOTENCY_REPLAY] is Outcome.INCONCLUSIVE
+    assert outcomes[Req.GET_SAME_VIDEO] is FAILED
+    assert report.requirements()[Req.IDEMPOTENCY_REPLAY].notes == ["not judged: one id for every request"]
 
 
 def test_junit_carries_the_run_identity_and_nested_coverage(tmp_path: Path) -> None:
@@ -166,7 +167,7 @@ def test_junit_carries_the_run_identity_and_nested_coverage(tmp_path: Path) -> N
                 "optional_fields": {"getVideo": {"seen": ["progress"], "never_seen": ["duration"]}},
             }
 
-    report = KitReport(items=[ItemResult("t1", ["A2V-PING"], PASSED)])
+    report = KitReport(items=[ItemResult("t1", [Req.PING], PASSED)])
     report.identify("http://127.0.0.1:8000")
     base = Coverage.of(load_spec())
     report.coverage = Nested(**{name: getattr(base, name) for name in vars(base)})

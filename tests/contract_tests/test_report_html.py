@@ -15,6 +15,7 @@ from contract_tests.coverage import Coverage
 from contract_tests.evidence import RequestTiming, TaskSeen
 from contract_tests.report import ItemResult, KitReport, Outcome
 from contract_tests.report_html import render
+from contract_tests.requirement_ids import Req
 from contract_tests.violations import Violation
 from tests.contract_tests.faulty.faults import HOSTILE, hostile_markup
 
@@ -38,24 +39,24 @@ def _report() -> dict[str, Any]:
     requirement; two timed operations; one task read in three statuses; coverage with optional fields."""
     report = KitReport(
         items=[
-            ItemResult("t1", ["A2V-PING"], Outcome.PASSED),
+            ItemResult("t1", [Req.PING], Outcome.PASSED),
             ItemResult(
                 "t2",
-                ["A2V-ERROR-UNKNOWN-MODEL"],
+                [Req.ERROR_UNKNOWN_MODEL],
                 Outcome.FAILED,
                 [
                     Violation(
-                        "A2V-ERROR-UNKNOWN-MODEL", "expected HTTP 404 / 20001", "HTTP 404", "HTTP 200", CURL
+                        Req.ERROR_UNKNOWN_MODEL, "expected HTTP 404 / 20001", "HTTP 404", "HTTP 200", CURL
                     )
                 ],
             ),
-            ItemResult("t3", ["A2V-GENERATE-READABLE"], Outcome.PASSED),
-            ItemResult("t4", ["A2V-CALLBACK-DELIVERY"], Outcome.SKIPPED, message="skipped by --skip"),
+            ItemResult("t3", [Req.GENERATE_READABLE], Outcome.PASSED),
+            ItemResult("t4", [Req.CALLBACK_DELIVERY], Outcome.SKIPPED, message="skipped by --skip"),
         ]
     )
     report.identify("http://127.0.0.1:8000")
-    report.evidence.saw("A2V-PING", n=3)
-    report.evidence.saw("A2V-GENERATE-READABLE", n=2)
+    report.evidence.saw(Req.PING, n=3)
+    report.evidence.saw(Req.GENERATE_READABLE, n=2)
     at = report.started
     for i, seconds in enumerate([0.004, 0.006, 0.005, 0.120]):
         report.evidence.timed(RequestTiming("getVideo", "GET", 200, at + i, seconds))
@@ -138,7 +139,7 @@ def test_self_contained_nothing_fetched_nothing_run() -> None:
 
 def test_the_services_words_are_text_never_markup() -> None:
     data = _report()
-    data["requirements"]["A2V-ERROR-UNKNOWN-MODEL"]["violations"][0].update(
+    data["requirements"][Req.ERROR_UNKNOWN_MODEL]["violations"][0].update(
         message=HOSTILE, got=HOSTILE, curl=HOSTILE
     )
     data["tasks"][HOSTILE] = [{"t": 0.0, "status": HOSTILE, "progress": None}]
@@ -154,9 +155,9 @@ def test_the_services_words_are_text_never_markup() -> None:
 
 
 def test_the_json_report_carries_the_same_identity(tmp_path: Path) -> None:
-    report = KitReport(items=[ItemResult("t1", ["A2V-PING"], Outcome.PASSED)])
+    report = KitReport(items=[ItemResult("t1", [Req.PING], Outcome.PASSED)])
     report.identify("http://127.0.0.1:8000")
-    report.evidence.saw("A2V-PING")
+    report.evidence.saw(Req.PING)
     path = tmp_path / "deep" / "report.html"
     report.write_html(path)
     import json
@@ -246,7 +247,7 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[KitReport,
             base_url="http://testserver",
             app=hostile_markup(settings),
             api_key="kit-tenant-a",
-            only=["A2V-GENERATE-READABLE", "A2V-ERROR-UNKNOWN-VIDEO", "A2V-ENVELOPE"],
+            only=[Req.GENERATE_READABLE, Req.ERROR_UNKNOWN_VIDEO, Req.ENVELOPE],
             seed=1,
             timeout=20.0,
             report_html=path,
@@ -254,7 +255,7 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[KitReport,
     )
     # Caught for what it is (its status is no status), not only escaped.
     assert result.exit_code == 1, result.report.text()
-    assert result.report.outcomes()["A2V-GENERATE-READABLE"] == "failed", result.report.text()
+    assert result.report.outcomes()[Req.GENERATE_READABLE] == "failed", result.report.text()
     return result.report, path
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from a2v_spec import load_spec, resolve_pointer
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import GROUPS, REQUIREMENTS, select
 
 
@@ -25,21 +26,21 @@ def test_quote_is_in_the_spec_at_its_pointer(req: Any) -> None:
             ["A2V-FILE-*"],
             [],
             {
-                "A2V-FILE-VIDEO-MP4",
-                "A2V-FILE-DURATION",
-                "A2V-FILE-MASK",
-                "A2V-FILE-RANGE",
-                "A2V-FILE-TAMPER",
-                "A2V-FILE-EXPIRES",
+                Req.FILE_VIDEO_MP4,
+                Req.FILE_DURATION,
+                Req.FILE_MASK,
+                Req.FILE_RANGE,
+                Req.FILE_TAMPER,
+                Req.FILE_EXPIRES,
             },
             set(),
         ),
-        (["A2V-PING"], ["callbacks"], {"A2V-PING"}, set()),
+        ([Req.PING], ["callbacks"], {Req.PING}, set()),
         (
             ["A2V-CALLBACK-*"],
             ["callbacks"],
-            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE", "A2V-CALLBACK-RETRY"},
-            {"A2V-CALLBACK-DELIVERY", "A2V-CALLBACK-SIGNATURE", "A2V-CALLBACK-RETRY"},
+            {Req.CALLBACK_DELIVERY, Req.CALLBACK_SIGNATURE, Req.CALLBACK_RETRY},
+            {Req.CALLBACK_DELIVERY, Req.CALLBACK_SIGNATURE, Req.CALLBACK_RETRY},
         ),
     ],
 )

@@ -6,6 +6,7 @@ import pytest
 
 from a2v_spec import Status
 from contract_tests.models import Video
+from contract_tests.requirement_ids import Req
 from contract_tests.task_run import forward_problem
 
 
@@ -21,10 +22,10 @@ def video(status: Status, progress: int | None = None) -> Video:
         (video(Status.IN_PROGRESSING, 10), video(Status.FINISHED, 100), None),
         (video(Status.IN_PROGRESSING), video(Status.ERROR), None),
         (video(Status.FINISHED, 100), video(Status.FINISHED, 100), None),
-        (video(Status.IN_PROGRESSING), video(Status.PENDING), "A2V-LIFECYCLE-FORWARD"),
-        (video(Status.FINISHED), video(Status.ERROR), "A2V-LIFECYCLE-FORWARD"),
-        (video(Status.ERROR), video(Status.IN_PROGRESSING), "A2V-LIFECYCLE-FORWARD"),
-        (video(Status.IN_PROGRESSING, 50), video(Status.IN_PROGRESSING, 40), "A2V-LIFECYCLE-PROGRESS"),
+        (video(Status.IN_PROGRESSING), video(Status.PENDING), Req.LIFECYCLE_FORWARD),
+        (video(Status.FINISHED), video(Status.ERROR), Req.LIFECYCLE_FORWARD),
+        (video(Status.ERROR), video(Status.IN_PROGRESSING), Req.LIFECYCLE_FORWARD),
+        (video(Status.IN_PROGRESSING, 50), video(Status.IN_PROGRESSING, 40), Req.LIFECYCLE_PROGRESS),
         (video(Status.IN_PROGRESSING, 50), video(Status.IN_PROGRESSING), None),
     ],
 )

@@ -12,6 +12,7 @@ from a2v_spec import load_spec
 from contract_tests.coverage import Coverage
 from contract_tests.evidence import Evidence, recording
 from contract_tests.report import KitReport
+from contract_tests.requirement_ids import Req
 from contract_tests.watch import Watch, answer_in_time
 
 if TYPE_CHECKING:
@@ -45,12 +46,12 @@ def _watch() -> tuple[Watch, list[Violation]]:
         (
             {**BASE, "video_id": VIDEO_ID, "status": "done", "progress": 50},
             VIDEO_ID,
-            [("A2V-FUZZ-RESPONSE-SCHEMA", "data.status")],
+            [(Req.FUZZ_RESPONSE_SCHEMA, "data.status")],
         ),
         (
             {**BASE, "video_id": "b" * 32, "status": "pending", "progress": 0},
             VIDEO_ID,
-            [("A2V-GET-SAME-VIDEO", "answered video 'bbbb")],
+            [(Req.GET_SAME_VIDEO, "answered video 'bbbb")],
         ),
     ],
     ids=["conforms", "status-outside-the-enum", "another-video"],
@@ -68,10 +69,10 @@ def test_every_answer_is_judged_at_first_sight(
         assert says in violation.message
         assert "$A2V_TOKEN" in violation.curl
         assert "secret" not in violation.curl
-    assert evidence.count("A2V-ANSWER-IN-TIME") == 2
+    assert evidence.count(Req.ANSWER_IN_TIME) == 2
     if not expected:
-        assert evidence.count("A2V-FUZZ-RESPONSE-SCHEMA") == 2
-        assert evidence.count("A2V-GET-SAME-VIDEO") == 2
+        assert evidence.count(Req.FUZZ_RESPONSE_SCHEMA) == 2
+        assert evidence.count(Req.GET_SAME_VIDEO) == 2
 
 
 def test_a_timeout_is_reported_with_the_time_waited() -> None:
@@ -79,7 +80,7 @@ def test_a_timeout_is_reported_with_the_time_waited() -> None:
     request = httpx.Request("POST", "http://svc/v1/a2v/video.generate")
     watch.on_request(request)
     violation = answer_in_time(httpx.ReadTimeout("timed out", request=request))
-    assert violation.requirement == "A2V-ANSWER-IN-TIME"
+    assert violation.requirement == Req.ANSWER_IN_TIME
     assert "POST /v1/a2v/video.generate: no answer after 0.0 s (ReadTimeout)" in violation.detail
 
 

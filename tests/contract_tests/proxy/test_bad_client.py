@@ -12,6 +12,7 @@ import pytest
 
 from a2v_testkit import speech_wav
 from contract_tests.proxy import CLIENT_REQUIREMENTS
+from contract_tests.requirement_ids import Req
 from contract_tests.servers import kit_server
 from mock_server.testing import run_server
 
@@ -121,14 +122,14 @@ class BadClient:
 
 
 RULES = {
-    "A2V-CLIENT-REQUEST-SCHEMA": BadClient.request_schema,
-    "A2V-CLIENT-TOKEN-IN-QUERY": BadClient.token_in_query,
-    "A2V-CLIENT-POLL-INTERVAL": BadClient.poll_interval,
-    "A2V-CLIENT-POLL-BACKOFF": BadClient.poll_backoff,
-    "A2V-CLIENT-RETRY-AFTER": BadClient.retry_after,
-    "A2V-CLIENT-IDEMPOTENT-RETRY": BadClient.idempotent_retry,
-    "A2V-CLIENT-EXPIRED-URL": BadClient.expired_url,
-    "A2V-CLIENT-RATELIMIT-LEFT": BadClient.ratelimit_left,
+    Req.CLIENT_REQUEST_SCHEMA: BadClient.request_schema,
+    Req.CLIENT_TOKEN_IN_QUERY: BadClient.token_in_query,
+    Req.CLIENT_POLL_INTERVAL: BadClient.poll_interval,
+    Req.CLIENT_POLL_BACKOFF: BadClient.poll_backoff,
+    Req.CLIENT_RETRY_AFTER: BadClient.retry_after,
+    Req.CLIENT_IDEMPOTENT_RETRY: BadClient.idempotent_retry,
+    Req.CLIENT_EXPIRED_URL: BadClient.expired_url,
+    Req.CLIENT_RATELIMIT_LEFT: BadClient.ratelimit_left,
 }
 
 
@@ -152,5 +153,5 @@ def test_each_break_is_reported_once_on_the_client_side(start_proxy: StartProxy)
     counts = Counter(v.requirement for v in violations if v.side == "client")
     assert counts == Counter(set(RULES)), proxy.texts("client")
     tenants = {v.requirement: v.tenant for v in violations}
-    assert tenants["A2V-CLIENT-POLL-BACKOFF"] != tenants["A2V-CLIENT-POLL-INTERVAL"]
+    assert tenants[Req.CLIENT_POLL_BACKOFF] != tenants[Req.CLIENT_POLL_INTERVAL]
     assert all("bad-" not in v.curl for v in violations), "a token leaked into a curl command"

@@ -17,6 +17,7 @@ import pytest
 from a2v_testkit import free_port
 from contract_tests.cli import main
 from contract_tests.proxy import CLIENT_REQUIREMENTS, SERVER_JUDGED
+from contract_tests.requirement_ids import Req
 from mock_server.testing import run_server
 
 if TYPE_CHECKING:
@@ -57,14 +58,14 @@ def test_cli_session(tmp_path: Path) -> None:
             out, err = process.communicate(timeout=30)
     assert process.returncode == 1, out + err
     assert "[client] A2V-CLIENT-REQUEST-SCHEMA" in out  # printed as it happened
-    assert "A2V-CLIENT-TOKEN-IN-QUERY" in out.split("exchanges judged")[1]  # and in the summary
+    assert Req.CLIENT_TOKEN_IN_QUERY in out.split("exchanges judged")[1]  # and in the summary
     data = json.loads(report.read_text())
-    assert data["requirements"]["A2V-CLIENT-TOKEN-IN-QUERY"]["outcome"] == "failed"
-    assert data["requirements"]["A2V-CHARACTERS"]["outcome"] == "passed"
-    assert data["requirements"]["A2V-CALLBACK-DELIVERY"]["outcome"] == "not judged"
+    assert data["requirements"][Req.CLIENT_TOKEN_IN_QUERY]["outcome"] == "failed"
+    assert data["requirements"][Req.CHARACTERS]["outcome"] == "passed"
+    assert data["requirements"][Req.CALLBACK_DELIVERY]["outcome"] == "not judged"
     cases = {c.get("name"): c for c in ET.parse(junit).getroot().iter("testcase")}
     assert set(cases) == set(SERVER_JUDGED) | set(CLIENT_REQUIREMENTS)
-    assert cases["A2V-CLIENT-TOKEN-IN-QUERY"].find("failure") is not None
+    assert cases[Req.CLIENT_TOKEN_IN_QUERY].find("failure") is not None
     lines = (record / "exchanges.jsonl").read_text().splitlines()
     assert len(lines) == 3  # ping, character.list, video.list
     assert secret not in "".join(lines) + out + err + report.read_text() + junit.read_text()

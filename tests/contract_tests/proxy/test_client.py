@@ -10,6 +10,7 @@ import pytest
 from a2v_spec import load_spec
 from contract_tests.proxy.judge import Judge
 from contract_tests.proxy.urls import FileUrls
+from contract_tests.requirement_ids import Req
 from tests.contract_tests.proxy.conftest import exchange
 
 if TYPE_CHECKING:
@@ -58,16 +59,16 @@ def left_zero(at: float) -> Exchange:
 
 CASES = {
     "polls a second apart, backing off": ([poll(0), poll(1.0), poll(2.5), poll(4.75), poll(8.2)], []),
-    "a fast second poll": ([poll(0), poll(0.3)], ["A2V-CLIENT-POLL-INTERVAL"]),
+    "a fast second poll": ([poll(0), poll(0.3)], [Req.CLIENT_POLL_INTERVAL]),
     "fast polls of a finished task are no polling": ([poll(0, "finished"), poll(0.1, "finished")], []),
-    "five polls at a steady 2 s": ([poll(2.0 * i) for i in range(5)], ["A2V-CLIENT-POLL-BACKOFF"]),
+    "five polls at a steady 2 s": ([poll(2.0 * i) for i in range(5)], [Req.CLIENT_POLL_BACKOFF]),
     "a steady 10 s is the cap": ([poll(10.0 * i) for i in range(6)], []),
     "429 then a request before Retry-After": (
         [refused(0, 429, 1009, "2"), listing(1.0)],
-        ["A2V-CLIENT-RETRY-AFTER"],
+        [Req.CLIENT_RETRY_AFTER],
     ),
     "429 then a request after Retry-After": ([refused(0, 429, 1009, "2"), listing(2.1)], []),
-    "X-Ratelimit-Left 0 then a request": ([left_zero(0), listing(1.0)], ["A2V-CLIENT-RATELIMIT-LEFT"]),
+    "X-Ratelimit-Left 0 then a request": ([left_zero(0), listing(1.0)], [Req.CLIENT_RATELIMIT_LEFT]),
     "X-Ratelimit-Left 0 then ping": (
         [
             left_zero(0),
@@ -77,15 +78,15 @@ CASES = {
     ),
     "generate retried without a key": (
         [generate(0, gave_up=True), generate(1)],
-        ["A2V-CLIENT-IDEMPOTENT-RETRY"],
+        [Req.CLIENT_IDEMPOTENT_RETRY],
     ),
     "generate retried with its key": ([generate(0, "k1", gave_up=True), generate(1, "k1")], []),
     "generate retried with another key": (
         [generate(0, "k1", gave_up=True), generate(1, "k2")],
-        ["A2V-CLIENT-IDEMPOTENT-RETRY"],
+        [Req.CLIENT_IDEMPOTENT_RETRY],
     ),
-    "token in the query": ([listing(0, query="api_key=abc")], ["A2V-CLIENT-TOKEN-IN-QUERY"]),
-    "the bearer token as a query value": ([listing(0, query="x=tok")], ["A2V-CLIENT-TOKEN-IN-QUERY"]),
+    "token in the query": ([listing(0, query="api_key=abc")], [Req.CLIENT_TOKEN_IN_QUERY]),
+    "the bearer token as a query value": ([listing(0, query="x=tok")], [Req.CLIENT_TOKEN_IN_QUERY]),
 }
 
 

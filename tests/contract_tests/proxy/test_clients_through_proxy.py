@@ -18,6 +18,7 @@ import pytest
 from a2v_testkit import speech_wav
 from contract_tests.client import A2VClient
 from contract_tests.config import KitOptions
+from contract_tests.requirement_ids import Req
 from contract_tests.runner import run_with_exit_code
 from contract_tests.servers import kit_server
 from mock_server.testing import run_server
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 #: Rules the kit breaks on purpose to test the server: negative data, 0.2 s polls, expired downloads.
-KIT_BREAKS_ON_PURPOSE = {"A2V-CLIENT-REQUEST-SCHEMA", "A2V-CLIENT-POLL-INTERVAL", "A2V-CLIENT-EXPIRED-URL"}
+KIT_BREAKS_ON_PURPOSE = {Req.CLIENT_REQUEST_SCHEMA, Req.CLIENT_POLL_INTERVAL, Req.CLIENT_EXPIRED_URL}
 
 
 @pytest.mark.slow
@@ -39,12 +40,12 @@ def test_kit_quick_profile_through_the_proxy(start_proxy: StartProxy) -> None:
         options = KitOptions(base_url=proxy.base_url, api_key="kit-a", second_api_key="kit-b", seed=3)
         result = run_with_exit_code(options)
     assert result.exit_code == 0, result.report.text()
-    assert result.report.outcomes()["A2V-FILE-EXPIRES"] == "passed"
+    assert result.report.outcomes()[Req.FILE_EXPIRES] == "passed"
     assert proxy.ids("server") == set(), proxy.texts("server")
     assert proxy.ids("client") <= KIT_BREAKS_ON_PURPOSE, proxy.texts("client")
     judge = proxy.proxy.judge
     # The media went through the proxy and were judged: every download was a rewritten URL.
-    assert any(v.requirement == "A2V-CLIENT-EXPIRED-URL" for v in judge.violations)
+    assert any(v.requirement == Req.CLIENT_EXPIRED_URL for v in judge.violations)
     assert judge.exchanges > 100
 
 

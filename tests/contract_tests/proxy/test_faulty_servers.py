@@ -9,6 +9,7 @@ import pytest
 
 from contract_tests.config import KitOptions
 from contract_tests.proxy import SERVER_JUDGED, SERVER_NOT_JUDGED
+from contract_tests.requirement_ids import Req
 from contract_tests.runner import run_with_exit_code
 from tests.contract_tests.faulty.faults import FAULTS, Fault
 from tests.contract_tests.proxy.conftest import serve
@@ -27,18 +28,18 @@ OTHER_ID: dict[str, str | None] = {
     **{
         f"task_error_code_swapped_{rid}": None
         for rid in (
-            "A2V-ERROR-AUDIO-404",
-            "A2V-ERROR-AUDIO-UNREACHABLE",
-            "A2V-ERROR-NOT-AUDIO",
-            "A2V-ERROR-AUDIO-TOO-LONG",
+            Req.ERROR_AUDIO_404,
+            Req.ERROR_AUDIO_UNREACHABLE,
+            Req.ERROR_NOT_AUDIO,
+            Req.ERROR_AUDIO_TOO_LONG,
         )
     },
     # The same fault as not_readable_after_create, which the proxy reports as A2V-GENERATE-READABLE;
     # whether the stateful layer reads a task within its first 2 s depends on the machine's load.
     "not_readable_after_create_via_links": None,
     # The proxy names a wrong envelope by the schema it breaks, the field named in the message.
-    "code_as_string_envelope": "A2V-FUZZ-RESPONSE-SCHEMA",
-    "envelope_without_message": "A2V-FUZZ-RESPONSE-SCHEMA",
+    "code_as_string_envelope": Req.FUZZ_RESPONSE_SCHEMA,
+    "envelope_without_message": Req.FUZZ_RESPONSE_SCHEMA,
     # Faults of the kit's requirements the proxy does not judge yet (SERVER_NOT_JUDGED says why).
     **{
         name: None

@@ -9,6 +9,7 @@ import pytest
 from a2v_spec import load_spec, resolve_pointer
 from contract_tests.proxy import CLIENT_REQUIREMENTS, SERVER_JUDGED, SERVER_NOT_JUDGED
 from contract_tests.proxy.requirements import Requirement, requirement
+from contract_tests.requirement_ids import Req
 from contract_tests.requirements import REQUIREMENTS
 
 
@@ -26,7 +27,7 @@ def test_every_kit_requirement_is_judged_or_explained() -> None:
 
 
 def test_requirement_lookup() -> None:
-    assert requirement("A2V-PING").group == "lifecycle"
-    assert requirement("A2V-CLIENT-RETRY-AFTER").group == "client"
+    assert requirement(Req.PING).group == "lifecycle"
+    assert requirement(Req.CLIENT_RETRY_AFTER).group == "client"
     with pytest.raises(KeyError, match="no requirement 'A2V-NOPE'"):
         requirement("A2V-NOPE")

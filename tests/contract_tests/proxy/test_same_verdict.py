@@ -20,6 +20,7 @@ import pytest
 
 from a2v_spec import ErrorCode, load_spec
 from contract_tests.proxy import Proxy, ProxyConfig, create_app
+from contract_tests.requirement_ids import Req
 from mock_server.testing import run_server
 from tests.contract_tests.proxy.conftest import serve
 
@@ -210,7 +211,7 @@ def test_mock_and_proxy_give_the_same_verdict(pair: Pair, name: str) -> None:
     assert (response.status_code, answer["code"]) == (status, row.code), answer
     found = judge.violations[seen:]
     assert [v for v in found if v.side == "server"] == [], "\n".join(v.text() for v in found)
-    flagged = [v for v in found if v.requirement == "A2V-CLIENT-REQUEST-SCHEMA"]
+    flagged = [v for v in found if v.requirement == Req.CLIENT_REQUEST_SCHEMA]
     if row.code not in CLIENT_CODES:
         assert flagged == [], flagged[0].text()
         return

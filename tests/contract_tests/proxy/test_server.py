@@ -10,6 +10,7 @@ import pytest
 from a2v_spec import load_spec
 from contract_tests.proxy.judge import Judge
 from contract_tests.proxy.urls import FileUrls
+from contract_tests.requirement_ids import Req
 from tests.contract_tests.proxy.conftest import exchange
 
 ERROR = {"message": "no", "data": None}
@@ -55,7 +56,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
                 "data": {"items": [], "page": 1, "page_size": 20, "total": 0},
             },
         },
-        ["A2V-LIFECYCLE-LIST"],
+        [Req.LIFECYCLE_LIST],
     ),
     "a list whose X-Total-Count leaves the page another count": (
         {
@@ -64,7 +65,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST[:1]},
             "response_headers": {"x-total-count": "4"},
         },
-        ["A2V-LIFECYCLE-LIST"],
+        [Req.LIFECYCLE_LIST],
     ),
     "a list of more than page_size videos": (
         {
@@ -72,7 +73,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "query": "page_size=2",
             "answer": {"code": 0, "message": "ok", "data": UPSTREAM_LIST},
         },
-        ["A2V-LIFECYCLE-LIST"],
+        [Req.LIFECYCLE_LIST],
     ),
     "an X-Total-Count that is not a number": (
         {
@@ -80,7 +81,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "answer": {"code": 0, "message": "ok", "data": []},
             "response_headers": {"x-total-count": "lots"},
         },
-        ["A2V-LIFECYCLE-LIST"],
+        [Req.LIFECYCLE_LIST],
     ),
     "429 with Retry-After": (
         {"status": 429, "answer": {"code": 1009, **ERROR}, "response_headers": {"retry-after": "3"}},
@@ -88,7 +89,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "429 without Retry-After": (
         {"status": 429, "answer": {"code": 1009, **ERROR}},
-        ["A2V-RATELIMIT-HEADERS"],
+        [Req.RATELIMIT_HEADERS],
     ),
     "a rate-limit header that is not a number": (
         {
@@ -97,7 +98,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "answer": {"code": 0, "message": "ok", "data": VIDEO},
             "response_headers": {"x-ratelimit-left": "many"},
         },
-        ["A2V-RATELIMIT-HEADERS"],
+        [Req.RATELIMIT_HEADERS],
     ),
     "text/plain": (
         {
@@ -106,11 +107,11 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "answer": {"code": 1007, **ERROR},
             "response_headers": {"content-type": "text/plain"},
         },
-        ["A2V-FUZZ-CONTENT-TYPE"],
+        [Req.FUZZ_CONTENT_TYPE],
     ),
     "unknown model answered with the video code": (
         {**GEN, "status": 404, "answer": {"code": 20002, **ERROR}},
-        ["A2V-ERROR-UNKNOWN-MODEL"],
+        [Req.ERROR_UNKNOWN_MODEL],
     ),
     "code with the wrong HTTP status": (
         {
@@ -119,14 +120,14 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "status": 404,
             "answer": {"code": 1003, **ERROR},
         },
-        ["A2V-FUZZ-RESPONSE-SCHEMA", "A2V-ENVELOPE-ERROR-CODE"],
+        [Req.FUZZ_RESPONSE_SCHEMA, Req.ENVELOPE_ERROR_CODE],
     ),
-    "a 500": ({"status": 500, "answer": {"code": 1500, **ERROR}}, ["A2V-FUZZ-NO-SERVER-ERROR"]),
+    "a 500": ({"status": 500, "answer": {"code": 1500, **ERROR}}, [Req.FUZZ_NO_SERVER_ERROR]),
     "503 queue full on generate is documented": (
         {**GEN, "status": 503, "answer": {"code": 1010, **ERROR}, "response_headers": {"retry-after": "5"}},
         [],
     ),
-    "an undocumented status": ({"status": 418, "answer": {"code": 1003, **ERROR}}, ["A2V-FUZZ-STATUS-CODE"]),
+    "an undocumented status": ({"status": 418, "answer": {"code": 1003, **ERROR}}, [Req.FUZZ_STATUS_CODE]),
     "a task in error without its error (the upstream's answer)": (
         {
             "path": "/v1/a2v/video.get",
@@ -141,7 +142,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "query": f"video_id={'0' * 32}",
             "answer": {"code": 0, "message": "ok", "data": {**VIDEO, "status": "error", "error": "404"}},
         },
-        ["A2V-LIFECYCLE-SHAPE"],
+        [Req.LIFECYCLE_SHAPE],
     ),
     "the reference's finished answer (with its status)": (
         {
@@ -153,7 +154,7 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "an unsigned preview URL": (
         character_list("http://upstream/files/previews/eva.png"),
-        ["A2V-FILE-EXPIRES"],
+        [Req.FILE_EXPIRES],
     ),
     "a signed preview URL": (
         character_list("http://upstream/p.png?Expires=1&Signature=x"),
@@ -161,15 +162,15 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
     ),
     "code as a string": (
         {"answer": {"code": "0", "message": "ok", "data": []}},
-        ["A2V-FUZZ-RESPONSE-SCHEMA"],
+        [Req.FUZZ_RESPONSE_SCHEMA],
     ),
     "no token, yet served": (
         {"token": None, "answer": {"code": 0, "message": "ok", "data": []}},
-        ["A2V-AUTH-REQUIRED"],
+        [Req.AUTH_REQUIRED],
     ),
     "no token, refused with the wrong code": (
         {"token": None, "status": 401, "answer": {"code": 1011, **ERROR}},
-        ["A2V-AUTH-REQUIRED"],
+        [Req.AUTH_REQUIRED],
     ),
 }
 
