@@ -7,6 +7,8 @@ the JSON the admin API shows. `Plan` is a task's fate as stored with the task.
 Example:
     >>> Timings.from_value({"pending_seconds": 2}).in_progress_seconds
     0.0
+    >>> Timings.from_value({"in_progress_seconds": 1}).pending_seconds
+    0.3
     >>> RateLimit.from_value({"requests": 30}).per_seconds
     60.0
 """
@@ -115,9 +117,13 @@ class RateLimit:
 
 @dataclass(frozen=True)
 class Timings:
-    """Minimum seconds a task spends in `pending` and in `in_progressing`."""
+    """Minimum seconds a task spends in `pending` and in `in_progressing`.
 
-    pending_seconds: float = 0.0
+    By default a task stays `pending` for 0.3 s, as a real service's task does for a while: a client
+    that reads its task at once sees the lifecycle start where the spec says it does (and the kit can
+    observe it), at little cost to anyone waiting for the video."""
+
+    pending_seconds: float = 0.3
     in_progress_seconds: float = 0.0
 
     def __post_init__(self) -> None:

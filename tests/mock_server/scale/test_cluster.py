@@ -240,11 +240,6 @@ def test_the_kit_full_profile_passes_against_two_replicas_in_turn(
     from contract_tests.cli import main
 
     report = tmp_path / "kit.json"
-    # Tasks that stay pending half a second: the kit passes "starts pending" only on a pending task it
-    # read (docs/contract_tests.md); the scenario is shared by the replicas.
-    httpx.put(
-        f"{cluster.urls[0]}/__admin/scenario", json={"timings": {"pending_seconds": 0.5}}, timeout=10
-    ).raise_for_status()
     with nginx(cluster.urls, tmp_path / "nginx") as balancer:
         code = main(
             [
