@@ -125,9 +125,11 @@ class Admin:
     # -- what happened ---------------------------------------------------------------------------------
 
     def journal(self, **filters: Any) -> list[dict[str, Any]]:
-        """This token's requests the mock answered, oldest first (filters: method, path, status, limit)."""
+        """This token's requests the mock answered, oldest first (filters of `GET /__admin/requests`:
+        method, path, status, code, contains, since, limit = the newest N). The endpoint lists them
+        newest first (WireMock's order); a test reads what happened in the order it happened."""
         params = {"tenant": self.token, **{k: v for k, v in filters.items() if v is not None}}
-        return list(self._call("GET", "journal", params=params))
+        return list(reversed(self._call("GET", "requests", params=params)["requests"]))
 
     def tasks(self) -> list[dict[str, Any]]:
         """This token's tasks as the mock stores them (with their planned fate)."""

@@ -1,4 +1,4 @@
-"""The admin API under `/__admin`: reset, journal, scenario, tasks, callbacks.
+"""The admin API under `/__admin`: reset, scenario, tasks, callbacks (the journal: `admin.listings`).
 
 JSON in the API's envelope. Protected by `Authorization: Bearer <admin_key>` when an admin key is set;
 in keyed mode without one, off (every call 403/1012, `ADMIN_OFF`); open mode without one, open.
@@ -93,7 +93,6 @@ class AdminApi:
     def routes(self) -> list[Route]:
         return [
             Route("/reset", self.reset, methods=["POST"]),
-            Route("/journal", self.journal, methods=["GET"]),
             Route("/scenario", self.scenario, methods=["GET", "PUT"]),
             Route("/tasks", self.tasks, methods=["GET"]),
             Route("/tasks/{video_id}", self.force_task, methods=["POST"]),
@@ -129,20 +128,6 @@ class AdminApi:
             raise _invalid("invalid parameter 'tenant': must be a string")
         await self.s.reset(await self._tenant(tenant))
         return _ok({"reset": tenant or "all"})
-
-    async def journal(self, request: Request) -> Response:
-        self.authorize(request)
-        q = request.query_params
-        entries = self.s.journal.query(
-            tenant=await self._tenant(q.get("tenant")),
-            method=q.get("method") or None,
-            path=q.get("path") or None,
-            status=_int(request, "status"),
-            limit=_int(request, "limit"),
-        )
-        for entry in entries:
-            entry["tenant"] = tenant_label(entry["tenant"])
-        return _ok(entries)
 
     async def scenario(self, request: Request) -> Response:
         self.authorize(request)

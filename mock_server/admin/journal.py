@@ -1,4 +1,4 @@
-"""A bounded ring buffer of the requests a server answered, for `GET /__admin/requests` (and `/journal`).
+"""A bounded ring buffer of the requests a server answered, for `GET /__admin/requests`.
 
 Each entry keeps the request's and the response's headers and bodies, capped at `BODY_CAP` bytes each
 (`truncated` says so), with `Authorization` replaced by the tenant's label: the journal never holds a

@@ -3,7 +3,7 @@
     GET  /__admin/info                 mode, version, built-in samples, codes that can end a task
     GET  /__admin/tenants              every tenant seen, by label, with task counts
     POST /__admin/tenants/label        {"token": ...} -> {"tenant": label}: which tenant a token is
-    GET  /__admin/requests             the journal with headers and bodies (capped), filtered
+    GET  /__admin/requests             the journal (WireMock's shape), newest first, filtered
     GET  /__admin/requests/count       how many entries match the same filters
     POST /__admin/uploads?name=a.wav   raw bytes in; a signed URL the mock can fetch them back from
 
@@ -11,6 +11,17 @@ Tenants are shown by label (`mock_server.redact`), never by token; every `tenant
 API also accepts a label. Bodies are recorded without their credentials (`redact.redact_body`: the login's
 password and tokens). Filters of `requests`: `tenant`, `method`, `path` (exact, or a prefix ending in
 `*`), `status`, `code`, `contains` (substring of either body, as shown), `since` (unix time), `limit`.
+
+`GET /__admin/requests` is the one journal endpoint, in WireMock's shape: `data` is
+`{"requests": [...newest first...], "meta": {"total": N}}`, `total` counting the matches before `limit`
+(the newest N) cut them, and each entry's `request` (`method`, `url` = path and query, `headers`, `body`,
+`loggedDate` in ms since the epoch) and `response` (`status`, `headers`, `body`) named as WireMock's are,
+with `truncated` and `size` for the capped bodies, beside the short fields (`id`, `time`, `tenant`,
+`method`, `path`, `query`, `status`, `code`, `duration_ms`). Where it differs from WireMock: the answer is
+in the API's envelope (`{"code": 0, "message": "success", "data": ...}`) like every admin call; filters
+are query parameters (WireMock's `since` and `limit` are, its matching is a posted request pattern);
+`since` is a unix time, not an ISO date; ids are integers, not UUIDs; there is no `responseDefinition`,
+`wasMatched` or `requestJournalDisabled` (there are no stubs to match, and the journal is always on).
 """
 
 from __future__ import annotations
@@ -56,6 +67,15 @@ class ViewServices(AdminServices, Protocol):
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def _wiremock(entry: dict[str, Any]) -> dict[str, Any]:
+    """A journal entry (`Journal.query(bodies=True)`) with `request` and `response` named as WireMock's
+    logged request and response are (see the module's docstring)."""
+    url = entry["path"] + (f"?{entry['query']}" if entry["query"] else "")
+    request = {"method": entry["method"], "url": url, **entry["request"]}
+    request["loggedDate"] = round(entry["time"] * 1000)
+    return {**entry, "request": request, "response": {"status": entry["status"], **entry["response"]}}
 
 
 class AdminViews:
@@ -145,10 +165,13 @@ class AdminViews:
     async def requests(self, request: Request) -> Response:
         self._authorize(request)
         entries = await self._entries(request)
+        total = len(entries)
         limit = _int(request, "limit")
         if limit is not None:
+            if limit < 0:
+                raise ApiError(ErrorCode.INVALID_PARAMETER, f"invalid parameter 'limit': {limit} is below 0")
             entries = entries[-limit:] if limit > 0 else []
-        return _ok(entries)
+        return _ok({"requests": [_wiremock(e) for e in reversed(entries)], "meta": {"total": total}})
 
     async def requests_count(self, request: Request) -> Response:
         self._authorize(request)

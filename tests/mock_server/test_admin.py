@@ -76,21 +76,64 @@ def put_scenario(client: httpx.Client, **changes: Any) -> dict[str, Any]:
     return dict(response.json()["data"])
 
 
+def journal(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    """`GET /__admin/requests`'s entries (newest first), the answer checked for WireMock's shape."""
+    response = client.get("/__admin/requests", params=params)
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert set(data) == {"requests", "meta"}
+    assert data["meta"]["total"] >= len(data["requests"])
+    return list(data["requests"])
+
+
 def test_journal_records_and_filters(replicas: list[httpx.Client]) -> None:
     mock = replicas[0]  # the journal is kept per replica: scaled out, this test talks to one directly
     mock.get("/v1/a2v/character.list", headers=bearer("a"))
     mock.get("/v1/a2v/video.get", params={"video_id": "x"}, headers=bearer("b"))
     mock.get("/v1/ping")
-    entries = mock.get("/__admin/journal").json()["data"]
-    assert [e["path"] for e in entries] == ["/v1/a2v/character.list", "/v1/a2v/video.get", "/v1/ping"]
-    only_b = mock.get("/__admin/journal", params={"tenant": "b"}).json()["data"]
+    entries = journal(mock)
+    assert [e["path"] for e in entries] == ["/v1/ping", "/v1/a2v/video.get", "/v1/a2v/character.list"]
+    assert [e["id"] for e in entries] == sorted((e["id"] for e in entries), reverse=True)
+    only_b = journal(mock, tenant="b")
     assert len(only_b) == 1
     assert only_b[0]["status"] == 400
     assert only_b[0]["code"] == 1003
     assert only_b[0]["query"] == "video_id=x"
     assert only_b[0]["duration_ms"] >= 0
-    assert len(mock.get("/__admin/journal", params={"status": 200, "limit": 1}).json()["data"]) == 1
-    assert mock.get("/__admin/journal", params={"method": "POST"}).json()["data"] == []
+    request, response = only_b[0]["request"], only_b[0]["response"]
+    assert (request["method"], request["url"]) == ("GET", "/v1/a2v/video.get?video_id=x")
+    assert abs(request["loggedDate"] - only_b[0]["time"] * 1000) <= 1
+    assert response["status"] == 400
+    assert '"code":1003' in response["body"].replace(" ", "")
+    assert len(journal(mock, status=200, limit=1)) == 1
+    assert journal(mock, method="POST") == []
+
+
+def test_journal_counts_matches_before_the_limit_and_keeps_the_newest(replicas: list[httpx.Client]) -> None:
+    """WireMock's `meta.total`: how many entries match the filters, however few `limit` lets through;
+    `limit` keeps the newest N, listed newest first."""
+    mock = replicas[0]
+    for n in range(4):
+        mock.get("/v1/a2v/video.get", params={"video_id": f"n{n}"}, headers=bearer("counted"))
+    mock.get("/v1/ping", headers=bearer("counted"))
+    answer = mock.get("/__admin/requests", params={"tenant": "counted", "path": "/v1/a2v/*", "limit": 2})
+    assert answer.json()["code"] == 0
+    data = answer.json()["data"]
+    assert data["meta"] == {"total": 4}
+    assert [e["query"] for e in data["requests"]] == ["video_id=n3", "video_id=n2"]
+    none = mock.get("/__admin/requests", params={"tenant": "counted", "limit": 0}).json()["data"]
+    assert none == {"requests": [], "meta": {"total": 5}}
+    found = mock.get("/__admin/requests", params={"tenant": "counted", "contains": "n1"}).json()["data"]
+    assert (found["meta"], [e["query"] for e in found["requests"]]) == ({"total": 1}, ["video_id=n1"])
+    assert mock.get("/__admin/requests/count", params={"tenant": "counted"}).json()["data"] == {"count": 5}
+
+
+def test_the_old_journal_endpoint_is_gone(mock: httpx.Client) -> None:
+    """One journal endpoint: `/__admin/journal` answers like any unknown path, in the envelope."""
+    response = mock.get("/__admin/journal")
+    assert response.status_code == 404
+    assert response.json()["code"] != 0
+    assert response.json()["data"] is None
 
 
 def test_journal_is_bounded(tmp_path: Path) -> None:
@@ -99,7 +142,7 @@ def test_journal_is_bounded(tmp_path: Path) -> None:
     with app_client(create_app(settings)) as client:
         for _ in range(5):
             client.get("/v1/ping")
-        assert len(client.get("/__admin/journal").json()["data"]) == 3
+        assert len(journal(client)) == 3
 
 
 def test_reset_one_tenant_or_everything(
@@ -123,7 +166,7 @@ def test_reset_one_tenant_or_everything(
     )
     assert mock.get("/__admin/scenario").json()["data"]["error_rate"] == 0.0
     # Journals are per replica, and a reset clears every one of them: together they hold the one call.
-    journals = [e["path"] for r in replicas for e in r.get("/__admin/journal").json()["data"]]
+    journals = [e["path"] for r in replicas for e in journal(r)]
     assert journals == ["/v1/a2v/video.get"]
 
 
@@ -139,7 +182,7 @@ def test_a_reset_forgets_login_tokens_on_every_replica(
         seen = []
         for replica in replicas:
             assert replica.get("/v1/a2v/video.list", headers=bearer(token)).status_code == 200
-            seen.append(replica.get("/__admin/journal").json()["data"][-1]["tenant"])
+            seen.append(journal(replica, limit=1)[0]["tenant"])
         return seen
 
     assert tenants_seen() == ["user:reset-me"] * len(replicas)  # each replica now holds it in its cache
@@ -307,8 +350,8 @@ def test_admin_key(tmp_path: Path) -> None:
     """Embedded only: it needs a server of its own with an admin key."""
     settings = Settings(data_dir=tmp_path, prewarm=False, admin_key="root", **TEST_SETTINGS)
     with app_client(create_app(settings)) as client:
-        denied = client.get("/__admin/journal")
+        denied = client.get("/__admin/requests")
         assert denied.status_code == 401
         assert denied.json()["code"] == 1001
-        assert client.get("/__admin/journal", headers=bearer("nope")).status_code == 401
-        assert client.get("/__admin/journal", headers=bearer("root")).status_code == 200
+        assert client.get("/__admin/requests", headers=bearer("nope")).status_code == 401
+        assert client.get("/__admin/requests", headers=bearer("root")).status_code == 200

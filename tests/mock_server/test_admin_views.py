@@ -108,8 +108,9 @@ def test_requests_have_capped_bodies_filters_and_a_count(
     prefixed = data(httpx.get(f"{admin}/requests/count", params={**mine, "path": "/v1/a2v/*"}))
     posts = data(httpx.get(f"{admin}/requests/count", params={**mine, "method": "post", "code": 0}))
 
-    assert isinstance(created, list)
-    (entry,) = created
+    assert isinstance(created, dict)
+    assert created["meta"] == {"total": 1}
+    (entry,) = created["requests"]
     assert entry["path"] == "/v1/a2v/video.generate"
     assert (
         '"model_id": "eva_a0008"' in entry["request"]["body"]
@@ -132,8 +133,8 @@ def test_a_big_body_is_capped_in_the_journal(client: httpx.Client, server: Runni
     entries = data(
         httpx.get(f"{server.base_url}/__admin/requests", params={"tenant": tenant_label(token), "limit": 1})
     )
-    assert isinstance(entries, list)
-    (entry,) = entries
+    assert isinstance(entries, dict)
+    (entry,) = entries["requests"]
     assert entry["request"]["truncated"] is True
     assert len(entry["request"]["body"]) == BODY_CAP
     assert entry["request"]["size"] == BODY_CAP * 2 + 2
@@ -160,8 +161,9 @@ def test_the_label_of_a_tenant_with_nothing_yet_lists_nothing(server: RunningSer
     fresh = tenant_label("a-token-never-used")
     assert fresh is not None
 
-    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": fresh})) == []
-    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": "a-token-never-used"})) == []
+    nothing = {"requests": [], "meta": {"total": 0}} if path == "/__admin/requests" else []
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": fresh})) == nothing
+    assert data(httpx.get(f"{server.base_url}{path}", params={"tenant": "a-token-never-used"})) == nothing
 
 
 def test_the_journal_never_shows_a_password_or_a_login_token() -> None:
@@ -176,8 +178,8 @@ def test_the_journal_never_shows_a_password_or_a_login_token() -> None:
         shown = httpx.get(f"{server.base_url}/__admin/requests", params={"path": "/v1/auth/account.login"})
 
         entries = data(shown)
-        assert isinstance(entries, list)
-        (entry,) = entries
+        assert isinstance(entries, dict)
+        (entry,) = entries["requests"]
         assert entry["request"]["body"] == '{"username":"dev@example.com","password":"<redacted>"}'
         assert '"access_token":"<redacted>"' in entry["response"]["body"]
         assert '"expired_at":' in entry["response"]["body"]
@@ -185,7 +187,7 @@ def test_the_journal_never_shows_a_password_or_a_login_token() -> None:
             assert secret not in shown.text
             for path in ("/__admin/requests", "/__admin/requests/count"):
                 found = data(httpx.get(f"{server.base_url}{path}", params={"contains": secret[:8]}))
-                assert found in ([], {"count": 0}), (path, secret)
+                assert found in ({"requests": [], "meta": {"total": 0}}, {"count": 0}), (path, secret)
         known = data(
             httpx.get(f"{server.base_url}/__admin/requests/count", params={"contains": "dev@example"})
         )

@@ -44,7 +44,7 @@ def test_audio_is_never_fetched_from_the_mock_itself(
 ) -> None:
     server = serve()  # open mode, no allow-list: loopback is allowed, but not the mock's own port
     port = server.settings.port
-    video = _ended(server, f"http://{spelling}:{port}/__admin/journal")
+    video = _ended(server, f"http://{spelling}:{port}/__admin/requests")
     assert video["error"] == {"code": 10002, "message": REFUSED}
 
 
@@ -52,7 +52,7 @@ def test_a_redirect_to_the_mock_itself_is_refused(
     serve: Callable[..., RunningServer], hostile: HostileHost
 ) -> None:
     server = serve()
-    url = hostile.redirect("/to-mock", f"http://localhost:{server.settings.port}/__admin/journal")
+    url = hostile.redirect("/to-mock", f"http://localhost:{server.settings.port}/__admin/requests")
     assert _ended(server, url)["error"] == {"code": 10002, "message": REFUSED}
 
 
@@ -183,7 +183,7 @@ def test_the_mocks_own_samples_are_read_in_process_not_fetched(
     port = server.settings.port
     with client_for(server, None if mode == "open" else "k1") as client:
         sample = wait_for(client, submit(client, f"http://localhost:{port}/samples/short.wav"))
-        other = wait_for(client, submit(client, f"http://localhost:{port}/samples/../__admin/journal"))
+        other = wait_for(client, submit(client, f"http://localhost:{port}/samples/../__admin/requests"))
     assert sample["status"] == "finished"
     assert other["error"] == {"code": 10002, "message": REFUSED}
     assert connections == []

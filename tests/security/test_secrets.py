@@ -30,13 +30,13 @@ def test_login_passwords_and_tokens_are_redacted_in_the_journal(serve: Callable[
         )
         assert wrong.status_code == 401
         listed = client.get("/__admin/requests", params={"path": "/v1/auth/*"})
-    entries = listed.json()["data"]
+    entries = listed.json()["data"]["requests"]
     assert len(entries) == 2
     shown = json.dumps(entries)
     for secret in (PASSWORD, tokens["access_token"], tokens["refresh_token"]):
         assert secret not in shown
-    request = json.loads(entries[0]["request"]["body"])
-    response = json.loads(entries[0]["response"]["body"])["data"]
+    request = json.loads(entries[-1]["request"]["body"])  # newest first: the good login is the older
+    response = json.loads(entries[-1]["response"]["body"])["data"]
     assert request == {"username": "dev", "password": REDACTED}
     assert (response["access_token"], response["refresh_token"]) == (REDACTED, REDACTED)
     assert response["expired_at"] == tokens["expired_at"]  # what is not secret is kept

@@ -134,7 +134,7 @@ def test_the_admin_api_shows_derived_tenant_ids_never_tokens(
         wait_for(client, video_id)
     wait_until(lambda: deliveries(server, video_id), what="a delivery record")
     with admin:
-        for path in ("/__admin/tasks", "/__admin/journal", "/__admin/callbacks"):
+        for path in ("/__admin/tasks", "/__admin/requests", "/__admin/callbacks"):
             text = admin.get(path).text
             assert "secret-key-1" not in text, path
         tasks = admin.get("/__admin/tasks").json()["data"]

@@ -235,7 +235,7 @@ async function showCreatingRequest(id) {
   const pre = $("#task-request");
   state.request = null;
   $("#task-request-toggle").hidden = true;
-  const entries = await admin("requests", { query: { path: "/v1/a2v/video.generate", contains: id, limit: 1 } });
+  const { requests: entries } = await admin("requests", { query: { path: "/v1/a2v/video.generate", contains: id, limit: 1 } });
   if (!entries.length) {
     pre.textContent = "not in the journal any more (it keeps the latest requests only)";
     return;
@@ -251,7 +251,7 @@ function renderCreatingRequest() {
   const hidden = Object.keys(e.request.headers).filter((name) => BROWSER_HEADERS.test(name));
   const headers = (h, filter) => Object.entries(h).filter(([k]) => !filter || !BROWSER_HEADERS.test(k)).map(([k, v]) => `${k}: ${v}`).join("\n");
   const pre = $("#task-request");
-  pre.textContent = `${e.method} ${e.path}${e.query ? "?" + e.query : ""}\n${headers(e.request.headers, !all)}\n\n${e.request.body}` +
+  pre.textContent = `${e.request.method} ${e.request.url}\n${headers(e.request.headers, !all)}\n\n${e.request.body}` +
     `\n\n→ ${e.status}\n${headers(e.response.headers, false)}\n\n${e.response.body}`;
   pre.classList.remove("muted");
   $("#task-request-hidden").textContent = String(hidden.length);
@@ -332,12 +332,12 @@ async function loadJournal(event) {
     method: form.get("method"), path: form.get("path"), status: form.get("status"),
     contains: form.get("contains"), tenant: form.get("mine") ? state.tenant : "", limit: 200,
   };
-  const [entries, { count }] = await Promise.all([admin("requests", { query }), admin("requests/count", { query })]);
-  $("#journal-count").textContent = `${count} matching`;
-  const rows = entries.reverse().flatMap((e) => {
+  const { requests: entries, meta } = await admin("requests", { query }); // newest first; meta.total before the limit
+  $("#journal-count").textContent = `${meta.total} matching`;
+  const rows = entries.flatMap((e) => {
     const row = el("tr", { dataset: { path: e.path, status: e.status } },
       el("td", {}, new Date(e.time * 1000).toLocaleTimeString()), el("td", {}, e.method),
-      el("td", { class: "mono" }, e.path + (e.query ? "?" + e.query : "")), el("td", {}, e.status),
+      el("td", { class: "mono" }, e.request.url), el("td", {}, e.status),
       el("td", {}, e.code ?? ""), el("td", {}, e.duration_ms), el("td", { class: "mono" }, e.tenant ?? ""));
     const detail = el("tr", { class: "detail", hidden: "" }, el("td", { colspan: 7 }, el("pre", { class: "code" },
       JSON.stringify({ request: e.request, response: e.response }, null, 2))));
