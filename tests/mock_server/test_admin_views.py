@@ -145,6 +145,7 @@ def test_a_big_body_is_capped_in_the_journal(client: httpx.Client, server: Runni
     [
         ({"status": "x"}, "'status'"),
         ({"since": "yesterday"}, "'since'"),
+        ({"limit": "-1"}, "'limit'"),
         ({"tenant": "tok-ffffffffff"}, "labelled"),
     ],
 )
