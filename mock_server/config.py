@@ -2,12 +2,16 @@
 
 Every key of the YAML file is a field name of `Settings` (unknown keys are refused so a typo never goes
 unnoticed). The runtime scenario (latency, faults, rate limit, timings, next tasks, seed) starts from
-these values and `POST /__admin/reset` returns to them.
+these values and `POST /__admin/reset` returns to them (its eight fields are `ScenarioFields`, which
+`Settings` inherits). Each consumer is handed its section only (`settings.auth`, `.tasks`, `.callbacks`,
+`.scenario`: copies), so none can come to depend on settings that are not its own.
 
 Example:
     >>> from mock_server.config import Settings
     >>> Settings(api_keys=["secret"]).open_mode
     False
+    >>> Settings(callback_attempts=2).callbacks.attempts
+    2
 """
 
 from __future__ import annotations
