@@ -29,7 +29,7 @@ from a2v_spec.request_rules import MISSING_TOKEN
 from mock_server.errors import ApiError
 
 if TYPE_CHECKING:
-    from mock_server.config import Settings
+    from mock_server.config import AuthSettings
     from mock_server.store import Store
 
 __all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"]
@@ -82,11 +82,11 @@ def _remember(cache: dict[_K, _V], token: _K, value: _V) -> None:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, store: Store, token_ttl: int) -> None:
+    def __init__(self, settings: AuthSettings, store: Store, token_ttl: int) -> None:
+        #: Its section of the settings only (keys, users): `--reload` hands it a new one.
         self.settings = settings
         self.store = store
         self.token_ttl = token_ttl
-        self._keys = set(settings.api_keys)
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
         self._issued: dict[str, tuple[str, int]] = {}
         #: Accepted tokens known not to be login tokens, by the SHA-256 digest of what was verified ->
@@ -123,7 +123,7 @@ class Authenticator:
                     token, tenant, ApiError(ErrorCode.TOKEN_EXPIRED, f"token expired at {expired_at}")
                 )
             return Identity(token, tenant, None)
-        if self.settings.open_mode or token in self._keys:
+        if self.settings.open_mode or token in self.settings.api_keys:
             tenant = tenant_id(token)
             _remember(self._plain, digest, tenant)  # accepted only: a refused one leaves nothing behind
             return Identity(token, tenant, None)

@@ -2,12 +2,16 @@
 
 Every key of the YAML file is a field name of `Settings` (unknown keys are refused so a typo never goes
 unnoticed). The runtime scenario (latency, faults, rate limit, timings, next tasks, seed) starts from
-these values and `POST /__admin/reset` returns to them.
+these values and `POST /__admin/reset` returns to them (its eight fields are `ScenarioFields`, which
+`Settings` inherits). Each consumer is handed its section only (`settings.auth`, `.tasks`, `.callbacks`,
+`.scenario`: copies), so none can come to depend on settings that are not its own.
 
 Example:
     >>> from mock_server.config import Settings
     >>> Settings(api_keys=["secret"]).open_mode
     False
+    >>> Settings(callback_attempts=2).callbacks.attempts
+    2
 """
 
 from __future__ import annotations
@@ -19,15 +23,25 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from a2v_spec import Limits
 from mock_server.forwarded import TrustedProxies, check_public_url
-from mock_server.scenario_values import LatencyRange, RateLimit, TaskFate, Timings
+from mock_server.scenario_values import ScenarioFields
 
-__all__ = ["SCALE_EXTRA", "Settings", "missing_scale_extra"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "SCALE_EXTRA",
+    "AuthSettings",
+    "CallbackSettings",
+    "Settings",
+    "TaskSettings",
+    "missing_scale_extra",
+]
 
 #: How to install what the scaled-out settings import (pyproject.toml's `scale` extra).
 SCALE_EXTRA = "pip install 'a2v-kit[scale]'"
@@ -43,8 +57,13 @@ _GROUPS = ("faults", "scenario", "server", "auth")
 
 
 @dataclass
-class Settings:
-    """Everything that shapes one mock server. Defaults run a usable open server on 127.0.0.1:8000."""
+class Settings(ScenarioFields):
+    """Everything that shapes one mock server. Defaults run a usable open server on 127.0.0.1:8000.
+
+    The runtime scenario's values (latency_ms, error_rate, drop_rate, rate_limit, timings, next_tasks,
+    seed, url_ttl_seconds; also settable with PUT /__admin/scenario) are inherited from `ScenarioFields`.
+    Each consumer is handed its section (`auth`, `tasks`, `callbacks`, `scenario`), never the whole.
+    """
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -83,20 +102,6 @@ class Settings:
     max_prefer_duration_seconds: float = 30.0
     #: HMAC key of file URLs; None = a random key kept in the data dir (URLs survive restarts).
     signing_secret: str | None = None
-    # --- runtime scenario (also settable with PUT /__admin/scenario) ---
-    #: `{min: 0, max: 0}` milliseconds (a mapping in a config file).
-    latency_ms: LatencyRange = field(default_factory=LatencyRange)
-    error_rate: float = 0.0
-    drop_rate: float = 0.0
-    #: `{requests: 30, per_seconds: 60}` or None (a large limit, still reported in headers).
-    rate_limit: RateLimit | None = None
-    #: Minimum seconds per status: `{pending_seconds: 0, in_progress_seconds: 0}`.
-    timings: Timings = field(default_factory=Timings)
-    #: Fates of the next `video.generate` calls: `[{tenant, outcome, error_code, duration}]`.
-    next_tasks: list[TaskFate] = field(default_factory=list)
-    seed: int | None = None
-    #: Lifetime of signed URLs at start-up (None: the limits' `url_ttl_seconds`); a scenario key too.
-    url_ttl_seconds: int | None = None
     # --- replay (mock_server.tasks.replay) ---
     #: A recording of `a2v-contract proxy --record DIR`: matching generates replay its tasks.
     replay_dir: Path | None = None
@@ -155,11 +160,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Mappings from a config file become their typed values (which check their own ranges).
-        self.latency_ms = LatencyRange.from_value(self.latency_ms)
-        self.timings = Timings.from_value(self.timings)
-        self.rate_limit = RateLimit.from_value(self.rate_limit)
-        if isinstance(self.next_tasks, list):
-            self.next_tasks = [TaskFate.from_value(item) for item in self.next_tasks]
+        super().__post_init__()
         if isinstance(self.forwarded_allow_ips, str):  # `10.0.0.0/8,127.0.0.1`, as uvicorn's option
             self.forwarded_allow_ips = [
                 item.strip() for item in self.forwarded_allow_ips.split(",") if item.strip()
@@ -210,6 +211,47 @@ class Settings:
             return self.tenant_queue_capacity
         return self.queue_capacity if self.open_mode else max(1, self.queue_capacity // 4)
 
+    @property
+    def auth(self) -> AuthSettings:
+        """What the authenticator reads (the config file's `auth` group)."""
+        return AuthSettings(
+            api_keys=frozenset(self.api_keys),
+            users=types.MappingProxyType(dict(self.users)),
+            admin_key=self.admin_key,
+        )
+
+    @property
+    def tasks(self) -> TaskSettings:
+        """What the task runner and the generate handler read."""
+        return TaskSettings(
+            render_workers=self.render_workers,
+            render_nice=self.render_nice,
+            download_workers=self.download_workers,
+            task_deadline_seconds=self.task_deadline_seconds,
+            characters_file=self.characters_file,
+            queue_capacity=self.queue_capacity,
+            tenant_share=self.tenant_share,
+            queue_retry_after=self.queue_retry_after,
+            max_prefer_duration_seconds=self.max_prefer_duration_seconds,
+        )
+
+    @property
+    def callbacks(self) -> CallbackSettings:
+        """What the callback sender and the scaled-out outbox read."""
+        return CallbackSettings(
+            attempts=self.callback_attempts,
+            backoff_seconds=self.callback_backoff_seconds,
+            timeout_seconds=self.callback_timeout_seconds,
+            outbox_poll_seconds=self.outbox_poll_seconds,
+            host=self.host,
+            port=self.port,
+        )
+
+    @property
+    def scenario(self) -> ScenarioFields:
+        """The scenario's start-up values (the config file's `scenario` and `faults` groups), a copy."""
+        return self.scenario_values()
+
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
@@ -249,6 +291,58 @@ class Settings:
             return cls.from_mapping(data, base=source.resolve().parent)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: {err}") from err
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """The authenticator's section: who may call (the config file's `auth` group)."""
+
+    #: Accepted API keys; empty = open mode.
+    api_keys: frozenset[str] = frozenset()
+    #: username -> password for `account.login`.
+    users: Mapping[str, str] = field(default_factory=lambda: types.MappingProxyType({}))
+    #: Bearer token for `/__admin`; None leaves the admin API open.
+    admin_key: str | None = None
+
+    @property
+    def open_mode(self) -> bool:
+        """True when any non-empty token is accepted (no `api_keys` configured)."""
+        return not self.api_keys
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """The task runner's section: render and download workers, the task deadline, the queue's bounds."""
+
+    render_workers: int = 1
+    render_nice: int = 19
+    download_workers: int = 8
+    task_deadline_seconds: float = 600.0
+    characters_file: Path | None = None
+    queue_capacity: int = 64
+    #: Unfinished tasks one tenant may hold (`Settings.tenant_share`).
+    tenant_share: int = 64
+    queue_retry_after: int = 5
+    max_prefer_duration_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """The callback sender's (and the scaled-out outbox's) section: retries, timeouts, and the mock's own
+    address for the URLs of a callback body when the task did not record how it was addressed."""
+
+    attempts: int = 5
+    backoff_seconds: float = 1.0
+    timeout_seconds: float = 10.0
+    #: Scaled out: seconds between a replica's looks at the callback outbox.
+    outbox_poll_seconds: float = 5.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def base_url(self) -> str:
+        """The mock's own address (`http://host:port`)."""
+        return f"http://{self.host}:{self.port}"
 
 
 def _check_backends(settings: Settings) -> None:

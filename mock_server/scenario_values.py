@@ -2,7 +2,8 @@
 
 A value is built from its dataclass or from the plain mapping a config file or `PUT /__admin/scenario`
 sends (`from_value`), and its `__post_init__` is the only place its range is checked; `to_dict` gives
-the JSON the admin API shows. `Plan` is a task's fate as stored with the task.
+the JSON the admin API shows. `Plan` is a task's fate as stored with the task. `ScenarioFields` declares
+the scenario's values once: `Settings` (their start-up values) and the run-time `Scenario` both inherit it.
 
 Example:
     >>> Timings.from_value({"pending_seconds": 2}).in_progress_seconds
@@ -15,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,16 @@ from a2v_spec import ErrorCode
 if TYPE_CHECKING:
     import random
 
-__all__ = ["LatencyRange", "Outcome", "Plan", "RateLimit", "Replayed", "TaskFate", "Timings"]
+__all__ = [
+    "LatencyRange",
+    "Outcome",
+    "Plan",
+    "RateLimit",
+    "Replayed",
+    "ScenarioFields",
+    "TaskFate",
+    "Timings",
+]
 
 
 def _number(name: str, value: Any) -> float:
@@ -191,6 +201,42 @@ def _code(value: Any) -> ErrorCode:
         return ErrorCode(int(value))
     except (TypeError, ValueError):
         raise ValueError(f"error_code {value!r} is not in the error catalog") from None
+
+
+@dataclass
+class ScenarioFields:
+    """The run-time scenario's values, declared once: `Settings` holds their start-up values (config keys,
+    `A2V_*` variables, keywords) and `api.scenario.Scenario` the live ones, both by inheriting this.
+
+    Mappings (as a config file gives them) become their typed values here; each value checks its range.
+    """
+
+    #: `{min: 0, max: 0}` milliseconds added to every API request.
+    latency_ms: LatencyRange = field(default_factory=LatencyRange)
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    #: `{requests: 30, per_seconds: 60}` or None (a large limit, still reported in headers).
+    rate_limit: RateLimit | None = None
+    #: Minimum seconds per status: `{pending_seconds: 0.3, in_progress_seconds: 0}`.
+    timings: Timings = field(default_factory=Timings)
+    #: Fates of the next `video.generate` calls: `[{tenant, outcome, error_code, duration}]`.
+    next_tasks: list[TaskFate] = field(default_factory=list)
+    seed: int | None = None
+    #: Lifetime of URLs signed from now on; None means the limits' `url_ttl_seconds`. Negative values
+    #: sign URLs that are already expired, to test a client's recovery.
+    url_ttl_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        self.latency_ms = LatencyRange.from_value(self.latency_ms)
+        self.timings = Timings.from_value(self.timings)
+        self.rate_limit = RateLimit.from_value(self.rate_limit)
+        if isinstance(self.next_tasks, list):
+            self.next_tasks = [TaskFate.from_value(item) for item in self.next_tasks]
+
+    def scenario_values(self) -> ScenarioFields:
+        """A copy of just these values (the list of next tasks copied too, so it is never shared)."""
+        values = {item.name: getattr(self, item.name) for item in fields(ScenarioFields)}
+        return ScenarioFields(**{**values, "next_tasks": list(self.next_tasks)})
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@
 HTTP status, 100-599, is that status; `example=NAME` answers the spec's example); on `video.generate`,
 `outcome=finish|error; error_code=10003; duration=2.5` choose the task's fate. The scenario holds the
 run-time faults (latency, random errors, dropped connections), the rate limit, the task timings and a
-queue of fates for the next generate calls. It starts from `Settings` and `reset()` returns there; its
-values are the typed ones of `mock_server.scenario_values`, validated when they are built.
+queue of fates for the next generate calls. It starts from the settings' scenario section
+(`Settings.scenario`) and `reset()` returns there; its values are declared once, in
+`mock_server.scenario_values.ScenarioFields` (which `Settings` inherits too), typed and validated when
+they are built.
 
 Where the scenario lives is a `ScenarioControl`: `LocalScenario` keeps it in this process (the embedded
 server); `scale.shared_scenario.SharedScenario` keeps it in PostgreSQL for every replica. Either way
@@ -16,15 +18,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from a2v_spec import ErrorCode
 from mock_server.auth import tenant_id
 from mock_server.errors import ApiError
-from mock_server.scenario_values import LatencyRange, Outcome, RateLimit, TaskFate, Timings
-
-if TYPE_CHECKING:
-    from mock_server.config import Settings
+from mock_server.scenario_values import (
+    LatencyRange,
+    Outcome,
+    RateLimit,
+    ScenarioFields,
+    TaskFate,
+    Timings,
+)
 
 __all__ = ["LocalScenario", "Prefer", "Scenario", "ScenarioControl", "parse_prefer"]
 
@@ -96,37 +102,19 @@ def _rate(name: str, value: Any) -> float:
 
 
 @dataclass
-class Scenario:
-    """What `GET/PUT /__admin/scenario` shows and changes."""
+class Scenario(ScenarioFields):
+    """What `GET/PUT /__admin/scenario` shows and changes: the `ScenarioFields` and their random draws."""
 
-    latency_ms: LatencyRange = field(default_factory=LatencyRange)
-    error_rate: float = 0.0
-    drop_rate: float = 0.0
-    rate_limit: RateLimit | None = None
-    timings: Timings = field(default_factory=Timings)
-    next_tasks: list[TaskFate] = field(default_factory=list)
-    seed: int | None = None
-    #: Lifetime of URLs signed from now on; None means the limits' `url_ttl_seconds`. Negative values
-    #: sign URLs that are already expired, to test a client's recovery.
-    url_ttl_seconds: int | None = None
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Scenario:
-        scenario = cls(
-            latency_ms=settings.latency_ms,
-            error_rate=settings.error_rate,
-            drop_rate=settings.drop_rate,
-            rate_limit=settings.rate_limit,
-            timings=settings.timings,
-            next_tasks=list(settings.next_tasks),
-            seed=settings.seed,
-            url_ttl_seconds=settings.url_ttl_seconds,
-        )
+    def from_settings(cls, settings: ScenarioFields) -> Scenario:
+        """The scenario `settings` start with (a `Settings`, or its `scenario` section)."""
+        scenario = cls(**vars(settings.scenario_values()))
         scenario.rng.seed(settings.seed)
         return scenario
 
-    def restore(self, settings: Settings) -> None:
+    def restore(self, settings: ScenarioFields) -> None:
         """Go back to the settings' scenario, in place (the layers hold this object)."""
         fresh = Scenario.from_settings(settings)
         for item in fields(self):
@@ -140,7 +128,7 @@ class Scenario:
                 setattr(self, item.name, getattr(other, item.name))
 
     @classmethod
-    def of(cls, settings: Settings, body: dict[str, Any] | None) -> Scenario:
+    def of(cls, settings: ScenarioFields, body: dict[str, Any] | None) -> Scenario:
         """The settings' scenario with `body` (a `to_dict()`, or any partial update) merged in."""
         scenario = cls.from_settings(settings)
         if body:
@@ -209,6 +197,8 @@ class ScenarioControl(Protocol):
     taking a queued fate). `scenario` is the live object the layers read; the control changes it."""
 
     scenario: Scenario
+    #: The values a reset returns to (the settings' `scenario` section), replaced by `--reload`.
+    settings: ScenarioFields
 
     async def sync(self) -> None:
         """Bring `scenario` up to date (before each API or admin request)."""
@@ -253,9 +243,10 @@ class LocalScenario:
     """
 
     def __init__(
-        self, scenario: Scenario, settings: Settings, holder: ScenarioHolder, memory: TenantMemory
+        self, scenario: Scenario, settings: ScenarioFields, holder: ScenarioHolder, memory: TenantMemory
     ) -> None:
         self.scenario = scenario
+        #: The values a reset returns to (the settings' `scenario` section; `--reload` hands a new one).
         self.settings = settings
         self.holder = holder
         self.memory = memory

@@ -130,6 +130,7 @@ async def apply_settings(
     live = {name: changes[name] for name in applied}
     for name, value in live.items():
         setattr(services.settings, name, value)
+    services.take_sections()  # each consumer holds its own section: the new values reach it here
     scenario = {name: live[name] for name in SCENARIO_KEYS if name in live}
     if scenario:
         await services.control.put(scenario)

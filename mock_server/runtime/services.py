@@ -120,6 +120,16 @@ class Services:
         if self.settings.prewarm:
             self._keep(spawn(self.queue.prewarm(), "prewarm"))
 
+    def take_sections(self) -> None:
+        """Hand each consumer its section of `settings` again, after `--reload` changed the settings in
+        place: each holds its own section (a copy), never the whole settings."""
+        self.auth.settings = self.settings.auth
+        self.callbacks.settings = self.settings.callbacks
+        self.control.settings = self.settings.scenario
+        for runner in (self.runner, getattr(self.runner, "placeholder", None)):
+            if isinstance(runner, TaskRunner):
+                runner.settings = self.settings.tasks
+
     def _keep(self, job: asyncio.Task[Any]) -> None:
         self._background.add(job)
         job.add_done_callback(self._background.discard)
@@ -271,14 +281,14 @@ def build_services(settings: Settings, spec: Spec) -> Services:
 
         pg = PostgresStore(settings.store, max_size=settings.store_pool_size)
         store = pg
-        callbacks = OutboxDeliverer(settings, pg, views, policy(settings.callback_hosts))
+        callbacks = OutboxDeliverer(settings.callbacks, pg, views, policy(settings.callback_hosts))
         limiter = SharedRateLimiter(pg, scenario.rate_limit)
     else:
         store = SqliteStore(data_dir, tenant_of=tenant_id)
-        callbacks = CallbackSender(settings, store, views, policy(settings.callback_hosts))
+        callbacks = CallbackSender(settings.callbacks, store, views, policy(settings.callback_hosts))
         limiter = RateLimiter(scenario.rate_limit)
     local_runner = TaskRunner(
-        settings=settings,
+        tasks=settings.tasks,
         limits=limits,
         store=store,
         errors=errors,
@@ -298,16 +308,16 @@ def build_services(settings: Settings, spec: Spec) -> Services:
     cache: dict[str, Any] = {}
     violations: list[Exception] = []
     journal = Journal(settings.journal_size)
-    auth = Authenticator(settings, store, limits.access_token_ttl_seconds)
+    auth = Authenticator(settings.auth, store, limits.access_token_ttl_seconds)
     holder = ScenarioValues(limiter, signer, limits.url_ttl_seconds, cache)
     memory = ProcessMemory(journal, auth, violations, cache)
     control: ScenarioControl
     if settings.store is not None:
         from mock_server.scale.shared_scenario import SharedScenario
 
-        control = SharedScenario(pg, scenario, settings, holder, memory)
+        control = SharedScenario(pg, scenario, settings.scenario, holder, memory)
     else:
-        control = LocalScenario(scenario, settings, holder, memory)
+        control = LocalScenario(scenario, settings.scenario, holder, memory)
     services = Services(
         settings=settings,
         spec=spec,

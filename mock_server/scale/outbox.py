@@ -41,7 +41,7 @@ from mock_server.tasks.callbacks import (
 from mock_server.tasks.egress import HostRefused, HostUnresolved
 
 if TYPE_CHECKING:
-    from mock_server.config import Settings
+    from mock_server.config import CallbackSettings
     from mock_server.scale.postgres.store import PostgresStore
     from mock_server.store.protocol import Delivery, Task
     from mock_server.tasks.egress import HostPolicy
@@ -55,7 +55,7 @@ log = logging.getLogger("mock_server")
 class OutboxDeliverer:
     def __init__(
         self,
-        settings: Settings,
+        settings: CallbackSettings,
         store: PostgresStore,
         views: VideoViews,
         policy: HostPolicy,
@@ -109,7 +109,7 @@ class OutboxDeliverer:
                 await self._listener
             self._listener = None
         if self._jobs:
-            await asyncio.wait(self._jobs, timeout=self.settings.callback_timeout_seconds + 1)
+            await asyncio.wait(self._jobs, timeout=self.settings.timeout_seconds + 1)
         for job in self._jobs:
             job.cancel()
         for job in self._jobs:
@@ -211,7 +211,7 @@ class OutboxDeliverer:
         headers = callback_headers(task.token, body, record, int(now))
         try:
             status = await post_capped(
-                self.client, task.callback_url, body, headers, self.settings.callback_timeout_seconds
+                self.client, task.callback_url, body, headers, self.settings.timeout_seconds
             )
             error, ok = None, 200 <= status < 300
         except HostUnresolved:  # worded as a refusal, but retried, as `CallbackSender` does
@@ -222,7 +222,7 @@ class OutboxDeliverer:
             return True
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as err:
             status, error, ok = None, type(err).__name__, False
-        last = attempt >= self.settings.callback_attempts
+        last = attempt >= self.settings.attempts
         record.update(
             attempts=attempt,
             last_status=status,
@@ -231,7 +231,7 @@ class OutboxDeliverer:
             if ok
             else (DeliveryState.FAILED if last else DeliveryState.RETRYING),
             updated_at=time.time(),
-            next_at=time.time() + self.settings.callback_backoff_seconds * 2 ** (attempt - 1),
+            next_at=time.time() + self.settings.backoff_seconds * 2 ** (attempt - 1),
         )
         if ok:
             self.delivered += 1

@@ -36,9 +36,8 @@ from mock_server.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from mock_server.api.scenario import ScenarioHolder, TenantMemory
-    from mock_server.config import Settings
     from mock_server.scale.postgres.store import PostgresStore, ScenarioState
-    from mock_server.scenario_values import TaskFate
+    from mock_server.scenario_values import ScenarioFields, TaskFate
 
 __all__ = ["SharedScenario"]
 
@@ -52,7 +51,7 @@ class SharedScenario:
         self,
         store: PostgresStore,
         scenario: Scenario,
-        settings: Settings,
+        settings: ScenarioFields,
         holder: ScenarioHolder,
         memory: TenantMemory,
     ) -> None:

@@ -161,7 +161,7 @@ class WorkerContext:
         async def build() -> TaskRunner:
             await self.store.open()
             return TaskRunner(
-                settings=settings,
+                tasks=settings.tasks,
                 limits=limits,
                 store=self.store,
                 errors=Errors(spec.errors),

@@ -35,7 +35,7 @@ from mock_server.tasks.egress import HostRefused, HostUnresolved, guarded_transp
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from mock_server.config import Settings
+    from mock_server.config import CallbackSettings
     from mock_server.store import Delivery, Store, Task
     from mock_server.tasks.egress import HostPolicy
     from mock_server.tasks.video_objects import VideoViews
@@ -124,9 +124,9 @@ def sign(token: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def callback_body(task: Task, settings: Settings, views: VideoViews) -> bytes:
+def callback_body(task: Task, settings: CallbackSettings, views: VideoViews) -> bytes:
     """The body every sender posts: the task's video as `video.detail` answers it."""
-    base = task.plan.base_url or f"http://{settings.host}:{settings.port}"
+    base = task.plan.base_url or settings.base_url
     return envelope_bytes(ErrorCode.SUCCESS, "success", views.video(task, base))
 
 
@@ -141,13 +141,13 @@ def callback_headers(token: str, body: bytes, record: Delivery, stamp: int) -> d
     }
 
 
-def callback_client(settings: Settings, policy: HostPolicy) -> httpx.AsyncClient:
+def callback_client(settings: CallbackSettings, policy: HostPolicy) -> httpx.AsyncClient:
     """The client every callback goes out through, whichever replica sends it: the egress policy in the
     connection layer (never the mock itself, link-local, or in keyed mode an unlisted private host), no
     redirects, no proxy from the environment."""
     return httpx.AsyncClient(
         transport=guarded_transport(policy),
-        timeout=settings.callback_timeout_seconds,
+        timeout=settings.timeout_seconds,
         trust_env=False,
         follow_redirects=False,
     )
@@ -177,11 +177,12 @@ async def post_capped(
 class CallbackSender:
     def __init__(
         self,
-        settings: Settings,
+        settings: CallbackSettings,
         store: Store,
         views: VideoViews,
         policy: HostPolicy,
     ) -> None:
+        #: Its section of the settings only (attempts, backoff, timeout): `--reload` hands it a new one.
         self.settings = settings
         self.store = store
         self.views = views
@@ -237,18 +238,18 @@ class CallbackSender:
             "updated_at": now,
         }
         await self.store.save_delivery(record)
-        if record["attempts"] >= self.settings.callback_attempts:
+        if record["attempts"] >= self.settings.attempts:
             record.update(state=DeliveryState.FAILED, updated_at=time.time())
             await self.store.save_delivery(record)
             return
         body = callback_body(task, self.settings, self.views)
-        for attempt in range(record["attempts"] + 1, self.settings.callback_attempts + 1):
+        for attempt in range(record["attempts"] + 1, self.settings.attempts + 1):
             record["attempts"] = attempt
             try:
                 async with self.slots.slot(task.tenant):
                     headers = callback_headers(task.token, body, record, int(time.time()))
                     status = await post_capped(
-                        self.client, task.callback_url, body, headers, self.settings.callback_timeout_seconds
+                        self.client, task.callback_url, body, headers, self.settings.timeout_seconds
                     )
                 record["last_status"], record["last_error"] = status, None
                 ok = 200 <= status < 300
@@ -264,7 +265,7 @@ class CallbackSender:
                 record["last_status"], record["last_error"], ok = None, type(err).__name__, False
             if ok:
                 record["state"] = DeliveryState.DELIVERED
-            elif attempt == self.settings.callback_attempts:
+            elif attempt == self.settings.attempts:
                 record["state"] = DeliveryState.FAILED
             else:
                 record["state"] = DeliveryState.RETRYING
@@ -283,8 +284,8 @@ class CallbackSender:
             )
             if ok:
                 return
-            if attempt < self.settings.callback_attempts:
-                await asyncio.sleep(self.settings.callback_backoff_seconds * 2 ** (attempt - 1))
+            if attempt < self.settings.attempts:
+                await asyncio.sleep(self.settings.backoff_seconds * 2 ** (attempt - 1))
         log.warning(
             "callback for %s to %s failed after %d attempts",
             task.video_id,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from a2v_spec import ErrorCode, Status
+    from mock_server.config import CallbackSettings
     from mock_server.store import Delivery, Task
 
 __all__ = ["CallbackDelivery", "TaskRunning"]
@@ -58,6 +59,9 @@ class TaskRunning(Protocol):
 
 
 class CallbackDelivery(Protocol):
+    #: Its section of the settings (attempts, backoff, timeout), replaced by `--reload`.
+    settings: CallbackSettings
+
     def schedule(self, task: Task, record: Delivery | None = None) -> None:
         """Deliver the callback of `task`, which has just ended."""
         ...

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from a2v_spec import Limits
-    from mock_server.config import Settings
+    from mock_server.config import TaskSettings
     from mock_server.errors import Errors
     from mock_server.files import FileStore
     from mock_server.store import Store, Task
@@ -56,7 +56,7 @@ class TaskRunner:
     def __init__(
         self,
         *,
-        settings: Settings,
+        tasks: TaskSettings,
         limits: Limits,
         store: Store,
         errors: Errors,
@@ -66,7 +66,8 @@ class TaskRunner:
         on_end: Callable[[Task], None],
         watch_seconds: float | None = None,
     ) -> None:
-        self.settings = settings
+        #: Its section of the settings only (workers, deadline, characters): `--reload` hands it a new one.
+        self.settings = tasks
         self.limits = limits
         self.store = store
         self.errors = errors
@@ -82,12 +83,10 @@ class TaskRunner:
         #: Endings the store could not record (a full disk): the watchdog records them when it can.
         self._unended: dict[str, tuple[Status, tuple[ErrorCode, str] | None, float | None]] = {}
         #: Render workers shared round-robin between tenants.
-        self.gate = FairGate(settings.render_workers)
+        self.gate = FairGate(tasks.render_workers)
         #: Downloads too: a tenant's slow audio hosts hold its own turns, not everyone's, and at most half
         #: the slots (the mock's own samples and uploads need none).
-        self.downloads = FairGate(
-            settings.download_workers, per_tenant=max(1, settings.download_workers // 2)
-        )
+        self.downloads = FairGate(tasks.download_workers, per_tenant=max(1, tasks.download_workers // 2))
 
     # --- life cycle ---
     async def recover(self) -> int:

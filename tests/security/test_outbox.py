@@ -50,7 +50,7 @@ async def test_an_outbox_attempt_is_cut_off_at_its_deadline(pg_dsn: str, trickli
     settings = Settings(callback_timeout_seconds=2, callback_attempts=1, audio_hosts=["127.0.0.1"])
     try:
         video_id = await _ended(store, "t1", trickling.url)
-        deliverer = OutboxDeliverer(settings, store, _views(), _loopback_allowed())
+        deliverer = OutboxDeliverer(settings.callbacks, store, _views(), _loopback_allowed())
         started = time.monotonic()
 
         async def failed() -> bool:
@@ -73,7 +73,7 @@ async def test_one_tenant_holds_at_most_its_share_of_a_replicas_loops(pg_dsn: st
             for _ in range(4):
                 await _ended(store, "flooder", hanging.url)
             other = await _ended(store, "other", hook)
-            deliverer = OutboxDeliverer(settings, store, _views(), _loopback_allowed(), loops=2)
+            deliverer = OutboxDeliverer(settings.callbacks, store, _views(), _loopback_allowed(), loops=2)
             started, took = time.monotonic(), [0.0]
 
             async def delivered() -> bool:

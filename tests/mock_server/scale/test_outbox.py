@@ -88,7 +88,7 @@ async def test_two_replicas_deliver_each_callback_once(pg_dsn: str, receiver: Re
         ended = Status.FINISHED if i % 3 else Status.ERROR
         await stores[i % 2].advance(task.video_id, ended, error=None)
     views = _views()
-    deliverers = [OutboxDeliverer(settings, s, views, _loopback_allowed(), loops=3) for s in stores]
+    deliverers = [OutboxDeliverer(settings.callbacks, s, views, _loopback_allowed(), loops=3) for s in stores]
     try:
         await _run_until(deliverers, lambda: len(receiver.posts) >= 40)
         await asyncio.sleep(0.3)  # nothing more arrives
@@ -112,7 +112,7 @@ async def test_a_failing_receiver_gets_retries_with_the_same_delivery_id(pg_dsn:
         settings = Settings(
             callback_backoff_seconds=0.05, audio_hosts=["127.0.0.1"], outbox_poll_seconds=60.0
         )
-        deliverer = OutboxDeliverer(settings, store, _views(), _loopback_allowed())
+        deliverer = OutboxDeliverer(settings.callbacks, store, _views(), _loopback_allowed())
         await _run_until([deliverer], lambda: len(receiver.posts) >= 3)
         [record] = await store.deliveries(video_id=task.video_id)
     finally:
@@ -130,7 +130,7 @@ async def test_a_refused_host_fails_without_a_post(pg_dsn: str, receiver: Receiv
         await store.advance(task.video_id, Status.FINISHED)
         # Keyed mode with no callback_hosts listed: a loopback receiver is refused before connecting.
         keyed = HostPolicy.build(open_mode=False, allowed=None, listen_host="127.0.0.1", port=0)
-        deliverer = OutboxDeliverer(Settings(), store, _views(), keyed)
+        deliverer = OutboxDeliverer(Settings().callbacks, store, _views(), keyed)
         states: list[str] = []
 
         async def failed() -> bool:
@@ -168,7 +168,7 @@ async def _asleep_and_listening(deliverer: OutboxDeliverer, other_than: int | No
 
 async def test_a_delivery_wakes_sleeping_replicas_at_once(pg_dsn: str, receiver: Receiver) -> None:
     stores = [PostgresStore(pg_dsn), PostgresStore(pg_dsn, migrate_schema=False)]
-    deliverers = [OutboxDeliverer(QUIET, s, _views(), _loopback_allowed()) for s in stores]
+    deliverers = [OutboxDeliverer(QUIET.callbacks, s, _views(), _loopback_allowed()) for s in stores]
     try:
         for d in deliverers:
             await d.resume()
@@ -195,7 +195,7 @@ async def test_deliveries_go_out_after_the_listening_connection_is_terminated(
     pg_dsn: str, receiver: Receiver
 ) -> None:
     store = PostgresStore(pg_dsn)
-    deliverer = OutboxDeliverer(QUIET, store, _views(), _loopback_allowed())
+    deliverer = OutboxDeliverer(QUIET.callbacks, store, _views(), _loopback_allowed())
     try:
         await deliverer.resume()
         first = await _asleep_and_listening(deliverer)
