@@ -187,7 +187,8 @@ def _body(rules: RequestRules, spec: Spec, raw: bytes, media: str | None = "appl
         (good(audio_url="ftp://x.test/a.wav"), J, Rule.PARAMETER,
          "invalid parameter 'audio_url': 'ftp://x.test/a.wav' is not an http or https URL"),
         (good(callback_url="https://x.test/\n"), J, Rule.PARAMETER,
-         "invalid parameter 'callback_url': 'https://x.test/\\n' is not an http or https URL"),
+         "invalid parameter 'callback_url': 'https://x.test/\\n' holds '\\n' at 15; only printable ASCII is "
+         "allowed (percent-encode anything else)"),
         (good(x=["\ud800"]), J, Rule.PARAMETER, "invalid parameter 'x[0]': contains a lone surrogate"),
         (good(**{"\udc00": 1}), J, Rule.PARAMETER, "invalid parameter '\\udc00': contains a lone surrogate"),
         (b"x" * 65537, J, Rule.SIZE, "request body is 65537 bytes; the limit is 65536"),

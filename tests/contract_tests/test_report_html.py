@@ -114,7 +114,7 @@ def test_identity_coverage_timelines_and_histograms() -> None:
     assert len(data["spec_sha256"]) == 64
     assert 'data-dimension="optional_fields: getVideo"' in page
     assert (
-        "<code>model_id</code>"
+        "<code>data.model_id</code>"
         in page.split('data-dimension="optional_fields: getVideo"', 1)[1].split("</tr>")[0]
     )
     assert 'data-dimension="task statuses"' in page

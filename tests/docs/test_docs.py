@@ -166,7 +166,7 @@ def test_tenant_labels_in_the_docs_have_the_length_the_server_gives_them() -> No
 
     real = tenant_label("any token")
     assert real is not None
-    texts = [ROOT / "examples" / "README.md", ROOT / "mock_server" / "admin_openapi.yaml", *pages()]
+    texts = [ROOT / "examples" / "README.md", ROOT / "mock_server" / "admin" / "admin_openapi.yaml", *pages()]
     for path in texts:
         text = path.read_text(encoding="utf-8")
         for label in re.findall(r"\btok-[0-9a-f]+\b", text):

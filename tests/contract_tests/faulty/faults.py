@@ -70,14 +70,20 @@ def envelope_without_message(settings: Settings) -> Any:
 
 
 def never_pending(settings: Settings) -> Any:
-    """video.get never shows `pending`: a pending task is answered in_progressing (progress 1), so the
-    documented start of every task is never seen (nothing else is wrong)."""
+    """No answer ever shows `pending`: video.get answers a pending task in_progressing (progress 1) and
+    video.generate answers the bare `{video_id}` (as the reference page shows it), so the documented
+    start of every task is never seen (nothing else is wrong)."""
 
-    def rewrite(exchange: Exchange, data: dict[str, Any]) -> None:
-        if data.get("status") == Status.PENDING:
+    def rewrite(exchange: Exchange, body: dict[str, Any]) -> None:
+        data = body.get("data")
+        if not isinstance(data, dict):
+            return
+        if exchange.path == "/v1/a2v/video.generate":
+            data.pop("status", None)
+        elif exchange.path == "/v1/a2v/video.get" and data.get("status") == Status.PENDING:
             data.update(status=Status.IN_PROGRESSING, progress=1)
 
-    return Rewriter(mock_app(settings), _video_get(rewrite))
+    return Rewriter(mock_app(settings), _api(rewrite))
 
 
 #: What a hostile service puts where a report shows the service's words: markup that would run.

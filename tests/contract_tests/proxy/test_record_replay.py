@@ -94,9 +94,10 @@ def test_recorded_flows_replay_alike(start_proxy: StartProxy, tmp_path: Path) ->
         assert after.elapsed == pytest.approx(before.elapsed, rel=0.10)
     assert replayed[0].error_code == 10003
     assert replayed[1].video == recorded[1].video  # the recorded file, not a render of its own
-    # Unmatched requests behave as the mock normally does: no slow scenario there.
+    # Unmatched requests behave as the mock normally does: no slow scenario there (the client polls at
+    # 1 s, x1.5: the normal task is seen finished polls earlier than the recorded slow one).
     assert unmatched.outcome == "finished"
-    assert unmatched.elapsed < recorded[1].elapsed / 2
+    assert unmatched.elapsed < recorded[1].elapsed
 
 
 def test_replay_needs_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

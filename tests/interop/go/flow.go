@@ -118,7 +118,7 @@ func main() {
 	seen, last := poll(ctx, api, accepted.Data.VideoId)
 	out["variants"] = seen
 	if _, _, finished := variant(last); finished != nil {
-		out["finished"] = []string{finished.VideoUrl, finished.MaskVideoUrl}
+		out["finished"] = []string{finished.VideoUrl, finished.GetMaskVideoUrl()} // the mask is optional
 	}
 
 	doomed, _, err := client(baseURL, "outcome=error, error_code=10003").A2vAPI.GenerateVideo(ctx).
@@ -128,7 +128,7 @@ func main() {
 	}
 	_, ended := poll(ctx, api, doomed.Data.VideoId)
 	if _, failed, _ := variant(ended); failed != nil {
-		code := failed.Error.Code
+		code := failed.GetError().Code // the error object is optional
 		out["failed"] = []interface{}{"VideoFailed", code, code == openapi.AUDIO_NOT_DECODABLE}
 	}
 

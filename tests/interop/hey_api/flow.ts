@@ -19,7 +19,7 @@ function variant(video: Video): string {
     case "in_progressing":
       return "VideoInProgress";
     case "finished": {
-      const urls: [string, string] = [video.video_url, video.mask_video_url];
+      const urls: [string, string] = [video.video_url, video.mask_video_url ?? ""]; // the mask is optional
       return urls.length === 2 ? "VideoFinished" : "none";
     }
     case "error":
@@ -94,7 +94,7 @@ async function main(): Promise<Record<string, unknown>> {
   if (doomed.data === undefined) throw new Error("generate failed");
   const [, ended] = await poll(doomed.data.data.video_id);
   if (ended.status === "error") {
-    const code: TaskErrorCode = ended.error.code;
+    const code: TaskErrorCode | undefined = ended.error?.code; // the error object is optional
     out.failed = ["VideoFailed", code, code === 10003];
   }
 

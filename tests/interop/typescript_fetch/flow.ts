@@ -31,7 +31,7 @@ function variant(video: Video): string {
     case "in_progressing":
       return "VideoInProgress";
     case "finished": {
-      const urls: [string, string] = [video.videoUrl, video.maskVideoUrl];
+      const urls: [string, string] = [video.videoUrl, video.maskVideoUrl ?? ""]; // the mask is optional
       return urls.length === 2 ? "VideoFinished" : "none";
     }
     case "error":
@@ -95,7 +95,7 @@ async function main(): Promise<Record<string, unknown>> {
   });
   const [, ended] = await poll(doomed.data.videoId);
   if (ended.status === "error") {
-    const code: TaskErrorCode = ended.error.code;
+    const code: TaskErrorCode | undefined = ended.error?.code; // the error object is optional
     out.failed = ["VideoFailed", code, code === TaskErrorCode.AUDIO_NOT_DECODABLE];
   }
 

@@ -24,7 +24,7 @@ function variant(video: Video): string {
     case "in_progressing":
       return "VideoInProgress";
     case "finished": {
-      const urls: [string, string] = [video.video_url, video.mask_video_url];
+      const urls: [string, string] = [video.video_url, video.mask_video_url ?? ""]; // the mask is optional
       return urls.length === 2 ? "VideoFinished" : "none";
     }
     case "error":
@@ -70,7 +70,7 @@ async function main(): Promise<Record<string, unknown>> {
   });
   const [, ended] = await poll(doomed.data.video_id);
   if (ended.status === "error") {
-    const code: z.infer<typeof schemas.TaskErrorCode> = ended.error.code;
+    const code: z.infer<typeof schemas.TaskErrorCode> | undefined = ended.error?.code; // optional
     out.failed = ["VideoFailed", code, code === 10003];
   }
 
