@@ -137,6 +137,7 @@ def test_a_replica_killed_under_a_generate_gives_one_task_and_the_client_its_id(
     assert video.status == "finished", video
     assert listed.total == 1, "the generate sent twice made two tasks"
     assert [v.video_id for v in listed.items] == [video_id]
-    # The dead replica had committed the task before it died: the survivor answered that task's id.
-    assert f"task created video_id={video_id}" in (tmp_path / "replica0.log").read_text()
+    # The dead replica had committed the task before it died: the survivor answered that task's id and
+    # did not create it. (The dead replica's own "task created" line may be lost: log lines are written
+    # by a listener thread, and SIGKILL leaves it no time.)
     assert f"task created video_id={video_id}" not in (tmp_path / "replica1.log").read_text()
