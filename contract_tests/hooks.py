@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from contract_tests import stash
+from contract_tests.clocks import WAITS_MARKER, run_waiting_checks_last
 from contract_tests.config import KitOptions
 from contract_tests.evidence import Blocked, Unobserved, recording
 from contract_tests.report import ItemResult, KitReport, Outcome
@@ -138,6 +139,7 @@ def _options_from(config: pytest.Config) -> KitOptions | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}(*ids): the A2V requirement ids a contract check verifies")
+    config.addinivalue_line("markers", f"{WAITS_MARKER}: waits for a clock started with the run; runs last")
     options = _options_from(config)
     if options is None:
         return
@@ -191,6 +193,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    run_waiting_checks_last(items)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

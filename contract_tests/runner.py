@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +26,15 @@ from contract_tests.hooks import CHECKS_DIR, ProvidedOptions
 from contract_tests.report import KitReport
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from contract_tests.config import KitOptions
 
 __all__ = ["KitRun", "run", "run_with_exit_code"]
 
 #: An empty ini file so a run is not shaped by the pytest settings of whatever project it runs in.
 _INI = Path(__file__).resolve().parent / "checks" / "kit.ini"
+_NO_AUTOLOAD = "PYTEST_DISABLE_PLUGIN_AUTOLOAD"
 
 
 @dataclass
@@ -59,12 +64,12 @@ def run_with_exit_code(
         str(_INI),
         "--rootdir",
         str(CHECKS_DIR),
+        # The kit's own plugin only (its checks call hypothesis and schemathesis directly): see
+        # `_only_named_plugins`.
+        "-p",
+        "contract_tests.plugin",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:xdist",
         "-W",
         "ignore::DeprecationWarning",
         "-o",
@@ -75,10 +80,29 @@ def run_with_exit_code(
     args += extra_args or []
     # The kit judges the implementation, not the libraries: their warnings must not fail a check, even
     # when the kit runs inside a test session that turns warnings into errors.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _only_named_plugins():
         warnings.simplefilter("ignore")
         code = pytest.main(args, plugins=[ProvidedOptions(options, report)])
     return KitRun(report, int(code))
+
+
+@contextlib.contextmanager
+def _only_named_plugins() -> Iterator[None]:
+    """No pytest plugin the environment happens to have installed joins a run of the kit.
+
+    Autoloaded plugins (randomly, xdist, timeout, ...) would reorder, spread or cut the checks; and pytest
+    rewrites the asserts of every module of every package that ships one (hypothesis, schemathesis, this
+    project...), hundreds of modules, seconds of a quick run where bytecode is not cached.
+    """
+    before = os.environ.get(_NO_AUTOLOAD)
+    os.environ[_NO_AUTOLOAD] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(_NO_AUTOLOAD, None)
+        else:
+            os.environ[_NO_AUTOLOAD] = before
 
 
 def run(options: KitOptions, *, quiet: bool = True) -> KitReport:

@@ -12,6 +12,7 @@ import pytest
 
 from a2v_spec import ErrorCode
 from contract_tests.checks.support import conforms, envelope_code, expect_error, succeeded
+from contract_tests.clocks import seconds_until, server_time
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.requirement_ids import Req
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from a2v_spec import Spec
     from contract_tests.audio_source import AudioSource
     from contract_tests.client import A2VClient
+    from contract_tests.clocks import EarlyLogin
     from contract_tests.config import KitOptions, Profile
     from contract_tests.pacing import Pacer
 
@@ -281,27 +283,32 @@ def test_login(a2v_client: A2VClient, a2v_spec: Spec) -> None:
 
 
 @requirement(Req.LOGIN_EXPIRED)
-def test_login_token_expires(a2v_client: A2VClient, a2v_spec: Spec, a2v_profile: Profile) -> None:
+@pytest.mark.a2v_waits
+def test_login_token_expires(
+    a2v_client: A2VClient, a2v_spec: Spec, a2v_profile: Profile, a2v_early_login: EarlyLogin
+) -> None:
     """A token from account.login works until its `expired_at`, then answers 401 / 1002.
 
-    Waited for only when the lifetime fits the profile's expiry wait (run the implementation with a
-    short token lifetime to check it), like URL expiry.
+    The login is sent as the run starts and this check runs last (`contract_tests.clocks`), so it waits
+    only for what is left of the token's life. Waited for only when the lifetime fits the profile's
+    expiry wait (run the implementation with a short token lifetime to check it), like URL expiry.
     """
     rid = Req.LOGIN_EXPIRED
-    body = {"username": f"kit-{secrets.token_hex(6)}@example.invalid", "password": secrets.token_hex(8)}
-    response = a2v_client.request_operation("login", json_body=body, auth=False)
+    response = a2v_early_login.answer()
     if response.status_code != 200:
         pytest.skip("account.login refused the kit's throwaway credentials; token expiry not checked")
     data = conforms(response, a2v_spec, "login", rid)["data"]
-    server_now = a2v_client.ping().time or int(time.time())
-    lifetime = int(data["expired_at"]) - server_now
+    expired_at = int(data["expired_at"])
+    issued = server_time(response)
+    lifetime = expired_at - (issued if issued is not None else int(time.time()))
     if lifetime > a2v_profile.expiry_wait:
         pytest.skip(
             f"login tokens live {lifetime} s, longer than the {a2v_profile.name} profile waits "
             f"({a2v_profile.expiry_wait:g} s); run the implementation with a short token lifetime"
         )
     token_client = a2v_client.with_token(data["access_token"])
-    time.sleep(max(0, lifetime) + 1.5)
+    server_now = a2v_client.ping().time or int(time.time())
+    time.sleep(seconds_until(expired_at, server_now))
     used = token_client.request_operation("listCharacters")
     expect_error(used, rid, ErrorCode.TOKEN_EXPIRED, a2v_spec)
     record(rid, kinds.EXPIRED_USED)

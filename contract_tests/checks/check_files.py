@@ -16,6 +16,7 @@ from contract_tests.checks.support import (
     check_mp4,
     envelope_code,
 )
+from contract_tests.clocks import seconds_until, server_time
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.media import MediaInfo, probe
@@ -183,10 +184,16 @@ def test_altered_urls_are_refused(files: _Files, a2v_client: A2VClient) -> None:
 
 
 @requirement(Req.FILE_EXPIRES)
+@pytest.mark.a2v_waits
 def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_task: TaskRun) -> None:
-    # The server's clock just before the read: a fresh URL must outlive it (no clock-skew guesswork).
-    server_before = a2v_client.ping().time or int(time.time())
-    video = a2v_client.get_video(a2v_finished_task.video_id)
+    """The video URL the finished task was read with answers 403 / FORBIDDEN once its `url_expires_at`
+    passed on the server's clock. That read was made when the task ended, and this check runs last
+    (`contract_tests.clocks`): it waits only for what is left of the URL's life."""
+    video, read_at = a2v_finished_task.final, server_time(a2v_finished_task.last_response)
+    if read_at is None or video.video_url is None:
+        # No Date header to tell when that URL was handed out: read a fresh one, the server's clock first.
+        read_at = a2v_client.ping().time or int(time.time())
+        video = a2v_client.get_video(a2v_finished_task.video_id)
     assert video.video_url is not None
     if video.url_expires_at is None:
         raise unobserved(
@@ -194,7 +201,7 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
             f"the finished video {video.video_id} has no url_expires_at (an optional field): when its URLs "
             "expire cannot be told",
         )
-    lifetime = video.url_expires_at - server_before
+    lifetime = video.url_expires_at - read_at
     check(lifetime > 0, Req.FILE_EXPIRES, f"a fresh URL already expired ({lifetime} s left)")
     if lifetime > a2v_profile.expiry_wait:
         pytest.skip(
@@ -202,7 +209,7 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
             f"({a2v_profile.expiry_wait:g} s); run the implementation with a short URL TTL to check expiry"
         )
     server_now = a2v_client.ping().time or int(time.time())
-    time.sleep(max(0, video.url_expires_at - server_now) + 1.5)
+    time.sleep(seconds_until(video.url_expires_at, server_now))
     response = a2v_client.fetch(video.video_url)
     check(
         response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,

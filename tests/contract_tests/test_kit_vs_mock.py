@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from contract_tests.cli import main
@@ -59,7 +60,9 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
                 "--report-html", str(report_html),
             ]
         )  # fmt: skip
+        journal = httpx.get(f"{server.base_url}/__admin/requests", params={"limit": 1000}).json()["data"]
     data = json.loads(report_json.read_text())
+    _expiry_clocks_ran_beside_the_run(list(reversed(journal["requests"])))
     assert code == 0, json.dumps({k: v for k, v in data["requirements"].items() if v["outcome"] != "passed"})
     assert data["requirements"][Req.FILE_EXPIRES]["outcome"] == "passed"
     assert data["requirements"][Req.LOGIN_EXPIRED]["outcome"] == "passed"
@@ -76,3 +79,20 @@ def test_cli_against_mock_over_a_socket(tmp_path: Path) -> None:
     assert page.count('<figure class="timeline"') == len(read) > 5  # one per task the kit read
     assert {"generateVideo", "getVideo", "ping"} <= set(data["timings"])
     assert "pending" in data["coverage"]["task statuses"]["seen"]
+
+
+def _expiry_clocks_ran_beside_the_run(sent: list[dict[str, Any]]) -> None:
+    """The expiry checks ran last, on a token and a URL taken early (`contract_tests.clocks`): the
+    expired token's login came before most of the run, and both expired uses are among its last
+    requests (waited for in place, the login would sit just before its use, mid-run)."""
+    expired_use = next(i for i, e in enumerate(sent) if e["code"] == 1002)
+    user = sent[expired_use]["tenant"].removeprefix("user:")
+    login = next(
+        i for i, e in enumerate(sent) if e["path"] == "/v1/auth/account.login" and user in str(e["request"])
+    )
+    # The last refused video URL (the tamper check's altered URLs were refused earlier).
+    expired_file = max(
+        i for i, e in enumerate(sent) if e["path"].startswith("/files/videos/") and e["status"] == 403
+    )
+    assert expired_use - login > len(sent) / 2, (login, expired_use, len(sent))
+    assert min(expired_use, expired_file) >= len(sent) - 5, (expired_use, expired_file, len(sent))
