@@ -135,10 +135,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def start_mock(data_dir: Path, port: int, http: str, root: Path = ROOT) -> subprocess.Popen[bytes]:
-    """`a2v-mock` of the checkout at `root` (its own code first on the path)."""
+    """`a2v-mock` of the checkout at `root` (its own code first on the path), logging as it does by
+    default (a line per request, at `info`) into `mock.log` beside its data: what a user running it gets."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "bench.yaml"
-    config.write_text(f"audio_hosts: [127.0.0.1]\nlog_level: warning\nqueue_capacity: 256\nhttp: {http}\n")
+    config.write_text(f"audio_hosts: [127.0.0.1]\nqueue_capacity: 256\nhttp: {http}\n")
     args = [
         sys.executable,
         "-m",
@@ -149,13 +150,15 @@ def start_mock(data_dir: Path, port: int, http: str, root: Path = ROOT) -> subpr
         str(data_dir / "data"),
     ]
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.Popen(
-        [*args, "--config", str(config)],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with (data_dir / "mock.log").open("ab") as log:
+        return subprocess.Popen(
+            [*args, "--config", str(config)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
 
 
 def start_prism(port: int) -> subprocess.Popen[bytes] | None:

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class TrustedProxies:
 
     networks: tuple[IpNetwork, ...] = ()
     everyone: bool = False
+    _seen: dict[str, bool] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def parse(cls, items: Iterable[str]) -> TrustedProxies:
@@ -84,11 +85,26 @@ class TrustedProxies:
             return True
         if not peer:
             return False
-        try:
-            address = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
+        known = self._seen.get(peer)
+        if known is None:
+            # Remembered: every request asks it of its peer (and of each `X-Forwarded-For` hop), parsing
+            # an address costs more than routing the request, and the peers a server has repeat.
+            if len(self._seen) >= _SEEN_MAX:
+                self._seen.clear()
+            known = self._seen[peer] = _within(peer, self.networks)
+        return known
+
+
+#: Peers `TrustedProxies` remembers at most (forgotten all at once past it).
+_SEEN_MAX: Final = 4096
+
+
+def _within(peer: str, networks: tuple[IpNetwork, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(address in network for network in networks)
 
 
 @dataclass(frozen=True)
@@ -185,13 +201,22 @@ def check_public_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+_FORWARDED: Final = frozenset(
+    (b"x-forwarded-for", b"x-forwarded-host", b"x-forwarded-proto", b"x-forwarded-port")
+)
+
+
+def _any_forwarded(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    return any(name in _FORWARDED for name, _ in headers)
+
+
 def apply_forwarded(scope: Scope, trusted: TrustedProxies, public_url: str | None = None) -> None:
     """Set an HTTP or websocket scope's scheme, `Host` header and client as `forwarded_origin` says,
     first thing in the request path, so every URL built further in (`request.base_url`, the API's
     `base_url`) names the public address. A direct client's request is left as it came."""
     peer = scope.get("client")
     address = peer[0] if peer else None
-    if public_url is None and address not in trusted:
+    if public_url is None and (address not in trusted or not _any_forwarded(scope["headers"])):
         return
     headers = scope["headers"]
     origin = forwarded_origin(headers, address, scope["scheme"], trusted, public_url)

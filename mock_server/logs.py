@@ -2,9 +2,11 @@
 
 `configure("text" | "json", level)` installs a single handler on the root logger, so uvicorn's own
 lines (start-up, errors) come out in the same format as ours. That handler only queues the record
-(stdlib `QueueHandler`): one thread (`QueueListener`) formats and writes every line, in the order they
-were logged, so a request line costs the event loop no formatting and no write. `flush()` waits until
-every queued line is written; the lifespan's end and the interpreter's exit (`logging.shutdown`) do.
+(stdlib `QueueHandler`): one thread formats and writes every line, in the order they were logged, so a
+request line costs the event loop no formatting and no write; the thread writes in batches (lines gather
+for `LINGER_SECONDS`), so under load it wakes, takes the GIL and writes once per batch, not per request.
+`flush()` waits until every queued line is written; the lifespan's end and the interpreter's exit
+(`logging.shutdown`) do.
 Records carry their fields in `record.a2v` (a dict), which the JSON formatter writes as keys and the
 text formatter as `key=value`:
 
@@ -21,12 +23,15 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import logging.handlers
 import queue
 import sys
+import threading
+import time
 from typing import IO, Any, Final, Literal
 
 from mock_server.redact import tenant_label
@@ -112,36 +117,98 @@ def formatter(fmt: str) -> logging.Formatter:
     return JsonFormatter() if fmt == "json" else TextFormatter()
 
 
+#: How long the writer lets lines gather after the first of a batch: under load one write then carries
+#: hundreds of lines, instead of the writer's thread waking, taking the GIL and writing once per request.
+LINGER_SECONDS: Final = 0.02
+
+
+class _BatchWriter:
+    """The log's own thread: takes the queued records in batches, formats them with the target's
+    formatter and writes each batch in one write and one flush, in the order they were logged."""
+
+    def __init__(
+        self, records: queue.Queue[logging.LogRecord | None], target: logging.StreamHandler[IO[str]]
+    ):
+        self.records = records
+        self.target = target
+        #: Set while someone waits in `flush()`: no lingering then.
+        self.hurry = threading.Event()
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="a2v-log", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self.records.get()
+            if first is not None:
+                self.hurry.wait(LINGER_SECONDS)
+            batch = [first]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < 10_000:
+                    batch.append(self.records.get_nowait())
+            stop = None in batch
+            self._write([record for record in batch if record is not None])
+            for _ in batch:
+                self.records.task_done()
+            if stop:
+                return
+
+    def _write(self, batch: list[logging.LogRecord]) -> None:
+        lines = []
+        for record in batch:
+            try:
+                lines.append(self.target.format(record) + self.target.terminator)
+            except Exception:
+                self.target.handleError(record)
+        if not lines:
+            return
+        try:
+            self.target.stream.write("".join(lines))
+            self.target.flush()
+        except Exception:
+            self.target.handleError(batch[-1])
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.records.put(None)
+            self.hurry.set()
+            self._thread.join()
+            self._thread = None
+
+
 class _Handler(logging.handlers.QueueHandler):
     """The mock's handler (told apart from others so `configure` can replace it): records go to a
-    queue as they are, and the listener's thread formats and writes them through `target`."""
+    queue as they are, and the writer's thread formats and writes them through `target`."""
 
-    def __init__(self, target: logging.Handler) -> None:
-        self.records: queue.Queue[logging.LogRecord] = queue.Queue()
-        super().__init__(self.records)
-        self.listener = logging.handlers.QueueListener(self.records, target)
-        self.listener.start()
+    def __init__(self, target: logging.StreamHandler[IO[str]]) -> None:
+        self.records: queue.Queue[logging.LogRecord | None] = queue.Queue()
+        super().__init__(self.records)  # None only as the writer's stop
+        self.writer = _BatchWriter(self.records, target)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        """The record as it is: formatting is the listener's job (the queue never leaves the process)."""
+        """The record as it is: formatting is the writer's job (the queue never leaves the process)."""
         return record
 
     def flush(self) -> None:
         """Wait until every record queued so far is written."""
-        if self.listener._thread is not None:
-            self.records.join()
+        if self.writer._thread is not None:
+            self.writer.hurry.set()
+            try:
+                self.records.join()
+            finally:
+                self.writer.hurry.clear()
 
     def close(self) -> None:
-        """Write what is queued. The listener keeps running: `logging.config.dictConfig` (uvicorn's
+        """Write what is queued. The writer keeps running: `logging.config.dictConfig` (uvicorn's
         start-up) closes every handler it finds, yet ours stays on the root logger and must go on
         writing; `stop()` ends it for good."""
         self.flush()
         super().close()
 
     def stop(self) -> None:
-        """Write what is queued, then stop the listener's thread."""
-        if self.listener._thread is not None:
-            self.listener.stop()
+        """Write what is queued, then stop the writer's thread."""
+        self.writer.stop()
         super().close()
 
 
@@ -187,6 +254,30 @@ def uvicorn_log_config() -> dict[str, Any]:
     }
 
 
+class _RequestRecord(logging.LogRecord):
+    """A request line's record, made in a fraction of `LogRecord`'s time: `Logger.log` walks the stack
+    for the caller's file and line and `LogRecord` looks up the thread and process, none of which a
+    request line shows, on every request. It has every attribute a formatter or handler reads."""
+
+    def __init__(self, level: int, args: tuple[str, str, str], fields: dict[str, Any]) -> None:
+        self.created = now = time.time()
+        self.msecs = (now - int(now)) * 1000
+        self.relativeCreated = (now - logging._startTime) * 1000  # type: ignore[attr-defined]
+        self.name = REQUESTS.name
+        self.levelno, self.levelname = level, logging.getLevelName(level)
+        self.msg, self.args = "request %s %s %s", args
+        self.a2v = fields
+        self.pathname, self.filename, self.module, self.lineno, self.funcName = (
+            __file__,
+            "logs.py",
+            "logs",
+            0,
+            "",
+        )
+        self.exc_info = self.exc_text = self.stack_info = None
+        self.thread = self.threadName = self.process = self.processName = self.taskName = None
+
+
 def request_line(
     *,
     method: str,
@@ -213,7 +304,7 @@ def request_line(
         "validation": validation,
     }
     answer = "dropped" if status == 0 else str(status)
-    REQUESTS.log(level, "request %s %s %s", method, path, answer, extra={"a2v": fields})
+    REQUESTS.handle(_RequestRecord(level, (method, path, answer), fields))
 
 
 def task_event(event: str, video_id: str, tenant: str | None, **details: Any) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from a2v_testkit.protocol import ConnectionLimits, listen, protocol_class
+from a2v_testkit.protocol import ConnectionLimits, OneWritePerTurn, listen, protocol_class
 from a2v_testkit.server import ServerThread
 
 if TYPE_CHECKING:
@@ -221,3 +221,78 @@ def test_a_head_past_the_byte_limit_is_refused_as_it_arrives() -> None:
         conn.sendall(b"X-Big: " + b"a" * 4096 + b"\r\n")
         conn.settimeout(5)
         assert conn.recv(65536).startswith(b"HTTP/1.1 431 ")
+
+
+class _CountedWrites:
+    """A transport stand-in that notes each write it is handed."""
+
+    def __init__(self, raw: Any = None) -> None:
+        self.raw = raw
+        self.writes: list[bytes] = []
+        self.closed = self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+        if self.raw is not None:
+            self.raw.write(data)
+
+    def is_closing(self) -> bool:
+        return self.closed or self.aborted
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def test_an_answer_leaves_in_one_write_on_every_protocol(server: ServerThread) -> None:
+    """uvicorn writes an answer's head and body separately; the protocol's transport hands them to
+    the socket as one write (one system call, one segment)."""
+    with socket.create_connection(("127.0.0.1", server.port)) as conn:
+        conn.sendall(b"GET /first HTTP/1.1\r\nHost: t\r\n\r\n")
+        read_response(conn)
+        (accepted,) = server.server.server_state.connections
+        assert isinstance(accepted.transport, OneWritePerTurn)
+        counted = _CountedWrites(accepted.transport.raw)
+        accepted.transport.raw = counted  # type: ignore[assignment]  # between requests: nothing is written
+        conn.sendall(b"GET /second HTTP/1.1\r\nHost: t\r\n\r\n")
+        head, body = read_response(conn)
+        assert json.loads(body)["path"] == "/second"
+        assert len(counted.writes) == 1
+        assert counted.writes[0] == head + b"\r\n\r\n" + body
+
+
+def test_writes_of_one_turn_join_and_close_writes_what_is_pending() -> None:
+    import asyncio
+
+    async def scenario() -> tuple[list[bytes], list[bytes], bool]:
+        loop = asyncio.get_running_loop()
+        raw = _CountedWrites()
+        transport = OneWritePerTurn(raw, loop)  # type: ignore[arg-type]
+        transport.write(b"head ")
+        transport.write(b"")
+        transport.writelines([b"body", b"!"])
+        assert raw.writes == []
+        assert transport.get_write_buffer_size() == 10
+        await asyncio.sleep(0)  # the turn ends
+        joined = list(raw.writes)
+        transport.write(b"last")
+        transport.close()  # before the turn ends: written first, then closed
+        dropped = _CountedWrites()
+        aborted = OneWritePerTurn(dropped, loop)  # type: ignore[arg-type]
+        aborted.write(b"never")
+        aborted.abort()
+        await asyncio.sleep(0)
+        return joined, raw.writes, dropped.writes == [] and dropped.aborted
+
+    joined, writes, discarded = asyncio.run(scenario())
+    assert joined == [b"head body!"]
+    assert writes == [b"head body!", b"last"]
+    assert discarded

@@ -55,14 +55,14 @@ def test_a_request_line_is_formatted_and_written_off_the_callers_thread(stream: 
     formatted: list[str] = []
     handler = logging.getLogger().handlers[-1]
     assert isinstance(handler, logging.handlers.QueueHandler)
-    listener_target = handler.listener.handlers[0]  # type: ignore[attr-defined]
-    original = listener_target.format
+    target = handler.writer.target  # type: ignore[attr-defined]
+    original = target.format
 
     def noting(record: logging.LogRecord) -> str:
         formatted.append(threading.current_thread().name)
         return original(record)
 
-    listener_target.format = noting
+    target.format = noting
     logs.request_line(method="GET", path="/v1/ping", status=200, code=0, duration_ms=0.2, tenant=None)
     logs.flush()
     here = threading.current_thread().name
@@ -79,6 +79,39 @@ def test_the_log_stays_complete_and_ordered_and_is_flushed_when_closed(stream: i
     handler.close()  # as at shutdown: what is queued is written first
     paths = [line.split()[4] for line in stream.getvalue().splitlines()]
     assert paths == [f"/v1/n{n}" for n in range(2000)]
+
+
+class _CountedWrites(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_a_burst_of_lines_is_written_in_a_few_writes_not_one_per_line(stream: io.StringIO) -> None:
+    """The writer lets lines gather (`LINGER_SECONDS`) and writes each batch at once: under load its
+    thread takes the GIL and the stream once per batch instead of once per request."""
+    writes = _CountedWrites()
+    logs.configure("text", "info", stream=writes)
+    for n in range(500):
+        logs.request_line(method="GET", path=f"/v1/n{n}", status=200, code=0, duration_ms=0.1, tenant=None)
+    logs.flush()
+    assert len(writes.getvalue().splitlines()) == 500
+    assert writes.writes <= 10, writes.writes
+
+
+def test_a_line_that_cannot_be_formatted_loses_only_itself(stream: io.StringIO) -> None:
+    logs.configure("text", "info", stream=stream)
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    logging.getLogger("mock_server.other").info("broken", extra={"a2v": {"field": Unprintable()}})
+    logs.request_line(method="GET", path="/v1/after", status=200, code=0, duration_ms=0.1, tenant=None)
+    assert [line.split()[4] for line in _lines(stream)] == ["/v1/after"]
 
 
 def test_json_request_line_has_every_field_and_no_token(stream: io.StringIO) -> None:
