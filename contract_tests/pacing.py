@@ -45,6 +45,12 @@ class _Window:
     resets_at: float = 0.0
     total: int | None = None
     in_flight: int = 0
+    #: The order number of the newest request whose answer set `left` (see `Pacer.after`).
+    heard_from: int = 0
+
+
+#: Where a request carries its order number from `Pacer.before` to `Pacer.after`.
+_SEQ = "a2v_pacer_seq"
 
 
 def _key(request: httpx.Request) -> str:
@@ -120,6 +126,7 @@ class Pacer:
                     window.in_flight += 1
                     self.sent += 1
                     self.sent_by_token[key] = self.sent_by_token.get(key, 0) + 1
+                    request.extensions[_SEQ] = self.sent
                     return
             self.sleep(pause)
             with self._lock:
@@ -135,6 +142,13 @@ class Pacer:
             window.in_flight = max(0, window.in_flight - 1)
             if left is None or reset is None:
                 return
+            # Answers of parallel requests (the shared tasks poll from threads) come back in any order:
+            # one to a request sent before the newest already heard from says less than is known (its
+            # `Left` counts neither that newer request nor those in flight then), so it is not applied.
+            seq = int(response.request.extensions.get(_SEQ, 0))
+            if seq and seq < window.heard_from:
+                return
+            window.heard_from = seq
             # What the service says is left, less what the kit has sent and not yet heard back about.
             window.left = left - window.in_flight
             window.resets_at = self.clock() + reset

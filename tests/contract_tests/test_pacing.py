@@ -54,6 +54,33 @@ def test_waits_for_the_reset_only_when_nothing_is_left() -> None:
     assert pacer.announced_total == 3
 
 
+def test_an_answer_that_comes_back_after_a_newer_one_does_not_raise_what_is_left() -> None:
+    """Two requests in flight (a task's poll and a check): the newer one's answer (Left 1) arrives
+    first; the older one's (Left 2, counted before the newer request) must not give back a request
+    the window no longer has, or the kit sends one too many and meets a 429."""
+    fake = FakeTime()
+    pacer = Pacer(clock=fake.clock, sleep=fake.sleep)
+    _exchange(pacer, left=3, reset=10)  # the window is known: 3 left
+    older, newer = (
+        httpx.Request("GET", "http://svc/v1/ping", headers={"Authorization": "Bearer a"}) for _ in range(2)
+    )
+    pacer.before(older)
+    pacer.before(newer)
+
+    def answer(request: httpx.Request, left: int) -> None:
+        headers = {"X-Ratelimit-Total": "3", "X-Ratelimit-Left": str(left), "X-Ratelimit-Reset": "10"}
+        pacer.after(httpx.Response(200, headers=headers, request=request))
+
+    answer(newer, 1)  # the service counted both: 1 left
+    answer(older, 2)
+    sent_before_waiting = 0
+    while not fake.slept:
+        pacer.before(httpx.Request("GET", "http://svc/v1/ping", headers={"Authorization": "Bearer a"}))
+        sent_before_waiting += not fake.slept
+    assert sent_before_waiting <= 1  # what the service has left, at most
+    assert fake.slept == [10.05]
+
+
 def test_stops_at_max_requests() -> None:
     pacer = Pacer(max_requests=2)
     _exchange(pacer, left=5, reset=60)
