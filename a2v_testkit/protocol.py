@@ -105,6 +105,10 @@ class ConnectionLimits:
     busy_refusal: bytes = plain_refusal(
         503, "Service Unavailable", "too many open connections; retry later", ("retry-after: 1",)
     )
+    #: What a request that is not HTTP/1.1 (a bad request line or header field) is answered.
+    malformed_refusal: bytes = plain_refusal(
+        400, "Bad Request", "the request could not be parsed as HTTP/1.1 (request line or header fields)"
+    )
 
     def resolved(self) -> ConnectionLimits:
         if self.max_connections > 0:
@@ -211,6 +215,13 @@ class _Guard:
         if isinstance(self.transport, OneWritePerTurn):
             self.transport.flush()
             self.transport = self.transport.raw
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request its parser rejects, as the server's own refusal (the mock's is
+        the API's envelope), then the connection closed: nothing more can be read from it."""
+        if not self.transport.is_closing():
+            self.transport.write(self.limits.malformed_refusal)
+            self.transport.close()
 
     def _period(self) -> float:
         return max(0.05, min(self.limits.head_timeout, self.limits.idle_timeout) / 4)

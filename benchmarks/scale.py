@@ -49,7 +49,13 @@ from a2v_testkit.backing_services import (
 
 TOKEN = "bench"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-CONFIG = {"audio_hosts": ["127.0.0.1"], "limits": {"max_audio_seconds": 12.0}, "queue_capacity": 1000}
+CONFIG = {
+    "audio_hosts": ["127.0.0.1"],
+    "limits": {"max_audio_seconds": 12.0},
+    "queue_capacity": 1000,
+    # The renders' own pace: tasks start at once (by default each stays pending 0.3 s, for clients to see).
+    "timings": {"pending_seconds": 0},
+}
 #: How long the idle cost is measured: several of the outbox's 5 s looks and the sweep's 5 s period.
 IDLE_SECONDS = 30.0
 
@@ -105,9 +111,19 @@ def finished_video(url: str, audio_url: str) -> str:
     return video_id
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -> dict[str, float]:
-    """Load every URL at once (one generator process each); requests/s summed, worst p99."""
+    """Load every URL at once (one generator process each); requests/s summed, worst p99, and how busy
+    the machine's cores were meanwhile (a run whose cores are all busy cannot go faster with more
+    replicas on the same machine)."""
     results: list[dict[str, float]] = []
+    busy_before, total_before = _cpu_ticks()
     threads = [
         threading.Thread(
             target=lambda u=u: results.append(
@@ -120,10 +136,12 @@ def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -
         thread.start()
     for thread in threads:
         thread.join()
+    busy_after, total_after = _cpu_ticks()
     return {
         "rps": sum(r["rps"] for r in results),
         "p99": max(r["p99"] for r in results),
         "non2xx": sum(r["non2xx"] for r in results),
+        "busy": (busy_after - busy_before) / max(1, total_after - total_before),
     }
 
 
@@ -167,6 +185,7 @@ def main() -> int:
     parser.add_argument(
         "--generators", type=int, default=2, help="load generator processes through nginx (both runs)"
     )
+    parser.add_argument("--no-renders", action="store_true", help="measure requests/s only")
     args = parser.parse_args()
 
     rows: list[tuple[str, str, str]] = []
@@ -176,13 +195,14 @@ def main() -> int:
         audio = host.add("/ten.wav", speech_wav(10.0, 16000), "audio/wav")
         polls = Polls()
 
-        for workers in (1, 2):
+        for workers in (1,) if args.no_renders else (1, 2):
             with embedded(workers, tmp) as url:
-                renders_per_minute([url], audio, 1, polls)  # warm the render processes
-                rate = renders_per_minute([url], audio, args.clips, polls)
-                rows.append(
-                    ("renders/min (10 s clips)", f"embedded, {workers} render process(es)", f"{rate:.1f}")
-                )
+                if not args.no_renders:
+                    renders_per_minute([url], audio, 1, polls)  # warm the render processes
+                    rate = renders_per_minute([url], audio, args.clips, polls)
+                    rows.append(
+                        ("renders/min (10 s clips)", f"embedded, {workers} render process(es)", f"{rate:.1f}")
+                    )
                 if workers == 1:
                     video_id = finished_video(url, audio)
                     load = get_rps([url], video_id, args.connections, args.duration)
@@ -212,7 +232,7 @@ def main() -> int:
                     )
                 )
                 rates: dict[int, float] = {}
-                for workers in (1, 2):
+                for workers in () if args.no_renders else (1, 2):
                     if workers == 2:
                         cluster.start_worker(metrics=True)
                         renders_per_minute([first], audio, 2, polls)
@@ -258,7 +278,10 @@ def main() -> int:
 
 
 def _load(result: dict[str, float]) -> str:
-    return f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms, non-2xx {result['non2xx']:.0f}"
+    return (
+        f"{result['rps']:.0f} req/s, p99 {result['p99']:.1f} ms, non-2xx {result['non2xx']:.0f}, "
+        f"cores {result['busy']:.0%} busy"
+    )
 
 
 def _costs(cluster: Cluster, polls: Polls) -> dict[str, float]:

@@ -11,6 +11,8 @@ and its refusals as the API envelope.
   in flight (a new connection that sends nothing included), `max_connections` open at once (1000, or half
   the open-file limit): past it, the longest-idle connection makes room, else the new one is answered
   503 (1014, `Retry-After: 1`) and closed. docs/security.md, "Connections", lists them.
+- A request the parser rejects (a bad request line or header field) gets the 400 envelope (1003) and the
+  connection is closed, not uvicorn's plain-text "Invalid HTTP request received.".
 """
 
 from __future__ import annotations
@@ -64,6 +66,11 @@ def connection_limits(max_header_bytes: int, max_connections: int | None = None)
             ErrorCode.SERVICE_UNAVAILABLE,
             "the mock has too many open connections; retry in 1 s",
             b"retry-after: 1\r\n",
+        ),
+        malformed_refusal=_refusal(
+            "400 Bad Request",
+            ErrorCode.INVALID_PARAMETER,
+            "the request could not be parsed as HTTP/1.1 (its request line or a header field is malformed)",
         ),
     )
 

@@ -100,3 +100,29 @@ def test_java_httpclients_h2c_upgrade_generate_is_answered_with_its_body_read(ht
             assert envelope["data"]["video_id"]
             conn.sendall(b"GET /v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer java\r\n\r\n")
             assert read_response(conn)[0].startswith(b"HTTP/1.1 200")  # still HTTP/1.1
+
+
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /v1/ping HTTP/1.1\r\nHost: t\r\nBad Header Name: x\r\n\r\n",  # a space in a field name
+        b"NOT A REQUEST LINE\r\n\r\n",
+        b"GET /v1/ping HTTP/1.1\r\nHost: t\r\nContent-Length: ten\r\n\r\n",
+    ],
+)
+def test_a_request_the_parser_rejects_gets_the_400_envelope_and_the_connection_closes(
+    http: str, request_bytes: bytes
+) -> None:
+    with run_server(http=http, prewarm=False) as running:
+        port = int(running.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(request_bytes)
+            head, body = read_response(conn)
+            assert head.startswith(b"HTTP/1.1 400")
+            assert b"content-type: application/json" in head.lower()
+            envelope = json.loads(body)
+            assert envelope["code"] == 1003
+            assert "could not be parsed as HTTP/1.1" in envelope["message"]
+            conn.settimeout(5)
+            assert conn.recv(1) == b""  # closed: nothing more is read from a stream that lost its framing
