@@ -105,6 +105,7 @@ def test_a_burst_of_lines_is_written_in_a_few_writes_not_one_per_line(stream: io
 
 def test_a_line_that_cannot_be_formatted_loses_only_itself(stream: io.StringIO) -> None:
     logs.configure("text", "info", stream=stream)
+
     class Unprintable:
         def __str__(self) -> str:
             raise RuntimeError("no text")
