@@ -123,6 +123,10 @@ def _nodelay(transport: asyncio.Transport) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+#: Pending bytes past which `OneWritePerTurn` writes at once instead of at the end of the turn.
+WRITE_THROUGH_BYTES = 16 * 1024
+
+
 class OneWritePerTurn:
     """A transport whose writes made in one turn of the event loop leave as one write.
 
@@ -136,13 +140,19 @@ class OneWritePerTurn:
         self.raw = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
-        if not self._pending:
-            self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
+        self._size += len(data)
+        if self._size >= WRITE_THROUGH_BYTES:
+            # A large answer goes on at once: its writes reach the real transport, whose buffer tells
+            # the server to wait (flow control) before a streaming app that never yields fills memory.
+            self.flush()
+        elif len(self._pending) == 1:
+            self._loop.call_soon(self.flush)
 
     def writelines(self, list_of_data: Any) -> None:
         for data in list_of_data:
@@ -151,7 +161,7 @@ class OneWritePerTurn:
     def flush(self) -> None:
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._size = self._pending, [], 0
         if not self.raw.is_closing():
             self.raw.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
@@ -164,11 +174,11 @@ class OneWritePerTurn:
         self.raw.write_eof()
 
     def abort(self) -> None:
-        self._pending = []
+        self._pending, self._size = [], 0
         self.raw.abort()
 
     def get_write_buffer_size(self) -> int:
-        return self.raw.get_write_buffer_size() + sum(map(len, self._pending))
+        return self.raw.get_write_buffer_size() + self._size
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)

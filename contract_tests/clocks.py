@@ -6,13 +6,17 @@ is taken when the run starts (`early_login`, by the checks' autouse start-up fix
 the one the finished task was read with; the checks marked `WAITS_MARKER` run after every other check
 (`run_waiting_checks_last`), so they wait only for what is left of the lifetimes, if anything.
 
-The server's own clock decides when a lifetime ends: `server_time` reads it from an answer's `Date`
-header (the second it was sent), and `seconds_until` adds the margin that header's whole seconds need.
+The server's own clock decides when a lifetime ends, as `ping` tells it (the spec's clock: its `time`).
+When the token or URL was handed out is that answer's `Date` header carried over to ping's clock
+(`ping_clock_at`: ping's `time` less its own answer's `Date`, added to the earlier answer's `Date`), so a
+service whose `ping` time and `Date` differ (Prism answers `ping` with the example's time) is judged on
+one clock. `seconds_until` adds the margin that whole seconds need.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -26,7 +30,9 @@ if TYPE_CHECKING:
 __all__ = [
     "WAITS_MARKER",
     "EarlyLogin",
+    "ServerClock",
     "early_login",
+    "ping_clock_at",
     "run_waiting_checks_last",
     "seconds_until",
     "server_time",
@@ -71,6 +77,27 @@ def server_time(response: httpx.Response | None) -> int | None:
         return int(parsedate_to_datetime(response.headers["date"]).timestamp())
     except (TypeError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class ServerClock:
+    """The clock `ping` reports, read once: its time now, and when an earlier answer was sent."""
+
+    #: `ping`'s time now (the local clock when `ping` gives none).
+    now: int
+    #: When the earlier answer was sent, on `ping`'s clock; None when an answer has no `Date`.
+    at_answer: int | None
+
+
+def ping_clock_at(client: A2VClient, answer: httpx.Response | None) -> ServerClock:
+    """One ping now; the earlier `answer`'s `Date` carried over to ping's clock (ping's `time` less its
+    own answer's `Date`)."""
+    pong = client.ping()
+    now = pong.time or int(time.time())
+    sent, pinged = server_time(answer), server_time(client.last_response)
+    if sent is None or pinged is None or not pong.time:
+        return ServerClock(now, None)
+    return ServerClock(now, sent + (pong.time - pinged))
 
 
 def seconds_until(expires_at: int, server_now: int) -> float:

@@ -16,7 +16,7 @@ from contract_tests.checks.support import (
     check_mp4,
     envelope_code,
 )
-from contract_tests.clocks import seconds_until, server_time
+from contract_tests.clocks import ping_clock_at, seconds_until
 from contract_tests.evidence import observe as record
 from contract_tests.evidence import unobserved
 from contract_tests.media import MediaInfo, probe
@@ -189,10 +189,11 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
     """The video URL the finished task was read with answers 403 / FORBIDDEN once its `url_expires_at`
     passed on the server's clock. That read was made when the task ended, and this check runs last
     (`contract_tests.clocks`): it waits only for what is left of the URL's life."""
-    video, read_at = a2v_finished_task.final, server_time(a2v_finished_task.last_response)
+    video, clock = a2v_finished_task.final, ping_clock_at(a2v_client, a2v_finished_task.last_response)
+    read_at = clock.at_answer
     if read_at is None or video.video_url is None:
         # No Date header to tell when that URL was handed out: read a fresh one, the server's clock first.
-        read_at = a2v_client.ping().time or int(time.time())
+        read_at = clock.now
         video = a2v_client.get_video(a2v_finished_task.video_id)
     assert video.video_url is not None
     if video.url_expires_at is None:
@@ -208,8 +209,7 @@ def test_urls_expire(a2v_client: A2VClient, a2v_profile: Profile, a2v_finished_t
             f"URLs live {lifetime} s, longer than the {a2v_profile.name} profile waits "
             f"({a2v_profile.expiry_wait:g} s); run the implementation with a short URL TTL to check expiry"
         )
-    server_now = a2v_client.ping().time or int(time.time())
-    time.sleep(seconds_until(video.url_expires_at, server_now))
+    time.sleep(seconds_until(video.url_expires_at, clock.now))
     response = a2v_client.fetch(video.video_url)
     check(
         response.status_code == 403 and envelope_code(response) == ErrorCode.FORBIDDEN,

@@ -296,3 +296,37 @@ def test_writes_of_one_turn_join_and_close_writes_what_is_pending() -> None:
     assert joined == [b"head body!"]
     assert writes == [b"head body!", b"last"]
     assert discarded
+
+
+def test_a_streamed_answer_that_never_yields_still_waits_for_a_slow_reader() -> None:
+    """An app that sends 128 MiB without ever yielding (as a test host's `Stream` does): its writes
+    reach the socket's transport at once, whose full buffer makes uvicorn wait (flow control), so the
+    server holds a bounded amount for a client that reads nothing, not the whole answer."""
+    from a2v_testkit.hosts import Stream
+
+    with (
+        ServerThread(Stream(chunks=2048), http=protocol_class()) as running,
+        socket.create_connection(("127.0.0.1", running.port)) as conn,
+    ):
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        conn.sendall(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(1.0)  # the server writes until the socket is full, then waits
+        (accepted,) = running.server.server_state.connections
+        assert accepted.transport.get_write_buffer_size() < 4 * 1024 * 1024
+        assert accepted.flow.write_paused
+
+
+def test_writes_past_the_threshold_go_through_before_the_turn_ends() -> None:
+    import asyncio
+
+    from a2v_testkit.protocol import WRITE_THROUGH_BYTES
+
+    async def scenario() -> list[bytes]:
+        raw = _CountedWrites()
+        transport = OneWritePerTurn(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+        transport.write(b"head")
+        transport.write(b"x" * WRITE_THROUGH_BYTES)
+        transport.write(b"y" * WRITE_THROUGH_BYTES)
+        return list(raw.writes)  # before the turn ends
+
+    assert asyncio.run(scenario()) == [b"head" + b"x" * WRITE_THROUGH_BYTES, b"y" * WRITE_THROUGH_BYTES]

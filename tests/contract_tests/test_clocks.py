@@ -13,7 +13,9 @@ import pytest
 from contract_tests.clocks import (
     MARGIN,
     WAITS_MARKER,
+    ServerClock,
     early_login,
+    ping_clock_at,
     run_waiting_checks_last,
     seconds_until,
     server_time,
@@ -41,6 +43,27 @@ def test_server_time_reads_the_date_header_in_whole_seconds() -> None:
     assert server_time(httpx.Response(200)) is None
     assert server_time(httpx.Response(200, headers={"Date": "yesterday"})) is None
     assert server_time(None) is None
+
+
+class _Pinged:
+    """A client whose ping answers `time` in an answer sent at `date`."""
+
+    def __init__(self, time: int, date: str | None) -> None:
+        self.time = time
+        self.last_response = httpx.Response(200, headers={"Date": date} if date else {})
+
+    def ping(self) -> Any:
+        return SimpleNamespace(time=self.time)
+
+
+def test_an_answers_date_is_carried_over_to_pings_clock() -> None:
+    """Prism answers ping with the example's time, far from its Date: an earlier answer's Date, 10 s
+    before the ping's, is 10 s before ping's time on ping's clock."""
+    earlier = httpx.Response(200, headers={"Date": "Mon, 07 Dec 2026 04:30:05 GMT"})
+    clock = ping_clock_at(_Pinged(1764237600, "Mon, 07 Dec 2026 04:30:15 GMT"), earlier)  # type: ignore[arg-type]
+    assert clock == ServerClock(now=1764237600, at_answer=1764237590)
+    without_date = ping_clock_at(_Pinged(1764237600, None), earlier)  # type: ignore[arg-type]
+    assert without_date == ServerClock(now=1764237600, at_answer=None)
 
 
 def test_the_wait_ends_a_margin_past_the_expiry_on_the_servers_clock() -> None:
