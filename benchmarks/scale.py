@@ -15,6 +15,10 @@ moto's standalone server) and nginx (scripts/install-scale-tools). Measures:
      `a2v_store_round_trips_total`, less two per status poll this script made) and render messages
      published (`a2v_queue_published_total`), from each process's `/metrics`.
 The machine's cores are shared with whatever else runs: read the figures side by side, not alone.
+Each row says how busy the machine's cores were meanwhile: a second replica or worker on the same
+machine can only add what the first left idle (with nginx, PostgreSQL, moto and the load generator on
+the same two cores, a first replica at 78 % busy leaves room for about 1.3x, never 1.7x).
+`--no-renders` measures requests/s only.
 """
 
 from __future__ import annotations
@@ -118,6 +122,12 @@ def _cpu_ticks() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def _busy_since(ticks: tuple[int, int]) -> float:
+    """The share of the machine's cores busy since `ticks` (`_cpu_ticks()`) were read."""
+    busy, total = _cpu_ticks()
+    return (busy - ticks[0]) / max(1, total - ticks[1])
+
+
 def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -> dict[str, float]:
     """Load every URL at once (one generator process each); requests/s summed, worst p99, and how busy
     the machine's cores were meanwhile (a run whose cores are all busy cannot go faster with more
@@ -136,12 +146,11 @@ def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -
         thread.start()
     for thread in threads:
         thread.join()
-    busy_after, total_after = _cpu_ticks()
     return {
         "rps": sum(r["rps"] for r in results),
         "p99": max(r["p99"] for r in results),
         "non2xx": sum(r["non2xx"] for r in results),
-        "busy": (busy_after - busy_before) / max(1, total_after - total_before),
+        "busy": _busy_since((busy_before, total_before)),
     }
 
 
@@ -199,9 +208,14 @@ def main() -> int:
             with embedded(workers, tmp) as url:
                 if not args.no_renders:
                     renders_per_minute([url], audio, 1, polls)  # warm the render processes
+                    ticks = _cpu_ticks()
                     rate = renders_per_minute([url], audio, args.clips, polls)
                     rows.append(
-                        ("renders/min (10 s clips)", f"embedded, {workers} render process(es)", f"{rate:.1f}")
+                        (
+                            "renders/min (10 s clips)",
+                            f"embedded, {workers} render process(es)",
+                            f"{rate:.1f}, cores {_busy_since(ticks):.0%} busy",
+                        )
                     )
                 if workers == 1:
                     video_id = finished_video(url, audio)
@@ -238,13 +252,19 @@ def main() -> int:
                         renders_per_minute([first], audio, 2, polls)
                     before = _costs(cluster, polls)
                     started = time.perf_counter()
+                    ticks = _cpu_ticks()
                     rate = renders_per_minute([first], audio, args.clips, polls)
+                    busy = _busy_since(ticks)
                     after = _costs(cluster, polls)
                     idle_share = background * (time.perf_counter() - started)
                     rates[workers] = rate
                     ratio = "" if workers == 1 else f" ({rate / rates[1]:.2f}x one worker; target >= 1.7x)"
                     rows.append(
-                        ("renders/min (10 s clips)", f"scaled, {workers} worker(s)", f"{rate:.1f}{ratio}")
+                        (
+                            "renders/min (10 s clips)",
+                            f"scaled, {workers} worker(s)",
+                            f"{rate:.1f}, cores {busy:.0%} busy{ratio}",
+                        )
                     )
                     per_task = {k: (after[k] - before[k]) / args.clips for k in after}
                     per_task["api"] -= idle_share / args.clips
