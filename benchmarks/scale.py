@@ -133,7 +133,7 @@ def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -
     the machine's cores were meanwhile (a run whose cores are all busy cannot go faster with more
     replicas on the same machine)."""
     results: list[dict[str, float]] = []
-    busy_before, total_before = _cpu_ticks()
+    ticks = _cpu_ticks()
     threads = [
         threading.Thread(
             target=lambda u=u: results.append(
@@ -150,7 +150,7 @@ def get_rps(urls: list[str], video_id: str, connections: int, duration: float) -
         "rps": sum(r["rps"] for r in results),
         "p99": max(r["p99"] for r in results),
         "non2xx": sum(r["non2xx"] for r in results),
-        "busy": _busy_since((busy_before, total_before)),
+        "busy": _busy_since(ticks),
     }
 
 
