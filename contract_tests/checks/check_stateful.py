@@ -7,9 +7,11 @@ step with its own client and checks every answer like the fuzzer does, plus the 
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis.errors import FlakyStrategyDefinition
 
 from contract_tests.checks.support import FUZZ_REQUIREMENTS, kit_settings, send_case, tame, validate
 from contract_tests.evidence import observe as record
@@ -100,11 +102,16 @@ def test_links_state_machine(
                 record(Req.STATEFUL_LINKS, kinds.LINK_FOLLOWED)
                 followed.append(video_id)
 
-    KitStateMachine.run(
-        settings=kit_settings(
-            a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
+    # Which steps the machine may take next depends on the answers so far (a link is followed only from
+    # a 200; a reused Idempotency-Key answers 200 once and 409 later). A live service's answers move on,
+    # so hypothesis can see the same choices lead elsewhere and stop exploring (FlakyStrategyDefinition):
+    # that ends the exploration, not the check. What was judged stands; the by-hand follow below runs.
+    with contextlib.suppress(FlakyStrategyDefinition):
+        KitStateMachine.run(
+            settings=kit_settings(
+                a2v_options, a2v_profile.stateful_examples, stateful_step_count=a2v_profile.stateful_steps
+            )
         )
-    )
     if found:
         raise found[0]
     if (not followed or len(created) < 2) and model_id is not None:
