@@ -214,3 +214,42 @@ def test_the_log_goes_on_after_a_dict_config_closes_every_handler(stream: io.Str
     logging.config.dictConfig(logs.uvicorn_log_config())
     logs.request_line(method="GET", path="/v1/after", status=200, code=0, duration_ms=0.1, tenant=None)
     assert "/v1/after" in _lines(stream)[-1]
+
+
+def test_a_line_shows_its_own_second_and_millisecond_when_seconds_alternate() -> None:
+    """The time's text up to the second is formatted once per second and reused: a line of another
+    second (a record made before the last one, by another thread) still gets its own."""
+    formatter = logs.TextFormatter()
+    times = [1796600000.125, 1796600001.5, 1796600000.875, 1796600061.0625]
+    shown = []
+    for created in times:
+        record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        shown.append(formatter.format(record).split()[0])
+    assert shown == [
+        "2026-12-06T23:33:20.125Z",
+        "2026-12-06T23:33:21.500Z",
+        "2026-12-06T23:33:20.875Z",
+        "2026-12-06T23:34:21.062Z",
+    ]
+
+
+def test_flush_waits_for_the_lines_logged_before_it_from_other_threads(stream: io.StringIO) -> None:
+    logs.configure("text", "info", stream=stream)
+
+    def burst(name: str) -> None:
+        for n in range(300):
+            logs.request_line(
+                method="GET", path=f"/v1/{name}{n}", status=200, code=0, duration_ms=0.1, tenant=None
+            )
+
+    threads = [threading.Thread(target=burst, args=(name,)) for name in "abc"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logs.flush()
+    paths = [line.split()[4] for line in stream.getvalue().splitlines()]
+    assert len(paths) == 900
+    for name in "abc":  # each thread's lines in its own order
+        assert [p for p in paths if p.startswith(f"/v1/{name}")] == [f"/v1/{name}{n}" for n in range(300)]
