@@ -4,9 +4,13 @@ Each entry keeps the request's and the response's headers and bodies, capped at 
 (`truncated` says so), with `Authorization` replaced by the tenant's label: the journal never holds a
 raw token, so the console can show it.
 
-The request path records an entry as a function that builds it (`add_later`): the headers are decoded
-and the bodies read as text when the journal is read, not on every request (most entries are never
-read before the ring drops them). Its `id` and `time` are taken when it is recorded.
+The request path records an exchange as it is (`Journal.record`, a `Recorded` tuple of bytes, strings
+and numbers): the headers are decoded and the bodies read as text when the journal is read, not on every
+request (most entries are never read before the ring drops them). Its `id` and `time` are taken when it
+is recorded. A tuple of such atoms is one the garbage collector stops tracking at its first pass, so a
+thousand exchanges waiting in the ring never reach the oldest generation, whose full collections, when
+each waiting entry was a closure over the exchange's lists, stalled every request under load for tens of
+milliseconds at a time.
 """
 
 from __future__ import annotations
@@ -14,17 +18,24 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from mock_server.redact import redact_body
+from mock_server.redact import redact_body, tenant_label
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal", "next_id"]
+__all__ = ["BODY_CAP", "KEPT_CHARS", "Entry", "Exchange", "Journal", "Recorded", "next_id"]
 
 #: Bytes of each body kept in the journal.
 BODY_CAP: Final = 16 * 1024
+#: Characters of a path or query an entry keeps (the head limit bounds them too).
+KEPT_CHARS: Final = 2048
+
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+#: One exchange as the request path records it: time, tenant, method, path, query, status, envelope
+#: code, duration (ms), request headers and body, response headers and body (each body's first
+#: `BODY_CAP` bytes or more), entry id.
+Recorded = tuple[
+    float, str | None, str, str, bytes, int, int | None, float, RawHeaders, bytes, RawHeaders, bytes, int
+]
 
 _ids = itertools.count(1)
 
@@ -64,23 +75,55 @@ class Entry:
     response: Exchange = field(default_factory=Exchange)
     id: int = field(default_factory=lambda: next(_ids))
 
+    @classmethod
+    def of(cls, recorded: Recorded) -> Entry:
+        """The entry of an exchange as recorded, its headers decoded (the token replaced by its tenant's
+        label) and its bodies read as text."""
+        at, tenant, method, path, query, status, code, duration_ms, *sides, entry_id = recorded
+        request_headers, request_body, response_headers, response_body = sides
+        return cls(
+            time=at,
+            tenant=tenant,
+            method=method,
+            path=path[:KEPT_CHARS],
+            query=query[:KEPT_CHARS].decode("latin-1"),
+            status=status,
+            code=code,
+            duration_ms=round(duration_ms, 3),
+            request=Exchange.of(_headers(request_headers, tenant), request_body),
+            response=Exchange.of(_headers(response_headers, None), response_body),
+            id=entry_id,
+        )
+
+
+def _headers(raw: RawHeaders, tenant: str | None) -> dict[str, str]:
+    """Headers for the journal, with the bearer token replaced by the tenant's label."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        if name == "authorization":
+            text = f"Bearer <{tenant_label(tenant) or 'token'}>"
+        headers[name] = text if name not in headers else f"{headers[name]}, {text}"
+    return headers
+
 
 class Journal:
     def __init__(self, size: int = 1000) -> None:
         if size < 1:
             raise ValueError(f"journal_size must be at least 1, got {size}")
-        self._entries: deque[Entry | Callable[[], Entry]] = deque(maxlen=size)
+        self._entries: deque[Entry | Recorded] = deque(maxlen=size)
 
     def add(self, entry: Entry) -> None:
         self._entries.append(entry)
 
-    def add_later(self, build: Callable[[], Entry]) -> None:
-        """Record an entry that `build` makes when the journal is next read."""
-        self._entries.append(build)
+    def record(self, recorded: Recorded) -> None:
+        """Keep an exchange as recorded; its entry is made when the journal is next read."""
+        self._entries.append(recorded)
 
     def _built(self) -> list[Entry]:
-        """Every entry, those recorded with `add_later` built now (once)."""
-        built = [e if isinstance(e, Entry) else e() for e in self._entries]
+        """Every entry, those kept with `record` made now (once)."""
+        built = [e if isinstance(e, Entry) else Entry.of(e) for e in self._entries]
         self._entries.clear()
         self._entries.extend(built)
         return built

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from mock_server.admin.journal import BODY_CAP, Entry, next_id
-from mock_server.admin.journal import Exchange as Side
+from mock_server.admin.journal import BODY_CAP, next_id
 from mock_server.logs import request_line
-from mock_server.redact import tenant_label
 
 if TYPE_CHECKING:
     from starlette.types import Message, Receive, Scope, Send
@@ -37,9 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["API_PREFIX", "Exchange", "Header", "Recorder", "header_of", "json_headers"]
 
 API_PREFIX: Final = "/v1/"
-#: Characters of a path or query a journal entry keeps (the head limit bounds them too).
-_KEPT: Final = 2048
-
 Header = tuple[bytes, bytes]
 
 
@@ -155,33 +150,31 @@ class Exchange:
         await self.send_(message)
 
     def record(self) -> None:
-        """The journal entry and the log line, once (status 0: no answer was sent). The entry is built
-        when the journal is read (`Journal.add_later`), from what this exchange holds now."""
+        """The journal entry and the log line, once (status 0: no answer was sent). The entry is made
+        when the journal is read (`Journal.record`), from what this exchange holds now."""
         if self.recorded:
             return
         self.recorded = True
         scope, tenant = self.scope, self.tenant
         duration_ms = (time.perf_counter() - self.started) * 1000
-        at, entry_id, status, code = time.time(), next_id(), self.status, self.code
-        request_body, response_body = self.request_body, self.response_body
-        response_headers = self.response_headers
-
-        def entry() -> Entry:
-            return Entry(
-                time=at,
-                tenant=tenant,
-                method=scope["method"],
-                path=scope["path"][:_KEPT],
-                query=scope.get("query_string", b"")[:_KEPT].decode("latin-1"),
-                status=status,
-                code=code,
-                duration_ms=round(duration_ms, 3),
-                request=Side.of(_headers(scope["headers"], tenant), b"".join(request_body)),
-                response=Side.of(_headers(response_headers, None), b"".join(response_body)),
-                id=entry_id,
+        status, code = self.status, self.code
+        self.pipeline.journal.record(
+            (
+                time.time(),
+                tenant,
+                scope["method"],
+                scope["path"],
+                scope.get("query_string", b""),
+                status,
+                code,
+                duration_ms,
+                tuple(scope["headers"]),
+                b"".join(self.request_body),
+                tuple(self.response_headers),
+                b"".join(self.response_body),
+                next_id(),
             )
-
-        self.pipeline.journal.add_later(entry)
+        )
         request_line(
             method=scope["method"],
             path=scope["path"],
@@ -206,18 +199,6 @@ def header_of(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-def _headers(raw: Any, tenant: str | None) -> dict[str, str]:
-    """Headers for the journal, with the bearer token replaced by the tenant's label."""
-    headers: dict[str, str] = {}
-    for key, value in raw:
-        name = key.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        if name == "authorization":
-            text = f"Bearer <{tenant_label(tenant) or 'token'}>"
-        headers[name] = text if name not in headers else f"{headers[name]}, {text}"
-    return headers
 
 
 def _code(body: bytes) -> int | None:

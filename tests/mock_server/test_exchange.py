@@ -80,3 +80,27 @@ def test_a_dropped_connection_is_recorded_with_status_zero(tmp_path: Path) -> No
         client.put("/__admin/scenario", json={"drop_rate": 0.0})
         entry = last(client)
         assert (entry["path"], entry["status"], entry["code"]) == ("/v1/ping", 0, None)
+
+
+def test_exchanges_waiting_in_the_journal_are_not_tracked_by_the_garbage_collector(tmp_path: Path) -> None:
+    """The ring keeps up to `journal_size` exchanges for a thousand requests each; as plain tuples of
+    bytes, strings and numbers the collector stops tracking them within a few passes (a tuple once the
+    tuples in it are untracked: in a server, by the second generation's pass), so they never fill the
+    oldest generation, whose full collections stalled every request under load."""
+    import gc
+
+    app = create_app(Settings(data_dir=tmp_path, prewarm=False))
+    with app_client(app) as running:
+        for path in ("/v1/a2v/character.list", "/v1/a2v/video.get?video_id=nope", "/v1/nowhere"):
+            running.get(path, headers={"Authorization": "Bearer a"})
+        running.post("/v1/a2v/video.generate", headers={"Authorization": "Bearer a"}, json={"x": 1})
+        waiting = list(app.services.journal._entries)
+        assert len(waiting) == 4
+        for _ in range(3):
+            gc.collect()
+        assert not [entry for entry in waiting if gc.is_tracked(entry)]
+        entries = running.get("/__admin/requests").json()["data"]["requests"]
+    assert [e["path"] for e in entries][-4:] == sorted(
+        ["/v1/a2v/character.list", "/v1/a2v/video.get", "/v1/nowhere", "/v1/a2v/video.generate"],
+        key=[e["path"] for e in entries][-4:].index,
+    )
