@@ -18,7 +18,7 @@ from mock_server.admin.tenants import resolve_tenant
 from mock_server.api.interfaces import CoreServices
 from mock_server.api.validation import json_object, read_body
 from mock_server.auth import bearer_token
-from mock_server.errors import ApiError, envelope_bytes
+from mock_server.errors import ApiError, TaskFailure, envelope_bytes
 from mock_server.redact import tenant_label
 
 if TYPE_CHECKING:
@@ -198,8 +198,14 @@ class AdminApi:
             await runner.cancel(video_id)
             try:
                 rendered = await runner.render_placeholder(video_id, float(duration or 1.0))
-            except Exception:
+            except TaskFailure as failure:
                 runner.start(video_id)  # leave it running rather than stuck
+                raise ApiError(
+                    ErrorCode.INTERNAL_ERROR,
+                    f"could not render the video of task {video_id}: {failure.message}",
+                ) from failure
+            except Exception:
+                runner.start(video_id)
                 raise
             return await runner.end(video_id, status, duration=rendered)
         moved = await runner.end(video_id, status, error, duration=duration)

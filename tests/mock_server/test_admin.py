@@ -295,6 +295,16 @@ def _as(client: httpx.Client, token: str) -> httpx.Client:
     return client
 
 
+def _forced(mock: httpx.Client, video_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The task as `POST /__admin/tasks/{video_id}` left it (the answer's text when it refused)."""
+    answer = mock.post(f"/__admin/tasks/{video_id}", json=body)
+    if answer.status_code != 200:
+        rows = mock.get("/__admin/tasks").json()["data"]
+        pytest.fail(f"{answer.text}; the task: {[r for r in rows if r['video_id'] == video_id]}")
+    data: dict[str, Any] = answer.json()["data"]
+    return data
+
+
 def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHost) -> None:
     put_scenario(mock, timings={"pending_seconds": 30})
     first = generate(mock, audio_host, "f")
@@ -304,18 +314,14 @@ def test_tasks_list_and_forced_statuses(mock: httpx.Client, audio_host: AudioHos
     assert {t["video_id"] for t in tasks} == {first, second}
     assert {t["tenant"] for t in tasks} == {tenant_id("f")}  # derived: the admin API shows no token
     assert tenant_label(tenant_id("f")) == tenant_id("f")  # a derived id is its own label
-    moved = mock.post(f"/__admin/tasks/{first}", json={"status": "in_progressing", "progress": 40}).json()[
-        "data"
-    ]
+    moved = _forced(mock, first, {"status": "in_progressing", "progress": 40})
     assert (moved["status"], moved["progress"]) == ("in_progressing", 40)
-    failed = mock.post(f"/__admin/tasks/{first}", json={"status": "error", "error_code": 10003}).json()[
-        "data"
-    ]
+    failed = _forced(mock, first, {"status": "error", "error_code": 10003})
     assert failed["error"]["code"] == 10003
     backwards = mock.post(f"/__admin/tasks/{first}", json={"status": "finished"})
     assert backwards.status_code == 400
     assert "forward" in backwards.json()["message"]
-    done = mock.post(f"/__admin/tasks/{second}", json={"status": "finished", "duration": 1.5}).json()["data"]
+    done = _forced(mock, second, {"status": "finished", "duration": 1.5})
     assert done["status"] == "finished"
     assert abs(done["duration"] - 1.5) <= 0.04  # within a frame
     assert (
