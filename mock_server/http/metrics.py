@@ -31,7 +31,8 @@ import json
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from typing import TYPE_CHECKING, Final
 
 import anyio
 from prometheus_client import (
@@ -43,7 +44,8 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.utils import floatToGoString
 from starlette.responses import Response
 
 if TYPE_CHECKING:
@@ -57,8 +59,6 @@ __all__ = ["Health", "Metrics", "replica_name"]
 log = logging.getLogger("mock_server")
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-#: Requests noted before they are handed to the Prometheus series without waiting for a scrape.
-_PENDING_MAX = 4096
 _RENDER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -73,6 +73,45 @@ class _Counters:
             yield CounterMetricFamily(name, doc, value=read())
 
 
+class _RequestSeries:
+    """`a2v_requests_total` and `a2v_request_seconds`, counted in plain dicts and lists and turned into
+    Prometheus series only when scraped: a request costs the event loop a few increments, not a labelled
+    child's lookup and two locks (the library's `Counter` and `Histogram`)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, int, int | None], int] = {}
+        #: Per operation: the count of each latency bucket (the last one over every bound), then the sum.
+        self.latency: dict[str, tuple[list[int], list[float]]] = {}
+
+    def observe(self, operation: str, status: int, code: int | None, seconds: float) -> None:
+        key = (operation, status, code)
+        self.counts[key] = self.counts.get(key, 0) + 1
+        timed = self.latency.get(operation)
+        if timed is None:
+            timed = self.latency[operation] = ([0] * (len(_LATENCY_BUCKETS) + 1), [0.0])
+        timed[0][bisect_left(_LATENCY_BUCKETS, seconds)] += 1  # the first bound >= seconds: its `le`
+        timed[1][0] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "a2v_requests", "API requests by operation, HTTP status and envelope code", labels=_REQUEST_LABELS
+        )
+        for (operation, status, code), count in list(self.counts.items()):
+            requests.add_metric([operation, str(status), "" if code is None else str(code)], count)
+        yield requests
+        latency = HistogramMetricFamily("a2v_request_seconds", "API request latency", labels=["operation"])
+        for operation, (buckets, total) in list(self.latency.items()):
+            cumulative, running = [], 0
+            for bound, count in zip((*_LATENCY_BUCKETS, float("inf")), buckets, strict=True):
+                running += count
+                cumulative.append((floatToGoString(bound), running))
+            latency.add_metric([operation], cumulative, sum_value=total[0])
+        yield latency
+
+
+_REQUEST_LABELS: Final = ["operation", "status", "code"]
+
+
 def replica_name(configured: str | None, port: int | None = None) -> str:
     """This process's name in `a2v_replica_info`: the `replica_name` setting, else `host:port` (an API
     replica) or `host:pid` (a worker, `port` None)."""
@@ -85,28 +124,14 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.replica = Info("a2v_replica", "Which process answers this scrape", registry=self.registry)
-        self.requests = Counter(
-            "a2v_requests",
-            "API requests by operation, HTTP status and envelope code",
-            ["operation", "status", "code"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "a2v_request_seconds",
-            "API request latency",
-            ["operation"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = _RequestSeries()
+        self.registry.register(self.requests)
         self.render_seconds = Histogram(
             "a2v_render_seconds", "Wall time of one render", buckets=_RENDER_BUCKETS, registry=self.registry
         )
         self.renders = Counter("a2v_renders", "Renders ended", ["outcome"], registry=self.registry)
         self.tasks = Gauge("a2v_tasks", "Tasks in the store per status", ["status"], registry=self.registry)
         self.depth = Gauge("a2v_queue_depth", "Render messages waiting in the queue", registry=self.registry)
-        self._pending: list[tuple[str, int, int | None, float]] = []
-        self._counted: dict[tuple[str, int, int | None], Counter] = {}
-        self._timed: dict[str, Histogram] = {}
         self._tasks_source: Callable[[], Awaitable[dict[str, int]]] | None = None
         self._depth_source: Callable[[], int] | None = None
 
@@ -128,7 +153,6 @@ class Metrics:
 
     async def refresh(self) -> None:
         """Read the scrape-time gauges; a source that fails leaves its gauge as it was (logged)."""
-        self._apply_pending()
         if self._tasks_source is not None:
             try:
                 counts = await self._tasks_source()
@@ -143,25 +167,8 @@ class Metrics:
                 log.warning("metrics: queue depth unavailable: %s", err)
 
     def observe_request(self, operation: str, status: int, code: int | None, seconds: float) -> None:
-        """Note one API request; the Prometheus series take it at the next scrape (`refresh`), or once
-        `_PENDING_MAX` are noted, so a request costs the event loop an append, not their locks."""
-        self._pending.append((operation, status, code, seconds))
-        if len(self._pending) >= _PENDING_MAX:
-            self._apply_pending()
-
-    def _apply_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        for operation, status, code, seconds in pending:
-            key = (operation, status, code)
-            counter = self._counted.get(key)
-            if counter is None:
-                counter = self.requests.labels(operation, str(status), "" if code is None else str(code))
-                self._counted[key] = counter
-            timer = self._timed.get(operation)
-            if timer is None:
-                timer = self._timed[operation] = self.latency.labels(operation)
-            counter.inc()
-            timer.observe(seconds)
+        """Note one API request (by operation, HTTP status, envelope code) and its latency."""
+        self.requests.observe(operation, status, code, seconds)
 
     def observe_render(self, seconds: float, ok: bool) -> None:
         self.render_seconds.observe(seconds)
