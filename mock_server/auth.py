@@ -36,6 +36,8 @@ __all__ = ["Authenticator", "Identity", "Principal", "bearer_token", "tenant_id"
 
 #: Tokens each cache keeps at most (the oldest is dropped first).
 _CACHE_SIZE = 10_000
+#: The longest `Authorization` header whose identity is kept by the header itself (see `_headers`).
+_SHORT_HEADER = 256
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 #: The header's syntax is the request rules' (`a2v_spec.bearer_token`), which the proxy judges by too.
@@ -83,8 +85,7 @@ def _remember(cache: dict[_K, _V], token: _K, value: _V) -> None:
 
 class Authenticator:
     def __init__(self, settings: AuthSettings, store: Store, token_ttl: int) -> None:
-        #: Its section of the settings only (keys, users): `--reload` hands it a new one.
-        self.settings = settings
+        self._settings = settings
         self.store = store
         self.token_ttl = token_ttl
         #: Login tokens seen, token -> (tenant, expired_at); the store stays the source of truth.
@@ -93,6 +94,22 @@ class Authenticator:
         #: its tenant (bounded, oldest dropped first): 32 bytes a token whatever its length, where keeping
         #: the token itself let open mode's callers fill it with 10,000 tokens of 16 KB.
         self._plain: dict[bytes, str] = {}
+        #: The identity of an accepted key or open-mode token by the header as sent, for headers of up to
+        #: `_SHORT_HEADER` characters (at most 2.5 MB): the next request with it is neither parsed nor
+        #: hashed. Never a login token's (they expire).
+        self._headers: dict[str, Identity] = {}
+
+    @property
+    def settings(self) -> AuthSettings:
+        """Its section of the settings only (keys, users). `--reload` hands it a new one, which drops
+        what was accepted under the old keys."""
+        return self._settings
+
+    @settings.setter
+    def settings(self, settings: AuthSettings) -> None:
+        self._settings = settings
+        self._plain.clear()
+        self._headers.clear()
 
     async def _lookup(self, token: str) -> tuple[str, int] | None:
         if token in self._issued:
@@ -106,15 +123,18 @@ class Authenticator:
         """Drop the cache (after a reset deleted tokens)."""
         self._issued.clear()
         self._plain.clear()
+        self._headers.clear()
 
     async def identify(self, header: str | None) -> Identity:
+        if header is not None and (accepted := self._headers.get(header)) is not None:
+            return accepted
         token = bearer_token(header)
         if token is None:
             return Identity(None, None, ApiError(ErrorCode.UNAUTHORIZED, _MISSING))
         digest = _digest(token)
         known = self._plain.get(digest)
         if known is not None:  # a key or open-mode token seen before: no store round trip
-            return Identity(token, known, None)
+            return self._accepted(header, Identity(token, known, None))
         issued = await self._lookup(token)
         if issued is not None:
             tenant, expired_at = issued
@@ -126,11 +146,16 @@ class Authenticator:
         if self.settings.open_mode or token in self.settings.api_keys:
             tenant = tenant_id(token)
             _remember(self._plain, digest, tenant)  # accepted only: a refused one leaves nothing behind
-            return Identity(token, tenant, None)
+            return self._accepted(header, Identity(token, tenant, None))
         refusal = ApiError(
             ErrorCode.UNAUTHORIZED, "unknown token; use an API key or an access_token from account.login"
         )
         return Identity(None, None, refusal)
+
+    def _accepted(self, header: str | None, identity: Identity) -> Identity:
+        if header is not None and len(header) <= _SHORT_HEADER:
+            _remember(self._headers, header, identity)
+        return identity
 
     async def login(self, username: str, password: str) -> dict[str, object]:
         users = self.settings.users

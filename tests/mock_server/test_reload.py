@@ -43,17 +43,24 @@ def test_a_reload_reaches_every_consumers_section(tmp_path: Path) -> None:
 
 
 def test_a_reloaded_key_is_accepted_and_the_dropped_one_refused(tmp_path: Path) -> None:
+    """Also when the dropped key was used (and its identity kept) before the reload."""
     services = create_app(Settings(data_dir=tmp_path, prewarm=False, api_keys=["old-key"])).services
-    asyncio.run(apply_settings(services, services.settings.replace(api_keys=["new-key"])))
 
-    async def tenants() -> tuple[str | None, str | None]:
+    async def tenants() -> tuple[str | None, str | None, str | None]:
         try:
+            before = await services.auth.identify("Bearer old-key")
+            await apply_settings(services, services.settings.replace(api_keys=["new-key"]))
             new = await services.auth.identify("Bearer new-key")
             old = await services.auth.identify("Bearer old-key")
         finally:
             await services.store.aclose()
-        return (None if new.refusal else new.tenant), (None if old.refusal else old.tenant)
+        return (
+            (None if before.refusal else before.tenant),
+            (None if new.refusal else new.tenant),
+            (None if old.refusal else old.tenant),
+        )
 
-    accepted, refused = asyncio.run(tenants())
+    used, accepted, refused = asyncio.run(tenants())
+    assert used is not None
     assert accepted is not None
     assert refused is None
