@@ -157,6 +157,8 @@ def oversize_message(size: int | None, limit: int) -> str:
 def query_pairs(query: str | bytes) -> list[tuple[str, str]]:
     """The (name, value) pairs of a raw query string, blank values kept, read as Starlette reads them
     (bytes as Latin-1, then percent-decoded as UTF-8), so the mock and the proxy see the same values."""
+    if not query:
+        return []
     text = query.decode("latin-1") if isinstance(query, bytes) else query
     return parse_qsl(text, keep_blank_values=True)
 

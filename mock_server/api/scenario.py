@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from a2v_spec import ErrorCode
 from mock_server.auth import tenant_id
@@ -57,6 +57,10 @@ class Prefer:
         return self.example is not None or (self.status is not None and 200 <= self.status < 300)
 
 
+#: What a request without `Prefer` asks for (most requests: one frozen value, not one each).
+_NO_PREFERENCE: Final = Prefer()
+
+
 def _bad(message: str) -> ApiError:
     return ApiError(ErrorCode.INVALID_PARAMETER, f"invalid parameter 'Prefer': {message}")
 
@@ -64,7 +68,7 @@ def _bad(message: str) -> ApiError:
 def parse_prefer(header: str | None) -> Prefer:
     """Parse `key=value` pairs separated by `,` or `;`; unknown keys (other Prefer uses) are ignored."""
     if not header:
-        return Prefer()
+        return _NO_PREFERENCE
     values: dict[str, Any] = {}
     for part in header.replace(";", ",").split(","):
         key, sep, value = part.strip().partition("=")
