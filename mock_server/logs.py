@@ -215,7 +215,7 @@ class _Handler(logging.handlers.QueueHandler):
     def __init__(self, target: logging.StreamHandler[IO[str]]) -> None:
         #: A `SimpleQueue`: a put costs the caller a twelfth of `queue.Queue`'s (no lock, no condition).
         self.records: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
-        super().__init__(self.records)  # type: ignore[arg-type]
+        super().__init__(self.records)
         self.writer = _BatchWriter(self.records, target)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:

@@ -79,8 +79,8 @@ class Entry:
     def of(cls, recorded: Recorded) -> Entry:
         """The entry of an exchange as recorded, its headers decoded (the token replaced by its tenant's
         label) and its bodies read as text."""
-        at, tenant, method, path, query, status, code, duration_ms, *sides, entry_id = recorded
-        request_headers, request_body, response_headers, response_body = sides
+        at, tenant, method, path, query, status, code, duration_ms = recorded[:8]
+        request_headers, request_body, response_headers, response_body, entry_id = recorded[8:]
         return cls(
             time=at,
             tenant=tenant,
