@@ -8,9 +8,14 @@ errors `FileResponse` answers in plain text (416, and 400 for a malformed `Range
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import stat
+import tempfile
+import weakref
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import anyio
@@ -22,12 +27,10 @@ from mock_server.files.permissions import FILE_MODE, private_dir
 from mock_server.files.protocol import CONTENT_TYPES
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from starlette.requests import Request
     from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["LocalFileStore", "remove_files"]
+__all__ = ["LocalFileStore", "ProcessStaging", "remove_files"]
 
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
@@ -40,6 +43,77 @@ def remove_files(directory: Path) -> int:
             leftover.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+#: In a process's own staging directory: the file it holds an exclusive `flock` on while it lives.
+_OWNER = ".owner"
+_OWN_PREFIX = "proc-"
+
+
+class ProcessStaging:
+    """This process's own staging directory in `root`, a directory other live processes may share.
+
+    One embedded server sweeps its staging directory at start safely: the data directory lock keeps
+    every other server out. Scaled out there is no such lock (replicas share the store, queue and
+    bucket), and replicas started in one folder share the default `./a2v-data`: a replica starting
+    swept `<data_dir>/tmp` under the others, deleting the files a live replica was writing or rendering
+    from (its placeholder render for a task forced to `finished` failed with `cannot read the audio: No
+    such file or directory`). So each process stages in `root/proc-<pid>-<random>/`, on whose `.owner`
+    file it holds an exclusive `flock` for as long as it lives (the kernel drops it however the process
+    dies), and `sweep()` empties its own directory and removes only those whose owner is gone.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = private_dir(root)
+        self.path = Path(tempfile.mkdtemp(prefix=f"{_OWN_PREFIX}{os.getpid()}-", dir=root))  # 0700
+        # Locked before it takes its name: a sweeper that finds `.owner` unlocked knows its owner died.
+        claim = self.path / f"{_OWNER}-{os.getpid()}"
+        fd = os.open(claim, os.O_RDWR | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.replace(claim, self.path / _OWNER)
+        # Removed when the store is collected or the interpreter exits normally; a process killed (or
+        # that dies by its signal, as uvicorn re-raises SIGTERM) leaves it to the next start's sweep.
+        weakref.finalize(self, _release_staging, self.path, fd, os.getpid())
+
+    def sweep(self) -> int:
+        """Remove what this process left in its directory and the directories of processes that died
+        (partial downloads and renders); returns how many files went. A live process's are kept."""
+        removed = 0
+        for leftover in self.path.iterdir():
+            if leftover.name != _OWNER and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        for other in self.root.iterdir():
+            if other != self.path and other.name.startswith(_OWN_PREFIX) and other.is_dir():
+                removed += _remove_abandoned(other)
+        return removed
+
+
+def _remove_abandoned(directory: Path) -> int:
+    """Remove `directory` if its owner is dead (its `.owner` lock is free); how many files went."""
+    try:
+        fd = os.open(directory / _OWNER, os.O_RDONLY)
+    except OSError:  # not claimed yet (being made), or already removed by another sweeper
+        return 0
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0  # its owner lives
+        files = sum(1 for f in directory.iterdir() if f.name != _OWNER and f.is_file())
+        shutil.rmtree(directory, ignore_errors=True)
+        return files
+    finally:
+        os.close(fd)
+
+
+def _release_staging(path: Path, fd: int, owner: int) -> None:
+    if os.getpid() != owner:  # a forked child shares the lock; only the process that made it removes it
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 class LocalFileStore:

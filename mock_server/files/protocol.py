@@ -37,8 +37,9 @@ class FileStore(Protocol):
         ...
 
     async def sweep_staging(self) -> int:
-        """Remove what a crashed run left in staging (called at start, under the data directory lock);
-        returns how many files went."""
+        """Remove what a crashed run left in staging (called at start: embedded under the data directory
+        lock; scaled out, where replicas may share a data directory, only what this process or a dead
+        one left, `ProcessStaging`); returns how many files went."""
         ...
 
     async def put(self, name: str, source: Path) -> None:

@@ -35,7 +35,7 @@ from starlette.responses import Response, StreamingResponse
 
 from a2v_spec import ErrorCode
 from mock_server.errors import NoOperation, envelope_bytes
-from mock_server.files.local import remove_files
+from mock_server.files.local import ProcessStaging
 from mock_server.files.protocol import CONTENT_TYPES
 
 if TYPE_CHECKING:
@@ -95,20 +95,22 @@ class S3FileStore:
         self.uploads = 0  # objects written by this process (the benchmark's per-task cost)
         self.local = local
         self.url_ttl = url_ttl
-        self._staging = staging_dir or Path(tempfile.mkdtemp(prefix="a2v-staging-"))
-        self._staging.mkdir(parents=True, exist_ok=True)
+        #: Where this process stages, a directory of its own in `staging_dir`: replicas share none of
+        #: their data directory's locks, so several may stage under one `<data_dir>/tmp`.
+        self._staging = ProcessStaging(staging_dir or Path(tempfile.mkdtemp(prefix="a2v-staging-")))
 
     def key(self, name: str) -> str:
         return f"{self.prefix}/{name}" if self.prefix else name
 
     # --- the FileStore protocol ---
     def staging(self, name: str) -> Path:
-        if self.local is not None and name.startswith("previews/"):
-            return self.local.staging(name)
-        return self._staging / name.replace("/", "--")
+        """In this process's own staging directory, previews too (`put` moves them to `local`, which is
+        in the same data directory): another replica's start never sweeps it, nor draws into it."""
+        return self._staging.path / name.replace("/", "--")
 
     async def sweep_staging(self) -> int:
-        return remove_files(self._staging)
+        """What this process left, and what replicas that died left; never a live replica's files."""
+        return self._staging.sweep()
 
     async def put(self, name: str, source: Path) -> None:
         if self.local is not None and name.startswith("previews/"):

@@ -4,6 +4,9 @@ Range, and redirects to the store's own signed URLs."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -23,7 +26,6 @@ from tests.mock_server.test_files import RANGE_CASES, assert_range_answer
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
-    from pathlib import Path
 
     from starlette.requests import Request
     from starlette.responses import Response
@@ -112,6 +114,49 @@ async def test_the_file_store_protocol(files: S3FileStore) -> None:
     assert await files.exists("previews/eva.png")
     assert "Contents" not in files.client.list_objects_v2(Bucket=files.bucket)
     files.ping()
+
+
+#: A replica killed mid-render: it stages a partial file in the shared directory, then dies by SIGKILL.
+_KILLED_MID_RENDER = """
+import os, signal, sys
+from pathlib import Path
+from mock_server.scale.s3 import S3FileStore
+files = S3FileStore("s3://b/p", client=object(), staging_dir=Path(sys.argv[1]))
+partial = files.staging("videos/dead.mp4")
+partial.write_bytes(b"partial")
+print(partial, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+async def test_replicas_sharing_a_data_directory_never_sweep_a_live_ones_staging(tmp_path: Path) -> None:
+    """Scaled out, replicas hold no data directory lock, and replicas started in one folder share
+    `./a2v-data` (the test clusters do). A replica starting used to sweep all of `<data_dir>/tmp`,
+    deleting the silence a live replica was rendering for a task forced to `finished` (500: `cannot read
+    the audio: No such file or directory`). A start now sweeps its own staging and that of replicas
+    that died, never a live replica's files."""
+    shared = tmp_path / "tmp"  # <data_dir>/tmp
+    live = S3FileStore(
+        "s3://b/p", client=object(), local=LocalFileStore(tmp_path / "files"), staging_dir=shared
+    )
+    rendering = live.staging("videos/v.silence.wav")
+    drawing = live.staging("previews/eva.png")
+    for path in (rendering, drawing):
+        path.write_bytes(b"being written")
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_MID_RENDER, str(shared)], capture_output=True, text=True, timeout=60
+    )
+    left = Path(killed.stdout.strip())
+    assert left.read_bytes() == b"partial", killed.stderr
+    starting = S3FileStore("s3://b/p", client=object(), staging_dir=shared)
+    assert await starting.sweep_staging() == 1  # the dead replica's partial file
+    assert not left.exists()
+    assert rendering.read_bytes() == drawing.read_bytes() == b"being written"  # the live replica's
+    await live.put("previews/eva.png", drawing)  # a preview moves from its own staging to `local`
+    assert await live.exists("previews/eva.png")
+    assert len(list(shared.iterdir())) == 2  # one directory per live replica
+    del live, starting  # a store that goes removes its own (a dead one's: the next start's sweep)
+    assert list(shared.iterdir()) == []
 
 
 @pytest.mark.parametrize(
