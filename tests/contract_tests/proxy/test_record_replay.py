@@ -101,5 +101,6 @@ def test_recorded_flows_replay_alike(start_proxy: StartProxy, tmp_path: Path) ->
 
 
 def test_replay_needs_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert mock_main(["--replay", str(tmp_path), "--data-dir", str(tmp_path / "data")]) == 2
+    # --port 0: the refusal must not depend on the default port being free on the machine
+    assert mock_main(["--replay", str(tmp_path), "--data-dir", str(tmp_path / "data"), "--port", "0"]) == 2
     assert "no exchanges.jsonl" in capsys.readouterr().err
