@@ -7,8 +7,8 @@ raw token, so the console can show it.
 The request path records an exchange as it is (`Journal.record`, a `Recorded` tuple of bytes, strings
 and numbers): the headers are decoded and the bodies read as text when the journal is read, not on every
 request (most entries are never read before the ring drops them). Its `id` and `time` are taken when it
-is recorded. A tuple of such atoms is one the garbage collector stops tracking at its first pass, so a
-thousand exchanges waiting in the ring never reach the oldest generation, whose full collections, when
+is recorded. A tuple of such atoms is one the garbage collector stops tracking within a pass or two, so
+a thousand exchanges waiting in the ring never reach the oldest generation, whose full collections, when
 each waiting entry was a closure over the exchange's lists, stalled every request under load for tens of
 milliseconds at a time.
 """
@@ -22,12 +22,12 @@ from typing import Any, Final
 
 from mock_server.redact import redact_body, tenant_label
 
-__all__ = ["BODY_CAP", "KEPT_CHARS", "Entry", "Exchange", "Journal", "Recorded", "next_id"]
+__all__ = ["BODY_CAP", "Entry", "Exchange", "Journal", "Recorded", "next_id"]
 
 #: Bytes of each body kept in the journal.
 BODY_CAP: Final = 16 * 1024
 #: Characters of a path or query an entry keeps (the head limit bounds them too).
-KEPT_CHARS: Final = 2048
+_KEPT_CHARS: Final = 2048
 
 RawHeaders = tuple[tuple[bytes, bytes], ...]
 #: One exchange as the request path records it: time, tenant, method, path, query, status, envelope
@@ -85,8 +85,8 @@ class Entry:
             time=at,
             tenant=tenant,
             method=method,
-            path=path[:KEPT_CHARS],
-            query=query[:KEPT_CHARS].decode("latin-1"),
+            path=path[:_KEPT_CHARS],
+            query=query[:_KEPT_CHARS].decode("latin-1"),
             status=status,
             code=code,
             duration_ms=round(duration_ms, 3),

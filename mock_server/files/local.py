@@ -35,11 +35,12 @@ __all__ = ["LocalFileStore", "ProcessStaging", "remove_files"]
 _CACHE = {"Cache-Control": "private, max-age=60"}
 
 
-def remove_files(directory: Path) -> int:
-    """Remove the files left in a staging directory (a render that died mid-way); returns how many."""
+def remove_files(directory: Path, keep: str | None = None) -> int:
+    """Remove the files left in a staging directory (a render that died mid-way), all but the one named
+    `keep`; returns how many."""
     removed = 0
     for leftover in directory.iterdir():
-        if leftover.is_file():
+        if leftover.is_file() and leftover.name != keep:
             leftover.unlink(missing_ok=True)
             removed += 1
     return removed
@@ -79,11 +80,7 @@ class ProcessStaging:
     def sweep(self) -> int:
         """Remove what this process left in its directory and the directories of processes that died
         (partial downloads and renders); returns how many files went. A live process's are kept."""
-        removed = 0
-        for leftover in self.path.iterdir():
-            if leftover.name != _OWNER and leftover.is_file():
-                leftover.unlink(missing_ok=True)
-                removed += 1
+        removed = remove_files(self.path, keep=_OWNER)
         for other in self.root.iterdir():
             if other != self.path and other.name.startswith(_OWN_PREFIX) and other.is_dir():
                 removed += _remove_abandoned(other)
@@ -101,7 +98,7 @@ def _remove_abandoned(directory: Path) -> int:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # its owner lives
-        files = sum(1 for f in directory.iterdir() if f.name != _OWNER and f.is_file())
+        files = remove_files(directory, keep=_OWNER)
         shutil.rmtree(directory, ignore_errors=True)
         return files
     finally:

@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 from bisect import bisect_left
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import anyio
 from prometheus_client import (
@@ -73,6 +73,16 @@ class _Counters:
             yield CounterMetricFamily(name, doc, value=read())
 
 
+class _Latency:
+    """One operation's latency: the count of each bucket (the last one past every bound) and the sum."""
+
+    __slots__ = ("buckets", "total")
+
+    def __init__(self) -> None:
+        self.buckets = [0] * (len(_LATENCY_BUCKETS) + 1)
+        self.total = 0.0
+
+
 class _RequestSeries:
     """`a2v_requests_total` and `a2v_request_seconds`, counted in plain dicts and lists and turned into
     Prometheus series only when scraped: a request costs the event loop a few increments, not a labelled
@@ -80,36 +90,34 @@ class _RequestSeries:
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, int, int | None], int] = {}
-        #: Per operation: the count of each latency bucket (the last one over every bound), then the sum.
-        self.latency: dict[str, tuple[list[int], list[float]]] = {}
+        self.latency: dict[str, _Latency] = {}
 
     def observe(self, operation: str, status: int, code: int | None, seconds: float) -> None:
         key = (operation, status, code)
         self.counts[key] = self.counts.get(key, 0) + 1
         timed = self.latency.get(operation)
         if timed is None:
-            timed = self.latency[operation] = ([0] * (len(_LATENCY_BUCKETS) + 1), [0.0])
-        timed[0][bisect_left(_LATENCY_BUCKETS, seconds)] += 1  # the first bound >= seconds: its `le`
-        timed[1][0] += seconds
+            timed = self.latency[operation] = _Latency()
+        timed.buckets[bisect_left(_LATENCY_BUCKETS, seconds)] += 1  # the first bound >= seconds: its `le`
+        timed.total += seconds
 
     def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily(
-            "a2v_requests", "API requests by operation, HTTP status and envelope code", labels=_REQUEST_LABELS
+            "a2v_requests",
+            "API requests by operation, HTTP status and envelope code",
+            labels=["operation", "status", "code"],
         )
         for (operation, status, code), count in list(self.counts.items()):
             requests.add_metric([operation, str(status), "" if code is None else str(code)], count)
         yield requests
         latency = HistogramMetricFamily("a2v_request_seconds", "API request latency", labels=["operation"])
-        for operation, (buckets, total) in list(self.latency.items()):
+        for operation, timed in list(self.latency.items()):
             cumulative, running = [], 0
-            for bound, count in zip((*_LATENCY_BUCKETS, float("inf")), buckets, strict=True):
+            for bound, count in zip((*_LATENCY_BUCKETS, float("inf")), timed.buckets, strict=True):
                 running += count
                 cumulative.append((floatToGoString(bound), running))
-            latency.add_metric([operation], cumulative, sum_value=total[0])
+            latency.add_metric([operation], cumulative, sum_value=timed.total)
         yield latency
-
-
-_REQUEST_LABELS: Final = ["operation", "status", "code"]
 
 
 def replica_name(configured: str | None, port: int | None = None) -> str:
